@@ -1,0 +1,139 @@
+/**
+ * Configuration from environment variables. One table (`CONFIG_VARS`) holds every variable with
+ * its default and description; the README's configuration table is generated from it
+ * (`configTableMarkdown()`), and `loadConfig()` validates it with zod, naming the variable and
+ * what it expected when something is wrong.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const int = (min: number, max: number) => {
+  const expected = `an integer from ${min} to ${max}`;
+  return z.coerce.number({ error: expected }).int(expected).min(min, expected).max(max, expected);
+};
+const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
+
+interface VarSpec<S extends z.ZodType> {
+  schema: S;
+  /** The default as a string (what an operator would write), or undefined for none. */
+  default: string | undefined;
+  /** Shown in the README instead of `default` when the default is computed at start. */
+  defaultLabel?: string;
+  description: string;
+  secret?: boolean;
+  /** Which process reads it (for the README). */
+  usedBy: 'all' | 'renderer' | 'bot' | 'cli';
+}
+
+function v<S extends z.ZodType>(spec: VarSpec<S>): VarSpec<S> {
+  return spec;
+}
+
+/** Every environment variable tessera reads. */
+export const CONFIG_VARS = {
+  NATS_URL: v({
+    schema: z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'a nats:// URL (comma-separated for several)'),
+    default: 'nats://127.0.0.1:4222',
+    description: 'NATS server(s), comma-separated.',
+    usedBy: 'all',
+  }),
+  NATS_USER: v({ schema: optionalString, default: undefined, description: 'NATS user name (optional).', usedBy: 'all' }),
+  NATS_PASSWORD: v({ schema: optionalString, default: undefined, description: 'NATS password (optional).', secret: true, usedBy: 'all' }),
+  NATS_TOKEN: v({ schema: optionalString, default: undefined, description: 'NATS auth token (optional).', secret: true, usedBy: 'all' }),
+  LOG_LEVEL: v({
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    description: 'pino log level.',
+    usedBy: 'all',
+  }),
+  RENDERER_MODEL: v({
+    schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a model name (lower-case a-z 0-9 _ -)'),
+    default: 'tiny-shapes',
+    description: 'Model bundle this renderer serves (a folder under RENDERER_MODELS_DIR); also the default model of jobs.',
+    usedBy: 'all',
+  }),
+  RENDERER_MODELS_DIR: v({ schema: z.string().min(1), default: 'models', description: 'Folder holding model bundles (relative to the working directory).', usedBy: 'renderer' }),
+  RENDERER_EP: v({
+    schema: z.enum(['auto', 'cpu', 'webgpu', 'cuda']),
+    default: 'auto',
+    description: 'onnxruntime execution provider: auto picks cuda, then webgpu, then cpu.',
+    usedBy: 'renderer',
+  }),
+  RENDERER_ID: v({
+    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'an id of A-Z a-z 0-9 _ . - (max 128)').optional(),
+    default: undefined,
+    defaultLabel: '`<hostname>-<pid>`',
+    description: 'Name of this renderer in presence, events and logs.',
+    usedBy: 'renderer',
+  }),
+  RENDERER_FRAME_EVERY: v({ schema: int(1, 10_000), default: '10', description: 'Publish a progress frame at most every N steps.', usedBy: 'renderer' }),
+  RENDERER_FRAME_MIN_INTERVAL_MS: v({ schema: int(0, 60_000), default: '250', description: 'And at most one progress event per this many milliseconds.', usedBy: 'renderer' }),
+  RENDERER_MAX_JOB_BYTES: v({ schema: int(1024, 1_048_576), default: '65536', description: 'Jobs larger than this are refused (images travel by object-store reference).', usedBy: 'renderer' }),
+  RENDERER_RETRY_DELAY_MS: v({ schema: int(0, 600_000), default: '2000', description: 'Base delay before a transiently failed job is redelivered; doubles per attempt.', usedBy: 'renderer' }),
+  RENDERER_SHUTDOWN_GRACE_MS: v({ schema: int(0, 600_000), default: '10000', description: 'On SIGTERM, how long the current job may run on before it is handed back to the queue.', usedBy: 'renderer' }),
+  JOB_ACK_WAIT_MS: v({ schema: int(500, 3_600_000), default: '30000', description: 'JetStream AckWait of the jobs consumer; renderers heartbeat (`working()`) at a third of it.', usedBy: 'all' }),
+  JOB_MAX_DELIVER: v({ schema: int(1, 100), default: '3', description: 'Deliveries of a job before it fails with `max-deliveries`.', usedBy: 'all' }),
+  JOB_DUPLICATE_WINDOW_MS: v({ schema: int(1000, 86_400_000), default: '120000', description: 'Window in which a job published again with the same id is dropped.', usedBy: 'all' }),
+  EVENTS_MAX_AGE_S: v({ schema: int(60, 31_536_000), default: '86400', description: 'How long job events stay in the events stream.', usedBy: 'all' }),
+  RESULTS_MAX_AGE_S: v({ schema: int(60, 31_536_000), default: '604800', description: 'How long jobs, results and images are kept.', usedBy: 'all' }),
+  DISCORD_TOKEN: v({ schema: optionalString, default: undefined, description: 'Bot token. Without it `tessera start` runs no bot.', secret: true, usedBy: 'bot' }),
+  DISCORD_APP_ID: v({ schema: optionalString, default: undefined, description: 'Application id (for registering slash commands).', usedBy: 'bot' }),
+  DISCORD_GUILD_ID: v({ schema: optionalString, default: undefined, description: 'Register commands in this guild only (instant; for development).', usedBy: 'bot' }),
+  DISCORD_API_BASE: v({
+    schema: optionalString.pipe(z.url('an http(s) URL').optional()),
+    default: undefined,
+    defaultLabel: 'Discord',
+    description: 'REST API base, e.g. `http://127.0.0.1:PORT/api` for a local fake Discord.',
+    usedBy: 'bot',
+  }),
+} as const;
+
+export type ConfigVarName = keyof typeof CONFIG_VARS;
+
+/** The validated configuration, keyed by variable name. */
+export type Config = { [K in ConfigVarName]: z.output<(typeof CONFIG_VARS)[K]['schema']> };
+
+/** Variables whose values the logger must never print. */
+export const SECRET_VARS = (Object.keys(CONFIG_VARS) as ConfigVarName[]).filter(
+  (name) => (CONFIG_VARS[name] as VarSpec<z.ZodType>).secret === true,
+);
+
+function describeExpected(issue: z.core.$ZodIssue): string {
+  // zod's own wording starts with "Invalid option: expected …"; keep the part after "expected".
+  return issue.message.replace(/^Invalid (input|option): /, '').replace(/^expected /, '');
+}
+
+/**
+ * Reads and validates every variable. Throws `ConfigError` listing each bad variable as
+ * `NAME: expected …, got "…"` (secrets are not echoed).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: { name: string; expected: string; got?: string }[] = [];
+  for (const [name, spec] of Object.entries(CONFIG_VARS) as [ConfigVarName, VarSpec<z.ZodType>][]) {
+    const raw = env[name] !== undefined && env[name] !== '' ? env[name] : spec.default;
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) {
+      out[name] = parsed.data;
+    } else {
+      const expected = parsed.error.issues.map(describeExpected).join('; ');
+      problems.push({ name, expected, ...(spec.secret ? {} : { got: raw }) });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = out as Config;
+  return { ...config, RENDERER_ID: config.RENDERER_ID ?? `${os.hostname()}-${process.pid}` };
+}
+
+/** The README configuration table, generated from `CONFIG_VARS`. */
+export function configTableMarkdown(): string {
+  const rows = (Object.entries(CONFIG_VARS) as [ConfigVarName, VarSpec<z.ZodType>][]).map(([name, spec]) => {
+    const def = spec.defaultLabel ?? (spec.default === undefined ? '—' : `\`${spec.default}\``);
+    return `| \`${name}\` | ${def} | ${spec.usedBy} | ${spec.description}${spec.secret ? ' Secret: redacted in logs.' : ''} |`;
+  });
+  return ['| variable | default | used by | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

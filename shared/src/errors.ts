@@ -1,0 +1,92 @@
+/**
+ * Error classes shared by every process, and the small `Result` type that expected user
+ * mistakes travel in (they are values with a stable identifier, not exceptions).
+ */
+import type { FailureCode } from './contracts.js';
+
+/** A bad environment: names each variable and what it expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: { name: string; expected: string; got?: string }[]) {
+    super(
+      `invalid configuration:\n${problems
+        .map((p) => `  ${p.name}: expected ${p.expected}${p.got === undefined ? '' : `, got ${JSON.stringify(p.got)}`}`)
+        .join('\n')}`,
+    );
+  }
+}
+
+/** Wire data that does not match its contract. `code` says how (malformed JSON, version …). */
+export class ContractError extends Error {
+  override readonly name = 'ContractError';
+  constructor(
+    message: string,
+    readonly code: Extract<FailureCode, 'malformed-json' | 'unsupported-version' | 'invalid-job' | 'job-too-large'>,
+    readonly context: { subject?: string; schema?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Setting up or talking to NATS failed (stream, consumer, bucket …). */
+export class NatsSetupError extends Error {
+  override readonly name = 'NatsSetupError';
+  constructor(
+    message: string,
+    readonly context: { stream?: string; consumer?: string; bucket?: string; subject?: string },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A job failed in a way that maps to a `failed` event. `retryable` decides between `nak(delay)`
+ * (transient: try again, maybe elsewhere) and `term()` (no retry can fix it).
+ */
+export class JobFailure extends Error {
+  override readonly name = 'JobFailure';
+  constructor(
+    /** A sentence for the person who asked. */
+    readonly reason: string,
+    readonly code: FailureCode,
+    readonly retryable: boolean,
+    readonly context: { jobId?: string; identifier?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+  }
+}
+
+/** An expected user mistake with a stable identifier the bot turns into a friendly reply. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    readonly identifier: string,
+    message: string,
+    readonly context: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export type Result<T, E = UserError> = { ok: true; value: T } | { ok: false; error: E };
+
+export function ok<T>(value: T): { ok: true; value: T } {
+  return { ok: true, value };
+}
+export function err<E>(error: E): { ok: false; error: E } {
+  return { ok: false, error };
+}
+
+/** True for the errors `AbortSignal`s produce (`AbortError`, or a `TimeoutError` from `AbortSignal.timeout`). */
+export function isAbortError(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
+}
+
+/** A one-line description of any thrown value, for logs and failure reasons. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}

@@ -1,0 +1,143 @@
+/**
+ * What producers and workers do with jobs on NATS: submit, cancel, publish events, and settle a
+ * job's outcome exactly once (KV `create`: the first terminal event wins, later ones are dropped).
+ */
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { decodeMessage, encodeMessage } from './codec.js';
+import {
+  CancelRequest,
+  JobEvent,
+  RenderJob,
+  TerminalJobEvent,
+  type JobQueuedEvent,
+  type RenderJobInput,
+} from './contracts.js';
+import type { Farm } from './nats.js';
+import { cancelSubject, eventMsgId, eventSubject, frameSubject, jobSubject, jobsConsumer, jobsStream } from './subjects.js';
+
+/** The server's answer to a publish whose compare-and-set failed (KV `create` of an existing key). */
+function isWrongLastSequence(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.code === 10071 || e.code === 10164);
+}
+
+export interface SubmitResult {
+  job: RenderJob;
+  /** Stream sequence of the job message. */
+  seq: number;
+  /** True when a job with this id was already queued inside the duplicate window. */
+  duplicate: boolean;
+}
+
+/**
+ * Queues a job: stores it in the jobs bucket, publishes it on `jobSubject(model, jobId)` with
+ * `Nats-Msg-Id: jobId` (a retried submit is one job), and publishes `queued` once.
+ */
+export async function submitJob(farm: Farm, input: RenderJobInput, options: { signal?: AbortSignal } = {}): Promise<SubmitResult> {
+  const job = RenderJob.parse(input);
+  options.signal?.throwIfAborted();
+  await farm.jobs.put(job.jobId, encodeMessage(RenderJob, job));
+  const ack = await farm.js.publish(jobSubject(job.model, job.jobId), encodeMessage(RenderJob, job), { msgID: job.jobId });
+  if (!ack.duplicate) {
+    const queued: JobQueuedEvent = { v: 1, jobId: job.jobId, at: new Date().toISOString(), type: 'queued', model: job.model };
+    await publishJobEvent(farm, queued);
+  }
+  return { job, seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/**
+ * Publishes a lifecycle event on the events stream (deduplicated per job, type and attempt), or
+ * a progress event on the frames subject (core NATS, fire and forget).
+ */
+export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobEvent): Promise<void> {
+  const data = encodeMessage(JobEvent, event);
+  if (event.type === 'progress') {
+    farm.nc.publish(frameSubject(event.jobId), data);
+    return;
+  }
+  const terminal = event.type === 'done' || event.type === 'failed' || event.type === 'cancelled';
+  const attempt = 'attempt' in event ? event.attempt : undefined;
+  // All terminal events share one message id: a job ends once, whatever the type.
+  const msgID = terminal ? eventMsgId(event.jobId, 'terminal') : eventMsgId(event.jobId, event.type, attempt);
+  await farm.js.publish(eventSubject(event.jobId), data, { msgID });
+}
+
+export type SettleResult = { won: true; event: TerminalJobEvent } | { won: false; existing: TerminalJobEvent | undefined };
+
+/**
+ * Records the job's outcome if it has none yet (KV `create`: first writer wins) and publishes it
+ * when this caller won. A redelivered job therefore never produces two results.
+ */
+export async function settleJob(farm: Farm, event: TerminalJobEvent): Promise<SettleResult> {
+  try {
+    await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
+  } catch (e) {
+    if (!isWrongLastSequence(e)) throw e;
+    return { won: false, existing: await getJobResult(farm, event.jobId) };
+  }
+  await publishJobEvent(farm, event);
+  return { won: true, event };
+}
+
+/** The job's terminal event, if it has ended. */
+export async function getJobResult(farm: Pick<Farm, 'results'>, jobId: string): Promise<TerminalJobEvent | undefined> {
+  const entry = await farm.results.get(jobId);
+  if (!entry || entry.operation !== 'PUT') return undefined;
+  const decoded = decodeMessage(TerminalJobEvent, entry.value, { name: 'result' });
+  return decoded.ok ? decoded.value : undefined;
+}
+
+/** The submitted job, if it is still kept. */
+export async function getJob(farm: Pick<Farm, 'jobs'>, jobId: string): Promise<RenderJob | undefined> {
+  const entry = await farm.jobs.get(jobId);
+  if (!entry || entry.operation !== 'PUT') return undefined;
+  const decoded = decodeMessage(RenderJob, entry.value, { name: 'job' });
+  return decoded.ok ? decoded.value : undefined;
+}
+
+export type CancelOutcome =
+  /** The job was still queued (or nobody held it): it is gone and `cancelled` was published. */
+  | { status: 'cancelled' }
+  /** A renderer holds it; it stops within a second and publishes `cancelled`. */
+  | { status: 'cancelling' }
+  /** It had already ended. */
+  | { status: 'already-finished'; result: TerminalJobEvent | undefined };
+
+/**
+ * Cancels a job wherever it is. Leaves a marker in the cancellations bucket (so a renderer that
+ * takes it later drops it), tells a renderer working on it (cancel subject), and removes a still
+ * queued message from the jobs stream and settles it as `cancelled` right away.
+ */
+export async function requestCancel(
+  farm: Farm,
+  request: { jobId: string; by: string; reason?: string },
+  options: { model?: string } = {},
+): Promise<CancelOutcome> {
+  const cancel = CancelRequest.parse({ v: 1, at: new Date().toISOString(), ...request });
+  const existing = await getJobResult(farm, cancel.jobId);
+  if (existing) return { status: 'already-finished', result: existing };
+  await farm.cancellations.put(cancel.jobId, encodeMessage(CancelRequest, cancel));
+  farm.nc.publish(cancelSubject(cancel.jobId), encodeMessage(CancelRequest, cancel));
+
+  const model = options.model ?? (await getJob(farm, cancel.jobId))?.model;
+  let queued = false;
+  if (model !== undefined) {
+    try {
+      const msg = await farm.jsm.streams.getMessage(jobsStream(), { last_by_subj: jobSubject(model, cancel.jobId) });
+      if (msg) {
+        const info = await farm.jsm.consumers.info(jobsStream(), jobsConsumer(model)).catch(() => undefined);
+        // Delivered and not yet acked ⇒ a renderer holds it and will settle the job itself.
+        queued = info === undefined || msg.seq > info.delivered.stream_seq;
+        if (queued) await farm.jsm.streams.deleteMessage(jobsStream(), msg.seq, false);
+      }
+    } catch {
+      // no such message: it was acked already (finished) or never queued
+    }
+  }
+  if (!queued) {
+    const after = await getJobResult(farm, cancel.jobId);
+    if (after) return { status: 'already-finished', result: after };
+    return { status: 'cancelling' };
+  }
+  const settled = await settleJob(farm, { v: 1, type: 'cancelled', jobId: cancel.jobId, at: cancel.at, by: cancel.by });
+  return settled.won ? { status: 'cancelled' } : { status: 'already-finished', result: settled.existing };
+}

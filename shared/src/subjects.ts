@@ -1,0 +1,126 @@
+/**
+ * Every NATS name tessera uses: subjects, streams, consumers, KV buckets and the object store.
+ * Build them here and nowhere else.
+ *
+ * Layout:
+ * - jobs:    `tessera.jobs.<model>.<jobId>`  → work-queue stream `TESSERA_JOBS`, one durable pull
+ *            consumer per model (`renderer-<model>`, filter `tessera.jobs.<model>.*`).
+ * - events:  `tessera.events.<jobId>`        → stream `TESSERA_EVENTS` (bounded by age): queued,
+ *            started, done, failed, cancelled, so a restarted bot can catch up.
+ * - frames:  `tessera.frames.<jobId>`        → core NATS only: progress events with frames.
+ * - cancel:  `tessera.cancel.<jobId>`        → core NATS; the marker lives in the cancellations bucket.
+ */
+import { JobId, ModelName } from './contracts.js';
+
+export const SUBJECT_ROOT = 'tessera';
+
+function token(kind: string, value: string, schema: typeof JobId | typeof ModelName): string {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new TypeError(`not a valid ${kind} for a NATS subject: ${JSON.stringify(value)}`);
+  }
+  return parsed.data;
+}
+
+/** Work-queue stream holding render jobs until a renderer acks them. */
+export function jobsStream(): string {
+  return 'TESSERA_JOBS';
+}
+/** The subjects the jobs stream captures: exactly `tessera.jobs.<model>.<jobId>`. */
+export function jobsStreamSubjects(): string[] {
+  return [`${SUBJECT_ROOT}.jobs.*.*`];
+}
+export function jobSubject(model: string, jobId: string): string {
+  return `${SUBJECT_ROOT}.jobs.${token('model', model, ModelName)}.${token('job id', jobId, JobId)}`;
+}
+/** Filter of one model's durable consumer. */
+export function modelJobsFilter(model: string): string {
+  return `${SUBJECT_ROOT}.jobs.${token('model', model, ModelName)}.*`;
+}
+/** The durable pull consumer every renderer of `model` shares. */
+export function jobsConsumer(model: string): string {
+  return `renderer-${token('model', model, ModelName)}`;
+}
+/** Parses `tessera.jobs.<model>.<jobId>` back into its parts (undefined if it is not one). */
+export function parseJobSubject(subject: string): { model: string; jobId: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'jobs') return undefined;
+  const [, , model, jobId] = parts as [string, string, string, string];
+  return { model, jobId };
+}
+/** Advisory the server publishes when a job message hits MaxDeliver. */
+export function maxDeliveriesAdvisory(model: string): string {
+  return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${jobsStream()}.${jobsConsumer(model)}`;
+}
+
+/** Durable stream of job lifecycle events, bounded by age. */
+export function eventsStream(): string {
+  return 'TESSERA_EVENTS';
+}
+export function eventSubject(jobId: string): string {
+  return `${SUBJECT_ROOT}.events.${token('job id', jobId, JobId)}`;
+}
+export function allEventsSubject(): string {
+  return `${SUBJECT_ROOT}.events.>`;
+}
+/** `Nats-Msg-Id` of an event, so a retried publish of the same event is stored once. */
+export function eventMsgId(jobId: string, type: string, attempt?: number): string {
+  return attempt === undefined ? `${jobId}.${type}` : `${jobId}.${type}.${attempt}`;
+}
+
+/** Progress events (with frames) ride core NATS: nobody needs an old frame. */
+export function frameSubject(jobId: string): string {
+  return `${SUBJECT_ROOT}.frames.${token('job id', jobId, JobId)}`;
+}
+export function allFramesSubject(): string {
+  return `${SUBJECT_ROOT}.frames.>`;
+}
+
+export function cancelSubject(jobId: string): string {
+  return `${SUBJECT_ROOT}.cancel.${token('job id', jobId, JobId)}`;
+}
+export function allCancelsSubject(): string {
+  return `${SUBJECT_ROOT}.cancel.>`;
+}
+
+/** KV: jobId → the terminal event (done | failed | cancelled); written with `create`. */
+export function resultsBucket(): string {
+  return 'tessera-results';
+}
+/** KV: jobId → the submitted RenderJob, for rerolls and for a bot that restarted. */
+export function jobsBucket(): string {
+  return 'tessera-jobs';
+}
+/** KV: jobId → CancelRequest, so a job still queued is cancelled when a renderer takes it. */
+export function cancellationsBucket(): string {
+  return 'tessera-cancellations';
+}
+/** KV for the bot: quota counters (compare-and-set with `update`). */
+export function quotasBucket(): string {
+  return 'tessera-quotas';
+}
+/** KV for the bot: per-guild settings. */
+export function guildSettingsBucket(): string {
+  return 'tessera-guild-settings';
+}
+/** Object store: final renders, init images and image prompts. */
+export function imagesStore(): string {
+  return 'tessera-images';
+}
+/** Object key of a final render; per attempt so a late duplicate never overwrites the winner. */
+export function renderImageKey(jobId: string, attempt: number): string {
+  return `renders/${token('job id', jobId, JobId)}/attempt-${attempt}.png`;
+}
+/** Object key of an uploaded input image (init image or image prompt). */
+export function inputImageKey(jobId: string, name: string): string {
+  return `inputs/${token('job id', jobId, JobId)}/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+/** `@nats-io/services` name under which renderers announce themselves. */
+export function rendererServiceName(): string {
+  return 'tessera-renderer';
+}
+/** Subject of a renderer's `presence` endpoint (request → RendererPresence). */
+export function rendererPresenceSubject(rendererId: string): string {
+  return `${SUBJECT_ROOT}.renderer.${rendererId.replace(/[^A-Za-z0-9_-]/g, '_')}.presence`;
+}
