@@ -1,0 +1,317 @@
+/**
+ * The emulator's state and the rules Discord applies when it changes: message limits, attachment
+ * replacement on edit, mention resolution, reactions, interaction deadlines and token expiry.
+ * Emits an event for every change so the gateway can dispatch it and tests can wait on it.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  invalidFormBody,
+  invalidWebhookToken,
+  tooLarge,
+  unknownChannel,
+  unknownInteraction,
+  unknownMessage,
+} from './errors.js';
+import type {
+  EmulatedChannel,
+  EmulatedGuild,
+  EmulatedUser,
+  MessagePings,
+  RegisteredCommand,
+  StoredAttachment,
+  StoredInteraction,
+  StoredMessage,
+} from './model.js';
+
+/** Message flags Discord uses on interaction replies. */
+export const MessageFlag = { Ephemeral: 64, Loading: 128, SuppressNotifications: 4096 } as const;
+
+/** The JSON part of a message create/edit (`payload_json` for multipart requests). */
+export interface MessageBody {
+  content?: string | null;
+  embeds?: unknown[] | null;
+  attachments?: { id: string | number; filename?: string; description?: string }[] | null;
+  allowed_mentions?: { parse?: string[]; users?: string[]; roles?: string[]; replied_user?: boolean } | null;
+  flags?: number | null;
+  message_reference?: { message_id?: string } | null;
+}
+
+/** A file that came with a multipart request, keyed by its form field index (`files[N]`). */
+export interface UploadedFile {
+  index: string;
+  filename: string;
+  contentType: string;
+  data: Uint8Array;
+}
+
+export interface WorldEvents {
+  messageCreate: [StoredMessage];
+  messageUpdate: [StoredMessage];
+  messageDelete: [StoredMessage];
+  reactionAdd: [{ message: StoredMessage; userId: string; emoji: string }];
+  reactionRemove: [{ message: StoredMessage; userId: string; emoji: string }];
+  interactionCreate: [StoredInteraction, unknown];
+  interactionUpdate: [StoredInteraction];
+  commandsUpdate: [RegisteredCommand[]];
+}
+
+export interface WorldOptions {
+  applicationId: string;
+  applicationName: string;
+  botToken: string;
+  attachmentSizeLimit: number;
+  interactionDeadlineMs: number;
+  interactionTokenTtlMs: number;
+  nextId: () => string;
+  now?: () => number;
+}
+
+const MAX_CONTENT = 2000;
+const MAX_EMBEDS = 10;
+
+export class EmulatorWorld extends EventEmitter<WorldEvents> {
+  readonly users = new Map<string, EmulatedUser>();
+  readonly guilds = new Map<string, EmulatedGuild>();
+  readonly messages = new Map<string, StoredMessage>();
+  readonly interactions = new Map<string, StoredInteraction>();
+  readonly commands = new Map<string, RegisteredCommand>();
+  /** Served at `${origin}/attachments/:id/:filename`; set once the HTTP server listens. */
+  origin = 'http://127.0.0.1';
+  readonly now: () => number;
+
+  constructor(readonly options: WorldOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+  }
+
+  get applicationId(): string {
+    return this.options.applicationId;
+  }
+
+  nextId(): string {
+    return this.options.nextId();
+  }
+
+  channel(channelId: string): { channel: EmulatedChannel; guild: EmulatedGuild } {
+    for (const guild of this.guilds.values()) {
+      const channel = guild.channels.get(channelId);
+      if (channel) return { channel, guild };
+    }
+    throw unknownChannel();
+  }
+
+  message(channelId: string | null, messageId: string): StoredMessage {
+    const m = this.messages.get(messageId);
+    if (!m || m.deleted || (channelId !== null && m.channelId !== channelId)) throw unknownMessage();
+    return m;
+  }
+
+  /** Every attachment the emulator has stored (message files and interaction option uploads). */
+  readonly attachments = new Map<string, StoredAttachment>();
+
+  storeAttachment(file: { filename: string; contentType: string; data: Uint8Array; description?: string }): StoredAttachment {
+    const id = this.nextId();
+    const a: StoredAttachment = {
+      id,
+      filename: file.filename,
+      contentType: file.contentType,
+      size: file.data.byteLength,
+      data: file.data,
+      url: `${this.origin}/attachments/${id}/${encodeURIComponent(file.filename)}`,
+      ...(file.description ? { description: file.description } : {}),
+    };
+    this.attachments.set(id, a);
+    return a;
+  }
+
+  createMessage(input: {
+    channelId: string;
+    authorId: string;
+    body: MessageBody;
+    files: UploadedFile[];
+    via: StoredMessage['revisions'][number]['via'];
+    interactionId?: string;
+    extraFlags?: number;
+  }): StoredMessage {
+    const { guild } = this.channel(input.channelId);
+    validateBody(input.body);
+    const attachments = this.attachmentsFor(input.body, input.files, []);
+    const flags = ((input.body.flags ?? 0) & (MessageFlag.Ephemeral | MessageFlag.SuppressNotifications)) | (input.extraFlags ?? 0);
+    const content = input.body.content ?? '';
+    const embeds = input.body.embeds ?? [];
+    const at = this.now();
+    const message: StoredMessage = {
+      id: this.nextId(),
+      channelId: input.channelId,
+      guildId: guild.id,
+      authorId: input.authorId,
+      content,
+      embeds,
+      attachments,
+      flags,
+      ...(input.interactionId ? { interactionId: input.interactionId } : {}),
+      ...(input.body.message_reference?.message_id ? { referenceMessageId: input.body.message_reference.message_id } : {}),
+      createdAt: at,
+      editedAt: null,
+      revisions: [{ at, content, embeds, attachments, via: input.via, flags }],
+      reactions: new Map(),
+      deleted: false,
+      pings: resolvePings(content, input.body.allowed_mentions, guild),
+    };
+    this.messages.set(message.id, message);
+    this.emit('messageCreate', message);
+    return message;
+  }
+
+  editMessage(
+    message: StoredMessage,
+    body: MessageBody,
+    files: UploadedFile[],
+    via: StoredMessage['revisions'][number]['via'],
+  ): StoredMessage {
+    validateBody(body);
+    const guild = this.guilds.get(message.guildId);
+    if (body.content !== undefined) message.content = body.content ?? '';
+    if (body.embeds !== undefined) message.embeds = body.embeds ?? [];
+    message.attachments = this.attachmentsFor(body, files, message.attachments);
+    // Editing a deferred reply turns the "thinking…" placeholder into a real message.
+    message.flags &= ~MessageFlag.Loading;
+    if (body.flags !== undefined && body.flags !== null) {
+      message.flags = (message.flags & MessageFlag.Ephemeral) | (body.flags & MessageFlag.SuppressNotifications);
+    }
+    message.editedAt = this.now();
+    if (guild) {
+      const pings = resolvePings(message.content, body.allowed_mentions, guild);
+      // Edits only notify newly mentioned users, but anything resolved at all is worth recording.
+      message.pings = mergePings(message.pings, pings);
+    }
+    message.revisions.push({
+      at: message.editedAt,
+      content: message.content,
+      embeds: message.embeds,
+      attachments: message.attachments,
+      via,
+      flags: message.flags,
+    });
+    this.emit('messageUpdate', message);
+    return message;
+  }
+
+  deleteMessage(message: StoredMessage): void {
+    if (message.deleted) throw unknownMessage();
+    message.deleted = true;
+    this.emit('messageDelete', message);
+  }
+
+  addReaction(message: StoredMessage, userId: string, emoji: string): void {
+    let who = message.reactions.get(emoji);
+    if (!who) message.reactions.set(emoji, (who = new Set()));
+    if (who.has(userId)) return;
+    who.add(userId);
+    this.emit('reactionAdd', { message, userId, emoji });
+  }
+
+  removeReaction(message: StoredMessage, userId: string, emoji: string): void {
+    const who = message.reactions.get(emoji);
+    if (!who?.delete(userId)) return;
+    this.emit('reactionRemove', { message, userId, emoji });
+  }
+
+  /** The interaction behind a webhook token; throws 50027 once the token has expired. */
+  interactionByToken(applicationId: string, token: string): StoredInteraction {
+    for (const i of this.interactions.values()) {
+      if (i.token !== token || i.applicationId !== applicationId) continue;
+      if (!i.tokenExpired && this.now() - i.createdAt > this.options.interactionTokenTtlMs) i.tokenExpired = true;
+      if (i.tokenExpired) throw invalidWebhookToken();
+      return i;
+    }
+    throw invalidWebhookToken();
+  }
+
+  interaction(id: string, token: string): StoredInteraction {
+    const i = this.interactions.get(id);
+    if (!i || i.token !== token) throw unknownInteraction();
+    return i;
+  }
+
+  /**
+   * New attachment list: on create, every uploaded file. On edit, Discord keeps exactly the
+   * attachments listed in `attachments` (existing ids kept, `files[N]` indices added); with no
+   * `attachments` field, uploaded files are appended to the current ones.
+   */
+  private attachmentsFor(body: MessageBody, files: UploadedFile[], current: StoredAttachment[]): StoredAttachment[] {
+    for (const f of files) if (f.data.byteLength > this.options.attachmentSizeLimit) throw tooLarge();
+    const uploaded = new Map(files.map((f) => [f.index, f]));
+    const fromFile = (f: UploadedFile, description?: string) =>
+      this.storeAttachment({ filename: f.filename, contentType: f.contentType, data: f.data, ...(description ? { description } : {}) });
+    if (!body.attachments) return [...current, ...files.map((f) => fromFile(f))];
+    const next: StoredAttachment[] = [];
+    for (const entry of body.attachments) {
+      const key = String(entry.id);
+      const file = uploaded.get(key);
+      if (file) {
+        next.push(fromFile(entry.filename ? { ...file, filename: entry.filename } : file, entry.description));
+        continue;
+      }
+      const kept = current.find((a) => a.id === key);
+      if (kept) next.push(kept);
+      else throw invalidFormBody('attachments', 'ATTACHMENT_NOT_FOUND', `Attachment ${key} was not uploaded`);
+    }
+    return next;
+  }
+}
+
+function validateBody(body: MessageBody): void {
+  const content = body.content ?? '';
+  if (typeof content !== 'string') throw invalidFormBody('content', 'BASE_TYPE_REQUIRED', 'Must be a string.');
+  if ([...content].length > MAX_CONTENT) {
+    throw invalidFormBody('content', 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_CONTENT} or fewer in length.`);
+  }
+  const embeds = body.embeds ?? [];
+  if (embeds.length > MAX_EMBEDS) throw invalidFormBody('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
+  let total = 0;
+  for (const raw of embeds) {
+    const e = raw as { title?: string; description?: string; footer?: { text?: string }; fields?: { name: string; value: string }[] };
+    const title = e.title ?? '';
+    const description = e.description ?? '';
+    if ([...title].length > 256) throw invalidFormBody('embeds.0.title', 'BASE_TYPE_MAX_LENGTH', 'Must be 256 or fewer in length.');
+    if ([...description].length > 4096) {
+      throw invalidFormBody('embeds.0.description', 'BASE_TYPE_MAX_LENGTH', 'Must be 4096 or fewer in length.');
+    }
+    for (const f of e.fields ?? []) {
+      if ([...f.name].length > 256 || [...f.value].length > 1024) {
+        throw invalidFormBody('embeds.0.fields', 'BASE_TYPE_MAX_LENGTH', 'Field too long.');
+      }
+      total += [...f.name].length + [...f.value].length;
+    }
+    total += [...title].length + [...description].length + [...(e.footer?.text ?? '')].length;
+  }
+  if (total > 6000) throw invalidFormBody('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
+}
+
+/**
+ * Who a message notifies. Without `allowed_mentions` Discord parses everything; with it, only the
+ * listed kinds/ids. (`@here` counts as everyone.)
+ * @see https://discord.com/developers/docs/resources/message#allowed-mentions-object
+ */
+export function resolvePings(content: string, allowed: MessageBody['allowed_mentions'], guild: EmulatedGuild): MessagePings {
+  const parse = new Set(allowed ? (allowed.parse ?? []) : ['everyone', 'users', 'roles']);
+  const allowUsers = new Set(allowed?.users ?? []);
+  const allowRoles = new Set(allowed?.roles ?? []);
+  const everyone = parse.has('everyone') && /@(everyone|here)/.test(content);
+  const users = [...content.matchAll(/<@!?(\d{15,21})>/g)]
+    .map((m) => m[1]!)
+    .filter((id) => parse.has('users') || allowUsers.has(id));
+  const roles = [...content.matchAll(/<@&(\d{15,21})>/g)]
+    .map((m) => m[1]!)
+    .filter((id) => guild.roles.has(id) && (parse.has('roles') || allowRoles.has(id)));
+  return { everyone, users: [...new Set(users)], roles: [...new Set(roles)] };
+}
+
+function mergePings(a: MessagePings, b: MessagePings): MessagePings {
+  return {
+    everyone: a.everyone || b.everyone,
+    users: [...new Set([...a.users, ...b.users])],
+    roles: [...new Set([...a.roles, ...b.roles])],
+  };
+}
