@@ -1,0 +1,201 @@
+/**
+ * `OnnxEngine`: the real `Engine`. The graphs live in a worker thread (engine-worker.ts); this
+ * side forwards renders, progress and cancellation, so the caller's event loop stays free for
+ * NATS heartbeats and Discord edits while a render runs.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
+import { ModelBundleError, type BundleManifest } from './bundle.js';
+import { EngineInputError, type Engine, type RenderProgress, type RenderRequest, type RenderResult } from './engine.js';
+import { abortError } from './render-loop.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './worker-protocol.js';
+
+export interface OnnxEngineOptions {
+  /** Folder holding model bundles (`<modelsDir>/<model>/manifest.json`). */
+  modelsDir: string;
+  model: string;
+  ep: ExecutionProviderChoice;
+  log: Logger;
+  /** CPU threads per operator (default 2). Fixed, because results depend on it. */
+  intraOpNumThreads?: number;
+}
+
+/** The worker died or misbehaved: a retry on a fresh engine may work. */
+export class EngineCrashedError extends Error {
+  override readonly name = 'EngineCrashedError';
+  constructor(
+    message: string,
+    readonly model: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function rebuildError(e: SerializedError, model: string): Error {
+  if (e.name === 'AbortError') return abortError();
+  if (e.name === 'EngineInputError') return new EngineInputError(e.message, e.identifier ?? 'bad-request');
+  if (e.name === 'ModelBundleError') return new ModelBundleError(e.message, e.model ?? model, e.file);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/** Spawns the worker with tsx's loader when running from TypeScript sources (tsx or vitest). */
+function spawnWorker(init: WorkerInit): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(`./engine-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  const execArgv = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
+  return new Worker(url, { workerData: init, execArgv });
+}
+
+interface Pending {
+  id: number;
+  resolve(r: RenderResult): void;
+  reject(e: unknown): void;
+  onProgress?: ((p: RenderProgress) => void) | undefined;
+}
+
+export class OnnxEngine implements Engine {
+  readonly #worker: Worker;
+  readonly #cancel: Int32Array;
+  readonly #log: Logger;
+  #pending: Pending | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #nextId = 1;
+  #dead: Error | undefined;
+  #onClosed: (() => void) | undefined;
+
+  private constructor(
+    readonly model: string,
+    readonly executionProvider: string,
+    /** The bundle's manifest (sizes, defaults) for callers that fill in requests. */
+    readonly manifest: BundleManifest,
+    worker: Worker,
+    cancel: Int32Array,
+    log: Logger,
+  ) {
+    this.#worker = worker;
+    this.#cancel = cancel;
+    this.#log = log;
+    worker.on('message', (m: FromWorker) => this.#onMessage(m));
+    worker.on('error', (err) => this.#fail(new EngineCrashedError(`engine worker failed: ${err.message}`, model, { cause: err })));
+    worker.on('exit', (code) => {
+      this.#onClosed?.();
+      this.#fail(new EngineCrashedError(`engine worker exited (code ${code})`, model));
+    });
+  }
+
+  /** Loads the model in a worker thread; resolves once its graphs are ready. */
+  static async create(o: OnnxEngineOptions): Promise<OnnxEngine> {
+    const cancel = new SharedArrayBuffer(4);
+    const log = o.log.child({ model: o.model });
+    const worker = spawnWorker({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, cancel });
+    const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
+      const onMessage = (m: FromWorker): void => {
+        if (m.type === 'ready') resolve(m);
+        else if (m.type === 'init-error') reject(rebuildError(m.error, o.model));
+        else if (m.type === 'log') log[m.level](m.fields ?? {}, m.msg);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', (err) => reject(new EngineCrashedError(`engine worker failed to start: ${err.message}`, o.model, { cause: err })));
+      worker.once('exit', (code) => reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, o.model)));
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    });
+    worker.removeAllListeners();
+    log.info({ executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs }, 'engine ready');
+    return new OnnxEngine(o.model, ready.executionProvider, ready.manifest, worker, new Int32Array(cancel), log);
+  }
+
+  render(request: RenderRequest, options: { signal?: AbortSignal; onProgress?: (progress: RenderProgress) => void } = {}): Promise<RenderResult> {
+    const run = (): Promise<RenderResult> => this.#start(request, options.signal, options.onProgress);
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  #start(request: RenderRequest, signal: AbortSignal | undefined, onProgress: Pending['onProgress']): Promise<RenderResult> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    if (signal?.aborted) return Promise.reject(abortError());
+    const id = this.#nextId++;
+    return new Promise<RenderResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        Atomics.store(this.#cancel, 0, id);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#pending = undefined;
+      };
+      this.#pending = {
+        id,
+        onProgress,
+        resolve: (r) => (settle(), resolve(r)),
+        reject: (e) => (settle(), reject(e)),
+      };
+      this.#post({ type: 'render', id, request });
+    });
+  }
+
+  #post(m: ToWorker): void {
+    this.#worker.postMessage(m);
+  }
+
+  #onMessage(m: FromWorker): void {
+    const p = this.#pending;
+    switch (m.type) {
+      case 'log':
+        this.#log[m.level](m.fields ?? {}, m.msg);
+        return;
+      case 'progress':
+        if (p?.id === m.id && p.onProgress) {
+          const { frame, ...rest } = m.progress;
+          try {
+            p.onProgress(frame ? { ...rest, frame: new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) } : rest);
+          } catch (err) {
+            this.#log.warn({ err }, 'onProgress threw; ignored');
+          }
+        }
+        return;
+      case 'done':
+        if (p?.id === m.id) p.resolve({ ...m.result, png: new Uint8Array(m.result.png.buffer, m.result.png.byteOffset, m.result.png.byteLength) });
+        return;
+      case 'error':
+        if (p?.id === m.id) p.reject(rebuildError(m.error, this.model));
+        return;
+      case 'closed':
+        this.#onClosed?.();
+        return;
+      default:
+        return;
+    }
+  }
+
+  #fail(err: Error): void {
+    if (!this.#dead) this.#dead = err;
+    this.#pending?.reject(err);
+  }
+
+  /** Cancels nothing: waits for the render in flight, then releases the graphs and ends the worker. */
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    await this.#queue;
+    this.#dead = new EngineCrashedError('engine is closed', this.model);
+    const closed = new Promise<void>((resolve) => (this.#onClosed = resolve));
+    this.#post({ type: 'close' });
+    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
+    await closed;
+    clearTimeout(timer);
+    await this.#worker.terminate();
+  }
+}
+
+/** Creates the engine the renderer and the CLI use. */
+export function createOnnxEngine(o: OnnxEngineOptions): Promise<OnnxEngine> {
+  return OnnxEngine.create(o);
+}

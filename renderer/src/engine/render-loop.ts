@@ -1,0 +1,164 @@
+/**
+ * The VQGAN-CLIP loop of models/BUNDLE.md over loaded graphs: embed prompts, seed the latent,
+ * then per step draw cutouts, run the step graph, Adam, clamp; frames on the way and a PNG at
+ * the end. Runs wherever its graphs live (the engine's worker thread); knows nothing of threads.
+ */
+import { formatPromptLine } from '../../../shared/src/prompt-syntax.js';
+import type { GraphSession, HostTensor } from '../onnx/onnx-runtime.js';
+import { Adam, clampPerChannel } from './adam.js';
+import type { BundleManifest } from './bundle.js';
+import { ModelBundleError } from './bundle.js';
+import { sampleCutouts, sampleNormals } from './cutouts.js';
+import { EngineInputError, type RenderRequest, type RenderResult, type WeightedPrompt } from './engine.js';
+import { decodeImageToTensor, encodeFinalPng, encodeFrame, tensorToRgb } from './image-io.js';
+import { resolveRequest, type ResolvedRender } from './request.js';
+import { Mulberry32 } from './rng.js';
+import type { TextTokenizer } from './words-tokenizer.js';
+
+export interface LoadedModel {
+  name: string;
+  executionProvider: string;
+  manifest: BundleManifest;
+  tokenizer: TextTokenizer;
+  graphs: { step: GraphSession; decoder: GraphSession; text: GraphSession; encoder?: GraphSession; image?: GraphSession; codes?: GraphSession };
+}
+
+export interface LoopProgress {
+  step: number;
+  total: number;
+  itPerSec: number;
+  frame?: Uint8Array;
+}
+
+export interface LoopHooks {
+  /** Polled before every step; true ⇒ the loop rejects with an AbortError. */
+  aborted(): boolean;
+  onProgress(progress: LoopProgress): void;
+  now?(): number;
+}
+
+export function abortError(): Error {
+  return new DOMException('The render was cancelled.', 'AbortError');
+}
+
+const f32 = (data: Float32Array, dims: readonly number[]): HostTensor => ({ type: 'float32', data, dims });
+
+async function runGraph(model: LoadedModel, name: string, graph: GraphSession, feeds: Record<string, HostTensor>, output: string): Promise<Float32Array> {
+  const out = (await graph.run(feeds))[output];
+  if (!out || out.type !== 'float32') throw new ModelBundleError(`graph '${name}' of model '${model.name}' has no float32 output '${output}'`, model.name);
+  return out.data;
+}
+
+/** Unit-norm target embeddings [P, D] for the prompts, text prompts batched in one run. */
+export async function embedPrompts(model: LoadedModel, prompts: readonly WeightedPrompt[]): Promise<Float32Array> {
+  const { embedDim: D, inputSize: S } = model.manifest.clip;
+  const targets = new Float32Array(prompts.length * D);
+  const texts = prompts.flatMap((p, i) => (p.kind === 'text' ? [{ i, ids: model.tokenizer.encode(p.text) }] : []));
+  if (texts.length) {
+    const L = model.tokenizer.contextLength;
+    const tokens = new BigInt64Array(texts.length * L);
+    texts.forEach((t, b) => t.ids.forEach((id, j) => (tokens[b * L + j] = BigInt(id))));
+    const emb = await runGraph(model, 'text', model.graphs.text, { tokens: { type: 'int64', data: tokens, dims: [texts.length, L] } }, 'embedding');
+    texts.forEach((t, b) => targets.set(emb.subarray(b * D, (b + 1) * D), t.i * D));
+  }
+  for (const [i, p] of prompts.entries()) {
+    if (p.kind !== 'image') continue;
+    if (!model.graphs.image) throw new EngineInputError(`Model '${model.name}' does not take image prompts.`, 'unsupported-image-prompt');
+    const pixels = await decodeImageToTensor(p.image, S, S, `image prompt ${i + 1}`);
+    const emb = await runGraph(model, 'image', model.graphs.image, { pixels: f32(pixels, [1, 3, S, S]) }, 'embedding');
+    targets.set(emb.subarray(0, D), i * D);
+  }
+  return targets;
+}
+
+/** The starting latent: from the init image (no draws) or from the generator. */
+export async function initialLatent(model: LoadedModel, r: ResolvedRender, rng: Mulberry32): Promise<Float32Array> {
+  const { channels: C, downsample, min, max, init } = model.manifest.latent;
+  const h = r.height / downsample;
+  const w = r.width / downsample;
+  if (r.initImage) {
+    if (!model.graphs.encoder) throw new EngineInputError(`Model '${model.name}' does not take init images.`, 'unsupported-init-image');
+    const image = await decodeImageToTensor(r.initImage, r.width, r.height);
+    return Float32Array.from(await runGraph(model, 'encoder', model.graphs.encoder, { image: f32(image, [1, 3, r.height, r.width]) }, 'z'));
+  }
+  if (init.kind === 'uniform') {
+    const z = new Float32Array(C * h * w);
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < h * w; i++) z[c * h * w + i] = min[c]! + rng.next() * (max[c]! - min[c]!);
+    }
+    return z;
+  }
+  if (!model.graphs.codes) throw new ModelBundleError(`model '${model.name}' has no codes graph`, model.name);
+  const indices = new BigInt64Array(h * w);
+  for (let i = 0; i < h * w; i++) indices[i] = BigInt(Math.floor(rng.next() * init.numCodes));
+  return Float32Array.from(await runGraph(model, 'codes', model.graphs.codes, { indices: { type: 'int64', data: indices, dims: [1, h, w] } }, 'z'));
+}
+
+/** What goes into the PNG's text chunks: everything needed to render the same image again. */
+export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<string, string> {
+  const prompt = formatPromptLine(r.prompts.map((p) => ({ text: p.kind === 'text' ? p.text : '[image]', weight: p.weight, ...(p.stop !== undefined ? { stop: p.stop } : {}) })));
+  const parameters = {
+    model: model.name,
+    seed: r.seed,
+    steps: r.steps,
+    size: `${r.width}x${r.height}`,
+    cutn: r.cutn,
+    lr: r.lr,
+    cutPow: r.cutPow,
+    cutMin: r.cutMin,
+    noise: r.noise,
+    initImage: r.initImage !== undefined,
+    executionProvider: model.executionProvider,
+  };
+  return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
+}
+
+/** Runs one render to the end (or until `hooks.aborted()`). */
+export async function runRender(model: LoadedModel, request: RenderRequest, hooks: LoopHooks): Promise<RenderResult> {
+  const now = hooks.now ?? (() => performance.now());
+  const started = now();
+  const r = resolveRequest(model.manifest, request);
+  const { channels: C, downsample, min, max } = model.manifest.latent;
+  const S = model.manifest.clip.inputSize;
+  const dims = [1, C, r.height / downsample, r.width / downsample];
+  const P = r.prompts.length;
+
+  const targets = await embedPrompts(model, r.prompts);
+  const rng = new Mulberry32(r.seed);
+  const z = await initialLatent(model, r, rng);
+  const base: Record<string, HostTensor> = {
+    targets: f32(targets, [P, model.manifest.clip.embedDim]),
+    weights: f32(Float32Array.from(r.prompts, (p) => p.weight), [P]),
+    stops: f32(Float32Array.from(r.prompts, (p) => p.stop ?? -1), [P]),
+  };
+  const stepInputs = model.graphs.step.inputs.map((i) => i.name);
+  const wantsEps = stepInputs.includes('eps');
+  const adam = new Adam(z.length, { lr: r.lr });
+  const loopStart = now();
+
+  for (let i = 0; i < r.steps; i++) {
+    if (hooks.aborted()) throw abortError();
+    const { cuts, noise } = sampleCutouts(rng, r);
+    const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), cuts: f32(cuts, [r.cutn, 4]), noise: f32(noise, [r.cutn, 1, 1, 1]) };
+    if (wantsEps) feeds.eps = f32(sampleNormals(rng, r.cutn * 3 * S * S), [r.cutn, 3, S, S]);
+    const missing = stepInputs.filter((n) => !(n in feeds));
+    if (missing.length) throw new ModelBundleError(`step graph of '${model.name}' wants inputs the engine does not know: ${missing.join(', ')}`, model.name);
+    const out = await model.graphs.step.run(Object.fromEntries(stepInputs.map((n) => [n, feeds[n]!])));
+    const grad = out.grad;
+    if (!grad || grad.type !== 'float32' || grad.data.length !== z.length) throw new ModelBundleError(`step graph of '${model.name}' gave no usable 'grad'`, model.name);
+    let frame: Uint8Array | undefined;
+    if (i % r.frameEvery === 0) {
+      const image = out.image;
+      if (image?.type === 'float32') frame = await encodeFrame(tensorToRgb(image.data, r.width, r.height), r.width, r.height);
+    }
+    adam.step(z, grad.data);
+    clampPerChannel(z, C, min, max);
+    const elapsed = (now() - loopStart) / 1000;
+    hooks.onProgress({ step: i + 1, total: r.steps, itPerSec: elapsed > 0 ? (i + 1) / elapsed : 0, ...(frame ? { frame } : {}) });
+  }
+  if (hooks.aborted()) throw abortError();
+
+  const image = await runGraph(model, 'decoder', model.graphs.decoder, { z: f32(z, dims) }, 'image');
+  const png = await encodeFinalPng(tensorToRgb(image, r.width, r.height), r.width, r.height, renderMetadata(model, r));
+  return { png, width: r.width, height: r.height, seed: r.seed, steps: r.steps, elapsedMs: Math.round(now() - started) };
+}
