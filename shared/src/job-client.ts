@@ -97,7 +97,7 @@ export async function getJob(farm: Pick<Farm, 'jobs'>, jobId: string): Promise<R
 export type CancelOutcome =
   /** The job was still queued (or nobody held it): it is gone and `cancelled` was published. */
   | { status: 'cancelled' }
-  /** A renderer holds it; it stops within a second and publishes `cancelled`. */
+  /** A renderer holds it; it stops within a second and publishes `cancelled` (watch the events). */
   | { status: 'cancelling' }
   /** It had already ended. */
   | { status: 'already-finished'; result: TerminalJobEvent | undefined };
@@ -134,7 +134,9 @@ export async function requestCancel(
     }
   }
   if (!queued) {
+    // A renderer holds it; it may already have stopped and settled the job.
     const after = await getJobResult(farm, cancel.jobId);
+    if (after?.type === 'cancelled') return { status: 'cancelled' };
     if (after) return { status: 'already-finished', result: after };
     return { status: 'cancelling' };
   }
