@@ -1,0 +1,179 @@
+/**
+ * `/imagine` options → a validated render request, or a refusal with a stable identifier and a
+ * sentence for the person. Pure: model facts and server settings are passed in.
+ */
+import { z } from 'zod';
+import { parsePromptLine, type ParsedPrompt } from '../../../shared/src/prompt-syntax.js';
+import { findBannedWords, type GuildSettings } from './guild-settings.js';
+import { QUALITY_PRESETS, resolveQuality, type QualityPreset } from './presets.js';
+import { cleanUserText } from './text-safety.js';
+
+/** What the bot knows about the model it sends jobs to. */
+export interface ModelFacts {
+  name: string;
+  /** [width, height] pairs the model renders. */
+  sizes: [number, number][];
+  defaultSize: [number, number];
+  defaultSteps: number;
+  defaultCutn: number;
+  /** Upper bound for steps regardless of server settings. */
+  maxSteps: number;
+}
+
+export const MAX_PROMPT_CHARS = 1000;
+export const MAX_INIT_IMAGE_BYTES = 8 * 1024 * 1024;
+
+/** The raw options as discord.js hands them over (before any checks). */
+export const ImagineOptions = z.object({
+  prompt: z.string(),
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  steps: z.number().int().min(1).max(10_000).optional(),
+  size: z.string().max(20).optional(),
+  quality: z.enum(QUALITY_PRESETS).optional(),
+  avoid: z.string().max(6000).optional(),
+  initImage: z
+    .object({ url: z.url(), filename: z.string().max(256), contentType: z.string().max(100).nullable(), size: z.number().int().nonnegative() })
+    .optional(),
+});
+export type ImagineOptions = z.infer<typeof ImagineOptions>;
+
+export interface ImagineRequest {
+  /** The cleaned prompt line, as it will be shown. */
+  promptText: string;
+  prompts: ParsedPrompt[];
+  avoidText?: string;
+  seed: number;
+  steps: number;
+  cutn: number;
+  width: number;
+  height: number;
+  quality: QualityPreset;
+  initImage?: { url: string; filename: string; contentType: string; size: number };
+  /** Characters the cleaning removed (shown to the person so the change is not a surprise). */
+  cleaned: boolean;
+}
+
+export type ImagineRefusalId =
+  | 'invalid-options'
+  | 'prompt-empty'
+  | 'prompt-too-long'
+  | 'prompt-syntax'
+  | 'banned-words'
+  | 'channel-not-allowed'
+  | 'too-many-steps'
+  | 'size-not-supported'
+  | 'size-too-large'
+  | 'init-image-invalid';
+
+export interface ImagineRefusal {
+  identifier: ImagineRefusalId;
+  message: string;
+}
+
+export type ImagineResult = { ok: true; value: ImagineRequest } | { ok: false; error: ImagineRefusal };
+
+const refuse = (identifier: ImagineRefusalId, message: string): ImagineResult => ({ ok: false, error: { identifier, message } });
+
+export function parseSize(raw: string): [number, number] | undefined {
+  const m = /^\s*(\d{1,4})\s*[x×]\s*(\d{1,4})\s*$/i.exec(raw);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** Size choices for the command (what the model supports), as `WxH` strings. */
+export function sizeChoices(model: ModelFacts): string[] {
+  return model.sizes.map(([w, h]) => `${w}x${h}`);
+}
+
+export function validateImagine(
+  raw: unknown,
+  context: { model: ModelFacts; settings: GuildSettings; channelId: string; randomSeed: () => number },
+): ImagineResult {
+  const parsed = ImagineOptions.safeParse(raw);
+  if (!parsed.success) return refuse('invalid-options', 'Some options were not understood; please check them and try again.');
+  const o = parsed.data;
+  const { model, settings } = context;
+
+  if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(context.channelId)) {
+    const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
+    return refuse('channel-not-allowed', `Renders are not enabled in this channel. Try ${where}.`);
+  }
+  if ([...o.prompt].length > MAX_PROMPT_CHARS) {
+    return refuse('prompt-too-long', `Your prompt is ${[...o.prompt].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`);
+  }
+  const clean = cleanUserText(o.prompt);
+  if (clean.text === '') return refuse('prompt-empty', 'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.');
+  const syntax = parsePromptLine(clean.text);
+  if (!syntax.ok) return refuse('prompt-syntax', syntax.error.message);
+
+  const longest = syntax.prompts.find((p) => [...p.text].length > 500);
+  if (longest) return refuse('prompt-too-long', 'Each prompt between `|` may be at most 500 characters long.');
+
+  let avoidText: string | undefined;
+  const prompts = [...syntax.prompts];
+  if (o.avoid !== undefined) {
+    const cleanAvoid = cleanUserText(o.avoid);
+    if ([...cleanAvoid.text].length > MAX_PROMPT_CHARS / 2) {
+      return refuse('prompt-too-long', `The \`avoid\` text is too long; please keep it under ${MAX_PROMPT_CHARS / 2} characters.`);
+    }
+    const parts = cleanAvoid.text.split('|').map((s) => s.replace(/:/g, ' ').trim()).filter(Boolean);
+    if (parts.length > 0) {
+      avoidText = parts.join(' | ');
+      // Negative prompts push away at half the strength the wanted ones pull, in total.
+      const positive = prompts.reduce((sum, p) => sum + Math.max(0, p.weight), 0);
+      const weight = -(positive * 0.5) / parts.length;
+      for (const text of parts) prompts.push({ text, weight });
+    }
+  }
+  if (prompts.length > 8) return refuse('prompt-syntax', 'Too many prompts: at most 8 together with `avoid`.');
+
+  const banned = findBannedWords(`${clean.text} ${avoidText ?? ''}`, settings.bannedWords);
+  if (banned.length > 0) {
+    return refuse('banned-words', `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts. Your prompt was not rendered.`);
+  }
+
+  const quality = o.quality ?? 'standard';
+  const { steps, cutn } = resolveQuality({ steps: model.defaultSteps, cutn: model.defaultCutn }, quality, o.steps);
+  const maxSteps = Math.min(model.maxSteps, settings.maxSteps > 0 ? settings.maxSteps : model.maxSteps);
+  if (steps > maxSteps) return refuse('too-many-steps', `${steps} steps is more than this server allows (${maxSteps}).`);
+
+  let size = model.defaultSize;
+  if (o.size !== undefined) {
+    const wanted = parseSize(o.size);
+    const supported = wanted && model.sizes.find(([w, h]) => w === wanted[0] && h === wanted[1]);
+    if (!supported) return refuse('size-not-supported', `The model ${model.name} renders ${sizeChoices(model).join(', ')}; ${o.size} is not one of them.`);
+    size = supported;
+  }
+  if (settings.maxSize > 0 && Math.max(size[0], size[1]) > settings.maxSize) {
+    return refuse('size-too-large', `${size[0]}x${size[1]} is larger than this server allows (${settings.maxSize} px).`);
+  }
+
+  let initImage: ImagineRequest['initImage'];
+  if (o.initImage) {
+    const type = o.initImage.contentType ?? '';
+    if (!/^image\/(png|jpeg|webp)$/.test(type)) {
+      return refuse('init-image-invalid', 'The init image must be a PNG, JPEG or WebP picture.');
+    }
+    if (o.initImage.size > MAX_INIT_IMAGE_BYTES) {
+      return refuse('init-image-invalid', `The init image is too large (${Math.round(o.initImage.size / 1024)} KiB; at most ${MAX_INIT_IMAGE_BYTES / 1024 / 1024} MiB).`);
+    }
+    initImage = { url: o.initImage.url, filename: o.initImage.filename, contentType: type, size: o.initImage.size };
+  }
+
+  const removed = Object.values(clean.removed).reduce((a, b) => a + b, 0);
+  return {
+    ok: true,
+    value: {
+      promptText: clean.text,
+      prompts,
+      ...(avoidText !== undefined ? { avoidText } : {}),
+      seed: o.seed ?? context.randomSeed(),
+      steps,
+      cutn,
+      width: size[0],
+      height: size[1],
+      quality,
+      ...(initImage ? { initImage } : {}),
+      cleaned: removed > 0,
+    },
+  };
+}
