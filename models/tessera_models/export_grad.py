@@ -5,6 +5,10 @@ onnxruntime only runs inference, so dloss/dz has to be an ordinary graph: we tra
 every backward op into forward ops the TorchScript ONNX exporter knows, then export the traced
 graph module with ``torch.onnx.export(..., dynamo=False)``.
 
+Models meant for shape-polymorphic (dynamic H/W/batch) export must avoid two PyTorch helpers
+whose symbolic-shape paths pin sizes or export badly: use ``linear`` instead of ``F.linear`` /
+``nn.Linear`` on inputs of rank > 2, and ``upsample_nearest`` instead of ``F.interpolate``.
+
 Also here: ``make_cutouts``, the in-graph crop-and-resize used by every step graph
 (BUNDLE.md: cuts [N,4] = x0, y0, size, flip), so all models build cutouts the same way.
 """
@@ -24,8 +28,11 @@ __all__ = [
     "grad_decompositions",
     "register_onnx_symbolics",
     "trace_grad",
+    "fix_reshape_chains",
     "export_grad_graph",
     "make_cutouts",
+    "linear",
+    "upsample_nearest",
     "cutout_matrix",
     "spherical_loss",
 ]
@@ -54,7 +61,8 @@ def _convolution_backward(grad_output, input, weight, bias_sizes, stride, paddin
             k = weight.shape[2 + i]
             produced = ((grad_output.shape[2 + i] - 1) * stride[i] - 2 * padding[i]
                         + dilation[i] * (k - 1) + 1)
-            out_pad.append(input.shape[2 + i] - produced)
+            # int(): under symbolic tracing, specialise (ONNX wants a constant attribute)
+            out_pad.append(int(input.shape[2 + i] - produced))
         grad_input = aten.convolution.default(grad_output, weight, None, stride, padding,
                                               dilation, True, out_pad, groups)
     return grad_input, None, None
@@ -63,8 +71,8 @@ def _convolution_backward(grad_output, input, weight, bias_sizes, stride, paddin
 def _upsample_nearest2d_backward(grad_output, output_size, input_size, scales_h=None,
                                  scales_w=None):
     n, c, h, w = input_size
-    sh = output_size[0] // h
-    sw = output_size[1] // w
+    sh = int(output_size[0] // h)
+    sw = int(output_size[1] // w)
     if sh * h != output_size[0] or sw * w != output_size[1]:
         raise NotImplementedError("export_grad: nearest upsampling by a non-integer factor")
     return grad_output.reshape(n, c, h, sh, w, sw).sum(dim=(3, 5))
@@ -184,12 +192,16 @@ def register_onnx_symbolics(opset: int = 17) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def trace_grad(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
-               has_aux: bool = False) -> torch.fx.GraphModule:
+               has_aux: bool = False, symbolic: bool = False) -> torch.fx.GraphModule:
     """Trace ``(*inputs) -> (loss, grad wrt inputs[0], *aux)`` into an FX graph of forward ops.
 
     ``loss_fn(*inputs)`` returns the scalar loss, or ``(loss, aux)`` with ``has_aux`` where aux
     is a tensor or a tuple of tensors (e.g. the decoded image) returned as extra outputs.
     Model parameters must not require grad.
+
+    ``symbolic``: trace with symbolic sizes (every input dim > 1 becomes a symbol, no two dims
+    share one), so that the graph can be exported with dynamic axes. Sizes that the model
+    branches on are specialised (guarded) to the example's values.
     """
     gv = torch.func.grad_and_value(loss_fn, argnums=0, has_aux=has_aux)
 
@@ -201,9 +213,19 @@ def trace_grad(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
             return (loss, grad, *aux)
         return (value, grad)
 
-    gm = make_fx(flat, decomposition_table=grad_decompositions(),
-                 tracing_mode="real")(*example_inputs)
+    if symbolic:
+        from torch.fx.experimental import _config as fx_config
+        # without this, two inputs dims that happen to be equal in the example (H == W,
+        # cutn == prompts) would be traced as one symbol
+        with fx_config.patch(use_duck_shape=False):
+            gm = make_fx(flat, decomposition_table=grad_decompositions(), tracing_mode="symbolic",
+                         _allow_non_fake_inputs=True)(*example_inputs)
+    else:
+        gm = make_fx(flat, decomposition_table=grad_decompositions(),
+                     tracing_mode="real")(*example_inputs)
     _fix_full_reductions(gm)
+    if symbolic:
+        _make_jit_traceable(gm)
     return gm
 
 
@@ -222,23 +244,194 @@ def _fix_full_reductions(gm: torch.fx.GraphModule) -> None:
     gm.recompile()
 
 
+# Symbolic FX graphs compute sizes with aten.sym_size and Python arithmetic on SymInts. The
+# TorchScript tracer (what torch.onnx.export(dynamo=False) runs) records sizes only when they are
+# read with Tensor.size() (it then hands out 0-dim tensors, so arithmetic is recorded too) and
+# passed to Python-level torch functions. So: rewrite those nodes into the Python-level calls.
+
+def _size(x, d):
+    return x.size(d)
+
+
+def _sym_float(v):
+    return v.to(torch.float32) if isinstance(v, torch.Tensor) else float(v)
+
+
+def _sym_int(v):
+    return v.to(torch.int64) if isinstance(v, torch.Tensor) else int(v)
+
+
+def _full(size, value, dtype=None, layout=None, device=None, pin_memory=None):
+    return torch.full(size, value, dtype=dtype, device=device)
+
+
+def _zeros(size, dtype=None, layout=None, device=None, pin_memory=None):
+    return torch.zeros(size, dtype=dtype, device=device)
+
+
+def _arange_start_step(start, end, step=1, dtype=None, layout=None, device=None,
+                       pin_memory=None):
+    return torch.arange(start, end, step, dtype=dtype, device=device)
+
+
+def _arange(end, dtype=None, layout=None, device=None, pin_memory=None):
+    return torch.arange(end, dtype=dtype, device=device)
+
+
+def _slice(x, dim=0, start=None, end=None, step=1):
+    idx = [slice(None)] * x.dim()
+    idx[dim] = slice(start, end, step)
+    return x[tuple(idx)]
+
+
+def _pad(x, pad, value=0.0):
+    return F.pad(x, list(pad), value=value)
+
+
+_PY_LEVEL = {
+    aten.sym_size.int: _size,
+    torch.sym_float: _sym_float,
+    torch.sym_int: _sym_int,
+    aten.view.default: torch.Tensor.reshape,
+    aten.reshape.default: torch.Tensor.reshape,
+    aten._unsafe_view.default: torch.Tensor.reshape,
+    aten.expand.default: torch.Tensor.expand,
+    aten.full.default: _full,
+    aten.zeros.default: _zeros,
+    aten.arange.start_step: _arange_start_step,
+    aten.arange.default: _arange,
+    aten.slice.Tensor: _slice,
+    aten.constant_pad_nd.default: _pad,
+    aten.mul.Scalar: torch.mul,
+    aten.mul.Tensor: torch.mul,
+    aten.add.Tensor: torch.add,
+    aten.add.Scalar: torch.add,
+    aten.sub.Tensor: torch.sub,
+    aten.div.Tensor: torch.div,
+    aten.div.Scalar: torch.div,
+    aten.sub.Scalar: torch.sub,
+    aten.rsub.Scalar: torch.rsub,
+    aten.rsub.Tensor: torch.rsub,
+    aten.sum.dim_IntList: torch.sum,
+    aten.mean.dim: torch.mean,
+}
+
+
+def _is_sym(a) -> bool:
+    if isinstance(a, torch.fx.Node):
+        return isinstance(a.meta.get("val"), (torch.SymInt, torch.SymFloat, torch.SymBool))
+    if isinstance(a, (list, tuple)):
+        return any(_is_sym(x) for x in a)
+    return False
+
+
+def _drop_noop_slices(gm: torch.fx.GraphModule) -> None:
+    """``x[:, i]`` traces as slice(x, 0, 0, INT64_MAX) + select; the exporter's shape inference
+    can then pin the sliced dim to its traced size. The full slice is a no-op: drop it."""
+    for node in list(gm.graph.nodes):
+        if node.op == "call_function" and node.target is aten.slice.Tensor:
+            args = list(node.args) + [None] * (5 - len(node.args))
+            x, _, start, end, step = args[:5]
+            if (start in (None, 0) and isinstance(end, int) and end >= 2 ** 62
+                    and step in (None, 1)):
+                node.replace_all_uses_with(x)
+                gm.graph.erase_node(node)
+
+
+def _make_jit_traceable(gm: torch.fx.GraphModule) -> None:
+    _drop_noop_slices(gm)
+    gm.graph.eliminate_dead_code()
+    bad = set()
+    for node in gm.graph.nodes:
+        if node.op != "call_function":
+            continue
+        if node.target in (aten.sym_size.int, torch.sym_float, torch.sym_int):
+            node.target = _PY_LEVEL[node.target]
+        elif isinstance(node.target, torch._ops.OpOverload) and (
+                _is_sym(list(node.args)) or _is_sym(list(node.kwargs.values()))):
+            if node.target not in _PY_LEVEL:
+                bad.add(str(node.target))
+            else:
+                node.target = _PY_LEVEL[node.target]
+    if bad:
+        raise NotImplementedError(
+            f"export_grad: no shape-polymorphic rewrite for {sorted(bad)}; add one to _PY_LEVEL "
+            "or trace with symbolic=False")
+    gm.graph.lint()
+    gm.recompile()
+    # tensors created while tracing and then left unused can be fake tensors that the
+    # TorchScript tracer cannot read: drop every attribute no node reads
+    used = {n.target for n in gm.graph.nodes if n.op == "get_attr"}
+    for name in list(gm.state_dict(keep_vars=True)):
+        if name not in used and "." not in name:
+            delattr(gm, name)
+
+
+class _Wrapper(torch.nn.Module):
+    def __init__(self, gm: torch.fx.GraphModule):
+        super().__init__()
+        self.gm = gm
+
+    def forward(self, *inputs):
+        return self.gm(*inputs)
+
+
+def fix_reshape_chains(model) -> int:
+    """Rewire ``Reshape(Reshape(x, live_shape), const_shape)`` to ``Reshape(x, const_shape)``.
+
+    onnxruntime's ReshapeFusion (FuseContiguousReshapes, seen in 1.21) crashes session
+    creation on that pattern ("Attempting to get index by a name which does not exist ...
+    _new_reshape"); group norm written for dynamic sizes produces it. The rewrite is exact when
+    the constant shape has no 0 (copy-this-dim) entry. Returns how many nodes were rewired."""
+    from onnx import numpy_helper
+
+    consts = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    for n in model.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    consts[n.output[0]] = numpy_helper.to_array(a.t)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    changed = 0
+    for n in model.graph.node:
+        if n.op_type != "Reshape" or n.input[1] not in consts:
+            continue
+        shape = consts[n.input[1]]
+        if (shape == 0).any():
+            continue
+        src = producer.get(n.input[0])
+        while src is not None and src.op_type == "Reshape":
+            n.input[0] = src.input[0]
+            changed += 1
+            src = producer.get(n.input[0])
+    return changed
+
+
 def export_grad_graph(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
                       input_names: Sequence[str], output_names: Sequence[str], path: str,
                       dynamic_axes: dict | None = None, opset: int = 17,
-                      has_aux: bool = False) -> str:
+                      has_aux: bool = False, symbolic: bool | None = None,
+                      external_data: bool = False) -> str:
     """Export ``loss_fn`` and its gradient wrt ``example_inputs[0]`` as one ONNX graph.
 
     Outputs, in order: loss, grad, then aux outputs when ``has_aux``; ``output_names`` names
-    them. Shapes are traced concretely (real tracing), so only axes whose size the traced ops do
-    not depend on may be listed in ``dynamic_axes`` (e.g. the number of prompts or cutouts).
-    Returns ``path``.
+    them. With ``dynamic_axes`` the function is traced with symbolic sizes (``symbolic``
+    defaults to ``bool(dynamic_axes)``): give an example whose dynamic dims are all > 1; dims
+    the model branches on are fixed to the example's values. Returns ``path``.
     """
+    import onnx
+
     register_onnx_symbolics(opset)
-    gm = trace_grad(loss_fn, example_inputs, has_aux=has_aux)
+    if symbolic is None:
+        symbolic = bool(dynamic_axes)
+    gm = trace_grad(loss_fn, example_inputs, has_aux=has_aux, symbolic=symbolic)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    torch.onnx.export(gm, tuple(example_inputs), path, input_names=list(input_names),
+    torch.onnx.export(_Wrapper(gm), tuple(example_inputs), path, input_names=list(input_names),
                       output_names=list(output_names), dynamic_axes=dynamic_axes or {},
                       opset_version=opset, dynamo=False, do_constant_folding=True)
+    model = onnx.load(path)
+    if fix_reshape_chains(model):
+        onnx.save(model, path, save_as_external_data=external_data)
     return path
 
 
@@ -267,6 +460,23 @@ def cutout_matrix(start: torch.Tensor, size: torch.Tensor, flip: torch.Tensor, l
     inside = (j >= start).to(dt) * (j < start + size).to(dt)
     w = w * inside
     return w / w.sum(dim=-1, keepdim=True)
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
+           ) -> torch.Tensor:
+    """``F.linear`` for any rank, as a 2-D matmul. (F.linear on a 3-D input reads concrete
+    sizes under symbolic tracing, which pins the batch size into the graph.)"""
+    lead = x.shape[:-1]
+    y = x.reshape(-1, x.shape[-1])
+    y = torch.mm(y, weight.t()) if bias is None else torch.addmm(bias, y, weight.t())
+    return y.reshape(*lead, weight.shape[0])
+
+
+def upsample_nearest(x: torch.Tensor, s: int) -> torch.Tensor:
+    """Nearest-neighbour upsampling by an integer factor written as expand + reshape, so that
+    both it and its gradient (a reshape + sum) stay shape-polymorphic in ONNX."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h, 1, w, 1).expand(n, c, h, s, w, s).reshape(n, c, h * s, w * s)
 
 
 def make_cutouts(img: torch.Tensor, cuts: torch.Tensor, S: int) -> torch.Tensor:

@@ -16,12 +16,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from tessera_models.export_grad import export_grad_graph, make_cutouts, spherical_loss  # noqa: E402
+from tessera_models.export_grad import (  # noqa: E402
+    export_grad_graph, linear, make_cutouts, spherical_loss, upsample_nearest)
 
 
 class ToyDecoder(nn.Module):
-    def __init__(self, c=4, ch=16):
+    def __init__(self, c=4, ch=16, interpolate=True):
         super().__init__()
+        # F.interpolate's symbolic-shape decomposition is index arithmetic that exports badly;
+        # shape-polymorphic graphs use upsample_nearest (expand + reshape) instead
+        self.interpolate = interpolate
         self.conv_in = nn.Conv2d(c, ch, 3, padding=1)
         self.norm = nn.GroupNorm(4, ch, eps=1e-6)
         self.qkv = nn.Conv2d(ch, 3 * ch, 1)
@@ -37,7 +41,10 @@ class ToyDecoder(nn.Module):
         h = h + self.proj(torch.bmm(v, a.transpose(1, 2)).reshape(n, c, hh, ww))
         h = F.pad(h, (0, 1, 0, 1))
         h = F.silu(self.down(h))
-        h = F.interpolate(h, scale_factor=4.0, mode="nearest")
+        if self.interpolate:
+            h = F.interpolate(h, scale_factor=4.0, mode="nearest")
+        else:
+            h = upsample_nearest(h, 4)
         return self.conv_out(h)
 
 
@@ -56,15 +63,74 @@ class ToyClip(nn.Module):
         x = self.patch(x).flatten(2).transpose(1, 2)                        # [B, L, W]
         x = torch.cat([self.cls.expand(x.shape[0], 1, -1), x], dim=1)
         y = self.ln(x)
-        q, k, v = F.linear(y, self.in_proj_weight).chunk(3, dim=-1)
+        q, k, v = linear(y, self.in_proj_weight).chunk(3, dim=-1)
         a = torch.softmax(q @ k.transpose(1, 2) * q.shape[-1] ** -0.5, dim=-1)
-        x = x + self.out(a @ v)
+        x = x + linear(a @ v, self.out.weight, self.out.bias)
         x = self.ln_post(x[:, 0, :])                                        # select -> select_backward
         x = x @ self.proj
         return x / x.norm(dim=-1, keepdim=True)
 
 
+NAMES = ["z", "targets", "weights", "stops", "cuts"]
+
+
+def toy_loss(interpolate):
+    torch.manual_seed(0)
+    dec, clip = ToyDecoder(interpolate=interpolate).eval(), ToyClip().eval()
+    for p in list(dec.parameters()) + list(clip.parameters()):
+        p.requires_grad_(False)
+
+    def loss_fn(z, targets, weights, stops, cuts):
+        img = torch.clamp((dec(z) + 1) / 2, 0, 1)
+        e = clip(make_cutouts(img, cuts, 8))
+        return spherical_loss(e, targets, weights, stops), img
+    return loss_fn
+
+
+def reference(loss_fn, inputs):
+    zr = inputs[0].clone().requires_grad_(True)
+    loss, img = loss_fn(zr, *inputs[1:])
+    (grad,) = torch.autograd.grad(loss, zr)
+    return loss.detach().numpy(), grad.numpy(), img.detach().numpy()
+
+
 class ExportGradTest(unittest.TestCase):
+    def test_dynamic_sizes(self):
+        """One graph traced with symbolic sizes serves other latent sizes, cutout and prompt
+        counts."""
+        import onnxruntime as ort
+
+        loss_fn = toy_loss(interpolate=False)
+        g = torch.Generator().manual_seed(1)
+
+        def inputs(h, w, n, p):
+            img_h, img_w = ((h - 2) // 2 + 1) * 4, ((w - 2) // 2 + 1) * 4   # pad 1, conv k3 s2, x4
+            size = torch.randint(2, min(img_h, img_w) + 1, (n,), generator=g).float()
+            x0 = (torch.rand(n, generator=g) * (img_w - size + 1)).floor()
+            y0 = (torch.rand(n, generator=g) * (img_h - size + 1)).floor()
+            flip = (torch.rand(n, generator=g) < 0.5).float()
+            return (torch.randn(1, 4, h, w, generator=g),
+                    F.normalize(torch.randn(p, 8, generator=g), dim=-1),
+                    torch.randn(p, generator=g), torch.rand(p, generator=g) - 0.5,
+                    torch.stack([x0, y0, size, flip], dim=1))
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export_grad_graph(
+                loss_fn, inputs(7, 9, 3, 2), NAMES, ["loss", "grad", "image"],
+                os.path.join(tmp, "toy.onnx"), has_aux=True,
+                dynamic_axes={"z": {2: "h", 3: "w"}, "targets": {0: "P"}, "weights": {0: "P"},
+                              "stops": {0: "P"}, "cuts": {0: "N"}})
+            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+            for h, w, n, p in [(7, 9, 3, 2), (9, 7, 5, 1), (11, 13, 2, 3), (5, 5, 4, 2)]:
+                x = inputs(h, w, n, p)
+                loss, grad, image = sess.run(None, {k: t.numpy() for k, t in zip(NAMES, x)})
+                loss_ref, grad_ref, img_ref = reference(loss_fn, x)
+                self.assertEqual(image.shape, img_ref.shape)
+                np.testing.assert_allclose(loss, loss_ref, rtol=1e-4, atol=1e-6)
+                rel = np.abs(grad - grad_ref).max() / max(np.abs(grad_ref).max(), 1e-12)
+                self.assertLess(rel, 1e-4, f"{(h, w, n, p)}: grad max rel err {rel}")
+                np.testing.assert_allclose(image, img_ref, rtol=0, atol=1e-5)
+
     def test_onnx_gradient_matches_autograd(self):
         import onnxruntime as ort
 
@@ -94,7 +160,7 @@ class ExportGradTest(unittest.TestCase):
             path = export_grad_graph(
                 loss_fn, inputs, ["z", "targets", "weights", "stops", "cuts"],
                 ["loss", "grad", "image"], os.path.join(tmp, "toy.onnx"), has_aux=True,
-                dynamic_axes={"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
+                symbolic=False, dynamic_axes={"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
                               "cuts": {0: "N"}})
             sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
             feeds = {n: t.numpy() for n, t in zip(["z", "targets", "weights", "stops", "cuts"],
