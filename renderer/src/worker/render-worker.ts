@@ -70,7 +70,17 @@ export class RenderWorker {
   #jobsDone = 0;
   #loop: Promise<void> | undefined;
 
-  constructor(deps: { farm: Farm; engine: Engine; log: Logger; settings: RenderWorkerSettings }) {
+  readonly #onEngineCrash: ((e: Error) => void) | undefined;
+
+  constructor(deps: {
+    farm: Farm;
+    engine: Engine;
+    log: Logger;
+    settings: RenderWorkerSettings;
+    /** Called when the engine itself died (not just one render): the process should restart. */
+    onEngineCrash?: (e: Error) => void;
+  }) {
+    this.#onEngineCrash = deps.onEngineCrash;
     this.#farm = deps.farm;
     this.#engine = deps.engine;
     this.#log = deps.log;
@@ -308,6 +318,14 @@ export class RenderWorker {
       // Hand the job back now rather than letting AckWait expire: another renderer starts at once.
       msg.nak();
       log.info('shutting down: job handed back to the queue');
+      return;
+    }
+    if (e instanceof Error && e.name === 'EngineCrashedError') {
+      // Not the job's fault: hand it to another renderer and let this one be restarted.
+      msg.nak();
+      log.error({ err: e }, 'the engine crashed; job handed back');
+      this.#stopping.abort();
+      this.#onEngineCrash?.(e);
       return;
     }
     const failure = classifyFailure(e, job.jobId);

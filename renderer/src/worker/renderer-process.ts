@@ -33,7 +33,13 @@ export interface RendererHandle {
   readonly closed: Promise<void>;
 }
 
-export async function startRenderer(deps: { config: Config; engine: Engine; log: Logger }): Promise<RendererHandle> {
+export async function startRenderer(deps: {
+  config: Config;
+  engine: Engine;
+  log: Logger;
+  /** The engine died; the caller should stop and exit non-zero so a supervisor restarts it. */
+  onEngineCrash?: (e: Error) => void;
+}): Promise<RendererHandle> {
   const { config, engine } = deps;
   const id = config.RENDERER_ID ?? 'renderer';
   const log = deps.log.child({ rendererId: id, model: engine.model });
@@ -48,6 +54,7 @@ export async function startRenderer(deps: { config: Config; engine: Engine; log:
     farm,
     engine,
     log,
+    ...(deps.onEngineCrash ? { onEngineCrash: deps.onEngineCrash } : {}),
     settings: {
       rendererId: id,
       frameEvery: config.RENDERER_FRAME_EVERY,
