@@ -55,14 +55,24 @@ function byteSymbolsInVocabOrder(byteToChar: string[]): string[] {
   return [...printable, ...others].map((c) => String.fromCharCode(c));
 }
 
+/** The merges with symbols as vocabulary ids: pair key → rank, and rank → the merged symbol's id. */
+interface MergeTable {
+  rank: Map<number, number>;
+  merged: Uint32Array;
+}
+
+// Ids are below 2**16, so a pair packs into one exact integer key.
+const pairKey = (first: number, second: number) => first * 0x10000 + second;
+
 /** OpenAI CLIP's tokenizer. Build it with {@link ClipBpeTokenizer.load}. */
 export class ClipBpeTokenizer {
-  private readonly byteToChar = bytesToUnicode();
   private readonly cache = new Map<string, readonly number[]>();
 
   private constructor(
-    private readonly encoder: ReadonlyMap<string, number>,
-    private readonly ranks: ReadonlyMap<string, number>,
+    /** Id of each byte's symbol, and of the same symbol ending a word (`</w>`). */
+    private readonly byteIds: Uint32Array,
+    private readonly byteEndIds: Uint32Array,
+    private readonly merges: MergeTable,
   ) {}
 
   /**
@@ -78,28 +88,47 @@ export class ClipBpeTokenizer {
       if (options.signal?.aborted) throw cause;
       throw new ClipVocabularyError(`cannot read the CLIP vocabulary ${file}: ${(cause as Error).message}`, file, { cause });
     }
-    return ClipBpeTokenizer.fromMergesText(text, file);
+    const tokenizer = ClipBpeTokenizer.fromMergesText(text, file);
+    // The first text pays for compiling the Unicode regexes (~10 ms); pay it here, not in a job.
+    tokenizer.tokens('Warm-up: café &amp; naïve, 🍎 一 3.14');
+    return tokenizer;
   }
 
   /** Builds the tokenizer from the decompressed vocabulary text (`file` names it in errors). */
   static fromMergesText(text: string, file = '<memory>'): ClipBpeTokenizer {
-    const lines = text.split('\n');
+    // Only lines 1..MERGE_COUNT are read; the file has five times as many.
+    let end = -1;
+    for (let n = 0; n <= MERGE_COUNT && (end = text.indexOf('\n', end + 1)) >= 0; n++);
+    const head = end < 0 ? text : text.slice(0, end);
+    const lines = head.split('\n');
     if (lines.length < MERGE_COUNT + 1) {
       throw new ClipVocabularyError(`${file} has ${lines.length} lines; CLIP's BPE vocabulary has at least ${MERGE_COUNT + 1}`, file);
     }
-    // Python: merge.split() — splits on whitespace runs, ignoring them at both ends.
-    const merges = lines.slice(1, MERGE_COUNT + 1).map((line) => line.split(/[\p{White_Space}\x1c-\x1f]+/u).filter(Boolean));
-    const byteSymbols = byteSymbolsInVocabOrder(bytesToUnicode());
+    const merges = parseMerges(lines.slice(1, MERGE_COUNT + 1), !OTHER_WHITESPACE.test(head));
+    const byteToChar = bytesToUnicode();
+    const byteSymbols = byteSymbolsInVocabOrder(byteToChar);
     const vocab = [...byteSymbols, ...byteSymbols.map((s) => `${s}</w>`), ...merges.map((m) => m.join('')), ...SPECIAL_TOKENS];
     // dict(zip(...)) semantics: a repeated key keeps its last index.
     const encoder = new Map<string, number>();
     vocab.forEach((symbol, id) => encoder.set(symbol, id));
-    const ranks = new Map<string, number>();
-    merges.forEach((merge, rank) => ranks.set(merge.join(' '), rank));
-    if (vocab.length !== VOCAB_SIZE || encoder.get('<|endoftext|>') !== EOT_ID) {
+    if (vocab.length !== VOCAB_SIZE || encoder.get('<|startoftext|>') !== SOT_ID || encoder.get('<|endoftext|>') !== EOT_ID) {
       throw new ClipVocabularyError(`${file} does not look like CLIP's BPE vocabulary`, file);
     }
-    return new ClipBpeTokenizer(encoder, ranks);
+    const byteIds = Uint32Array.from(byteToChar, (c) => encoder.get(c)!);
+    const byteEndIds = Uint32Array.from(byteToChar, (c) => encoder.get(`${c}</w>`)!);
+
+    const table: MergeTable = { rank: new Map(), merged: new Uint32Array(merges.length) };
+    merges.forEach((merge, rank) => {
+      // A merge whose parts are not vocabulary symbols can never apply: every symbol BPE makes
+      // is one (a byte, a byte ending the word, or an earlier merge's result).
+      if (merge.length !== 2) return;
+      const first = encoder.get(merge[0]!);
+      const second = encoder.get(merge[1]!);
+      if (first === undefined || second === undefined) return;
+      table.rank.set(pairKey(first, second), rank); // bpe_ranks: a repeated merge keeps its last rank
+      table.merged[rank] = encoder.get(merge[0]! + merge[1]!)!;
+    });
+    return new ClipBpeTokenizer(byteIds, byteEndIds, table);
   }
 
   /**
@@ -120,69 +149,69 @@ export class ClipBpeTokenizer {
   tokens(text: string): number[] {
     const ids: number[] = [];
     for (const word of splitWords(cleanText(text))) {
-      for (const id of this.wordIds(this.byteEncode(word))) ids.push(id);
+      for (const id of this.wordIds(word)) ids.push(id);
     }
     return ids;
-  }
-
-  private byteEncode(word: string): string {
-    let out = '';
-    for (const byte of Buffer.from(word, 'utf8')) out += this.byteToChar[byte];
-    return out;
   }
 
   private wordIds(word: string): readonly number[] {
     const cached = this.cache.get(word);
     if (cached) return cached;
+    // The special tokens are ASCII, which bytes_to_unicode leaves as it is, so they can be
+    // recognised before byte encoding (simple_tokenizer seeds its cache with them).
     let ids: number[];
     if (word === SPECIAL_TOKENS[0]) ids = [SOT_ID];
     else if (word === SPECIAL_TOKENS[1]) ids = [EOT_ID];
-    else ids = this.bpe(word).map((symbol) => this.idOf(symbol, word));
+    else ids = this.bpe(Buffer.from(word, 'utf8'));
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(word, ids);
     return ids;
   }
 
-  private idOf(symbol: string, word: string): number {
-    const id = this.encoder.get(symbol);
-    // Every byte symbol and every merge product is in the vocabulary, so this cannot happen
-    // with CLIP's file; a hand-edited one could break it.
-    if (id === undefined) throw new ClipVocabularyError(`symbol '${symbol}' of word '${word}' is not in the vocabulary`, '<loaded>');
-    return id;
-  }
-
   /**
-   * `SimpleTokenizer.bpe`: start from single characters (the last one marked `</w>`), then
-   * repeatedly merge every occurrence, left to right, of the adjacent pair whose merge ranks
-   * best, until no adjacent pair is a known merge.
+   * `SimpleTokenizer.bpe` on vocabulary ids: start from one symbol per UTF-8 byte (the last one
+   * marked `</w>`), then repeatedly merge every occurrence, left to right, of the adjacent pair
+   * whose merge ranks best, until no adjacent pair is a known merge.
    */
-  private bpe(word: string): string[] {
-    let symbols = Array.from(word);
-    symbols[symbols.length - 1] += '</w>';
+  private bpe(bytes: Uint8Array): number[] {
+    let symbols = Array.from(bytes, (b, i) => (i === bytes.length - 1 ? this.byteEndIds[b]! : this.byteIds[b]!));
+    const { rank, merged } = this.merges;
     while (symbols.length > 1) {
       let best = Infinity;
-      let first = '';
-      let second = '';
+      let bestKey = -1;
       for (let i = 0; i + 1 < symbols.length; i++) {
-        const rank = this.ranks.get(`${symbols[i]} ${symbols[i + 1]}`);
-        if (rank !== undefined && rank < best) {
-          best = rank;
-          first = symbols[i]!;
-          second = symbols[i + 1]!;
+        const key = pairKey(symbols[i]!, symbols[i + 1]!);
+        const r = rank.get(key);
+        if (r !== undefined && r < best) {
+          best = r;
+          bestKey = key;
         }
       }
-      if (best === Infinity) break;
-      const merged: string[] = [];
+      if (bestKey < 0) break;
+      const result = merged[best]!;
+      const next: number[] = [];
       for (let i = 0; i < symbols.length; i++) {
-        if (symbols[i] === first && symbols[i + 1] === second && i + 1 < symbols.length) {
-          merged.push(first + second);
+        if (i + 1 < symbols.length && pairKey(symbols[i]!, symbols[i + 1]!) === bestKey) {
+          next.push(result);
           i++;
         } else {
-          merged.push(symbols[i]!);
+          next.push(symbols[i]!);
         }
       }
-      symbols = merged;
+      symbols = next;
     }
     return symbols;
   }
 }
+
+/**
+ * `tuple(merge.split())` for each line: Python splits on runs of whitespace (str.isspace) and
+ * ignores it at both ends. When the only whitespace is ' ' (CLIP's file), splitting on ' ' and
+ * dropping empty parts is the same thing, and much faster than a regex per line.
+ */
+function parseMerges(lines: string[], onlySpaces: boolean): string[][] {
+  return lines.map((line) => (onlySpaces ? line.split(' ') : line.split(PY_WHITESPACE)).filter(Boolean));
+}
+
+const OTHER_WHITESPACE = /(?![ \n])[\p{White_Space}\x1c-\x1f]/u;
+const PY_WHITESPACE = /[\p{White_Space}\x1c-\x1f]+/u;
