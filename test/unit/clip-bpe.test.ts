@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run as tokenizeCli } from '../../renderer/src/cli/tokenize.js';
 import { ClipBpeTokenizer, ClipVocabularyError, EOT_ID, SOT_ID } from '../../renderer/src/tokenizer/clip-bpe.js';
 import { cleanText } from '../../renderer/src/tokenizer/clip-clean.js';
 import { htmlUnescape } from '../../renderer/src/tokenizer/html-unescape.js';
@@ -68,6 +69,16 @@ describe.skipIf(!haveVocab)(
       const short = tokenizer.encode('a painting of an apple', 4);
       expect(short).toEqual([SOT_ID, 320, 3086, EOT_ID]);
     });
+
+    it('prints the 77 ids as a JSON array on the last line of `tessera tokenize`', async () => {
+      const out = captureStdout();
+      const code = await tokenizeCli(['--vocab', vocabPath, 'A painting of an apple', 'in a fruit bowl']);
+      const lines = out.text().trimEnd().split('\n');
+      out.restore();
+      expect(code).toBe(0);
+      const design = golden.encode.find((c) => c.name === 'design: apple painting')!;
+      expect(JSON.parse(lines.at(-1)!)).toEqual([...design.ids, ...new Array<number>(77 - design.ids.length).fill(0)]);
+    });
   },
 );
 
@@ -87,6 +98,16 @@ describe('ClipBpeTokenizer.load errors', () => {
     expect((err as ClipVocabularyError).file).toBe(missing);
   });
 
+  it('makes `tessera tokenize` exit 1 with the file named when --vocab does not exist', async () => {
+    const missing = path.join(dir, 'missing.txt.gz');
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const code = await tokenizeCli(['--vocab', missing, 'hello']);
+    const message = err.mock.calls.map((c) => String(c[0])).join('');
+    err.mockRestore();
+    expect(code).toBe(1);
+    expect(message).toContain(missing);
+  });
+
   it('rejects a file that is not gzip', async () => {
     const file = path.join(dir, 'plain.txt.gz');
     await writeFile(file, 'i n\nt h\n');
@@ -99,3 +120,12 @@ describe('ClipBpeTokenizer.load errors', () => {
     await expect(ClipBpeTokenizer.load(file)).rejects.toThrow(/has 4 lines/);
   });
 });
+
+function captureStdout(): { text(): string; restore(): void } {
+  const chunks: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  return { text: () => chunks.join(''), restore: () => spy.mockRestore() };
+}
