@@ -7,10 +7,11 @@ import {
   decodeMessage,
   encodeMessage,
   salvageJobId,
+  type RenderJobInput,
 } from '../../shared/src/index.js';
 
 const job = {
-  v: 1,
+  v: 1 as const,
   jobId: '1234567890123456789',
   prompts: [{ text: 'a red disc', weight: 1 }, { text: 'blurry', weight: -0.5, stop: 0.2 }],
   seed: 42,
@@ -21,7 +22,7 @@ const job = {
   requester: { userId: '111111111111111111', guildId: '222222222222222222' },
   discord: { applicationId: '333333333333333333', interactionToken: 'tok', channelId: '444444444444444444' },
   createdAt: '2026-11-27T03:00:00.000Z',
-} as const;
+} satisfies RenderJobInput;
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 
