@@ -6,9 +6,12 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, createLogger, describeError, loadConfig, type Config, type Logger } from '../../shared/src/index.js';
 import type { Engine } from './engine/engine.js';
 import { startRenderer } from './worker/renderer-process.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const USAGE = `usage: tessera renderer
 
@@ -27,13 +30,26 @@ export class RendererStartError extends Error {
 
 /** Loads the real engine (the only place that does): `createOnnxEngine` from ./engine/onnx-engine.js. */
 export async function loadOnnxEngine(config: Config, log: Logger): Promise<Engine> {
-  const modelsDir = path.resolve(config.RENDERER_MODELS_DIR);
-  const manifest = path.join(modelsDir, config.RENDERER_MODEL, 'manifest.json');
+  // A relative RENDERER_MODELS_DIR is looked up from the working directory, then from the
+  // repository root (so `npx tessera renderer` works from anywhere in a checkout).
+  const candidates = path.isAbsolute(config.RENDERER_MODELS_DIR)
+    ? [config.RENDERER_MODELS_DIR]
+    : [path.resolve(config.RENDERER_MODELS_DIR), path.resolve(repoRoot, config.RENDERER_MODELS_DIR)];
+  let modelsDir = candidates[0]!;
+  let manifest = path.join(modelsDir, config.RENDERER_MODEL, 'manifest.json');
+  for (const dir of candidates) {
+    const file = path.join(dir, config.RENDERER_MODEL, 'manifest.json');
+    if (await access(file).then(() => true, () => false)) {
+      modelsDir = dir;
+      manifest = file;
+      break;
+    }
+  }
   try {
     await access(manifest);
   } catch {
     throw new RendererStartError(
-      `no model bundle for '${config.RENDERER_MODEL}': ${manifest} does not exist. ` +
+      `no model bundle for '${config.RENDERER_MODEL}': no ${path.join(config.RENDERER_MODEL, 'manifest.json')} in ${[...new Set(candidates)].join(' or ')}. ` +
         `Set RENDERER_MODELS_DIR / RENDERER_MODEL to a bundle folder (see models/BUNDLE.md for what it holds and how to build one).`,
     );
   }
