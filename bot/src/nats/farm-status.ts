@@ -1,0 +1,73 @@
+/**
+ * What `/farm` and the ETA need to know about the farm: renderers online (through the services
+ * framework the renderers register with), the queue depth of a model, and a job's queue position.
+ */
+import { Svcm } from '@nats-io/services';
+import {
+  RendererPresence,
+  jobsConsumer,
+  jobsStream,
+  rendererServiceName,
+  type Farm,
+} from '../../../shared/src/index.js';
+
+export interface QueueState {
+  /** Jobs waiting for a renderer. */
+  waiting: number;
+  /** Jobs a renderer holds right now. */
+  rendering: number;
+  /** Stream sequence of the newest job handed to a renderer. */
+  deliveredSeq: number;
+}
+
+export class FarmStatus {
+  private renderersCache: { at: number; list: RendererPresence[] } | undefined;
+
+  constructor(
+    private readonly farm: Farm,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async queue(model: string): Promise<QueueState> {
+    try {
+      const info = await this.farm.jsm.consumers.info(jobsStream(), jobsConsumer(model));
+      return { waiting: info.num_pending, rendering: info.num_ack_pending, deliveredSeq: info.delivered.stream_seq };
+    } catch {
+      // No renderer ever started for this model: nothing consumes, everything waits.
+      const info = await this.farm.jsm.streams.info(jobsStream()).catch(() => undefined);
+      return { waiting: info?.state.messages ?? 0, rendering: 0, deliveredSeq: 0 };
+    }
+  }
+
+  /** 1-based position of a queued job, 0 once a renderer has it. */
+  async position(model: string, seq: number): Promise<{ position: number; queue: QueueState }> {
+    const queue = await this.queue(model);
+    if (seq <= queue.deliveredSeq) return { position: 0, queue };
+    return { position: Math.max(1, Math.min(queue.waiting, seq - queue.deliveredSeq)), queue };
+  }
+
+  /** Renderers that answered a discovery ping (cached for a few seconds). */
+  async renderers(timeoutMs = 500): Promise<RendererPresence[]> {
+    if (this.renderersCache && this.now() - this.renderersCache.at < 5000) return this.renderersCache.list;
+    const list: RendererPresence[] = [];
+    try {
+      // @nats-io/services bundles older nats-core typings; the connection is the same object.
+      const client = new Svcm(this.farm.nc as unknown as ConstructorParameters<typeof Svcm>[0]).client({ strategy: 'stall', stall: 200, maxWait: timeoutMs });
+      const stats = await client.stats(rendererServiceName());
+      for await (const s of stats) {
+        for (const ep of s.endpoints ?? []) {
+          const data = (ep as { data?: unknown }).data;
+          if (data === undefined || data === null) continue;
+          const parsed = RendererPresence.safeParse(data);
+          if (parsed.success) list.push(parsed.data);
+        }
+      }
+    } catch {
+      // No renderer answered.
+    }
+    const unique = [...new Map(list.map((r) => [r.id, r])).values()];
+    this.renderersCache = { at: this.now(), list: unique };
+    return unique;
+  }
+}
+

@@ -1,0 +1,90 @@
+/**
+ * Job events for the bot: lifecycle events from the durable events stream through a durable
+ * consumer (a restarted bot resumes where it stopped, and an event is acked only after the bot
+ * acted on it), and progress frames from core NATS.
+ */
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { nanos, type Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import {
+  JobEvent,
+  allEventsSubject,
+  allFramesSubject,
+  decodeMessage,
+  eventsStream,
+  type Farm,
+} from '../../../shared/src/index.js';
+
+export interface JobFeedHandler {
+  /** Lifecycle event; the returned promise settles when the bot is done with it (then it is acked). */
+  onEvent(event: JobEvent): Promise<void>;
+  /** Progress event with a frame (fire and forget). */
+  onProgress(event: JobEvent & { type: 'progress' }): void;
+}
+
+export interface JobFeed {
+  stop(): Promise<void>;
+}
+
+export function botConsumerName(applicationId: string): string {
+  return `tessera-bot-${applicationId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+export async function startJobFeed(deps: { farm: Farm; log: Logger; consumerName: string; handler: JobFeedHandler }): Promise<JobFeed> {
+  const { farm, log, handler } = deps;
+  try {
+    await farm.jsm.consumers.add(eventsStream(), {
+      durable_name: deps.consumerName,
+      filter_subject: allEventsSubject(),
+      ack_policy: AckPolicy.Explicit,
+      // The first start begins now; later starts resume after the last acked event.
+      deliver_policy: DeliverPolicy.New,
+      ack_wait: nanos(120_000),
+      max_ack_pending: 10_000,
+      inactive_threshold: nanos(7 * 86_400_000),
+    });
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError && [10148, 10013, 10105].includes(e.code))) throw e;
+  }
+  const consumer = await farm.js.consumers.get(eventsStream(), deps.consumerName);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
+  const inflight = new Set<Promise<void>>();
+  const loop = (async () => {
+    for await (const m of messages) {
+      const decoded = decodeMessage(JobEvent, m.data, { subject: m.subject, name: 'job event' });
+      if (!decoded.ok) {
+        log.warn({ subject: m.subject, err: decoded.error.message }, 'dropping unreadable job event');
+        m.term();
+        continue;
+      }
+      const p = handler
+        .onEvent(decoded.value)
+        .then(
+          () => m.ack(),
+          (err: unknown) => {
+            log.error({ err, jobId: decoded.value.jobId, type: decoded.value.type }, 'job event handling failed; it will be redelivered');
+            m.nak(5000);
+          },
+        )
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+  })();
+
+  const frames: Subscription = farm.nc.subscribe(allFramesSubject(), {
+    callback: (err, msg) => {
+      if (err) return;
+      const decoded = decodeMessage(JobEvent, msg.data, { subject: msg.subject, name: 'progress event' });
+      if (decoded.ok && decoded.value.type === 'progress') handler.onProgress(decoded.value);
+    },
+  });
+
+  return {
+    async stop() {
+      frames.unsubscribe();
+      await messages.close();
+      await loop.catch(() => undefined);
+      await Promise.allSettled([...inflight]);
+    },
+  };
+}

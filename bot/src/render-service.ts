@@ -1,0 +1,261 @@
+/**
+ * Keeps every render message of this bot up to date: one tracker per active job with its
+ * `FrameEditor`, fed by job events (durable, acked after acting) and frames (core NATS). Ends
+ * each job exactly once in effect: the final edit, the quota settlement (refund on failure or
+ * cancel) and the record's state change are each idempotent, so a redelivered terminal event or
+ * a restarted bot repeats them harmlessly.
+ */
+import type { Logger } from 'pino';
+import {
+  getJobResult,
+  initialJobView,
+  reduceJobView,
+  type Farm,
+  type JobEvent,
+  type JobView,
+  type TerminalJobEvent,
+} from '../../shared/src/index.js';
+import { SpeedMeter, estimateEtaMs } from './core/eta.js';
+import { FrameEditor, type EditPacer, type EditTarget, type FrameEditorStats } from './core/frame-editor.js';
+import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import type { DiscordMessagePort } from './discord/message-port.js';
+import type { FarmStatus } from './nats/farm-status.js';
+import type { JobFeedHandler } from './nats/job-feed.js';
+import type { NatsQuotaStore } from './nats/quota-store.js';
+import type { NatsRenderRecords, RenderRecord } from './nats/render-records.js';
+import { fitImage } from './image-fit.js';
+
+export interface RenderServiceOptions {
+  farm: Farm;
+  records: NatsRenderRecords;
+  quotas: NatsQuotaStore;
+  port: DiscordMessagePort;
+  status: FarmStatus;
+  log: Logger;
+  pacer?: EditPacer;
+  editMinIntervalMs?: number;
+  tokenSwitchAfterMs?: number;
+  now?: () => number;
+}
+
+interface Tracker {
+  record: RenderRecord;
+  view: JobView;
+  editor: FrameEditor;
+  position: number | undefined;
+  cancellingBy?: string;
+  frame?: Uint8Array;
+  ending?: Promise<void>;
+}
+
+export function messageLink(guildId: string, channelId: string, messageId: string): string {
+  return `https://discord.com/channels/${guildId}/${channelId}/${messageId}`;
+}
+
+export class RenderService implements JobFeedHandler {
+  private readonly trackers = new Map<string, Tracker>();
+  readonly speed = new SpeedMeter();
+  private queueTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  /** Totals over every editor this service ran (for the bench and tests). */
+  readonly totals = { framesReceived: 0, editsSent: 0, dropped: 0, maxInFlight: 0 };
+
+  constructor(private readonly o: RenderServiceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.queueTimer = setInterval(() => void this.refreshQueued(), 3000);
+    this.queueTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.queueTimer) clearInterval(this.queueTimer);
+    await Promise.allSettled([...this.trackers.values()].map((t) => t.editor.idle()));
+    for (const t of this.trackers.values()) t.editor.close();
+  }
+
+  /** Jobs this bot is following for a member. */
+  activeJobsOf(userId: string): RenderRecord[] {
+    return [...this.trackers.values()].filter((t) => t.record.requesterId === userId).map((t) => t.record);
+  }
+
+  editorStats(jobId: string): FrameEditorStats | undefined {
+    return this.trackers.get(jobId)?.editor.stats;
+  }
+
+  /** Starts following a job whose record was just written. */
+  track(record: RenderRecord): void {
+    if (this.trackers.has(record.jobId)) return;
+    const target: EditTarget =
+      record.interactionToken && record.tokenIssuedAt !== undefined
+        ? { kind: 'interaction', applicationId: record.applicationId, token: record.interactionToken, issuedAt: record.tokenIssuedAt, channelId: record.channelId, messageId: record.messageId }
+        : { kind: 'channel', channelId: record.channelId, messageId: record.messageId };
+    const log = this.o.log.child({ jobId: record.jobId });
+    const editor = new FrameEditor({
+      port: this.o.port,
+      target,
+      ...(record.attachmentSizeLimit ? { maxFileBytes: record.attachmentSizeLimit } : {}),
+      ...(this.o.editMinIntervalMs !== undefined ? { minIntervalMs: this.o.editMinIntervalMs } : {}),
+      ...(this.o.tokenSwitchAfterMs !== undefined ? { tokenSwitchAfterMs: this.o.tokenSwitchAfterMs } : {}),
+      ...(this.o.pacer ? { pacer: this.o.pacer } : {}),
+      now: this.now,
+      onGone: (e) => log.info({ code: e.code }, 'render message is gone; no more edits'),
+      onError: (e) => log.warn({ err: e }, 'render message edit failed'),
+    });
+    this.trackers.set(record.jobId, { record, view: initialJobView(record.jobId), editor, position: undefined });
+    void this.refreshQueued();
+  }
+
+  /** After a restart: follows every active record again and ends those that ended meanwhile. */
+  async resume(): Promise<number> {
+    const active = await this.o.records.active();
+    for (const record of active) {
+      this.track(record);
+      const result = await getJobResult(this.o.farm, record.jobId);
+      if (result) void this.onEvent(result).catch((err: unknown) => this.o.log.error({ err, jobId: record.jobId }, 'finishing a resumed job failed'));
+    }
+    return active.length;
+  }
+
+  onProgress(event: JobEvent & { type: 'progress' }): void {
+    this.totals.framesReceived += 1;
+    this.speed.record(event.itPerSec, this.now());
+    const t = this.trackers.get(event.jobId);
+    if (!t || t.ending) return;
+    const next = reduceJobView(t.view, event);
+    if (next === t.view) return;
+    t.view = next;
+    if (event.frame) t.frame = Buffer.from(event.frame, 'base64');
+    t.editor.show(this.payload(t));
+  }
+
+  async onEvent(event: JobEvent): Promise<void> {
+    let t = this.trackers.get(event.jobId);
+    const terminal = event.type === 'done' || event.type === 'failed' || event.type === 'cancelled';
+    if (!t && terminal) {
+      // A job of ours that ended while nobody followed it (e.g. during a restart).
+      const record = await this.o.records.get(event.jobId);
+      if (!record || record.state !== 'active') return;
+      this.track(record);
+      t = this.trackers.get(event.jobId);
+    }
+    if (!t) return;
+    if (!terminal) {
+      const next = reduceJobView(t.view, event);
+      if (next !== t.view && !t.ending) {
+        t.view = next;
+        t.editor.show(this.payload(t));
+      }
+      return;
+    }
+    t.ending ??= this.end(t, event as TerminalJobEvent);
+    await t.ending;
+  }
+
+  /** Shows "cancelling…" right away; the renderer's `cancelled` event ends the job. */
+  markCancelling(jobId: string, by: string): void {
+    const t = this.trackers.get(jobId);
+    if (!t || t.ending) return;
+    t.cancellingBy = by;
+    t.editor.show(this.payload(t));
+  }
+
+  private facts(record: RenderRecord): RenderFacts {
+    const p = record.params;
+    return {
+      promptText: p.promptText,
+      ...(p.avoidText ? { avoidText: p.avoidText } : {}),
+      requesterId: record.requesterId,
+      seed: p.seed,
+      steps: p.steps,
+      width: p.width,
+      height: p.height,
+      quality: p.quality,
+      model: p.model,
+      ...(record.parentMessageId ? { parentLink: messageLink(record.guildId, record.channelId, record.parentMessageId) } : {}),
+    };
+  }
+
+  private payload(t: Tracker) {
+    const v = t.view;
+    let state: RenderState;
+    if (t.cancellingBy) {
+      state = { kind: 'cancelling', by: t.cancellingBy, ...(t.frame ? { frame: t.frame } : {}) };
+    } else if (v.status === 'running') {
+      const total = v.total ?? t.record.params.steps;
+      const itPerSec = v.itPerSec ?? this.speed.current();
+      state = {
+        kind: 'running',
+        step: v.step,
+        total,
+        itPerSec: v.itPerSec,
+        etaMs: estimateEtaMs({ stepsLeft: total - v.step, stepsAhead: 0, itPerSec, renderers: 1 }),
+        ...(t.frame ? { frame: t.frame } : {}),
+      };
+    } else {
+      const ahead = t.position && t.position > 1 ? (t.position - 1) * t.record.params.steps : 0;
+      state = { kind: 'queued', position: t.position, etaMs: estimateEtaMs({ stepsLeft: t.record.params.steps, stepsAhead: ahead, itPerSec: this.speed.current(), renderers: this.renderersOnline }) };
+    }
+    return renderPayload(this.facts(t.record), state);
+  }
+
+  private renderersOnline = 1;
+
+  private async refreshQueued(): Promise<void> {
+    const queued = [...this.trackers.values()].filter((t) => t.view.status === 'queued' && !t.ending && !t.cancellingBy);
+    if (queued.length === 0) return;
+    try {
+      const renderers = await this.o.status.renderers();
+      this.renderersOnline = Math.max(1, renderers.length);
+      if (this.speed.current() === undefined) {
+        const known = renderers.map((r) => r.recentItPerSec).filter((s) => s > 0);
+        if (known.length > 0) this.speed.record(known.reduce((a, b) => a + b, 0) / known.length, this.now());
+      }
+      for (const t of queued) {
+        if (t.record.queueSeq === undefined) continue;
+        const { position } = await this.o.status.position(t.record.params.model, t.record.queueSeq);
+        if (position === t.position || t.view.status !== 'queued') continue;
+        t.position = position;
+        t.editor.show(this.payload(t));
+      }
+    } catch (err) {
+      this.o.log.debug({ err }, 'queue position refresh failed');
+    }
+  }
+
+  private async end(t: Tracker, event: TerminalJobEvent): Promise<void> {
+    const { record } = t;
+    const facts = this.facts(record);
+    let state: RenderState;
+    let refund = false;
+    if (event.type === 'done') {
+      const png = await this.o.farm.images.getBlob(event.image.key);
+      if (!png) {
+        state = { kind: 'failed', reason: 'The finished picture could not be found in the farm’s store.', refunded: true };
+        refund = true;
+      } else {
+        const fitted = await fitImage(png, record.attachmentSizeLimit ?? 10 * 1024 * 1024, `tessera-${event.seed}`);
+        state = { kind: 'done', image: fitted.data, imageName: fitted.name, elapsedMs: event.elapsedMs };
+      }
+    } else if (event.type === 'failed') {
+      refund = true;
+      state = { kind: 'failed', reason: event.reason, refunded: true, ...(t.frame ? { frame: t.frame } : {}) };
+    } else {
+      refund = true;
+      state = { kind: 'cancelled', by: event.by, refunded: true, ...(t.frame ? { frame: t.frame } : {}) };
+    }
+    await t.editor.finish(renderPayload(facts, state));
+    if (state.kind === 'done') {
+      await this.o.port.react(record.channelId, record.messageId, '🔁').catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
+    }
+    await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
+    await this.o.records.finish(record.jobId, state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed');
+    const s = t.editor.stats;
+    this.totals.editsSent += s.sent;
+    this.totals.dropped += s.dropped;
+    this.totals.maxInFlight = Math.max(this.totals.maxInFlight, s.maxInFlight);
+    this.trackers.delete(record.jobId);
+    this.o.log.info({ jobId: record.jobId, outcome: event.type, edits: s.sent, dropped: s.dropped, refunded: refund }, 'render message finished');
+  }
+}
