@@ -8,3 +8,4 @@ export * from './codec.js';
 export * from './nats.js';
 export * from './job-client.js';
 export * from './job-view.js';
+export * from './prompt-syntax.js';
