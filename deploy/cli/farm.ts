@@ -1,0 +1,135 @@
+/**
+ * `tessera farm`: renderers online (discovered through `@nats-io/services`), queue depth and jobs
+ * in flight per model. `--json` prints one JSON object instead of the table.
+ */
+import { parseArgs } from 'node:util';
+import { Svcm } from '@nats-io/services';
+import {
+  ConfigError,
+  RendererPresence,
+  connectFromConfig,
+  jobsStream,
+  loadConfig,
+  parseJobSubject,
+  rendererServiceName,
+  type Config,
+  type NatsConnection,
+} from '../../shared/src/index.js';
+
+const USAGE = `usage: tessera farm [--json] [--wait MS]
+
+Lists the renderers answering on NATS_URL (id, model, execution provider, busy/idle, recent it/s),
+and per model the jobs waiting in the queue and the jobs being rendered.
+`;
+
+export interface FarmReport {
+  renderers: RendererPresence[];
+  models: { model: string; queued: number; inFlight: number; redelivered: number }[];
+  /** Jobs taken by a renderer right now (from presence). */
+  rendering: { jobId: string; rendererId: string }[];
+}
+
+export async function collectFarmReport(nc: NatsConnection, waitMs: number): Promise<FarmReport> {
+  const renderers: RendererPresence[] = [];
+  // @nats-io/services bundles older nats-core typings; same connection object at runtime.
+  const client = new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]).client({ strategy: 'timer', maxWait: waitMs });
+  try {
+    for await (const stats of await client.stats(rendererServiceName())) {
+      for (const endpoint of stats.endpoints ?? []) {
+        const parsed = RendererPresence.safeParse(endpoint.data);
+        if (parsed.success) renderers.push(parsed.data);
+      }
+    }
+  } catch {
+    // no responders: no renderer online
+  }
+  renderers.sort((a, b) => a.id.localeCompare(b.id));
+
+  const models = new Map<string, { model: string; queued: number; inFlight: number; redelivered: number }>();
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const jsm = await jetstreamManager(nc);
+  try {
+    const info = await jsm.streams.info(jobsStream(), { subjects_filter: '>' });
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      const parsed = parseJobSubject(subject);
+      if (!parsed) continue;
+      const row = models.get(parsed.model) ?? { model: parsed.model, queued: 0, inFlight: 0, redelivered: 0 };
+      row.queued += count;
+      models.set(parsed.model, row);
+    }
+    for await (const consumer of jsm.consumers.list(jobsStream())) {
+      const model = consumer.config.filter_subject ? parseJobSubject(consumer.config.filter_subject.replace(/\*$/, 'x'))?.model : undefined;
+      if (!model) continue;
+      const row = models.get(model) ?? { model, queued: 0, inFlight: 0, redelivered: 0 };
+      row.inFlight = consumer.num_ack_pending;
+      row.redelivered = consumer.num_redelivered;
+      // Messages still in the stream include those being rendered.
+      row.queued = Math.max(0, row.queued - consumer.num_ack_pending);
+      models.set(model, row);
+    }
+  } catch {
+    // no jobs stream yet: nothing was ever queued
+  }
+  for (const r of renderers) if (!models.has(r.model)) models.set(r.model, { model: r.model, queued: 0, inFlight: 0, redelivered: 0 });
+  const rendering = renderers.flatMap((r) => (r.jobId ? [{ jobId: r.jobId, rendererId: r.id }] : []));
+  return { renderers, models: [...models.values()].sort((a, b) => a.model.localeCompare(b.model)), rendering };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatFarmReport(report: FarmReport): string {
+  const lines: string[] = [];
+  if (report.renderers.length === 0) lines.push('renderers: none online');
+  else {
+    lines.push(`renderers: ${report.renderers.length}`);
+    lines.push(
+      table([
+        ['id', 'model', 'ep', 'state', 'job', 'it/s', 'done'],
+        ...report.renderers.map((r) => [r.id, r.model, r.executionProvider, r.state, r.jobId ?? '-', r.recentItPerSec.toFixed(1), String(r.jobsDone)]),
+      ]),
+    );
+  }
+  lines.push('');
+  if (report.models.length === 0) lines.push('queue: empty (no jobs stream yet)');
+  else lines.push(table([['model', 'queued', 'in flight', 'redelivered'], ...report.models.map((m) => [m.model, String(m.queued), String(m.inFlight), String(m.redelivered)])]));
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, wait: { type: 'string', default: '1000' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tessera farm: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const nc = await Promise.race([
+    connectFromConfig(config, 'tessera-farm'),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`cannot reach NATS at ${config.NATS_URL}`)), 5000)),
+  ]).catch((e: unknown) => {
+    process.stderr.write(`tessera farm: ${(e as Error).message} (is it running? npm start)\n`);
+    return undefined;
+  });
+  if (!nc) return 1;
+  try {
+    const report = await collectFarmReport(nc, Number(values.wait));
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatFarmReport(report));
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
