@@ -79,7 +79,19 @@ class Progress:
 # Loading and checking checkpoints
 # ---------------------------------------------------------------------------------------------
 
+def _is_torchscript(path: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("/constants.pkl") or "/code/" in n for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def _torch_load(path: str, unsafe_pickle: bool):
+    if _is_torchscript(path):  # (load_clip reads those itself)
+        raise CheckpointError(f"{path}: is a TorchScript archive (like OpenAI's CLIP files), not "
+                              "a taming-transformers checkpoint: are --vqgan-ckpt and --clip "
+                              "swapped?", path)
     try:
         return torch.load(path, map_location="cpu", weights_only=not unsafe_pickle)
     except FileNotFoundError:
@@ -151,13 +163,14 @@ def load_vqgan(ckpt_path: str, config_path: str | None = None,
 
 def load_clip(path: str, unsafe_pickle: bool = False) -> CLIP:
     """OpenAI CLIP (ViT) from ``ViT-B-32.pt`` (TorchScript archive) or a plain state dict."""
-    sd = None
-    if zipfile.is_zipfile(path):
+    if _is_torchscript(path):
         try:
             sd = torch.jit.load(path, map_location="cpu").state_dict()
-        except Exception:  # noqa: BLE001 - not TorchScript: maybe a zip-format torch.save
-            sd = None
-    if sd is None:
+        except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad archive
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise CheckpointError(f"{path}: cannot read this TorchScript archive ({msg}); the "
+                                  "file may be truncated", path) from e
+    else:
         obj = _torch_load(path, unsafe_pickle)
         sd = obj.get("state_dict", obj) if isinstance(obj, dict) else None
         if not isinstance(sd, dict):
@@ -443,8 +456,8 @@ def check_vocab(path: str) -> int:
     try:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             lines = f.read().split("\n")
-    except OSError as e:
-        raise ValueError(f"{path}: not a gzip file ({e})") from e
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not CLIP's bpe_simple_vocab_16e6.txt.gz ({e})") from e
     merges = [ln for ln in lines[1:49152 - 256 - 2 + 1] if ln]
     if len(merges) < 48894 or any(len(m.split(" ")) != 2 for m in merges[:100]):
         raise ValueError(f"{path}: does not look like CLIP's bpe_simple_vocab_16e6.txt.gz")
