@@ -153,6 +153,21 @@ export class RenderService implements JobFeedHandler {
     await t.ending;
   }
 
+  /** Resolves when the job's message has reached its final state (at once if not followed). */
+  async whenEnded(jobId: string): Promise<void> {
+    const t = this.trackers.get(jobId);
+    if (!t) return;
+    await this.o.farm.nc.flush();
+    await (t.ending ?? new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (t.ending || !this.trackers.has(jobId)) {
+          clearInterval(check);
+          resolve(t.ending?.then(() => undefined));
+        }
+      }, 50);
+    }));
+  }
+
   /** Shows "cancelling…" right away; the renderer's `cancelled` event ends the job. */
   markCancelling(jobId: string, by: string): void {
     const t = this.trackers.get(jobId);
@@ -245,12 +260,15 @@ export class RenderService implements JobFeedHandler {
       refund = true;
       state = { kind: 'cancelled', by: event.by, refunded: true, ...(t.frame ? { frame: t.frame } : {}) };
     }
+    // Each step is idempotent, so a redelivered event or a restarted bot may repeat them all.
+    // The quota first: once the message says "cancelled" or "failed", the refund has happened.
+    await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
     await t.editor.finish(renderPayload(facts, state));
+    await this.o.records.finish(record.jobId, state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed');
+    // 🔁 last: when it shows, a reroll finds the render finished.
     if (state.kind === 'done') {
       await this.o.port.react(record.channelId, record.messageId, '🔁').catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
     }
-    await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
-    await this.o.records.finish(record.jobId, state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed');
     const s = t.editor.stats;
     this.totals.editsSent += s.sent;
     this.totals.dropped += s.dropped;

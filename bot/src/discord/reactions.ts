@@ -42,12 +42,17 @@ async function cancel(record: RenderRecord, input: ReactionInput, ctx: BotContex
     return;
   }
   if (record.state === 'active') {
-    ctx.renders.markCancelling(record.jobId, input.userId);
     const outcome = await requestCancel(ctx.farm, { jobId: record.jobId, by: input.userId }, { model: record.params.model });
     log.info({ outcome: outcome.status }, 'cancel requested');
-    return;
+    if (outcome.status !== 'already-finished') {
+      ctx.renders.markCancelling(record.jobId, input.userId);
+      return;
+    }
+    // It finished just now: let its message settle, then treat ❌ as "delete".
+    await ctx.renders.whenEnded(record.jobId);
+    if (outcome.result?.type !== 'done') return;
   }
-  if (record.state === 'done' || record.state === 'failed' || record.state === 'cancelled') {
+  if (record.state !== 'deleted') {
     await ctx.port.delete(record.channelId, record.messageId).catch((err: unknown) => log.warn({ err }, 'could not delete the render message'));
     await ctx.records.finish(record.jobId, 'deleted');
     log.info('finished render deleted');

@@ -1,0 +1,149 @@
+/**
+ * The bot end to end: the real discord.js client against the local Discord emulator, a real
+ * nats-server and a renderer process. One stack for the whole file.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventSubject, JobEvent, decodeMessage } from '../../shared/src/index.js';
+import { distinctFrames, embedField, pingingMessages, waitFinished } from '../support/discord-helpers.js';
+import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
+
+let stack: DiscordStack;
+
+beforeAll(async () => {
+  stack = await startDiscordStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Sends /imagine and returns the render message once the bot deferred. */
+async function imagine(user: string, options: Record<string, string | number>) {
+  const sent = stack.emulator.sendSlashCommand({ user, command: 'imagine', options: options as Record<string, string | number> });
+  const reply = await sent.response();
+  return { sent, reply };
+}
+
+/** Waits until the bot offers 🔁 on a finished render. */
+function rerollOffered(messageId: string) {
+  return stack.emulator.waitFor(() => stack.emulator.message(messageId)?.reactions.get('🔁')?.has(stack.emulator.applicationId) || undefined, { what: 'the bot to add 🔁' });
+}
+
+/** Waits for the first frame edit of a message (the render is running). */
+function firstFrame(messageId: string) {
+  return stack.emulator.waitFor(() => {
+    const m = stack.emulator.message(messageId);
+    return m && m.attachments.some((a) => a.filename.startsWith('frame')) ? m : undefined;
+  }, { timeoutMs: 60_000, what: 'a first frame' });
+}
+
+describe('/imagine end to end', () => {
+  it('shows at least 3 distinct frames, then the final image with its seed', async () => {
+    const { sent, reply } = await imagine('alice', { prompt: 'a red circle on a blue background', seed: 1234, steps: 60 });
+    const done = await waitFinished(stack.emulator, reply.id);
+    await rerollOffered(reply.id);
+    expect(done.content).toMatch(/^✅ Done/u);
+    expect(distinctFrames(done)).toBeGreaterThanOrEqual(3);
+    expect(done.attachments).toHaveLength(1);
+    expect(done.attachments[0]!.filename).toBe('tessera-1234.png');
+    expect(Buffer.from(done.attachments[0]!.data).subarray(1, 4).toString()).toBe('PNG');
+    expect(embedField(done, 'Seed')).toBe('1234');
+    expect(done.reactions.get('🔁')?.has(stack.emulator.applicationId)).toBe(true);
+    expect(done.reactions.get('❌')?.has(stack.emulator.applicationId)).toBe(true);
+    expect(done.revisions.some((r) => /Queued|Rendering/u.test(r.content))).toBe(true);
+    expect(sent.record.state).toBe('deferred');
+    expect(stack.emulator.maxEditsInFlight(done.id)).toBeLessThanOrEqual(1);
+  });
+
+  it('🔁 rerolls into a new message with a new seed, linked to the original, charged to the reactor', async () => {
+    const { reply } = await imagine('alice', { prompt: 'a green square', seed: 7, steps: 20 });
+    await waitFinished(stack.emulator, reply.id);
+    await rerollOffered(reply.id);
+    const before = stack.emulator.messages().length;
+    stack.emulator.addReaction({ user: 'bob', messageId: reply.id, emoji: '🔁' });
+    const reroll = await stack.emulator.waitFor(() => stack.emulator.messages().find((m) => m.referenceMessageId === reply.id), { what: 'reroll message' });
+    expect(stack.emulator.messages().length).toBeGreaterThan(before);
+    const done = await waitFinished(stack.emulator, reroll.id);
+    expect(done.content).toMatch(/^✅ Done/u);
+    expect(embedField(done, 'Seed')).not.toBe('7');
+    expect(done.attachments[0]!.filename).toBe(`tessera-${embedField(done, 'Seed')}.png`);
+    const embed = done.embeds[0] as { description: string };
+    expect(embed.description).toContain(reply.id);
+    expect(embed.description).toContain(`<@${stack.emulator.users.bob!.id}>`);
+    const entry = await stack.farm.quotas.get(`usage.${stack.emulator.guild.id}.${stack.emulator.users.bob!.id}`);
+    expect(JSON.parse(new TextDecoder().decode(entry!.value)).day.jobs).toHaveLength(1);
+  });
+
+  it('❌ during a render stops the renderer within a second and refunds the quota once', async () => {
+    const { reply, sent } = await imagine('alice', { prompt: 'a yellow triangle', steps: 400 });
+    await firstFrame(reply.id);
+    const events: { type: string; at: number }[] = [];
+    const sub = stack.farm.nc.subscribe(eventSubject(sent.id), {
+      callback: (_e, msg) => {
+        const d = decodeMessage(JobEvent, msg.data);
+        if (d.ok) events.push({ type: d.value.type, at: Date.now() });
+      },
+    });
+    const frames: number[] = [];
+    const frameSub = stack.farm.nc.subscribe(`tessera.frames.${sent.id}`, { callback: () => void frames.push(Date.now()) });
+    const t0 = Date.now();
+    stack.emulator.addReaction({ user: 'alice', messageId: reply.id, emoji: '❌' });
+    const done = await waitFinished(stack.emulator, reply.id);
+    sub.unsubscribe();
+    frameSub.unsubscribe();
+    const cancelled = events.find((e) => e.type === 'cancelled');
+    expect(cancelled).toBeDefined();
+    expect(cancelled!.at - t0).toBeLessThan(1000);
+    expect(frames.filter((f) => f > cancelled!.at + 200)).toEqual([]);
+    expect(done.content).toMatch(/^🛑 Cancelled/u);
+    const key = `usage.${stack.emulator.guild.id}.${stack.emulator.users.alice!.id}`;
+    const usage = JSON.parse(new TextDecoder().decode((await stack.farm.quotas.get(key))!.value)) as { day: { jobs: string[] }; active: string[] };
+    expect(usage.day.jobs).not.toContain(sent.id);
+    expect(usage.active).not.toContain(sent.id);
+    const revision = (await stack.farm.quotas.get(key))!.revision;
+    // A redelivered terminal event settles again: nothing changes, nothing is refunded twice.
+    await stack.bot.renders.onEvent({ v: 1, type: 'cancelled', jobId: sent.id, by: 'x', at: new Date().toISOString() });
+    expect((await stack.farm.quotas.get(key))!.revision).toBe(revision);
+  });
+
+  it('lands the final frame through a 429 storm with at most one edit in flight per message', async () => {
+    const { reply } = await imagine('bob', { prompt: 'a blue circle', steps: 60 });
+    await firstFrame(reply.id);
+    stack.emulator.inject429({ durationMs: 2500, retryAfterMs: 300, method: 'PATCH' });
+    const done = await waitFinished(stack.emulator, reply.id);
+    expect(done.content).toMatch(/^✅ Done/u);
+    expect(done.attachments[0]!.filename).toMatch(/^tessera-\d+\.png$/);
+    expect(stack.emulator.count429()).toBeGreaterThan(0);
+    expect(stack.emulator.maxEditsInFlight(reply.id)).toBe(1);
+    expect(stack.bot.renders.totals.maxInFlight).toBeLessThanOrEqual(1);
+  });
+
+  it('keeps editing through the channel when the interaction token expires mid-render', async () => {
+    const { reply, sent } = await imagine('alice', { prompt: 'a red square', steps: 60 });
+    await firstFrame(reply.id);
+    stack.emulator.expireInteractionToken(sent.id);
+    const done = await waitFinished(stack.emulator, reply.id);
+    expect(done.content).toMatch(/^✅ Done/u);
+    const last = done.revisions.at(-1)!;
+    expect(last.via).toBe('channel');
+    expect(last.attachments[0]!.filename).toMatch(/^tessera-\d+\.png$/);
+    expect(stack.emulator.requests().some((r) => r.code === 50027)).toBe(true);
+  });
+
+  it('completes the message after the bot is killed and restarted mid-render', async () => {
+    const { reply } = await imagine('alice', { prompt: 'a green circle', steps: 120 });
+    await firstFrame(reply.id);
+    await stack.restartBot();
+    const done = await waitFinished(stack.emulator, reply.id, 90_000);
+    expect(done.content).toMatch(/^✅ Done/u);
+    expect(done.attachments[0]!.filename).toMatch(/^tessera-\d+\.png$/);
+    await rerollOffered(reply.id);
+    // And reactions on that pre-restart message still work.
+    stack.emulator.addReaction({ user: 'alice', messageId: reply.id, emoji: '❌' });
+    await stack.emulator.waitFor(() => stack.emulator.message(reply.id)?.deleted || undefined, { what: 'the finished render to be deleted' });
+  });
+
+  it('never pings anyone', () => {
+    expect(pingingMessages(stack.emulator)).toEqual([]);
+  });
+});
