@@ -66,7 +66,8 @@ export class FarmStatus {
       // No renderer answered.
     }
     const unique = [...new Map(list.map((r) => [r.id, r])).values()];
-    this.renderersCache = { at: this.now(), list: unique };
+    // An empty answer is not cached: a renderer that is just starting shows up on the next ask.
+    this.renderersCache = unique.length > 0 ? { at: this.now(), list: unique } : undefined;
     return unique;
   }
 }
