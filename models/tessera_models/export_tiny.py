@@ -1,0 +1,146 @@
+"""Export the trained tiny-shapes model to a tessera bundle (models/BUNDLE.md).
+
+    pytorch-env python -m tessera_models.export_tiny [--out tiny-shapes] [--vqgan .work/vqgan.pt] [--clip .work/clip.pt]
+
+(run from models/). Writes step.onnx (loss, dloss/dz and the image, traced with
+export_grad.py), decoder/encoder/text/image graphs, vocab.json and manifest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+
+import torch
+
+from . import world
+from .tiny_export_util import export_grad_graph_dynamic
+from .tiny_clip import EMBED, INPUT, ImageGraph, TextGraph, TinyCLIP, guide_loss, make_cutouts, spherical_dist
+from .tiny_vqgan import DOWNSAMPLE, HALF, LATENT_CHANNELS, DecoderGraph, EncoderGraph, TinyVQGAN
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # models/
+OPSET = 17
+
+DEFAULTS = {"steps": 60, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "frameEvery": 10, "noise": 0.05}
+
+
+def load_vqgan(path: str) -> TinyVQGAN:
+    vq = TinyVQGAN()
+    vq.load_state_dict(torch.load(path, map_location="cpu"))
+    return vq.eval().requires_grad_(False)
+
+
+def load_clip(path: str) -> TinyCLIP:
+    clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
+    sd = torch.load(path, map_location="cpu")
+    # early checkpoints stored the 4x4 dense layers as Linear; same numbers as the convs
+    if sd["image.fc1.weight"].dim() == 2:
+        sd["image.fc1.weight"] = sd["image.fc1.weight"].reshape(256, 128, 4, 4)
+        sd["image.fc2.weight"] = sd["image.fc2.weight"][:, :, None, None]
+    clip.load_state_dict(sd)
+    return clip.eval().requires_grad_(False)
+
+
+def make_step_fn(vq: TinyVQGAN, clip: TinyCLIP):
+    """The step graph's function: (z, targets, weights, stops, cuts, noise, eps) -> (loss, image)."""
+    def step(z, targets, weights, stops, cuts, noise, eps):
+        img = vq.decode01(z)
+        c = make_cutouts(img, cuts, INPUT) + noise * eps
+        e = clip.embed_image(c)
+        loss = guide_loss(spherical_dist(e, targets), weights, stops)
+        return loss, img
+    return step
+
+
+def example_inputs(p: int = 2, n: int = 4, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    h = world.SIZE // DOWNSAMPLE
+    z = (torch.rand(1, LATENT_CHANNELS, h, h, generator=g) * 2 - 1) * HALF
+    t = torch.nn.functional.normalize(torch.randn(p, EMBED, generator=g), dim=-1)
+    w = torch.ones(p)
+    if p > 1:
+        w[-1] = -0.5
+    stops = torch.full((p,), -1.0)
+    size = torch.floor(32 + torch.rand(n, generator=g) * 32)
+    x0 = torch.floor(torch.rand(n, generator=g) * (64 - size + 1))
+    y0 = torch.floor(torch.rand(n, generator=g) * (64 - size + 1))
+    flip = (torch.rand(n, generator=g) < 0.5).float()
+    cuts = torch.stack([x0, y0, size, flip], -1)
+    noise = (torch.rand(n, generator=g) * 0.1).view(n, 1, 1, 1)
+    eps = torch.randn(n, 3, INPUT, INPUT, generator=g)
+    return [z, t, w, stops, cuts, noise, eps]
+
+
+STEP_INPUTS = ["z", "targets", "weights", "stops", "cuts", "noise", "eps"]
+STEP_OUTPUTS = ["loss", "grad", "image"]
+
+
+def export_bundle(vq: TinyVQGAN, clip: TinyCLIP, out: str, description: str) -> dict:
+    os.makedirs(out, exist_ok=True)
+    step = make_step_fn(vq, clip)
+    export_grad_graph_dynamic(step, example_inputs(5, 7), STEP_INPUTS, STEP_OUTPUTS, os.path.join(out, "step.onnx"),
+                      dynamic_axes={"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
+                                    "cuts": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}},
+                      p_input="targets", n_input="cuts", opset=OPSET)
+    h = world.SIZE // DOWNSAMPLE
+    z = example_inputs()[0]
+    img = torch.rand(1, 3, world.SIZE, world.SIZE)
+    torch.onnx.export(DecoderGraph(vq), (z,), os.path.join(out, "decoder.onnx"), input_names=["z"],
+                      output_names=["image"], opset_version=OPSET, dynamo=False)
+    torch.onnx.export(EncoderGraph(vq), (img,), os.path.join(out, "encoder.onnx"), input_names=["image"],
+                      output_names=["z"], opset_version=OPSET, dynamo=False)
+    tokens = torch.tensor([world.tokenize("a red circle on a blue background"), world.tokenize("square")])
+    torch.onnx.export(TextGraph(clip), (tokens,), os.path.join(out, "text.onnx"), input_names=["tokens"],
+                      output_names=["embedding"], dynamic_axes={"tokens": {0: "B"}, "embedding": {0: "B"}},
+                      opset_version=OPSET, dynamo=False)
+    torch.onnx.export(ImageGraph(clip), (torch.rand(2, 3, INPUT, INPUT),), os.path.join(out, "image.onnx"),
+                      input_names=["pixels"], output_names=["embedding"],
+                      dynamic_axes={"pixels": {0: "B"}, "embedding": {0: "B"}}, opset_version=OPSET, dynamo=False)
+    with open(os.path.join(out, "vocab.json"), "w") as f:
+        json.dump({"tokens": world.VOCAB}, f, indent=0)
+        f.write("\n")
+    graphs = {}
+    for name in ["step", "decoder", "encoder", "text", "image"]:
+        fn = f"{name}.onnx"
+        with open(os.path.join(out, fn), "rb") as f:
+            graphs[name] = {"file": fn, "sha256": hashlib.sha256(f.read()).hexdigest()}
+    manifest = {
+        "v": 1,
+        "name": "tiny-shapes",
+        "description": description,
+        "image": {"sizes": [[world.SIZE, world.SIZE]], "defaultSize": [world.SIZE, world.SIZE]},
+        "latent": {"channels": LATENT_CHANNELS, "downsample": DOWNSAMPLE,
+                   "min": [-float(HALF)] * LATENT_CHANNELS, "max": [float(HALF)] * LATENT_CHANNELS,
+                   "init": {"kind": "uniform"}},
+        "clip": {"inputSize": INPUT, "embedDim": EMBED},
+        "tokenizer": {"kind": "words", "file": "vocab.json", "contextLength": world.CONTEXT},
+        "graphs": graphs,
+        "defaults": dict(DEFAULTS),
+    }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return manifest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, "tiny-shapes"))
+    ap.add_argument("--vqgan", default=os.path.join(HERE, ".work", "vqgan.pt"))
+    ap.add_argument("--clip", default=os.path.join(HERE, ".work", "clip.pt"))
+    ap.add_argument("--random", action="store_true", help="untrained weights (for a provisional bundle)")
+    ap.add_argument("--description", default="Tiny VQGAN (FSQ latent, 4x8x8) + tiny CLIP trained on a "
+                    "world of one coloured circle, square or triangle on a plain background (64x64).")
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    if a.random:
+        vq, clip = TinyVQGAN().eval().requires_grad_(False), TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
+    else:
+        vq, clip = load_vqgan(a.vqgan), load_clip(a.clip)
+    m = export_bundle(vq, clip, a.out, a.description)
+    print(json.dumps(m["graphs"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
