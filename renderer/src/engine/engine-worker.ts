@@ -47,16 +47,16 @@ async function load(): Promise<LoadedModel> {
   return model;
 }
 
-async function main(): Promise<void> {
-  let model: LoadedModel;
-  try {
-    model = await load();
-  } catch (err) {
-    post({ type: 'init-error', error: serializeError(err) });
-    return;
-  }
-  // Renders are strictly sequential: the main thread sends the next only after 'done'/'error'.
-  port.on('message', (m: ToWorker) => {
+// Listen from the start: parentPort drops messages that arrive while no listener is attached.
+const loading: Promise<LoadedModel | undefined> = load().catch((err: unknown) => {
+  post({ type: 'init-error', error: serializeError(err) });
+  return undefined;
+});
+
+// Renders are strictly sequential: the main thread sends the next only after 'done'/'error'.
+port.on('message', (m: ToWorker) => {
+  void loading.then((model) => {
+    if (!model) return;
     if (m.type === 'close') {
       void Promise.all(Object.values(model.graphs).map((g) => g?.release())).finally(() => {
         post({ type: 'closed' });
@@ -73,6 +73,4 @@ async function main(): Promise<void> {
       (err: unknown) => post({ type: 'error', id, error: serializeError(err) }),
     );
   });
-}
-
-void main();
+});

@@ -4,6 +4,7 @@
  * NATS heartbeats and Discord edits while a render runs.
  */
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -44,12 +45,18 @@ function rebuildError(e: SerializedError, model: string): Error {
   return err;
 }
 
-/** Spawns the worker with tsx's loader when running from TypeScript sources (tsx or vitest). */
+/**
+ * Spawns the worker. From TypeScript sources (tsx, vitest) the worker's entry is a .ts file, and
+ * Node 20 does not apply an `--import tsx` loader to a worker's entry module, so a tiny bootstrap
+ * registers tsx's ESM hooks inside the worker first and then imports the entry.
+ */
 function spawnWorker(init: WorkerInit): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(`./engine-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  const execArgv = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
-  return new Worker(url, { workerData: init, execArgv });
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
+  const entry = new URL('./engine-worker.ts', import.meta.url).href;
+  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsxApi = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: init, execArgv: [] });
 }
 
 interface Pending {
@@ -94,20 +101,24 @@ export class OnnxEngine implements Engine {
     const cancel = new SharedArrayBuffer(4);
     const log = o.log.child({ model: o.model });
     const worker = spawnWorker({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, cancel });
+    // Only our own listeners come off afterwards: Worker keeps internal ones (port ref-counting).
+    let detach = (): void => {};
     const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
         if (m.type === 'ready') resolve(m);
         else if (m.type === 'init-error') reject(rebuildError(m.error, o.model));
         else if (m.type === 'log') log[m.level](m.fields ?? {}, m.msg);
       };
-      worker.on('message', onMessage);
-      worker.once('error', (err) => reject(new EngineCrashedError(`engine worker failed to start: ${err.message}`, o.model, { cause: err })));
-      worker.once('exit', (code) => reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, o.model)));
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
-    });
-    worker.removeAllListeners();
+      const onError = (err: Error): void => reject(new EngineCrashedError(`engine worker failed to start: ${err.message}`, o.model, { cause: err }));
+      const onExit = (code: number): void => reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, o.model));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      detach = () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    })
+      .catch(async (err: unknown) => {
+        await worker.terminate();
+        throw err;
+      })
+      .finally(() => detach());
     log.info({ executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs }, 'engine ready');
     return new OnnxEngine(o.model, ready.executionProvider, ready.manifest, worker, new Int32Array(cancel), log);
   }

@@ -6,7 +6,7 @@ import { WordsTokenizer, WordsVocab, type TextTokenizer } from './words-tokenize
 
 /** The exact-CLIP tokenizer module (another issue's work); imported only for clip-bpe bundles. */
 interface ClipBpeModule {
-  ClipBpeTokenizer: { load(file: string): Promise<{ encode(text: string): number[] }> };
+  ClipBpeTokenizer: { load(file: string): Promise<{ encode(text: string, contextLength?: number): number[] }> };
 }
 
 async function loadClipBpe(): Promise<ClipBpeModule | undefined> {
@@ -41,7 +41,7 @@ export async function createTokenizer(bundle: ModelBundle): Promise<TextTokenize
   return {
     contextLength,
     encode: (text) => {
-      const ids = bpe.encode(text);
+      const ids = bpe.encode(text, contextLength);
       if (ids.length !== contextLength) throw new ModelBundleError(`clip-bpe gave ${ids.length} ids, the model wants ${contextLength}`, bundle.name);
       return ids;
     },

@@ -50,7 +50,7 @@ function sessionOptions(ep: ExecutionProviderName, o: RuntimeOptions): ort.Infer
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
+    logSeverityLevel: 4, // failures surface as exceptions with the same text
   };
 }
 
@@ -87,8 +87,12 @@ class OrtGraphSession implements GraphSession {
   }
 }
 
-function message(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+/** A one-line reason from onnxruntime's long native messages. */
+function reasonOf(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  if (/WebGPU adapter/i.test(m)) return 'no WebGPU adapter (no GPU, or no Vulkan driver)';
+  if (/Cuda|providers_cuda|providers_shared/i.test(m) && /load/i.test(m)) return 'the CUDA provider library is not installed';
+  return m.split('\n')[0]!.slice(0, 200);
 }
 
 /**
@@ -106,7 +110,9 @@ export async function createOnnxRuntime(options: RuntimeOptions & { probeGraph: 
     }
     try {
       if (ep !== 'cpu') {
-        const probe = await ort.InferenceSession.create(options.probeGraph, sessionOptions(ep, options));
+        // Quiet probe: a missing provider is expected here and reported as a reason, not as native error lines.
+        ort.env.logLevel = 'fatal';
+        const probe = await ort.InferenceSession.create(options.probeGraph, { ...sessionOptions(ep, options), logSeverityLevel: 4 });
         await probe.release();
       }
       const reason =
@@ -117,7 +123,7 @@ export async function createOnnxRuntime(options: RuntimeOptions & { probeGraph: 
         load: async (file) => new OrtGraphSession(await ort.InferenceSession.create(file, sessionOptions(ep, options))),
       };
     } catch (err) {
-      skipped.push(`${ep}: ${message(err)}`);
+      skipped.push(`${ep}: ${reasonOf(err)}`);
     }
   }
   throw new Error(`no execution provider works: ${skipped.join('; ')}`);

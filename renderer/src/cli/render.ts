@@ -1,0 +1,245 @@
+/**
+ * `tessera render "<prompt>" --out FILE.png`: one local render with the engine, no NATS.
+ * User mistakes print one clear line and exit 2 (usage) or 1 (input the model refuses); never a
+ * stack trace. Ctrl-C cancels the render (exit 130).
+ */
+import { randomInt } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { parsePromptLine } from '../../../shared/src/prompt-syntax.js';
+import { ModelBundleError } from '../engine/bundle.js';
+import { EngineInputError, type RenderProgress, type RenderRequest } from '../engine/engine.js';
+import { encodeTimelapse } from '../engine/image-io.js';
+import { createOnnxEngine } from '../engine/onnx-engine.js';
+import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
+
+  prompt                 text:weight:stop, several joined by '|' (e.g. "a red circle | a square:-0.5")
+  --out FILE.png         where to write the image (required)
+  --seed N               0…4294967295 (default: random, printed)
+  --steps N              optimisation steps (default: the model's)
+  --size WxH             image size, one the model supports (default: the model's)
+  --model NAME           model bundle under --models-dir (default: $RENDERER_MODEL or tiny-shapes)
+  --models-dir DIR       default: $RENDERER_MODELS_DIR or <repo>/models
+  --init-image FILE      start from this image instead of noise
+  --timelapse FILE.webp  also write an animated WebP of the progress frames
+  --frame-every N        frame interval for --timelapse (default: the model's)
+  --cutn N, --lr X       cutouts per step, learning rate (default: the model's)
+  --ep EP                auto | cpu | webgpu | cuda (default: $RENDERER_EP or auto)
+  --threads N            CPU threads per operator (default 2; results depend on it)
+  --quiet                no progress bar
+`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A file named on the command line that cannot be read. */
+class InputFileError extends Error {
+  override readonly name = 'InputFileError';
+}
+
+function int(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number (got '${raw}')`);
+  return Number(raw);
+}
+
+function num(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${raw}')`);
+  return n;
+}
+
+interface CliOptions {
+  prompt: string;
+  out: string;
+  seed: number;
+  steps: number | undefined;
+  size: [number, number] | undefined;
+  model: string;
+  modelsDir: string;
+  initImage: string | undefined;
+  timelapse: string | undefined;
+  frameEvery: number | undefined;
+  cutn: number | undefined;
+  lr: number | undefined;
+  ep: ExecutionProviderChoice;
+  threads: number;
+  quiet: boolean;
+}
+
+function parseCli(argv: string[]): CliOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      size: { type: 'string' },
+      model: { type: 'string' },
+      'models-dir': { type: 'string' },
+      'init-image': { type: 'string' },
+      timelapse: { type: 'string' },
+      'frame-every': { type: 'string' },
+      cutn: { type: 'string' },
+      lr: { type: 'string' },
+      ep: { type: 'string' },
+      threads: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give the prompt as one quoted argument' : 'the prompt is missing');
+  if (!values.out) throw new UsageError('--out FILE.png is required');
+  const ep = values.ep ?? process.env.RENDERER_EP ?? 'auto';
+  if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(ep)) throw new UsageError(`--ep must be auto, cpu, webgpu or cuda (got '${ep}')`);
+  let size: [number, number] | undefined;
+  if (values.size !== undefined) {
+    const m = /^(\d+)x(\d+)$/i.exec(values.size);
+    if (!m) throw new UsageError(`--size must look like 64x64 (got '${values.size}')`);
+    size = [Number(m[1]), Number(m[2])];
+  }
+  const threads = int('threads', values.threads) ?? 2;
+  if (threads < 1 || threads > 256) throw new UsageError('--threads must be from 1 to 256');
+  return {
+    prompt: positionals[0]!,
+    out: values.out,
+    seed: int('seed', values.seed) ?? randomInt(0, 2 ** 32 - 1),
+    steps: int('steps', values.steps),
+    size,
+    model: values.model ?? process.env.RENDERER_MODEL ?? 'tiny-shapes',
+    modelsDir: path.resolve(values['models-dir'] ?? process.env.RENDERER_MODELS_DIR ?? path.join(repoRoot, 'models')),
+    initImage: values['init-image'],
+    timelapse: values.timelapse,
+    frameEvery: int('frame-every', values['frame-every']),
+    cutn: int('cutn', values.cutn),
+    lr: num('lr', values.lr),
+    ep: ep as ExecutionProviderChoice,
+    threads,
+    quiet: values.quiet ?? false,
+  };
+}
+
+/** A one-line progress bar on a TTY; a line per quarter otherwise. */
+function progressPrinter(quiet: boolean): { update(p: RenderProgress): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let lastQuarter = 0;
+  return {
+    update(p) {
+      if (quiet) return;
+      const line = `${p.step}/${p.total} steps, ${p.itPerSec.toFixed(1)} it/s`;
+      if (tty) {
+        const width = 30;
+        const filled = Math.round((p.step / p.total) * width);
+        process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line}  `);
+      } else if (Math.floor((4 * p.step) / p.total) > lastQuarter) {
+        lastQuarter = Math.floor((4 * p.step) / p.total);
+        process.stderr.write(`${line}\n`);
+      }
+    },
+    done() {
+      if (!quiet && tty) process.stderr.write('\n');
+    },
+  };
+}
+
+async function readInput(file: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new InputFileError(`cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+async function render(o: CliOptions): Promise<number> {
+  const parsed = parsePromptLine(o.prompt);
+  if (!parsed.ok) throw new EngineInputError(parsed.error.message, parsed.error.identifier);
+  const initImage = o.initImage ? await readInput(o.initImage, 'init image') : undefined;
+
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn', base: null }, pino.destination(2));
+  const engine = await createOnnxEngine({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, log, intraOpNumThreads: o.threads });
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const [dw, dh] = engine.manifest.image.defaultSize;
+    const request: RenderRequest = {
+      prompts: parsed.prompts.map((p) => ({ kind: 'text', ...p })),
+      seed: o.seed,
+      width: o.size?.[0] ?? dw,
+      height: o.size?.[1] ?? dh,
+      steps: o.steps ?? engine.manifest.defaults.steps,
+      ...(o.cutn !== undefined ? { cutn: o.cutn } : {}),
+      ...(o.lr !== undefined ? { lr: o.lr } : {}),
+      ...(o.frameEvery !== undefined ? { frameEvery: o.frameEvery } : {}),
+      ...(initImage ? { initImage } : {}),
+    };
+    if (!o.quiet) process.stderr.write(`tessera: ${engine.model} on ${engine.executionProvider}, seed ${o.seed}, ${request.steps} steps, ${request.width}x${request.height}\n`);
+    const frames: Uint8Array[] = [];
+    const bar = progressPrinter(o.quiet);
+    const result = await engine
+      .render(request, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.frame && o.timelapse) frames.push(p.frame);
+          bar.update(p);
+        },
+      })
+      .finally(() => bar.done());
+    await writeFile(o.out, result.png);
+    if (o.timelapse) {
+      const raws = await Promise.all([...frames, result.png].map((f) => sharp(f).removeAlpha().raw().toBuffer()));
+      await writeFile(o.timelapse, await encodeTimelapse(raws, result.width, result.height));
+    }
+    if (!o.quiet) process.stderr.write(`tessera: wrote ${o.out}${o.timelapse ? ` and ${o.timelapse}` : ''} (${(result.elapsedMs / 1000).toFixed(1)} s)\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await engine.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    const o = parseCli(argv);
+    if (o === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return await render(o);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (err instanceof UsageError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      process.stderr.write(`tessera render: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof EngineInputError) {
+      process.stderr.write(`tessera render: ${e.message} [${err.identifier}]\n`);
+      return 1;
+    }
+    if (err instanceof ModelBundleError || err instanceof InputFileError) {
+      process.stderr.write(`tessera render: ${e.message}\n`);
+      return 1;
+    }
+    if (e.name === 'AbortError') {
+      process.stderr.write('tessera render: cancelled\n');
+      return 130;
+    }
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+      process.stderr.write(`tessera render: ${e.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
