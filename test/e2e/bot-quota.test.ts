@@ -98,6 +98,18 @@ describe('quotas and moderator commands', () => {
     await run('mia', 'settings', { max_steps: 0 }, 'limits');
   });
 
+  it('shows the renderer’s readable reason when it refuses a prompt, and refunds it', async () => {
+    // The real tiny-shapes model knows a small vocabulary; the test engine refuses "gibberish".
+    const prompt = stack.rendererKind === 'real' ? 'a purple elephant' : 'a purple gibberish';
+    const word = stack.rendererKind === 'real' ? 'elephant' : 'gibberish';
+    const answer = await run('carol', 'imagine', { prompt, steps: 10 });
+    const done = await waitFinished(stack.emulator, answer.id);
+    expect(done.content).toMatch(/^⚠️ Failed · not counted against your quota/u);
+    expect((done.embeds[0] as { description: string }).description).toMatch(new RegExp(`Why:.*${word}`, 'is'));
+    const usage = await stack.farm.quotas.get(`usage.${stack.emulator.guild.id}.${stack.emulator.users.carol!.id}`);
+    expect(JSON.parse(new TextDecoder().decode(usage!.value)).day.jobs).not.toContain(answer.interactionId);
+  });
+
   it('answers /farm with renderers, queue and the caller’s quota', async () => {
     const farm = await run('carol', 'farm');
     expect(isEphemeral(farm)).toBe(true);
