@@ -422,6 +422,87 @@ def _constants_to_initializers(model, min_bytes: int) -> None:
         model.graph.node.extend(keep)
 
 
+def to_fp16(model) -> int:
+    """Convert a float32 graph to compute in float16 while keeping its float32 interface:
+    float initializers and constants become float16, casts to float become casts to float16,
+    and Cast nodes are added after each float input and before each float output. Returns the
+    number of tensors converted. (GPU providers only: onnxruntime's CPU provider lacks most
+    float16 kernels on x86.)"""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    F32, F16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+    g = model.graph
+    count = 0
+    # element types before conversion, for the ops that have no float16 form
+    inferred = onnx.shape_inference.infer_shapes(model)
+    f32_values = {v.name for v in list(inferred.graph.value_info) + list(g.input) +
+                  list(g.output) if v.type.tensor_type.elem_type == F32}
+    f32_values |= {i.name for i in g.initializer if i.data_type == F32}
+
+    def conv_tensor(t):
+        nonlocal count
+        if t.data_type == F32:
+            arr = numpy_helper.to_array(t).astype(np.float16)
+            t.CopyFrom(numpy_helper.from_array(arr, t.name))
+            count += 1
+
+    for init in g.initializer:
+        conv_tensor(init)
+    for node in g.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                conv_tensor(a.t)
+            if node.op_type == "Cast" and a.name == "to" and a.i == F32:
+                a.i = F16
+    nodes = list(g.node)
+    for inp in g.input:
+        if inp.type.tensor_type.elem_type == F32:
+            cast_out = inp.name + "_fp16"
+            for node in nodes:
+                for i, x in enumerate(node.input):
+                    if x == inp.name:
+                        node.input[i] = cast_out
+            nodes.insert(0, helper.make_node("Cast", [inp.name], [cast_out], to=F16,
+                                             name=inp.name + "_to_fp16"))
+    for out in g.output:
+        if out.type.tensor_type.elem_type == F32:
+            inner = out.name + "_fp16"
+            for node in nodes:
+                for i, x in enumerate(node.output):
+                    if x == out.name:
+                        node.output[i] = inner
+                for i, x in enumerate(node.input):
+                    if x == out.name:
+                        node.input[i] = inner
+            nodes.append(helper.make_node("Cast", [inner], [out.name], to=F32,
+                                          name=out.name + "_to_fp32"))
+    # Range has no float16 form: feed it float32 and cast its result
+    wrapped = []
+    for node in nodes:
+        if node.op_type in _FP32_ONLY_OPS:
+            pre, post = [], []
+            for i, x in enumerate(node.input):
+                if x in f32_values:
+                    pre.append(helper.make_node("Cast", [x], [x + "_f32"], to=F32))
+                    node.input[i] = x + "_f32"
+            for i, y in enumerate(node.output):
+                if y in f32_values:
+                    post.append(helper.make_node("Cast", [y + "_f32"], [y], to=F16))
+                    node.output[i] = y + "_f32"
+            wrapped += pre + [node] + post
+        else:
+            wrapped.append(node)
+    del g.node[:]
+    g.node.extend(wrapped)
+    del g.value_info[:]   # stale float32 annotations; onnxruntime infers them again
+    return count
+
+
+_FP32_ONLY_OPS = {"Range"}
+
+
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -491,7 +572,7 @@ def manifest(vq: VQModel, clip: CLIP, graphs: dict, name: str, weights: dict | N
 
 def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
                   with_noise: bool = False, progress: Progress | None = None,
-                  work_dir: str | None = None) -> dict:
+                  work_dir: str | None = None, fp16: bool = False) -> dict:
     """Export every graph, share their weights, write manifest.json. Returns the manifest."""
     progress = progress or Progress(1, enabled=False)
     _freeze(vq, clip)
@@ -509,6 +590,13 @@ def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
             progress.step(f"exporting {gname} graph")
             raw[gname] = fn(os.path.join(tmp, f"{gname}.onnx"))
             progress.step(f"exported {gname} graph", cost)
+        if fp16:
+            import onnx
+            progress.step("converting to float16")
+            for gname, path in raw.items():
+                m = onnx.load(path)
+                to_fp16(m)
+                onnx.save(m, path)
         progress.step("writing shared weights")
         shared = share_weights(raw, out_dir)
         progress.step("hashing", 8)
@@ -519,6 +607,7 @@ def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
                    "bytes": os.path.getsize(os.path.join(out_dir, shared["weights"]))}
         shutil.copyfile(vocab, os.path.join(out_dir, "bpe_simple_vocab_16e6.txt.gz"))
         man = manifest(vq, clip, graphs, name, weights, with_noise)
+        man["precision"] = "float16" if fp16 else "float32"
         with open(os.path.join(out_dir, "manifest.json"), "w") as f:
             json.dump(man, f, indent=2)
             f.write("\n")
@@ -544,6 +633,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise-input", action="store_true",
                     help="give the step graph 'noise' and 'eps' inputs (per-cutout Gaussian noise "
                     "fed from the host: N·3·S·S floats per step)")
+    ap.add_argument("--fp16", action="store_true",
+                    help="graphs compute in float16 (GPU providers; inputs and outputs stay "
+                    "float32); halves weights.bin")
     ap.add_argument("--unsafe-pickle", action="store_true",
                     help="allow checkpoints that pickle Python objects (only for files you trust)")
     ap.add_argument("--work-dir", help="folder for intermediate graphs (default: system temp)")
@@ -559,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         clip = load_clip(a.clip, a.unsafe_pickle)
         prog.step("loaded checkpoints", 10)
         man = export_bundle(vq, clip, a.out, vocab, a.name or os.path.basename(
-            os.path.abspath(a.out)), a.noise_input, prog, a.work_dir)
+            os.path.abspath(a.out)), a.noise_input, prog, a.work_dir, a.fp16)
     except (CheckpointError, FileNotFoundError, ValueError) as e:
         prog.close()
         print(f"export-real: {e}", file=sys.stderr)
