@@ -2,25 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../renderer/src/engine/engine.js';
 import { decodeImageToTensor, encodeFinalPng, encodeTimelapse, rgbToTensor, tensorToRgb } from '../../renderer/src/engine/image-io.js';
-import { crc32, readPngText } from '../../renderer/src/engine/png-text.js';
-
-/** A PNG signature and an IHDR that claims width×height, then a truncated IDAT. */
-export function hugePngHeader(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const idat = chunk('IDAT', Buffer.from([0x78, 0x9c, 0x00, 0x00])).subarray(0, 10); // cut short
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), idat]);
-}
+import { readPngText } from '../../renderer/src/engine/png-text.js';
+import { hugePngHeader } from '../quality/fixtures.js';
 
 async function identifierOf(p: Promise<unknown>): Promise<string> {
   const err = await p.then(
