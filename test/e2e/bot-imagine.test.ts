@@ -3,7 +3,8 @@
  * nats-server and a renderer process. One stack for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventSubject, JobEvent, decodeMessage } from '../../shared/src/index.js';
+import sharp from 'sharp';
+import { eventSubject, getJob, JobEvent, decodeMessage } from '../../shared/src/index.js';
 import { distinctFrames, embedField, pingingMessages, waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
 
@@ -141,6 +142,21 @@ describe('/imagine end to end', () => {
     // And reactions on that pre-restart message still work.
     stack.emulator.addReaction({ user: 'alice', messageId: reply.id, emoji: '❌' });
     await stack.emulator.waitFor(() => stack.emulator.message(reply.id)?.deleted || undefined, { what: 'the finished render to be deleted' });
+  });
+
+  it('starts from an init image given as an attachment', async () => {
+    const png = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#cc2222' } }).png().toBuffer());
+    const sent = stack.emulator.sendSlashCommand({
+      user: 'bob',
+      command: 'imagine',
+      options: { prompt: 'a red circle', steps: 10, init_image: { filename: 'start.png', data: png, contentType: 'image/png' } },
+    });
+    const reply = await sent.response();
+    const done = await waitFinished(stack.emulator, reply.id);
+    expect(done.content).toMatch(/^✅ Done/u);
+    const job = await getJob(stack.farm, sent.id);
+    expect(job?.initImage?.key).toMatch(/start\.png$/);
+    expect([...(await stack.farm.images.getBlob(job!.initImage!.key))!]).toEqual([...png]);
   });
 
   it('never pings anyone', () => {
