@@ -117,11 +117,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const nc = await Promise.race([
-    connectFromConfig(config, 'tessera-farm'),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`cannot reach NATS at ${config.NATS_URL}`)), 5000)),
-  ]).catch((e: unknown) => {
-    process.stderr.write(`tessera farm: ${(e as Error).message} (is it running? npm start)\n`);
+  const nc = await connectFromConfig(config, 'tessera-farm', { waitOnFirstConnect: false }).catch((e: unknown) => {
+    process.stderr.write(`tessera farm: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`);
     return undefined;
   });
   if (!nc) return 1;

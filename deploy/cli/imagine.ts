@@ -160,7 +160,13 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.lr !== undefined ? { lr: num('lr', values.lr)! } : {}),
   };
 
-  const nc = await connectFromConfig(config, 'tessera-imagine');
+  let nc;
+  try {
+    nc = await connectFromConfig(config, 'tessera-imagine', { waitOnFirstConnect: false });
+  } catch (e) {
+    process.stderr.write(`tessera imagine: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`);
+    return 1;
+  }
   try {
     const farm = await ensureFarm(nc, farmSettingsFromConfig(config, []));
     if (values.init) {

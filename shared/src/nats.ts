@@ -66,10 +66,11 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
 }
 
 /** `connectNats` with the connection settings of a `Config`. */
-export function connectFromConfig(config: Config, name: string): Promise<NatsConnection> {
+export function connectFromConfig(config: Config, name: string, options: { waitOnFirstConnect?: boolean } = {}): Promise<NatsConnection> {
   return connectNats({
     url: config.NATS_URL,
     name,
+    ...options,
     ...(config.NATS_USER !== undefined ? { user: config.NATS_USER } : {}),
     ...(config.NATS_PASSWORD !== undefined ? { password: config.NATS_PASSWORD } : {}),
     ...(config.NATS_TOKEN !== undefined ? { token: config.NATS_TOKEN } : {}),
