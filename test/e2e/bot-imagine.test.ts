@@ -3,12 +3,26 @@
  * nats-server and a renderer process. One stack for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { eventSubject, getJob, JobEvent, decodeMessage } from '../../shared/src/index.js';
 import { distinctFrames, embedField, pingingMessages, waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
 
 let stack: DiscordStack;
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `tessera bot` as its own process (not through the tessera.mjs wrapper, so SIGKILL reaches it). */
+function spawnBot(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'bot'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
 
 beforeAll(async () => {
   stack = await startDiscordStack();
@@ -161,5 +175,26 @@ describe('/imagine end to end', () => {
 
   it('never pings anyone', () => {
     expect(pingingMessages(stack.emulator)).toEqual([]);
+  });
+
+  it('finishes the message when the bot process is SIGKILLed mid-render and started again', async () => {
+    // Hand the application over to real `tessera bot` processes for this test.
+    await stack.bot.stop();
+    const env = { NATS_URL: stack.nats.url, DISCORD_TOKEN: stack.emulator.botToken, DISCORD_API_BASE: stack.emulator.apiBase, LOG_LEVEL: 'warn' };
+    const first = spawnBot(env);
+    await stack.emulator.waitFor(() => stack.emulator.connectedBots() === 1 || undefined, { timeoutMs: 60_000, what: 'the bot process to connect' });
+    const { reply } = await imagine('alice', { prompt: 'a blue triangle', steps: 80 });
+    await firstFrame(reply.id);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const second = spawnBot(env);
+    try {
+      const done = await waitFinished(stack.emulator, reply.id, 90_000);
+      expect(done.content).toMatch(/^✅ Done/u);
+      expect(done.attachments[0]!.filename).toMatch(/^tessera-\d+\.png$/);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => (second.exitCode !== null ? r(undefined) : second.once('exit', r)));
+    }
   });
 });
