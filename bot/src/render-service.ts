@@ -45,7 +45,11 @@ interface Tracker {
   position: number | undefined;
   cancellingBy?: string;
   frame?: Uint8Array;
+  /** Set once the terminal event arrived (the end is under way). */
   ending?: Promise<void>;
+  /** Resolves when the end is complete. */
+  ended: Promise<void>;
+  markEnded: () => void;
 }
 
 export function messageLink(guildId: string, channelId: string, messageId: string): string {
@@ -56,6 +60,8 @@ export class RenderService implements JobFeedHandler {
   private readonly trackers = new Map<string, Tracker>();
   readonly speed = new SpeedMeter();
   private queueTimer: NodeJS.Timeout | undefined;
+  /** Renderers seen online at the last queue refresh (for queue ETAs). */
+  private renderersOnline = 1;
   private readonly now: () => number;
   /** Totals over every editor this service ran (for the bench and tests). */
   readonly totals = { framesReceived: 0, editsSent: 0, dropped: 0, maxInFlight: 0 };
@@ -103,7 +109,9 @@ export class RenderService implements JobFeedHandler {
       onGone: (e) => log.info({ code: e.code }, 'render message is gone; no more edits'),
       onError: (e) => log.warn({ err: e }, 'render message edit failed'),
     });
-    this.trackers.set(record.jobId, { record, view: initialJobView(record.jobId), editor, position: undefined });
+    let markEnded = () => {};
+    const ended = new Promise<void>((resolve) => (markEnded = resolve));
+    this.trackers.set(record.jobId, { record, view: initialJobView(record.jobId), editor, position: undefined, ended, markEnded });
     void this.refreshQueued();
   }
 
@@ -149,23 +157,20 @@ export class RenderService implements JobFeedHandler {
       }
       return;
     }
-    t.ending ??= this.end(t, event as TerminalJobEvent);
+    if (!t.ending) {
+      const tracker = t;
+      tracker.ending = this.end(tracker, event as TerminalJobEvent).then(tracker.markEnded, (err: unknown) => {
+        // Let the redelivered event try again.
+        tracker.ending = undefined;
+        throw err;
+      });
+    }
     await t.ending;
   }
 
   /** Resolves when the job's message has reached its final state (at once if not followed). */
-  async whenEnded(jobId: string): Promise<void> {
-    const t = this.trackers.get(jobId);
-    if (!t) return;
-    await this.o.farm.nc.flush();
-    await (t.ending ?? new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (t.ending || !this.trackers.has(jobId)) {
-          clearInterval(check);
-          resolve(t.ending?.then(() => undefined));
-        }
-      }, 50);
-    }));
+  whenEnded(jobId: string): Promise<void> {
+    return this.trackers.get(jobId)?.ended ?? Promise.resolve();
   }
 
   /** Shows "cancelling…" right away; the renderer's `cancelled` event ends the job. */
@@ -214,8 +219,6 @@ export class RenderService implements JobFeedHandler {
     }
     return renderPayload(this.facts(t.record), state);
   }
-
-  private renderersOnline = 1;
 
   private async refreshQueued(): Promise<void> {
     const queued = [...this.trackers.values()].filter((t) => t.view.status === 'queued' && !t.ending && !t.cancellingBy);

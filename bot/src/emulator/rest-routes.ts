@@ -6,7 +6,7 @@
  */
 import { EmulatedApiError, alreadyAcknowledged, notAuthor, unknownInteraction, unknownMessage } from './errors.js';
 import { asMessageBody } from './http-util.js';
-import { OptionType, type RegisteredCommand, type RegisteredOption, type StoredInteraction, type StoredMessage } from './model.js';
+import { type RegisteredCommand, type RegisteredOption, type StoredInteraction, type StoredMessage } from './model.js';
 import { channelPayload, guildCreatePayload, memberPayload, messagePayload, rolePayload, userPayload } from './payloads.js';
 import { MessageFlag, type EmulatorWorld, type UploadedFile } from './world.js';
 
@@ -318,6 +318,3 @@ export const routes: RouteDef[] = [
     },
   },
 ];
-
-/** Option types whose values the emulator resolves into `data.resolved`. */
-export const RESOLVED_OPTION_TYPES: ReadonlySet<number> = new Set([OptionType.User, OptionType.Role, OptionType.Channel, OptionType.Attachment, OptionType.Mentionable]);

@@ -86,8 +86,7 @@ export class RestServer {
     const match = this.match(method, path);
     const started = Date.now();
     if (!match) {
-      const raw = await readBody(req);
-      void raw;
+      await readBody(req);
       this.record({ at: started, method, path, route: `${method} ${path}`, status: 404, code: 0, durationMs: 0 });
       sendJson(res, 404, { code: 0, message: '404: Not Found' });
       return;
