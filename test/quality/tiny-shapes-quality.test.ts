@@ -21,13 +21,13 @@ interface Case {
   seed: number;
 }
 
-/** 24 distinct (colour, shape) pairs; background offsets 1, 3, 5 keep it different from the colour. */
+/** 24 distinct (colour, shape) pairs; background offsets 1, 3, 5 keep it different from the colour. The same prompts and seeds as `quality_prompts(24)` in models/tessera_models/reference_loop.py, so the figures compare. */
 export function qualityCases(): Case[] {
   return Array.from({ length: 24 }, (_, i) => ({
     colour: COLOURS[i % 8]!,
     shape: SHAPES[i % 3]!,
     background: COLOURS[(i + 1 + 2 * Math.floor(i / 8)) % 8]!,
-    seed: 1000 + i,
+    seed: i + 1,
   }));
 }
 
