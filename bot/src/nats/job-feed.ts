@@ -2,12 +2,18 @@
  * Job events for the bot: lifecycle events from the durable events stream through a durable
  * consumer (a restarted bot resumes where it stopped, and an event is acked only after the bot
  * acted on it), and progress frames from core NATS.
+ *
+ * A safety net watches the results bucket for new outcomes too: a pull request of a killed bot
+ * can hold an event until AckWait passes, and the message should not wait that long. Handling an
+ * outcome twice is harmless (the render service ends each job once).
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { KvWatchInclude } from '@nats-io/kv';
 import { nanos, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
   JobEvent,
+  TerminalJobEvent,
   allEventsSubject,
   allFramesSubject,
   decodeMessage,
@@ -79,8 +85,20 @@ export async function startJobFeed(deps: { farm: Farm; log: Logger; consumerName
     },
   });
 
+  const results = await farm.results.watch({ include: KvWatchInclude.UpdatesOnly });
+  const resultsLoop = (async () => {
+    for await (const e of results) {
+      if (e.operation !== 'PUT') continue;
+      const decoded = decodeMessage(TerminalJobEvent, e.value, { name: 'job result' });
+      if (!decoded.ok) continue;
+      handler.onEvent(decoded.value).catch((err: unknown) => log.warn({ err, jobId: decoded.value.jobId }, 'job result handling failed; the events stream will retry'));
+    }
+  })();
+
   return {
     async stop() {
+      results.stop();
+      await resultsLoop.catch(() => undefined);
       frames.unsubscribe();
       await messages.close();
       await loop.catch(() => undefined);
