@@ -51,6 +51,8 @@ function sessionOptions(ep: ExecutionProviderName, o: RuntimeOptions): ort.Infer
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4, // failures surface as exceptions with the same text
+    // No busy-waiting between operators: on a shared box, spinning threads slow everyone down.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 
