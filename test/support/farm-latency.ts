@@ -3,10 +3,16 @@
  * and to `done`, and the renderer process's RSS at idle. Run:
  *   node --import tsx test/support/farm-latency.ts [jobs=20] [steps=20] [stepMs=10]
  * Starts its own nats-server and one renderer process (test engine, default frame settings).
+ * With FARM_LATENCY_ENGINE=onnx the renderer is the real one (`tessera renderer`, the model
+ * bundle under models/), and stepMs is ignored.
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { connectNats, ensureFarm, farmSettingsFromConfig, submitJob } from '../../shared/src/index.js';
-import { EventRecorder, spawnTestRenderer, testConfig, testJob, waitUntil } from './farm-harness.js';
+import { EventRecorder, repoRoot, spawnTestRenderer, testConfig, testEnv, testJob, waitUntil, type ChildRenderer } from './farm-harness.js';
 import { startNatsServer } from './nats-server.js';
 
 const [jobs = 20, steps = 20, stepMs = 10] = process.argv.slice(2).map(Number);
@@ -25,9 +31,26 @@ function stats(xs: number[]): string {
 
 const server = await startNatsServer();
 const env = { RENDERER_FRAME_EVERY: '10', RENDERER_FRAME_MIN_INTERVAL_MS: '250', JOB_ACK_WAIT_MS: '30000' };
-const renderer = spawnTestRenderer(server.url, { id: 'latency-r', stepMs, env: { ...env, LOG_LEVEL: 'info' } });
+const real = process.env.FARM_LATENCY_ENGINE === 'onnx';
+
+/** The real renderer process (`tessera renderer`), for FARM_LATENCY_ENGINE=onnx. */
+function spawnOnnxRenderer(): ChildRenderer {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'renderer'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...testEnv(server.url, { ...env, RENDERER_ID: 'latency-onnx', LOG_LEVEL: 'info' }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { id: 'latency-onnx', process: child, exited, output: () => out };
+}
+
+const renderer = real ? spawnOnnxRenderer() : spawnTestRenderer(server.url, { id: 'latency-r', stepMs, env: { ...env, LOG_LEVEL: 'info' } });
 try {
-  await waitUntil(() => renderer.output().includes('renderer ready'), 30_000, () => renderer.output());
+  await waitUntil(() => renderer.output().includes('renderer ready'), 120_000, () => renderer.output());
   const nc = await connectNats({ url: server.url, name: 'latency' });
   const farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, env)));
   const events = new EventRecorder(nc);
@@ -40,8 +63,9 @@ try {
   for (let i = 0; i < jobs; i++) {
     const jobId = `lat-${i}`;
     const wall0 = Date.now();
-    await submitJob(farm, testJob(jobId, { steps }));
-    await events.waitFor(jobId, 'done', 30_000);
+    await submitJob(farm, testJob(jobId, { steps, width: 64, height: 64, ...(real ? { prompts: [{ text: 'a red circle on a blue background' }] } : {}) }));
+    const end = await Promise.race([events.waitFor(jobId, 'done', 300_000), events.waitFor(jobId, 'failed', 300_000)]);
+    if (end.type !== 'done') throw new Error(`job failed: ${JSON.stringify(end)}`);
     toStarted.push(events.first(jobId, 'started')!.receivedAt - wall0);
     toProgress.push(events.first(jobId, 'progress')!.receivedAt - wall0);
     toDone.push(events.first(jobId, 'done')!.receivedAt - wall0);
@@ -50,10 +74,10 @@ try {
   const idleAfter = await rssMiB(renderer.process.pid!);
   process.stdout.write(
     [
-      `test engine: ${steps} steps × ${stepMs} ms, ${jobs} jobs one after another, default throttle (every 10 steps, ≥250 ms)`,
+      `${real ? `ONNX engine (${renderer.output().match(/"executionProvider":"(\w+)"/)?.[1] ?? '?'}), tiny-shapes 64×64, ${steps} steps` : `test engine: ${steps} steps × ${stepMs} ms`}, ${jobs} jobs one after another, default throttle (every 10 steps, ≥250 ms)`,
       `publish → started:        ${stats(toStarted)}`,
       `publish → first progress: ${stats(toProgress)}`,
-      `publish → done:           ${stats(toDone)}  (render itself ≈ ${steps * stepMs} ms)`,
+      `publish → done:           ${stats(toDone)}${real ? '' : `  (render itself ≈ ${steps * stepMs} ms)`}`,
       `renderer RSS at idle: ${idleBefore.toFixed(1)} MiB before the jobs, ${idleAfter.toFixed(1)} MiB after`,
       '',
     ].join('\n'),
