@@ -5,6 +5,7 @@
  * left running.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -13,16 +14,21 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../../shared/src/index.js';
+import type { Playground } from '../../bot/src/playground/index.js';
 import { isRunning, startManaged, stopManaged, type ManagedProcess } from './process-group.js';
 
+const DEFAULT_PLAYGROUND_PORT = 8790;
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const USAGE = `usage: tessera start [--data DIR] [--no-bot] [--no-renderer]
+const USAGE = `usage: tessera start [--data DIR] [--no-bot] [--no-renderer] [--playground-port N]
 
 Starts nats-server (JetStream; data under DIR/nats, default ./.tessera), one renderer for
 RENDERER_MODEL and, when the bot is built, the bot (it talks to Discord with DISCORD_TOKEN, or
 runs its local playground without one). Logs go to DIR/logs/. Ctrl-C stops everything.
 If something already listens on NATS_URL's port, that server is used instead.
+Without DISCORD_TOKEN the bot talks to a built-in local Discord whose page is printed as
+"playground: http://127.0.0.1:PORT" (port from --playground-port or PLAYGROUND_PORT, default
+${DEFAULT_PLAYGROUND_PORT}; 0 picks a free one).
 `;
 
 /** Where the bot hooks in: started when its entry exists (it decides Discord vs playground itself). */
@@ -57,6 +63,19 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
   return false;
 }
 
+/** The local Discord + its page on `port`, or on a free port when that one is taken. */
+async function openPlayground(port: number, say: (line: string) => void): Promise<Playground> {
+  const { startPlayground } = await import('../../bot/src/playground/index.js');
+  const botToken = `playground.${randomBytes(18).toString('base64url')}`;
+  try {
+    return await startPlayground({ port, botToken });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw e;
+    say(`tessera start: port ${port} is taken; the playground uses a free port instead.`);
+    return startPlayground({ port: 0, botToken });
+  }
+}
+
 /** `node --import tsx deploy/cli/main.ts <command>`, the way `tessera <command>` runs. */
 function tesseraArgs(command: string): string[] {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -70,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       data: { type: 'string', default: '.tessera' },
       'no-bot': { type: 'boolean', default: false },
       'no-renderer': { type: 'boolean', default: false },
+      'playground-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -96,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   const host = firstUrl.hostname || '127.0.0.1';
   const port = Number(firstUrl.port || 4222);
   const started: ManagedProcess[] = [];
+  let playground: Playground | undefined;
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
   let stopping: Promise<void> | undefined;
@@ -105,6 +126,10 @@ export async function run(argv: string[]): Promise<number> {
       for (const p of [...started].reverse()) {
         await stopManaged(p, p.name === 'nats' ? 5000 : config.RENDERER_SHUTDOWN_GRACE_MS + 5000);
         say(`  ${p.name} stopped`);
+      }
+      if (playground) {
+        await playground.close();
+        say('  playground stopped');
       }
     })());
   // If this process dies some other way, take the children along.
@@ -164,9 +189,25 @@ export async function run(argv: string[]): Promise<number> {
   if (values['no-bot'] || !plan.start) {
     botNote = `not started (${values['no-bot'] ? '--no-bot' : plan.why})`;
   } else {
-    const bot = startManaged({ name: 'bot', command: process.execPath, args: tesseraArgs('bot'), env: childEnv, cwd: process.cwd(), logFile: path.join(logsDir, 'bot.log') });
+    let botEnv: NodeJS.ProcessEnv = childEnv;
+    let botArgs = tesseraArgs('bot');
+    if (!config.DISCORD_TOKEN) {
+      // No Discord account: the same bot process, pointed at the playground's local Discord.
+      const portText = values['playground-port'] ?? process.env.PLAYGROUND_PORT ?? String(DEFAULT_PLAYGROUND_PORT);
+      const wanted = Number(portText);
+      if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
+        say(`tessera start: --playground-port / PLAYGROUND_PORT expects a port number (0 = any free one), got ${JSON.stringify(portText)}`);
+        await stopAll();
+        return 2;
+      }
+      playground = await openPlayground(wanted, say);
+      const emu = playground.emulator;
+      botEnv = { ...childEnv, DISCORD_TOKEN: emu.botToken, DISCORD_API_BASE: emu.apiBase, DISCORD_APP_ID: emu.applicationId, DISCORD_GUILD_ID: emu.guild.id };
+      botArgs = [...botArgs, '--register'];
+    }
+    const bot = startManaged({ name: 'bot', command: process.execPath, args: botArgs, env: botEnv, cwd: process.cwd(), logFile: path.join(logsDir, 'bot.log') });
     started.push(bot);
-    botNote = `pid ${bot.child.pid}, ${plan.why}, log: ${path.relative(process.cwd(), bot.logFile)}`;
+    botNote = `pid ${bot.child.pid}, ${playground ? 'playground (no DISCORD_TOKEN): the local Discord below' : plan.why}, log: ${path.relative(process.cwd(), bot.logFile)}`;
   }
 
   say(`tessera is running
@@ -176,6 +217,8 @@ export async function run(argv: string[]): Promise<number> {
 Try:  npx tessera imagine "a red disc" --seed 1     (frames and image under ./out/)
       npx tessera farm
 Ctrl-C stops everything.`);
+  // On stdout and on its own line, for people and for scripts (`npm start | grep playground:`).
+  if (playground) process.stdout.write(`playground: ${playground.url}\n`);
 
   // Run until Ctrl-C / SIGTERM, or until a child dies on its own.
   const signalled = new Promise<string>((resolve) => {
