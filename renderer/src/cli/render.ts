@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { parsePromptLine } from '../../../shared/src/prompt-syntax.js';
 import { ModelBundleError } from '../engine/bundle.js';
-import { EngineInputError, type RenderProgress, type RenderRequest } from '../engine/engine.js';
+import { EngineInputError, type RenderProgress, type RenderRequest, type WeightedPrompt } from '../engine/engine.js';
 import { encodeTimelapse } from '../engine/image-io.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
@@ -29,6 +29,7 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --model NAME           model bundle under --models-dir (default: $RENDERER_MODEL or tiny-shapes)
   --models-dir DIR       default: $RENDERER_MODELS_DIR or <repo>/models
   --init-image FILE      start from this image instead of noise
+  --image-prompt FILE[:W]  also steer toward (W < 0: away from) an image; repeatable
   --timelapse FILE.webp  also write an animated WebP of the progress frames
   --frame-every N        frame interval for --timelapse (default: the model's)
   --cutn N, --lr X       cutouts per step, learning rate (default: the model's)
@@ -59,6 +60,13 @@ function num(name: string, raw: string | undefined): number | undefined {
   return n;
 }
 
+function parseImagePrompt(raw: string): { file: string; weight: number } {
+  const m = /^(.*?)(?::([^:]*))?$/.exec(raw)!;
+  const weight = m[2] === undefined ? 1 : Number(m[2]);
+  if (!m[1] || !Number.isFinite(weight) || weight === 0) throw new UsageError(`--image-prompt takes FILE or FILE:WEIGHT with a non-zero weight (got '${raw}')`);
+  return { file: m[1], weight };
+}
+
 interface CliOptions {
   prompt: string;
   out: string;
@@ -68,6 +76,7 @@ interface CliOptions {
   model: string;
   modelsDir: string;
   initImage: string | undefined;
+  imagePrompts: { file: string; weight: number }[];
   timelapse: string | undefined;
   frameEvery: number | undefined;
   cutn: number | undefined;
@@ -89,6 +98,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
       model: { type: 'string' },
       'models-dir': { type: 'string' },
       'init-image': { type: 'string' },
+      'image-prompt': { type: 'string', multiple: true },
       timelapse: { type: 'string' },
       'frame-every': { type: 'string' },
       cutn: { type: 'string' },
@@ -121,6 +131,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     model: values.model ?? process.env.RENDERER_MODEL ?? 'tiny-shapes',
     modelsDir: path.resolve(values['models-dir'] ?? process.env.RENDERER_MODELS_DIR ?? path.join(repoRoot, 'models')),
     initImage: values['init-image'],
+    imagePrompts: (values['image-prompt'] ?? []).map(parseImagePrompt),
     timelapse: values.timelapse,
     frameEvery: int('frame-every', values['frame-every']),
     cutn: int('cutn', values.cutn),
@@ -166,6 +177,8 @@ async function render(o: CliOptions): Promise<number> {
   const parsed = parsePromptLine(o.prompt);
   if (!parsed.ok) throw new EngineInputError(parsed.error.message, parsed.error.identifier);
   const initImage = o.initImage ? await readInput(o.initImage, 'init image') : undefined;
+  const imagePrompts: WeightedPrompt[] = [];
+  for (const p of o.imagePrompts) imagePrompts.push({ kind: 'image', image: await readInput(p.file, 'image prompt'), weight: p.weight });
 
   const log = pino({ level: process.env.LOG_LEVEL ?? 'warn', base: null }, pino.destination(2));
   const engine = await createOnnxEngine({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, log, intraOpNumThreads: o.threads });
@@ -175,7 +188,7 @@ async function render(o: CliOptions): Promise<number> {
   try {
     const [dw, dh] = engine.manifest.image.defaultSize;
     const request: RenderRequest = {
-      prompts: parsed.prompts.map((p) => ({ kind: 'text', ...p })),
+      prompts: [...parsed.prompts.map((p): WeightedPrompt => ({ kind: 'text', ...p })), ...imagePrompts],
       seed: o.seed,
       width: o.size?.[0] ?? dw,
       height: o.size?.[1] ?? dh,
