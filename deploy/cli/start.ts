@@ -54,6 +54,12 @@ function portOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** A path as the user would type it: relative when under the working directory. */
+function show(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
+}
+
 async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -158,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
       await stopAll();
       return 1;
     }
-    natsNote = `nats://${host}:${port}  (JetStream data: ${path.relative(process.cwd(), path.join(dataDir, 'nats')) || '.'}, log: ${path.relative(process.cwd(), nats.logFile)})`;
+    natsNote = `nats://${host}:${port}  (JetStream data: ${show(path.join(dataDir, 'nats'))}, log: ${show(nats.logFile)})`;
   }
   const childEnv = { ...process.env, NATS_URL: config.NATS_URL };
 
@@ -176,11 +182,11 @@ export async function run(argv: string[]): Promise<number> {
     started.push(renderer);
     const ready = await waitFor(() => renderer.tail().some((l) => l.includes('"renderer ready"')) || !isRunning(renderer), 120_000);
     if (!ready || !isRunning(renderer)) {
-      say(`tessera start: the renderer did not start (log: ${path.relative(process.cwd(), renderer.logFile)}).`);
+      say(`tessera start: the renderer did not start (log: ${show(renderer.logFile)}).`);
       await stopAll();
       return 1;
     }
-    rendererNote = `pid ${renderer.child.pid}, model ${config.RENDERER_MODEL}, log: ${path.relative(process.cwd(), renderer.logFile)}`;
+    rendererNote = `pid ${renderer.child.pid}, model ${config.RENDERER_MODEL}, log: ${show(renderer.logFile)}`;
   }
 
   // 3. bot
@@ -207,14 +213,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     const bot = startManaged({ name: 'bot', command: process.execPath, args: botArgs, env: botEnv, cwd: process.cwd(), logFile: path.join(logsDir, 'bot.log') });
     started.push(bot);
-    botNote = `pid ${bot.child.pid}, ${playground ? 'playground (no DISCORD_TOKEN): the local Discord below' : plan.why}, log: ${path.relative(process.cwd(), bot.logFile)}`;
+    botNote = `pid ${bot.child.pid}, ${playground ? 'playground (no DISCORD_TOKEN): the local Discord below' : plan.why}, log: ${show(bot.logFile)}`;
   }
 
   say(`tessera is running
   NATS      ${natsNote}
   renderer  ${rendererNote}
   bot       ${botNote}
-Try:  npx tessera imagine "a red disc" --seed 1     (frames and image under ./out/)
+Try:  npx tessera imagine "a red circle on a blue background" --seed 1   (frames and image under ./out/)
       npx tessera farm
 Ctrl-C stops everything.`);
   // On stdout and on its own line, for people and for scripts (`npm start | grep playground:`).
@@ -229,7 +235,7 @@ Ctrl-C stops everything.`);
   const first = await Promise.race([signalled.then((s) => ({ signal: s })), died]);
   let code = 0;
   if ('p' in first) {
-    say(`tessera: ${first.p.name} exited (${first.how.signal ?? `code ${first.how.code}`}); see ${path.relative(process.cwd(), first.p.logFile)}`);
+    say(`tessera: ${first.p.name} exited (${first.how.signal ?? `code ${first.how.code}`}); see ${show(first.p.logFile)}`);
     code = 1;
   }
   await stopAll();
