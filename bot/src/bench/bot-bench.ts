@@ -10,7 +10,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REST } from 'discord.js';
 import sharp from 'sharp';
 import {
@@ -105,7 +106,8 @@ async function noiseFrames(count: number): Promise<string[]> {
 }
 
 function spawnBot(env: NodeJS.ProcessEnv): ChildProcess {
-  const tsx = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+  // The bot runs as its own process (not through tessera.mjs) so its pid is the bot's.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'bot'], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
