@@ -224,7 +224,7 @@ function snapshot(emu: DiscordEmulator, viewerKey: string): PlaygroundState {
       ...personView(emu.world, g.id, u.id),
       key,
       moderator: isModerator(emu, u.id),
-      roles: (g.members.get(u.id)?.roleIds ?? []).map((r) => g.roles.get(r)?.name ?? r),
+      roles: [...(g.ownerId === u.id ? ['Server owner'] : []), ...(g.members.get(u.id)?.roleIds ?? []).map((r) => g.roles.get(r)?.name ?? r)],
     })),
     roles: [...g.roles.values()].filter((r) => r.id !== g.id).map((r) => ({ id: r.id, name: r.name, color: r.color ? `#${r.color.toString(16).padStart(6, '0')}` : null })),
     bot: personView(emu.world, g.id, emu.applicationId),

@@ -1,0 +1,222 @@
+/**
+ * The playground as a newcomer meets it: `tessera start` without DISCORD_TOKEN (nats-server, the
+ * renderer on the bundled model, the real bot process against the built-in Discord emulator),
+ * then Debian's Chromium on the printed URL: type /imagine, watch frames arrive, click 🔁, switch
+ * users for an ephemeral reply; finally Ctrl-C (SIGINT to the process group) must leave nothing
+ * running. Screenshots go to test-artifacts/.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium, launchChromium, type LaunchedBrowser } from '../support/browser.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = path.join(repoRoot, 'test-artifacts');
+const chromium = ensureChromium();
+if (!chromium.ok) process.stderr.write(`[playground.test] skipped: ${chromium.reason}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every live descendant of `pid` (children of `tessera start` run in their own process groups). */
+function descendants(pid: number): number[] {
+  const out = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).stdout;
+  const kids = new Map<number, number[]>();
+  for (const line of out.split('\n')) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    if (!p || pp === undefined) continue;
+    kids.set(pp, [...(kids.get(pp) ?? []), p]);
+  }
+  const all: number[] = [];
+  const walk = (p: number) => (kids.get(p) ?? []).forEach((c) => (all.push(c), walk(c)));
+  walk(pid);
+  return all;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+let start: ChildProcess | undefined;
+let output = '';
+let url = '';
+let dataDir = '';
+let browser: LaunchedBrowser | undefined;
+let page: Page;
+
+/** Every frame `src` the page showed, per message id, recorded by a MutationObserver in the page. */
+const RECORD_FRAMES = () => {
+  const seen: Record<string, string[]> = {};
+  (window as unknown as { __frames: typeof seen }).__frames = seen;
+  const note = (img: Element) => {
+    if (!(img instanceof HTMLImageElement) || !img.classList.contains('embed-image')) return;
+    const id = img.closest<HTMLElement>('[data-message-id]')?.dataset.messageId;
+    const src = img.getAttribute('src');
+    if (!id || !src) return;
+    const list = (seen[id] ??= []);
+    if (list[list.length - 1] !== src) list.push(src);
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') note(r.target as Element);
+      r.addedNodes.forEach((n) => n instanceof Element && [n, ...n.querySelectorAll('img')].forEach(note));
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
+};
+
+async function sha(src: string): Promise<string> {
+  const res = await fetch(new URL(src, url));
+  expect(res.status).toBe(200);
+  return createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
+}
+
+/** The newest message in the channel answering a command of `who`, waited for. */
+async function newestReplyId(after: number): Promise<string> {
+  await page.waitForFunction((n) => document.querySelectorAll('.message').length > n, after, { timeout: 30_000 });
+  return page.$$eval('.message', (ms) => (ms[ms.length - 1] as HTMLElement).dataset.messageId!);
+}
+
+const contentOf = (id: string) => page.$eval(`[data-message-id="${id}"] .content`, (n) => n.textContent ?? '');
+
+describe.skipIf(!chromium.ok)('playground in a browser', () => {
+  beforeAll(async () => {
+    await mkdir(artifacts, { recursive: true });
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-playground-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: `nats://127.0.0.1:${await freePort()}`, PLAYGROUND_PORT: '0', LOG_LEVEL: 'info' };
+    delete env.DISCORD_TOKEN;
+    delete env.DISCORD_API_BASE;
+    // Own process group, so SIGINT to the group is exactly what Ctrl-C in a terminal does.
+    start = spawn(process.execPath, [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), 'start', '--data', dataDir], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const keep = (b: Buffer) => {
+      output = (output + b.toString()).slice(-50_000);
+    };
+    start.stdout!.on('data', keep);
+    start.stderr!.on('data', keep);
+    const deadline = Date.now() + 120_000;
+    while (!/^playground: (http:\/\/\S+)$/m.test(output)) {
+      if (start.exitCode !== null || Date.now() > deadline) throw new Error(`tessera start did not print the playground URL:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    url = /^playground: (http:\/\/\S+)$/m.exec(output)![1]!;
+    browser = await launchChromium((chromium as { executablePath: string }).executablePath);
+    page = await browser.context.newPage();
+    await page.addInitScript(RECORD_FRAMES);
+    const res = await page.goto(url);
+    expect(res?.status()).toBe(200);
+    // Online = the bot process identified on the gateway and registered its commands.
+    await page.waitForSelector('#bot-status[data-online="true"]', { timeout: 60_000 });
+  }, 200_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (start && start.exitCode === null) {
+      process.kill(-start.pid!, 'SIGKILL');
+      for (const p of descendants(start.pid!)) process.kill(p, 'SIGKILL');
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('renders /imagine frame by frame, then the final image; 🔁 makes a second render', async () => {
+    const before = await page.$$eval('.message', (ms) => ms.length);
+    await page.fill('#composer-input', '/imagine prompt:a red circle on a blue background seed:1234 steps:400');
+    await page.press('#composer-input', 'Enter');
+    const id = await newestReplyId(before);
+    await expect.poll(() => page.$eval(`[data-message-id="${id}"] .context`, (n) => n.textContent)).toMatch(/Alice used \/imagine/);
+
+    // Mid-render: a frame is on screen while the status says Rendering.
+    await page.waitForFunction(
+      (mid) => {
+        const m = document.querySelector(`[data-message-id="${mid}"]`);
+        return m?.querySelector('.embed-image[src*="frame"]') && /Rendering · step [1-9]/u.test(m.querySelector('.content')?.textContent ?? '');
+      },
+      id,
+      { timeout: 60_000 },
+    );
+    await page.screenshot({ path: path.join(artifacts, 'playground-mid-render.png') });
+
+    await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), id, { timeout: 120_000 });
+    await page.waitForFunction((mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`)?.getAttribute('src')?.endsWith('/tessera-1234.png'), id, { timeout: 10_000 });
+    const shown = await page.evaluate((mid) => (window as unknown as { __frames: Record<string, string[]> }).__frames[mid] ?? [], id);
+    const frames = shown.filter((s) => /\/frame\.webp$/.test(s));
+    const distinct = new Set(await Promise.all(frames.map(sha)));
+    expect(distinct.size, `frames shown: ${frames.length}`).toBeGreaterThanOrEqual(3);
+    const final = shown[shown.length - 1]!;
+    expect(final).toMatch(/\/tessera-1234\.png$/);
+    const png = Buffer.from(await (await fetch(new URL(final, url))).arrayBuffer());
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(await page.$eval(`[data-message-id="${id}"] .embed-image`, (img) => getComputedStyle(img).imageRendering)).toBe('pixelated');
+
+    // 🔁 under the finished render → a new message linked to it, rendered to the end.
+    const reroll = page.locator(`[data-message-id="${id}"] .reaction[data-emoji="🔁"]`);
+    await reroll.waitFor({ timeout: 15_000 });
+    const count = await page.$$eval('.message', (ms) => ms.length);
+    await reroll.click();
+    const second = await newestReplyId(count);
+    expect(second).not.toBe(id);
+    await expect.poll(() => page.$eval(`[data-message-id="${second}"] .context a`, (a) => (a as HTMLElement).dataset.jump), { timeout: 15_000 }).toBe(id);
+    await page.waitForFunction((mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`), second, { timeout: 60_000 });
+    await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), second, { timeout: 120_000 });
+    expect(await contentOf(second)).toMatch(/✅ Done/u);
+    const seed = await page.$eval(`[data-message-id="${second}"] .embed-image`, (img) => img.getAttribute('src'));
+    expect(seed).not.toMatch(/tessera-1234\.png$/);
+    await page.screenshot({ path: path.join(artifacts, 'playground-reroll.png') });
+  }, 300_000);
+
+  it('shows an ephemeral reply only to the user who asked; the moderator can see quotas', async () => {
+    await page.selectOption('#user-switch', 'bob');
+    await page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Bob');
+    let before = await page.$$eval('.message', (ms) => ms.length);
+    await page.fill('#composer-input', '/quota show');
+    await page.press('#composer-input', 'Enter');
+    const refusal = await newestReplyId(before);
+    await page.waitForFunction((mid) => /Only moderators/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), refusal, { timeout: 30_000 });
+    expect(await page.$eval(`[data-message-id="${refusal}"] .only-you`, (n) => n.textContent)).toMatch(/Only you can see this/);
+
+    await page.selectOption('#user-switch', 'mia');
+    await page.waitForFunction(() => /Mia/.test(document.querySelector('#me-name')?.textContent ?? ''));
+    expect(await page.$(`[data-message-id="${refusal}"]`)).toBeNull();
+    before = await page.$$eval('.message', (ms) => ms.length);
+    await page.fill('#composer-input', '/quota show user:bob');
+    await page.press('#composer-input', 'Enter');
+    const shown = await newestReplyId(before);
+    await page.waitForFunction((mid) => /Bob/u.test(document.querySelector(`[data-message-id="${mid}"]`)?.textContent ?? '') && !document.querySelector(`[data-message-id="${mid}"] .thinking`), shown, { timeout: 30_000 });
+    expect(await page.$eval(`[data-message-id="${shown}"]`, (n) => n.textContent)).not.toMatch(/Only moderators/u);
+    await page.selectOption('#user-switch', 'alice');
+  }, 120_000);
+
+  it('Ctrl-C stops every process tessera start began', async () => {
+    const pid = start!.pid!;
+    const children = descendants(pid);
+    expect(children.length).toBeGreaterThanOrEqual(4); // main.ts, nats-server, renderer, bot
+    const exited = new Promise<number | null>((resolve) => start!.once('exit', (code) => resolve(code)));
+    process.kill(-pid, 'SIGINT');
+    const code = await exited;
+    await expect.poll(() => children.filter(alive), { timeout: 20_000 }).toEqual([]);
+    expect(code, output.slice(-2000)).toBe(0);
+    expect(output).toMatch(/playground stopped/);
+  }, 60_000);
+});
