@@ -43,3 +43,17 @@ describe('createLogger', () => {
     expect(out).not.toMatch(/sekrit/);
   });
 });
+
+describe('the README configuration table', () => {
+  it('is the one generated from CONFIG_VARS', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const path = await import('node:path');
+    const root = path.resolve(import.meta.dirname, '..', '..');
+    const docs = await Promise.all(
+      ['README.md', 'deploy/README-farm.md'].map((f) => readFile(path.join(root, f), 'utf8').catch(() => '')),
+    );
+    const withTable = docs.filter((d) => d.includes('| variable | default | used by | meaning |'));
+    expect(withTable.length, 'a README with the configuration table').toBeGreaterThan(0);
+    for (const doc of withTable) expect(doc).toContain(configTableMarkdown());
+  });
+});
