@@ -24,8 +24,11 @@ function spawnBot(env: Record<string, string>): ChildProcess {
   });
 }
 
+/** The bot's clock runs this far ahead of the emulator's (to reach the 14-minute token switch). */
+let skewMs = 0;
+
 beforeAll(async () => {
-  stack = await startDiscordStack();
+  stack = await startDiscordStack({ bot: { now: () => Date.now() + skewMs } });
 }, 120_000);
 
 afterAll(async () => {
@@ -143,6 +146,22 @@ describe('/imagine end to end', () => {
     expect(last.via).toBe('channel');
     expect(last.attachments[0]!.filename).toMatch(/^tessera-\d+\.png$/);
     expect(stack.emulator.requests().some((r) => r.code === 50027)).toBe(true);
+  });
+
+  it('switches to the channel message by itself before the 15-minute token runs out', async () => {
+    const { reply } = await imagine('bob', { prompt: 'a purple square', steps: 60 });
+    await firstFrame(reply.id);
+    skewMs = 14 * 60_000 + 1000;
+    try {
+      const done = await waitFinished(stack.emulator, reply.id);
+      expect(done.content).toMatch(/^✅ Done/u);
+      expect(done.revisions.at(-1)!.via).toBe('channel');
+      expect(done.revisions.some((r) => r.via === 'webhook')).toBe(true);
+      // Proactive: the token still worked, nothing was refused.
+      expect(stack.emulator.requests().filter((r) => r.messageId === reply.id && r.status >= 400 && r.status !== 429)).toEqual([]);
+    } finally {
+      skewMs = 0;
+    }
   });
 
   it('completes the message after the bot is killed and restarted mid-render', async () => {

@@ -39,7 +39,7 @@ export interface DiscordStack {
 
 export interface DiscordStackOptions {
   emulator?: DiscordEmulatorOptions;
-  bot?: Partial<Pick<BotOptions, 'editMinIntervalMs' | 'editsPerSecond' | 'tokenSwitchAfterMs'>>;
+  bot?: Partial<Pick<BotOptions, 'editMinIntervalMs' | 'editsPerSecond' | 'tokenSwitchAfterMs' | 'now'>>;
   /** Per-step delay of the test engine (ms). */
   testEngineStepMs?: number;
 }
@@ -98,6 +98,7 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
       editMinIntervalMs: options.bot?.editMinIntervalMs ?? 150,
       ...(options.bot?.editsPerSecond !== undefined ? { editsPerSecond: options.bot.editsPerSecond } : {}),
       ...(options.bot?.tokenSwitchAfterMs !== undefined ? { tokenSwitchAfterMs: options.bot.tokenSwitchAfterMs } : {}),
+      ...(options.bot?.now ? { now: options.bot.now } : {}),
     });
   const stack: DiscordStack = {
     nats,
