@@ -16,6 +16,17 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, launchChromium, type LaunchedBrowser } from '../support/browser.js';
 
+// The page-side callbacks below run in Chromium; this project compiles without the DOM lib
+// (adding it globally clashes with Node's fetch types), so the few browser globals are declared here.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any;
+declare const window: any;
+declare const getComputedStyle: any;
+declare const MutationObserver: any;
+declare const Element: any;
+declare const HTMLImageElement: any;
+type HTMLElement = any;
+
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = path.join(repoRoot, 'test-artifacts');
 const chromium = ensureChromium();
@@ -66,19 +77,19 @@ let page: Page;
 /** Every frame `src` the page showed, per message id, recorded by a MutationObserver in the page. */
 const RECORD_FRAMES = () => {
   const seen: Record<string, string[]> = {};
-  (window as unknown as { __frames: typeof seen }).__frames = seen;
-  const note = (img: Element) => {
+  window.__frames = seen;
+  const note = (img: any) => {
     if (!(img instanceof HTMLImageElement) || !img.classList.contains('embed-image')) return;
-    const id = img.closest<HTMLElement>('[data-message-id]')?.dataset.messageId;
+    const id = img.closest('[data-message-id]')?.dataset.messageId;
     const src = img.getAttribute('src');
     if (!id || !src) return;
     const list = (seen[id] ??= []);
     if (list[list.length - 1] !== src) list.push(src);
   };
-  new MutationObserver((records) => {
+  new MutationObserver((records: any[]) => {
     for (const r of records) {
-      if (r.type === 'attributes') note(r.target as Element);
-      r.addedNodes.forEach((n) => n instanceof Element && [n, ...n.querySelectorAll('img')].forEach(note));
+      if (r.type === 'attributes') note(r.target);
+      r.addedNodes.forEach((n: any) => n instanceof Element && [n, ...n.querySelectorAll('img')].forEach(note));
     }
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
 };
@@ -160,7 +171,7 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
 
     await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), id, { timeout: 120_000 });
     await page.waitForFunction((mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`)?.getAttribute('src')?.endsWith('/tessera-1234.png'), id, { timeout: 10_000 });
-    const shown = await page.evaluate((mid) => (window as unknown as { __frames: Record<string, string[]> }).__frames[mid] ?? [], id);
+    const shown = await page.evaluate((mid) => (window.__frames[mid] ?? []) as string[], id);
     const frames = shown.filter((s) => /\/frame\.webp$/.test(s));
     const distinct = new Set(await Promise.all(frames.map(sha)));
     expect(distinct.size, `frames shown: ${frames.length}`).toBeGreaterThanOrEqual(3);
