@@ -52,6 +52,9 @@ beforeAll(async () => {
   await bundle('bad-size', manifest({ image: { sizes: [[62, 64]], defaultSize: [62, 64] } }));
   await bundle('bad-hash', manifest(), { 'g.onnx': 'tampered' });
   await bundle('escape', manifest({ tokenizer: { kind: 'words', file: '../good/vocab.json', contextLength: 16 } }));
+  await bundle('with-weights', manifest({ weights: { file: 'g.onnx', sha256: sha, bytes: graphBytes.length } }));
+  await bundle('bad-weights', manifest({ weights: { file: 'weights.bin', sha256: sha } }), { 'weights.bin': 'other bytes' });
+  await bundle('missing-weights', manifest({ weights: { file: 'weights.bin', sha256: sha } }));
   await bundle('codes-without-graph', manifest({ latent: { channels: 2, downsample: 4, min: [-1, -1], max: [1, 1], init: { kind: 'codes', numCodes: 8, graph: 'codes' } } }));
 });
 
@@ -65,6 +68,10 @@ describe('loadBundle', () => {
     expect(b.manifest.name).toBe('m');
     expect(b.graphPath('step')).toBe(path.join(dir, 'good', 'g.onnx'));
     expect(b.graphPath('codes')).toBeUndefined();
+  });
+
+  it('checks the shared weights file of real-model bundles', async () => {
+    expect((await loadBundle(dir, 'with-weights')).manifest.weights?.file).toBe('g.onnx');
   });
 
   it('says which models exist when the name is unknown', async () => {
@@ -84,6 +91,8 @@ describe('loadBundle', () => {
     ['bad-size', /not a multiple/],
     ['bad-hash', /corrupt or stale: sha256/],
     ['escape', /outside the bundle/],
+    ['bad-weights', /weights file of model 'bad-weights' is corrupt or stale/],
+    ['missing-weights', /weights file of model 'missing-weights' is missing/],
     ['codes-without-graph', /latent\.init\.graph 'codes' is not in graphs/],
   ])('rejects %s with a clear message', async (name, pattern) => {
     const err = await bundleError(name);

@@ -36,6 +36,8 @@ export const BundleManifest = z.looseObject({
   graphs: z
     .looseObject({ step: graphRef, decoder: graphRef, text: graphRef, encoder: graphRef.optional(), image: graphRef.optional() })
     .catchall(graphRef),
+  /** Shared ONNX external data of all graphs (real-model bundles): checked like a graph. */
+  weights: z.looseObject({ file: z.string().min(1), sha256: graphRef.shape.sha256, bytes: z.number().int().nonnegative().optional() }).optional(),
   defaults: z.looseObject({
     steps: z.number().int().positive(),
     cutn: z.number().int().positive(),
@@ -147,14 +149,15 @@ export async function loadBundle(modelsDir: string, model: string, options: { ve
     if (path.relative(dir, p).startsWith('..')) throw new ModelBundleError(`file '${file}' lies outside the bundle`, model, file);
     return p;
   };
-  for (const [name, ref] of Object.entries(graphs)) {
-    if (!ref) continue;
+  const files: [string, { file: string; sha256: string }][] = Object.entries(graphs).flatMap(([name, ref]) => (ref ? [[`graph '${name}'`, ref] as [string, typeof ref]] : []));
+  if (manifest.weights) files.push(['weights file', manifest.weights]);
+  for (const [what, ref] of files) {
     const file = inside(ref.file);
     const actual = await sha256File(file).catch((cause: unknown) => {
-      throw new ModelBundleError(`graph '${name}' of model '${model}' is missing: ${file}`, model, file, { cause });
+      throw new ModelBundleError(`${what} of model '${model}' is missing: ${file}`, model, file, { cause });
     });
     if (options.verifyHashes !== false && actual !== ref.sha256.toLowerCase()) {
-      throw new ModelBundleError(`graph '${name}' of model '${model}' is corrupt or stale: sha256 ${actual}, manifest says ${ref.sha256}`, model, file);
+      throw new ModelBundleError(`${what} of model '${model}' is corrupt or stale: sha256 ${actual}, manifest says ${ref.sha256}`, model, file);
     }
   }
   const tokenizerPath = inside(manifest.tokenizer.file);
