@@ -13,6 +13,7 @@ import {
   type Farm,
   type NatsConnection,
 } from '../../shared/src/index.js';
+import { collectFarmReport } from '../../deploy/cli/farm.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { EventRecorder, startTestRenderer, testConfig, testJob } from '../support/farm-harness.js';
 
@@ -132,5 +133,22 @@ describe('renderer worker on a real nats-server', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(events.of('job-cancel-queued', 'started')).toHaveLength(0);
     expect(await queueDepth()).toBe(0);
+  });
+
+  it('is discoverable with its model, execution provider, state and the job it renders', async () => {
+    await submitJob(farm, testJob('job-presence', { steps: 100 }));
+    await events.waitFor('job-presence', 'progress');
+    const busy = await collectFarmReport(nc, 500);
+    expect(busy.renderers).toHaveLength(1);
+    expect(busy.renderers[0]).toMatchObject({ id: 'r1', model: 'tiny-shapes', executionProvider: 'test', state: 'busy', jobId: 'job-presence' });
+    expect(busy.renderers[0]!.recentItPerSec).toBeGreaterThan(0);
+    expect(busy.models).toEqual([{ model: 'tiny-shapes', queued: 0, inFlight: 1, redelivered: 0 }]);
+    await submitJob(farm, testJob('job-presence-2', { steps: 2 }));
+    const queued = await collectFarmReport(nc, 300);
+    expect(queued.models[0]).toMatchObject({ queued: 1, inFlight: 1 });
+    await events.waitFor('job-presence-2', 'done');
+    const idle = await collectFarmReport(nc, 300);
+    expect(idle.renderers[0]!.state).toBe('idle');
+    expect(idle.models[0]).toMatchObject({ queued: 0, inFlight: 0 });
   });
 });
