@@ -80,8 +80,9 @@ describe('renderer processes that die or are stopped mid-job', () => {
 
   it('hands the current job back on SIGTERM so another renderer takes it at once, and exits cleanly', async () => {
     const [c] = await Promise.all([
-      spawnReady('term-c', { RENDERER_SHUTDOWN_GRACE_MS: '200', JOB_ACK_WAIT_MS: '1500' }),
-      spawnReady('term-d'),
+      // AckWait 4 s here, so a hand-back (nak) and an expired lease are far apart in time.
+      spawnReady('term-c', { RENDERER_SHUTDOWN_GRACE_MS: '200', JOB_ACK_WAIT_MS: '4000' }),
+      spawnReady('term-d', { JOB_ACK_WAIT_MS: '4000' }),
     ]);
     // Make sure `term-c` takes the job: pause the others until their pending pulls expire (1 s).
     const others = children.filter((o) => o !== c && o.process.exitCode === null && o.process.signalCode === null);
@@ -97,8 +98,8 @@ describe('renderer processes that die or are stopped mid-job', () => {
     expect(await c.exited).toBe(0);
     await waitUntil(() => events.of('job-term', 'started').length >= 2, 10_000);
     const restartedAt = events.events.filter((r) => r.event.jobId === 'job-term' && r.event.type === 'started')[1]!.receivedAt;
-    // Handed back (nak), not left to AckWait (1.5 s) expiring.
-    expect(restartedAt - sent).toBeLessThan(1400);
+    // Handed back (nak), not left to AckWait (4 s) expiring.
+    expect(restartedAt - sent).toBeLessThan(2500);
     const done = await events.waitFor('job-term', 'done', 20_000);
     expect(done.type === 'done' && done.rendererId).not.toBe('term-c');
     expect(events.of('job-term', 'done')).toHaveLength(1);
