@@ -231,7 +231,7 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
         ...(o.group ? { group: o.group } : {}),
         ...(o.options ? { options: o.options } : {}),
       });
-      world.interactions.set(interaction.id, interaction);
+      world.addInteraction(interaction);
       const deadline = setTimeout(() => {
         if (interaction.state === 'pending') {
           interaction.state = 'failed';

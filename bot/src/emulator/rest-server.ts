@@ -141,10 +141,7 @@ export class RestServer {
   private editedMessageId(def: RouteDef, params: Record<string, string>): string | undefined {
     if (def.method !== 'PATCH' || !params.message) return undefined;
     if (params.message !== '@original') return params.message;
-    for (const i of this.options.world.interactions.values()) {
-      if (i.token === params.token) return i.originalMessageId;
-    }
-    return undefined;
+    return params.token ? this.options.world.interactionForToken(params.token)?.originalMessageId : undefined;
   }
 
   private enter(messageId: string): void {

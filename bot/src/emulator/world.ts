@@ -217,15 +217,26 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     this.emit('reactionRemove', { message, userId, emoji });
   }
 
+  private readonly byToken = new Map<string, StoredInteraction>();
+
+  /** Records a new interaction (and indexes its token for the webhook routes). */
+  addInteraction(interaction: StoredInteraction): void {
+    this.interactions.set(interaction.id, interaction);
+    this.byToken.set(interaction.token, interaction);
+  }
+
+  /** The interaction a token belongs to, expired or not. */
+  interactionForToken(token: string): StoredInteraction | undefined {
+    return this.byToken.get(token);
+  }
+
   /** The interaction behind a webhook token; throws 50027 once the token has expired. */
   interactionByToken(applicationId: string, token: string): StoredInteraction {
-    for (const i of this.interactions.values()) {
-      if (i.token !== token || i.applicationId !== applicationId) continue;
-      if (!i.tokenExpired && this.now() - i.createdAt > this.options.interactionTokenTtlMs) i.tokenExpired = true;
-      if (i.tokenExpired) throw invalidWebhookToken();
-      return i;
-    }
-    throw invalidWebhookToken();
+    const i = this.byToken.get(token);
+    if (!i || i.applicationId !== applicationId) throw invalidWebhookToken();
+    if (!i.tokenExpired && this.now() - i.createdAt > this.options.interactionTokenTtlMs) i.tokenExpired = true;
+    if (i.tokenExpired) throw invalidWebhookToken();
+    return i;
   }
 
   interaction(id: string, token: string): StoredInteraction {
