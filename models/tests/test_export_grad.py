@@ -191,6 +191,22 @@ class ExportGradTest(unittest.TestCase):
         out = make_cutouts(const, torch.tensor([[1., 0., 8., 0.]]), 3)
         torch.testing.assert_close(out, torch.full((1, 3, 3, 3), 0.25))
 
+    def test_cutouts_equal_antialiased_bilinear_resize(self):
+        """Shrinking and enlarging crops: the same as F.interpolate(bilinear, antialias) of the
+        crop, the resize the reference loops use."""
+        g = torch.Generator().manual_seed(2)
+        img = torch.rand(1, 3, 40, 56, generator=g)
+        S = 24
+        cuts = torch.tensor([[0., 0., 40., 0.], [10., 3., 31., 1.], [50., 30., 6., 0.],
+                             [7., 9., 24., 1.], [20., 1., 17., 0.]])
+        out = make_cutouts(img, cuts, S)
+        for k, (x0, y0, size, flip) in enumerate(cuts.tolist()):
+            x0, y0, size = int(x0), int(y0), int(size)
+            ref = F.interpolate(img[:, :, y0:y0 + size, x0:x0 + size], size=(S, S),
+                                mode="bilinear", align_corners=False, antialias=True)
+            ref = ref.flip(-1) if flip else ref
+            torch.testing.assert_close(out[k:k + 1], ref, rtol=0, atol=1e-5)
+
 
 if __name__ == "__main__":
     unittest.main()
