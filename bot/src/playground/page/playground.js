@@ -230,7 +230,7 @@ function drawChrome() {
   const channel = s.channels.find((c) => c.id === state.channelId);
   $('channel-name').textContent = channel.name;
   $('welcome-channel').textContent = channel.name;
-  $('composer-input').placeholder = `Message #${channel.name} — try /imagine prompt:a red circle seed:1`;
+  $('composer-input').placeholder = `Message #${channel.name} — try /imagine prompt:a red circle steps:300`;
 
   const me = s.users.find((u) => u.key === state.me);
   $('me-avatar').replaceWith(Object.assign(avatar(me, 'small'), { id: 'me-avatar' }));
