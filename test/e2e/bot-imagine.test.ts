@@ -124,6 +124,19 @@ describe('/imagine end to end', () => {
     expect((await stack.farm.quotas.get(key))!.revision).toBe(revision);
   });
 
+  it('lets a moderator cancel someone else’s render, and ignores ❌ from anyone else', async () => {
+    const { reply } = await imagine('alice', { prompt: 'a white circle', steps: 400 });
+    await firstFrame(reply.id);
+    stack.emulator.addReaction({ user: 'bob', messageId: reply.id, emoji: '❌' });
+    // The bot takes bob's ❌ away and the render goes on.
+    await stack.emulator.waitFor(() => (stack.emulator.message(reply.id)?.reactions.get('❌')?.has(stack.emulator.users.bob!.id) === false ? true : undefined), { what: "bob's ❌ to be removed" });
+    expect(stack.emulator.message(reply.id)!.content).toMatch(/^🎨 Rendering/u);
+    stack.emulator.addReaction({ user: 'mia', messageId: reply.id, emoji: '❌' });
+    const done = await waitFinished(stack.emulator, reply.id);
+    expect(done.content).toMatch(/^🛑 Cancelled/u);
+    expect((done.embeds[0] as { description: string }).description).toContain(`Cancelled by** <@${stack.emulator.users.mia!.id}>`);
+  });
+
   it('lands the final frame through a 429 storm with at most one edit in flight per message', async () => {
     const { reply } = await imagine('bob', { prompt: 'a blue circle', steps: 60 });
     await firstFrame(reply.id);

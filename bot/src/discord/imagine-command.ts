@@ -5,6 +5,7 @@
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { inputImageKey, submitJob, type RenderJobInput } from '../../../shared/src/index.js';
+import { jobInput } from '../render-job.js';
 import { effectiveQuota } from '../core/guild-settings.js';
 import { MAX_INIT_IMAGE_BYTES, validateImagine, type ImagineRequest } from '../core/imagine-request.js';
 import type { RenderRecord } from '../nats/render-records.js';
@@ -118,38 +119,4 @@ async function submit(i: ChatInputCommandInteraction, ctx: BotContext, request: 
   const submitted = await submitJob(ctx.farm, jobInput(record, initImage, { interactionId: i.id, username: i.user.username }));
   ctx.renders.track({ ...record, queueSeq: submitted.seq });
   await ctx.port.react(record.channelId, record.messageId, '❌').catch((err: unknown) => ctx.log.warn({ err, jobId }, 'could not add ❌'));
-}
-
-/** The farm job for a render record. */
-export function jobInput(record: RenderRecord, initImage: RenderJobInput['initImage'], requester: { interactionId?: string; username: string }): RenderJobInput {
-  const p = record.params;
-  return {
-    v: 1,
-    jobId: record.jobId,
-    promptText: p.promptText,
-    prompts: p.prompts.map((x) => ({ text: x.text, weight: x.weight, ...(x.stop !== undefined ? { stop: x.stop } : {}) })),
-    seed: p.seed,
-    width: p.width,
-    height: p.height,
-    steps: p.steps,
-    cutn: p.cutn,
-    ...(initImage ? { initImage } : {}),
-    model: p.model,
-    requester: {
-      userId: record.requesterId,
-      guildId: record.guildId,
-      channelId: record.channelId,
-      ...(requester.interactionId ? { interactionId: requester.interactionId } : {}),
-      username: requester.username.slice(0, 100),
-    },
-    discord: {
-      applicationId: record.applicationId,
-      ...(record.interactionToken ? { interactionToken: record.interactionToken } : {}),
-      guildId: record.guildId,
-      channelId: record.channelId,
-      messageId: record.messageId,
-    },
-    ...(record.parentJobId ? { parentJobId: record.parentJobId } : {}),
-    createdAt: record.createdAt,
-  };
 }

@@ -2,16 +2,15 @@
  * 🔁 and ❌ on render messages, including messages from before a restart (the render record is
  * looked up in KV by message id; the gateway event is enough, nothing needs to be cached).
  */
-import { requestCancel } from '../../../shared/src/index.js';
+import { requestCancel, submitJob } from '../../../shared/src/index.js';
 import { effectiveQuota } from '../core/guild-settings.js';
 import { renderPayload } from '../core/render-view.js';
 import type { RenderRecord } from '../nats/render-records.js';
 import { messageLink } from '../render-service.js';
 import type { BotContext } from './context.js';
-import { jobInput } from './imagine-command.js';
+import { jobInput } from '../render-job.js';
 import { isModerator, memberRoleIds } from './permissions.js';
 import { refusalText } from './quota-text.js';
-import { submitJob } from '../../../shared/src/index.js';
 
 export const REROLL = '🔁';
 export const CANCEL = '❌';

@@ -1,0 +1,37 @@
+/** The farm job (`RenderJob`) for a render record: the one place that maps bot state to the contract. */
+import type { RenderJobInput } from '../../shared/src/index.js';
+import type { RenderRecord } from './nats/render-records.js';
+
+/** The job to submit for a render record (a new render, or a reroll with its new seed). */
+export function jobInput(record: RenderRecord, initImage: RenderJobInput['initImage'], requester: { interactionId?: string; username: string }): RenderJobInput {
+  const p = record.params;
+  return {
+    v: 1,
+    jobId: record.jobId,
+    promptText: p.promptText,
+    prompts: p.prompts.map((x) => ({ text: x.text, weight: x.weight, ...(x.stop !== undefined ? { stop: x.stop } : {}) })),
+    seed: p.seed,
+    width: p.width,
+    height: p.height,
+    steps: p.steps,
+    cutn: p.cutn,
+    ...(initImage ? { initImage } : {}),
+    model: p.model,
+    requester: {
+      userId: record.requesterId,
+      guildId: record.guildId,
+      channelId: record.channelId,
+      ...(requester.interactionId ? { interactionId: requester.interactionId } : {}),
+      username: requester.username.slice(0, 100),
+    },
+    discord: {
+      applicationId: record.applicationId,
+      ...(record.interactionToken ? { interactionToken: record.interactionToken } : {}),
+      guildId: record.guildId,
+      channelId: record.channelId,
+      messageId: record.messageId,
+    },
+    ...(record.parentJobId ? { parentJobId: record.parentJobId } : {}),
+    createdAt: record.createdAt,
+  };
+}
