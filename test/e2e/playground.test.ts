@@ -151,7 +151,7 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('renders /imagine frame by frame, then the final image; 🔁 makes a second render', async () => {
+  it('renders /imagine frame by frame, then the final image; 🔁 makes a second render, ❌ deletes it', async () => {
     const before = await page.$$eval('.message', (ms) => ms.length);
     await page.fill('#composer-input', '/imagine prompt:a red circle on a blue background seed:1234 steps:400');
     await page.press('#composer-input', 'Enter');
@@ -195,6 +195,13 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     const seed = await page.$eval(`[data-message-id="${second}"] .embed-image`, (img) => img.getAttribute('src'));
     expect(seed).not.toMatch(/tessera-1234\.png$/);
     await page.screenshot({ path: path.join(artifacts, 'playground-reroll.png') });
+
+    // ❌ by the one who asked for the reroll deletes that finished render from the channel.
+    const remove = page.locator(`[data-message-id="${second}"] .reaction[data-emoji="❌"]`);
+    await remove.waitFor({ timeout: 15_000 });
+    await remove.click();
+    await page.locator(`[data-message-id="${second}"]`).waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await page.$(`[data-message-id="${id}"] .embed-image`)).not.toBeNull();
   }, 300_000);
 
   it('shows an ephemeral reply only to the user who asked; the moderator can see quotas', async () => {

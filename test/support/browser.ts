@@ -32,8 +32,8 @@ export function ensureChromium(): BrowserAvailability {
   if (process.getuid?.() !== 0) return { ok: false, reason: `no ${CHROMIUM_PATH} and not root: run \`sudo apt-get install -y chromium\` to enable the browser test` };
   if (spawnSync('apt-get', ['--version']).error) return { ok: false, reason: `no ${CHROMIUM_PATH} and no apt-get to install it` };
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'chromium'], { env, encoding: 'utf8', timeout: 600_000 });
-  process.stderr.write('[browser] installing chromium from Debian packages (first run only)…\n');
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'chromium', 'fonts-noto-color-emoji'], { env, encoding: 'utf8', timeout: 600_000 });
+  process.stderr.write('[browser] installing chromium (+ an emoji font for screenshots) from Debian packages (first run only)…\n');
   let result = install();
   if (result.status !== 0) {
     spawnSync('apt-get', ['update', '-q'], { env, encoding: 'utf8', timeout: 300_000 });
