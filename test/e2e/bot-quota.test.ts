@@ -17,6 +17,7 @@ beforeAll(async () => {
         { name: 'bob' },
         { name: 'carol' },
         { name: 'dave' },
+        { name: 'erin', roles: ['artist'] },
         { name: 'mia', roles: ['moderator'] },
         { name: 'olivia' },
       ],
@@ -66,6 +67,16 @@ describe('quotas and moderator commands', () => {
     const third = await run('bob', 'imagine', { prompt: 'a blue square', steps: 10 });
     expect(isEphemeral(third)).toBe(false);
     await waitFinished(stack.emulator, third.id);
+  });
+
+  it('applies a role quota to the role’s members', async () => {
+    const set = await run('mia', 'quota', { target: { roleId: stack.emulator.guild.roles.artist! }, renders: 0, per: 'day' }, 'set');
+    expect(set.content).toMatch(/Members with the role/);
+    const refused = await run('erin', 'imagine', { prompt: 'a red circle', steps: 10 });
+    expect(isEphemeral(refused)).toBe(true);
+    expect(refused.content).toMatch(/switched off for you/);
+    const show = await run('mia', 'quota', { user: { userId: stack.emulator.users.erin!.id } }, 'show');
+    expect(show.content).toMatch(/0 render(s)? per day \(role rule\)/);
   });
 
   it('accepts exactly one of 20 concurrent /imagine at the last unit of quota', async () => {
