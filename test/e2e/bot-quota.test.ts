@@ -121,6 +121,20 @@ describe('quotas and moderator commands', () => {
     expect(JSON.parse(new TextDecoder().decode(usage!.value)).day.jobs).not.toContain(answer.interactionId);
   });
 
+  it('limits /imagine to the channels moderators allow', async () => {
+    const art = stack.emulator.guild.channels.art!;
+    const allow = await run('mia', 'settings', { action: 'allow', channel: { channelId: art } }, 'channels');
+    expect(allow.content).toContain(`<#${art}>`);
+    const refused = await run('carol', 'imagine', { prompt: 'a red circle', steps: 10 });
+    expect(isEphemeral(refused)).toBe(true);
+    expect(refused.content).toMatch(new RegExp(`not enabled in this channel.*<#${art}>`));
+    const sent = stack.emulator.sendSlashCommand({ user: 'carol', command: 'imagine', channelId: art, options: { prompt: 'a red circle', steps: 10 } });
+    const reply = await sent.response();
+    expect(reply.channelId).toBe(art);
+    await waitFinished(stack.emulator, reply.id);
+    await run('mia', 'settings', { action: 'everywhere' }, 'channels');
+  });
+
   it('answers /farm with renderers, queue and the caller’s quota', async () => {
     const farm = await run('carol', 'farm');
     expect(isEphemeral(farm)).toBe(true);
