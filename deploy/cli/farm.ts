@@ -61,10 +61,12 @@ export async function collectFarmReport(nc: NatsConnection, waitMs: number): Pro
       const model = consumer.config.filter_subject ? parseJobSubject(consumer.config.filter_subject.replace(/\*$/, 'x'))?.model : undefined;
       if (!model) continue;
       const row = models.get(model) ?? { model, queued: 0, inFlight: 0, redelivered: 0 };
+      // The consumer's own counts: not yet delivered, and delivered but not acknowledged. (The
+      // stream's message count can include a message whose ack was recorded by the consumer but
+      // whose removal was lost when the server crashed; the consumer never delivers it again.)
+      row.queued = consumer.num_pending;
       row.inFlight = consumer.num_ack_pending;
       row.redelivered = consumer.num_redelivered;
-      // Messages still in the stream include those being rendered.
-      row.queued = Math.max(0, row.queued - consumer.num_ack_pending);
       models.set(model, row);
     }
   } catch {

@@ -13,7 +13,7 @@ import {
 } from '../../shared/src/index.js';
 import { startMaxDeliveriesListener } from '../../renderer/src/worker/max-deliveries.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { EventRecorder, testConfig, testJob } from '../support/farm-harness.js';
+import { EventRecorder, eventually, testConfig, testJob } from '../support/farm-harness.js';
 
 describe('a job whose renderers never finish it', () => {
   let server: NatsServerHandle;
@@ -52,7 +52,7 @@ describe('a job whose renderers never finish it', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(events.of('job-stuck', 'failed')).toHaveLength(1);
     expect((await getJobResult(farm, 'job-stuck'))?.type).toBe('failed');
-    expect((await farm.jsm.streams.info(jobsStream())).state.messages).toBe(0);
+    expect(await eventually(async () => (await farm.jsm.streams.info(jobsStream())).state.messages, 0)).toBe(0);
     for (const l of listeners) l.stop();
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '../../shared/src/index.js';
 import { collectFarmReport } from '../../deploy/cli/farm.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { EventRecorder, startTestRenderer, testConfig, testJob } from '../support/farm-harness.js';
+import { EventRecorder, eventually, startTestRenderer, testConfig, testJob } from '../support/farm-harness.js';
 
 describe('renderer worker on a real nats-server', () => {
   let server: NatsServerHandle;
@@ -60,7 +60,7 @@ describe('renderer worker on a real nats-server', () => {
     const png = await farm.images.getBlob(done.image.key);
     expect(png && Buffer.from(png).subarray(1, 4).toString()).toBe('PNG');
     expect((await getJobResult(farm, 'job-basic'))?.type).toBe('done');
-    expect(await queueDepth()).toBe(0);
+    expect(await eventually(queueDepth, 0)).toBe(0);
   });
 
   it('renders a job published twice with the same message id once', async () => {
@@ -86,7 +86,7 @@ describe('renderer worker on a real nats-server', () => {
     expect(failed.code).toBe(code);
     expect(failed.reason.length).toBeGreaterThan(10);
     await events.waitFor(`${jobId}-next`, 'done');
-    expect(await queueDepth()).toBe(0);
+    expect(await eventually(queueDepth, 0)).toBe(0);
   });
 
   it('fails bad input (EngineInputError) at once, without retries', async () => {
@@ -107,7 +107,7 @@ describe('renderer worker on a real nats-server', () => {
     expect(failed.code).toBe('max-deliveries');
     expect(failed.reason).toContain('exploded');
     expect(events.of('job-explode', 'started').map((e) => (e.type === 'started' ? e.attempt : 0))).toEqual([1, 2, 3]);
-    expect(await queueDepth()).toBe(0);
+    expect(await eventually(queueDepth, 0)).toBe(0);
   });
 
   it('cancels a running job within a second', async () => {
@@ -132,11 +132,11 @@ describe('renderer worker on a real nats-server', () => {
     await events.waitFor('job-blocker', 'done');
     await new Promise((r) => setTimeout(r, 200));
     expect(events.of('job-cancel-queued', 'started')).toHaveLength(0);
-    expect(await queueDepth()).toBe(0);
+    expect(await eventually(queueDepth, 0)).toBe(0);
   });
 
   it('is discoverable with its model, execution provider, state and the job it renders', async () => {
-    await submitJob(farm, testJob('job-presence', { steps: 100 }));
+    await submitJob(farm, testJob('job-presence', { steps: 1000 }));
     await events.waitFor('job-presence', 'progress');
     const busy = await collectFarmReport(nc, 500);
     expect(busy.renderers).toHaveLength(1);
@@ -146,9 +146,12 @@ describe('renderer worker on a real nats-server', () => {
     await submitJob(farm, testJob('job-presence-2', { steps: 2 }));
     const queued = await collectFarmReport(nc, 300);
     expect(queued.models[0]).toMatchObject({ queued: 1, inFlight: 1 });
+    await requestCancel(farm, { jobId: 'job-presence', by: 'user-1' });
     await events.waitFor('job-presence-2', 'done');
-    const idle = await collectFarmReport(nc, 300);
-    expect(idle.renderers[0]!.state).toBe('idle');
-    expect(idle.models[0]).toMatchObject({ queued: 0, inFlight: 0 });
+    const idle = async () => {
+      const r = await collectFarmReport(nc, 300);
+      return JSON.stringify([r.renderers[0]?.state, r.models[0]?.queued, r.models[0]?.inFlight]);
+    };
+    expect(await eventually(idle, JSON.stringify(['idle', 0, 0]))).toBe(JSON.stringify(['idle', 0, 0]));
   });
 });

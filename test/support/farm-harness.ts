@@ -85,6 +85,21 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, des
   }
 }
 
+/**
+ * Polls an async read until it returns `expected`, then returns it (or the last value after
+ * `timeoutMs`, for the test's own assertion). Acks are fire-and-forget: a job's `done` event
+ * goes out before its message is acknowledged and removed from the queue.
+ */
+export async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
 export interface RecordedEvent {
   event: JobEvent;
   receivedAt: number;
