@@ -68,6 +68,32 @@ def _convolution_backward(grad_output, input, weight, bias_sizes, stride, paddin
     return grad_input, None, None
 
 
+def _convolution_backward_as_conv(grad_output, input, weight, bias_sizes, stride, padding,
+                                  dilation, transposed, output_padding, groups, output_mask):
+    """Input gradient of a stride-1, dilation-1 convolution as a plain convolution with the
+    kernel flipped and its in/out channels swapped (same numbers as conv_transpose2d; some
+    providers run Conv much faster than ConvTranspose). Strided convolutions fall back to
+    conv_transpose2d."""
+    if transposed or any(s != 1 for s in stride) or any(d != 1 for d in dilation):
+        return _convolution_backward(grad_output, input, weight, bias_sizes, stride, padding,
+                                     dilation, transposed, output_padding, groups, output_mask)
+    if output_mask[1] or output_mask[2]:
+        return _convolution_backward(grad_output, input, weight, bias_sizes, stride, padding,
+                                     dilation, transposed, output_padding, groups, output_mask)
+    if not output_mask[0]:
+        return None, None, None
+    nd = weight.dim() - 2
+    cout, cin_g = weight.shape[0], weight.shape[1]
+    w = weight.reshape(groups, cout // groups, cin_g, *weight.shape[2:]).transpose(1, 2)
+    w = w.reshape(groups * cin_g, cout // groups, *weight.shape[2:]).flip(list(range(2, 2 + nd)))
+    pad = [int(weight.shape[2 + i]) - 1 - padding[i] for i in range(nd)]
+    if any(p < 0 for p in pad):
+        return _convolution_backward(grad_output, input, weight, bias_sizes, stride, padding,
+                                     dilation, transposed, output_padding, groups, output_mask)
+    return (aten.convolution.default(grad_output, w, None, [1] * nd, pad, [1] * nd, False,
+                                     [0] * nd, groups), None, None)
+
+
 def _upsample_nearest2d_backward(grad_output, output_size, input_size, scales_h=None,
                                  scales_w=None):
     n, c, h, w = input_size
@@ -139,14 +165,21 @@ def _select_backward(grad_output, input_sizes, dim, index):
     return _pad_into(grad_output.unsqueeze(dim), input_sizes, dim, index, index + 1)
 
 
-def grad_decompositions() -> dict:
-    """core ATen decompositions plus the hand-written entries of DESIGN.md §2."""
+def grad_decompositions(conv_grad: str = "transpose") -> dict:
+    """core ATen decompositions plus the hand-written entries of DESIGN.md §2.
+
+    ``conv_grad``: how input gradients of convolutions are written — "transpose"
+    (ConvTranspose, the recipe measured in DESIGN.md) or "conv" (stride-1 convolutions as a Conv
+    with the flipped kernel)."""
+    if conv_grad not in ("transpose", "conv"):
+        raise ValueError(f"conv_grad must be 'transpose' or 'conv', not {conv_grad!r}")
     table = dict(core_aten_decompositions().items())
     # keep nearest upsampling as one op (ONNX Resize) instead of index arithmetic
     for op in (aten.upsample_nearest2d.default, aten.upsample_nearest2d.vec):
         table.pop(op, None)
     table.update({
-        aten.convolution_backward.default: _convolution_backward,
+        aten.convolution_backward.default: (_convolution_backward if conv_grad == "transpose"
+                                            else _convolution_backward_as_conv),
         aten.upsample_nearest2d_backward.default: _upsample_nearest2d_backward,
         aten.empty_permuted.default: _empty_permuted,
         aten.native_group_norm.default: _native_group_norm,
@@ -192,7 +225,8 @@ def register_onnx_symbolics(opset: int = 17) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def trace_grad(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
-               has_aux: bool = False, symbolic: bool = False) -> torch.fx.GraphModule:
+               has_aux: bool = False, symbolic: bool = False,
+               conv_grad: str = "transpose") -> torch.fx.GraphModule:
     """Trace ``(*inputs) -> (loss, grad wrt inputs[0], *aux)`` into an FX graph of forward ops.
 
     ``loss_fn(*inputs)`` returns the scalar loss, or ``(loss, aux)`` with ``has_aux`` where aux
@@ -218,10 +252,10 @@ def trace_grad(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
         # without this, two inputs dims that happen to be equal in the example (H == W,
         # cutn == prompts) would be traced as one symbol
         with fx_config.patch(use_duck_shape=False):
-            gm = make_fx(flat, decomposition_table=grad_decompositions(), tracing_mode="symbolic",
+            gm = make_fx(flat, decomposition_table=grad_decompositions(conv_grad), tracing_mode="symbolic",
                          _allow_non_fake_inputs=True)(*example_inputs)
     else:
-        gm = make_fx(flat, decomposition_table=grad_decompositions(),
+        gm = make_fx(flat, decomposition_table=grad_decompositions(conv_grad),
                      tracing_mode="real")(*example_inputs)
     _fix_full_reductions(gm)
     if symbolic:
@@ -411,7 +445,7 @@ def export_grad_graph(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
                       input_names: Sequence[str], output_names: Sequence[str], path: str,
                       dynamic_axes: dict | None = None, opset: int = 17,
                       has_aux: bool = False, symbolic: bool | None = None,
-                      external_data: bool = False) -> str:
+                      external_data: bool = False, conv_grad: str = "transpose") -> str:
     """Export ``loss_fn`` and its gradient wrt ``example_inputs[0]`` as one ONNX graph.
 
     Outputs, in order: loss, grad, then aux outputs when ``has_aux``; ``output_names`` names
@@ -424,7 +458,8 @@ def export_grad_graph(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
     register_onnx_symbolics(opset)
     if symbolic is None:
         symbolic = bool(dynamic_axes)
-    gm = trace_grad(loss_fn, example_inputs, has_aux=has_aux, symbolic=symbolic)
+    gm = trace_grad(loss_fn, example_inputs, has_aux=has_aux, symbolic=symbolic,
+                    conv_grad=conv_grad)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.onnx.export(_Wrapper(gm), tuple(example_inputs), path, input_names=list(input_names),
                       output_names=list(output_names), dynamic_axes=dynamic_axes or {},

@@ -297,7 +297,8 @@ def step_example(vq: VQModel, clip: CLIP, with_noise: bool, h: int = 8, w: int =
 STEP_INPUTS = ["z", "targets", "weights", "stops", "cuts"]
 
 
-def export_step(vq, clip, path: str, with_noise: bool = False) -> str:
+def export_step(vq, clip, path: str, with_noise: bool = False,
+                conv_grad: str = "transpose") -> str:
     names = STEP_INPUTS + (["noise", "eps"] if with_noise else [])
     dyn = {"z": {2: "h", 3: "w"}, "targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
            "cuts": {0: "N"}, "image": {2: "H", 3: "W"}, "grad": {2: "h", 3: "w"}}
@@ -305,7 +306,7 @@ def export_step(vq, clip, path: str, with_noise: bool = False) -> str:
         dyn.update({"noise": {0: "N"}, "eps": {0: "N"}})
     return export_grad_graph(make_step_loss(vq, clip, with_noise), step_example(vq, clip, with_noise),
                              names, ["loss", "grad", "image"], path, dynamic_axes=dyn,
-                             opset=OPSET, has_aux=True)
+                             opset=OPSET, has_aux=True, conv_grad=conv_grad)
 
 
 def _export(module, args, path, inputs, outputs, dyn):
@@ -572,7 +573,8 @@ def manifest(vq: VQModel, clip: CLIP, graphs: dict, name: str, weights: dict | N
 
 def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
                   with_noise: bool = False, progress: Progress | None = None,
-                  work_dir: str | None = None, fp16: bool = False) -> dict:
+                  work_dir: str | None = None, fp16: bool = False,
+                  conv_grad: str = "transpose") -> dict:
     """Export every graph, share their weights, write manifest.json. Returns the manifest."""
     progress = progress or Progress(1, enabled=False)
     _freeze(vq, clip)
@@ -584,7 +586,7 @@ def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
                 ("image", lambda p: export_image(clip, p), 4),
                 ("encoder", lambda p: export_encoder(vq, p), 6),
                 ("decoder", lambda p: export_decoder(vq, p), 6),
-                ("step", lambda p: export_step(vq, clip, p, with_noise), 40)]
+                ("step", lambda p: export_step(vq, clip, p, with_noise, conv_grad), 40)]
         raw = {}
         for gname, fn, cost in jobs:
             progress.step(f"exporting {gname} graph")
@@ -636,6 +638,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fp16", action="store_true",
                     help="graphs compute in float16 (GPU providers; inputs and outputs stay "
                     "float32); halves weights.bin")
+    ap.add_argument("--conv-grad", choices=["transpose", "conv"], default="transpose",
+                    help="write the step graph's convolution input-gradients as ConvTranspose "
+                    "(default) or, for stride-1 convolutions, as Conv with flipped kernels "
+                    "(faster on some execution providers; same numbers)")
     ap.add_argument("--unsafe-pickle", action="store_true",
                     help="allow checkpoints that pickle Python objects (only for files you trust)")
     ap.add_argument("--work-dir", help="folder for intermediate graphs (default: system temp)")
@@ -651,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         clip = load_clip(a.clip, a.unsafe_pickle)
         prog.step("loaded checkpoints", 10)
         man = export_bundle(vq, clip, a.out, vocab, a.name or os.path.basename(
-            os.path.abspath(a.out)), a.noise_input, prog, a.work_dir, a.fp16)
+            os.path.abspath(a.out)), a.noise_input, prog, a.work_dir, a.fp16, a.conv_grad)
     except (CheckpointError, FileNotFoundError, ValueError) as e:
         prog.close()
         print(f"export-real: {e}", file=sys.stderr)

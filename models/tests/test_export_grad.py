@@ -98,6 +98,14 @@ class ExportGradTest(unittest.TestCase):
     def test_dynamic_sizes(self):
         """One graph traced with symbolic sizes serves other latent sizes, cutout and prompt
         counts."""
+        self._dynamic_sizes("transpose")
+
+    def test_dynamic_sizes_conv_grad_as_conv(self):
+        """Same, with stride-1 convolution gradients written as Conv with flipped kernels."""
+        self._dynamic_sizes("conv")
+
+    def _dynamic_sizes(self, conv_grad):
+        import onnx
         import onnxruntime as ort
 
         loss_fn = toy_loss(interpolate=False)
@@ -119,7 +127,8 @@ class ExportGradTest(unittest.TestCase):
                 loss_fn, inputs(7, 9, 3, 2), NAMES, ["loss", "grad", "image"],
                 os.path.join(tmp, "toy.onnx"), has_aux=True,
                 dynamic_axes={"z": {2: "h", 3: "w"}, "targets": {0: "P"}, "weights": {0: "P"},
-                              "stops": {0: "P"}, "cuts": {0: "N"}})
+                              "stops": {0: "P"}, "cuts": {0: "N"}}, conv_grad=conv_grad)
+            op_types = [n.op_type for n in onnx.load(path).graph.node]
             sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
             for h, w, n, p in [(7, 9, 3, 2), (9, 7, 5, 1), (11, 13, 2, 3), (5, 5, 4, 2)]:
                 x = inputs(h, w, n, p)
@@ -130,6 +139,10 @@ class ExportGradTest(unittest.TestCase):
                 rel = np.abs(grad - grad_ref).max() / max(np.abs(grad_ref).max(), 1e-12)
                 self.assertLess(rel, 1e-4, f"{(h, w, n, p)}: grad max rel err {rel}")
                 np.testing.assert_allclose(image, img_ref, rtol=0, atol=1e-5)
+        n_convt = op_types.count("ConvTranspose")
+        # strided: the decoder's downsampling conv and the patch embedding
+        self.assertEqual(n_convt, 2 if conv_grad == "conv" else 6)
+        return op_types
 
     def test_onnx_gradient_matches_autograd(self):
         import onnxruntime as ort

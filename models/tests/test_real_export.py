@@ -12,7 +12,8 @@ Run from the repository's parent folder (the PyTorch environment only sees the f
 started in, and the test data lives in ../shared):
     cd .. && shared/tools/pytorch-env nice -n 10 python3 -m unittest discover -s main/models/tests -p 'test_real_*.py' -v
 Environment: TESSERA_REAL_SMALL=1 uses small configs of the same structure (minutes less);
-TESSERA_REAL_SIZES="256x256,384x224" picks the step sizes (WxH); TESSERA_REAL_CUTN (default 2).
+TESSERA_REAL_SIZES="256x256,384x224" picks the step sizes (WxH); TESSERA_REAL_CUTN (default 2);
+TESSERA_REAL_CONV_GRAD=conv exports with export_real --conv-grad conv.
 """
 import os
 import shutil
@@ -39,6 +40,7 @@ SMALL = os.environ.get("TESSERA_REAL_SMALL") == "1"
 SIZES = [tuple(int(v) for v in s.split("x")) for s in
          os.environ.get("TESSERA_REAL_SIZES", "256x256,384x224").split(",")]
 CUTN = int(os.environ.get("TESSERA_REAL_CUTN", "2"))
+CONV_GRAD = os.environ.get("TESSERA_REAL_CONV_GRAD", "transpose")
 WORK = os.path.join(REPO, "models", ".work")
 
 
@@ -262,7 +264,8 @@ class RealExportTest(unittest.TestCase):
         cls.clip = er.load_clip(clip_pt)
         cls.bundle = os.path.join(cls.tmp, "bundle")
         cls.manifest = er.export_bundle(cls.vq, cls.clip, cls.bundle, VOCAB, "test-real",
-                                        progress=er.Progress(100), work_dir=cls.tmp)
+                                        progress=er.Progress(100), work_dir=cls.tmp,
+                                        conv_grad=CONV_GRAD)
         cls.export_s = time.time() - t
         sizes = {f: os.path.getsize(os.path.join(cls.bundle, f)) for f in os.listdir(cls.bundle)}
         log(f"export took {cls.export_s:.0f}s; bundle files (MiB): " + ", ".join(
