@@ -226,6 +226,22 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     await page.selectOption('#user-switch', 'alice');
   }, 120_000);
 
+  it('helps with typing: commands, then the options still to give, and explains mistakes', async () => {
+    await page.fill('#composer-input', '');
+    await page.type('#composer-input', '/im');
+    await expect.poll(() => page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent))).toEqual(['/imagine']);
+    await page.keyboard.press('Tab');
+    expect(await page.inputValue('#composer-input')).toBe('/imagine ');
+    await page.type('#composer-input', 'a cat ');
+    const options = await page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent));
+    expect(options).toContain('seed:');
+    expect(options).not.toContain('prompt:');
+    await page.fill('#composer-input', '/imagine prompt:a cat seed:many');
+    await page.press('#composer-input', 'Enter');
+    await expect.poll(() => page.textContent('#composer-error')).toMatch(/seed: expected a whole number/);
+    await page.fill('#composer-input', '');
+  }, 30_000);
+
   it('Ctrl-C stops every process tessera start began', async () => {
     const pid = start!.pid!;
     const children = descendants(pid);

@@ -322,6 +322,10 @@ function drawPopup() {
       if (defs.length) {
         title = 'Options';
         const used = new Set([...text.matchAll(/(?:^|\s)([\w-]+):/g)].map((x) => x[1]));
+        // Free text before the first option fills the first required one (as the server parses it).
+        const lead = rest.split(new RegExp(`(?:^|\\s)(?:${defs.map((d) => d.name).join('|')}):`))[0].trim();
+        const firstRequired = defs.find((d) => d.required && !used.has(d.name));
+        if (lead && firstRequired) used.add(firstRequired.name);
         for (const o of defs) {
           if (used.has(o.name)) continue;
           const choices = o.choices?.length ? ` (${o.choices.map((c) => c.name).join(' | ')})` : '';
