@@ -77,6 +77,7 @@ describe('renderer worker on a real nats-server', () => {
     ['malformed JSON', 'bad-json', new TextEncoder().encode('{"v":1, "jobId": "bad-json", '), 'malformed-json'],
     ['a wrong schema version', 'bad-version', new TextEncoder().encode(JSON.stringify({ ...testJob('bad-version'), v: 2 })), 'unsupported-version'],
     ['missing fields', 'bad-fields', new TextEncoder().encode(JSON.stringify({ v: 1, jobId: 'bad-fields', model: 'tiny-shapes' })), 'invalid-job'],
+    ['a body whose job id differs from its subject', 'bad-id', new TextEncoder().encode(JSON.stringify(testJob('someone-else'))), 'invalid-job'],
     ['an over-size payload', 'bad-size', new TextEncoder().encode(JSON.stringify({ ...testJob('bad-size'), promptText: 'x'.repeat(1000), padding: 'y'.repeat(100_000) })), 'job-too-large'],
   ])('fails %s with a reason and keeps serving the next job', async (_what, jobId, payload, code) => {
     await farm.js.publish(jobSubject('tiny-shapes', jobId), payload, { msgID: jobId });

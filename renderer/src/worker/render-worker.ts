@@ -100,7 +100,7 @@ export class RenderWorker {
     };
   }
 
-  /** Starts pulling jobs. Resolves once the loop runs. */
+  /** Starts pulling jobs in the background; `stop()` ends it. */
   start(): void {
     if (this.#loop) return;
     this.#loop = this.#run().catch((e: unknown) => {
@@ -171,13 +171,16 @@ export class RenderWorker {
     }
   }
 
-  /** The job id for events, even when the body is unreadable: body, then `Nats-Msg-Id`, then subject. */
+  /**
+   * The job id for events, even when the body is unreadable: the subject
+   * (`tessera.jobs.<model>.<jobId>`, the only kind the stream takes), then `Nats-Msg-Id`, then the body.
+   */
   #jobIdOf(msg: JsMsg): string {
-    const fromBody = salvageJobId(msg.data);
-    if (fromBody) return fromBody;
+    const fromSubject = parseJobSubject(msg.subject)?.jobId;
+    if (fromSubject) return fromSubject;
     const msgId = msg.headers?.get('Nats-Msg-Id');
     if (msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId)) return msgId;
-    return parseJobSubject(msg.subject)?.jobId ?? `seq-${msg.seq}`;
+    return salvageJobId(msg.data) ?? `seq-${msg.seq}`;
   }
 
   /**
@@ -210,6 +213,13 @@ export class RenderWorker {
       return;
     }
     const job = decoded.value;
+    if (job.jobId !== jobId) {
+      const reason = `The job says its id is ${job.jobId} but was published as ${jobId}.`;
+      log.warn({ bodyJobId: job.jobId }, reason);
+      await this.#settle({ ...base, type: 'failed', at: now(), code: 'invalid-job', reason, retryable: false }, log);
+      this.#drop(msg, 'invalid-job');
+      return;
+    }
 
     const ended = await getJobResult(this.#farm, jobId);
     if (ended) {
