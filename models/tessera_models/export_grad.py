@@ -14,6 +14,7 @@ Also here: ``make_cutouts``, the in-graph crop-and-resize used by every step gra
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Callable, Sequence
 
@@ -202,7 +203,14 @@ def register_onnx_symbolics(opset: int = 17) -> None:
     ``aten::_to_copy`` (dtype casts) to ``Cast``."""
     if opset in _registered:
         return
-    from torch.onnx import _type_utils, symbolic_helper
+    try:  # torch 2.6
+        from torch.onnx import _type_utils, symbolic_helper
+    except ImportError:  # later releases moved the TorchScript exporter's helpers
+        from torch.onnx._internal.torchscript_exporter import _type_utils, symbolic_helper
+    register = getattr(torch.onnx, "register_custom_op_symbolic", None)
+    if register is None:
+        from torch.onnx._internal.torchscript_exporter.utils import (
+            register_custom_op_symbolic as register)
 
     @symbolic_helper.parse_args("v", "i", "i")
     def _softmax(g, x, dim, half_to_float):
@@ -215,8 +223,8 @@ def register_onnx_symbolics(opset: int = 17) -> None:
             return g.op("Identity", x)
         return g.op("Cast", x, to_i=_type_utils.JitScalarType(dt).onnx_type())
 
-    torch.onnx.register_custom_op_symbolic("aten::_softmax", _softmax, opset)
-    torch.onnx.register_custom_op_symbolic("aten::_to_copy", _to_copy, opset)
+    register("aten::_softmax", _softmax, opset)
+    register("aten::_to_copy", _to_copy, opset)
     _registered.add(opset)
 
 
@@ -250,8 +258,10 @@ def trace_grad(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
     if symbolic:
         from torch.fx.experimental import _config as fx_config
         # without this, two inputs dims that happen to be equal in the example (H == W,
-        # cutn == prompts) would be traced as one symbol
-        with fx_config.patch(use_duck_shape=False):
+        # cutn == prompts) would be traced as one symbol (examples should avoid that anyway)
+        no_duck = (fx_config.patch(use_duck_shape=False) if hasattr(fx_config, "use_duck_shape")
+                   else contextlib.nullcontext())
+        with no_duck:
             gm = make_fx(flat, decomposition_table=grad_decompositions(conv_grad), tracing_mode="symbolic",
                          _allow_non_fake_inputs=True)(*example_inputs)
     else:
