@@ -4,7 +4,7 @@
 #   models/export-real.sh --vqgan-ckpt last.ckpt --vqgan-config model.yaml \
 #       --clip ViT-B-32.pt --vocab bpe_simple_vocab_16e6.txt.gz --out models/vqgan-imagenet-f16-16384
 #
-# Uses python3 when it has torch >= 2.6, onnx and pyyaml (or $TESSERA_PYTHON), else the
+# Uses python3 when it has torch >= 2.6 and onnx (+ pyyaml for --vqgan-config; or $TESSERA_PYTHON), else the
 # project's PyTorch chroot ($PYTORCH_ENV, default ../shared/tools/pytorch-env). The chroot only
 # sees the folder above the repository, so there every file must live below that folder.
 # Options: python3 -m tessera_models.export_real --help. Details: models/REAL_MODELS.md.
@@ -27,7 +27,7 @@ done
 
 has_torch() {
   "$1" - <<'PY' 2>/dev/null
-import sys, torch, onnx, yaml
+import sys, torch, onnx
 v = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
 sys.exit(0 if v >= (2, 6) else 1)
 PY
@@ -42,7 +42,7 @@ fi
 
 env=${PYTORCH_ENV:-$repo/../shared/tools/pytorch-env}
 if [ ! -x "$env" ]; then
-  echo "export-real.sh: needs python3 with torch>=2.6, onnx and pyyaml (or TESSERA_PYTHON=...," \
+  echo "export-real.sh: needs python3 with torch>=2.6 and onnx (or TESSERA_PYTHON=...," \
        "or PYTORCH_ENV=path/to/pytorch-env)" >&2
   exit 2
 fi

@@ -135,7 +135,12 @@ def load_vqgan(ckpt_path: str, config_path: str | None = None,
     vqgan_imagenet_f16_16384 config is assumed)."""
     cfg = VQGANConfig()
     if config_path:
-        import yaml
+        try:
+            import yaml
+        except ImportError:
+            raise CheckpointError(f"{config_path}: reading model.yaml needs PyYAML (pip install "
+                                  "pyyaml); without --vqgan-config the vqgan_imagenet_f16_16384 "
+                                  "config is used", config_path) from None
         try:
             with open(config_path) as f:
                 cfg = VQGANConfig.from_yaml_dict(yaml.safe_load(f))
