@@ -94,15 +94,25 @@ export async function run(argv: string[]): Promise<number> {
   let exitCode = 0;
   let wake!: () => void;
   const stopRequested = new Promise<void>((resolve) => (wake = resolve));
-  const renderer = await startRenderer({
-    config,
-    engine,
-    log,
-    onEngineCrash: () => {
-      exitCode = 1;
-      wake();
-    },
-  });
+  let renderer;
+  try {
+    renderer = await startRenderer({
+      config,
+      engine,
+      log,
+      onEngineCrash: () => {
+        exitCode = 1;
+        wake();
+      },
+    });
+  } catch (e) {
+    // e.g. a server without JetStream (`nats-server -js`), or no permission to create streams.
+    log.fatal({ err: e }, 'renderer cannot start');
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : '';
+    process.stderr.write(`tessera renderer: cannot set up NATS at ${config.NATS_URL}: ${describeError(e)}${cause}\n`);
+    await engine.close().catch(() => undefined);
+    return 1;
+  }
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info({ signal }, 'signal received');
     wake();

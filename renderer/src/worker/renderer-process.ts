@@ -43,13 +43,20 @@ export async function startRenderer(deps: {
   const { config, engine } = deps;
   const id = config.RENDERER_ID ?? 'renderer';
   const log = deps.log.child({ rendererId: id, model: engine.model });
+  log.info({ url: config.NATS_URL }, 'connecting to NATS (waits until it is reachable)');
   const nc = await connectFromConfig(config, `renderer-${id}`);
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type }, 'NATS connection status');
     }
   })();
-  const farm = await ensureFarm(nc, farmSettingsFromConfig(config, [engine.model]));
+  let farm: Farm;
+  try {
+    farm = await ensureFarm(nc, farmSettingsFromConfig(config, [engine.model]));
+  } catch (e) {
+    await nc.close().catch(() => undefined);
+    throw e;
+  }
   const worker = new RenderWorker({
     farm,
     engine,
