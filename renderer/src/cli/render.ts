@@ -4,7 +4,7 @@
  * stack trace. Ctrl-C cancels the render (exit 130).
  */
 import { randomInt } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -174,6 +174,11 @@ async function readInput(file: string, what: string): Promise<Uint8Array> {
 }
 
 async function render(o: CliOptions): Promise<number> {
+  for (const file of [o.out, o.timelapse]) {
+    if (file && !(await stat(path.dirname(path.resolve(file))).then((s) => s.isDirectory(), () => false))) {
+      throw new InputFileError(`cannot write ${file}: its folder does not exist`);
+    }
+  }
   const parsed = parsePromptLine(o.prompt);
   if (!parsed.ok) throw new EngineInputError(parsed.error.message, parsed.error.identifier);
   const initImage = o.initImage ? await readInput(o.initImage, 'init image') : undefined;
