@@ -13,6 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { jetstream } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connectNats, imagesStore } from '../../shared/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, launchChromium, type LaunchedBrowser } from '../support/browser.js';
 
@@ -71,6 +75,7 @@ let start: ChildProcess | undefined;
 let output = '';
 let url = '';
 let dataDir = '';
+let natsUrl = '';
 let browser: LaunchedBrowser | undefined;
 let page: Page;
 
@@ -112,7 +117,8 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
   beforeAll(async () => {
     await mkdir(artifacts, { recursive: true });
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-playground-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: `nats://127.0.0.1:${await freePort()}`, PLAYGROUND_PORT: '0', LOG_LEVEL: 'info' };
+    natsUrl = `nats://127.0.0.1:${await freePort()}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: natsUrl, PLAYGROUND_PORT: '0', LOG_LEVEL: 'info' };
     delete env.DISCORD_TOKEN;
     delete env.DISCORD_API_BASE;
     // Own process group, so SIGINT to the group is exactly what Ctrl-C in a terminal does.
@@ -241,6 +247,28 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     await expect.poll(() => page.textContent('#composer-error')).toMatch(/seed: expected a whole number/);
     await page.fill('#composer-input', '');
   }, 30_000);
+
+  it('sends a picked file as the init_image attachment', async () => {
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    await page.setInputFiles('#file-input', { name: 'start.png', mimeType: 'image/png', buffer: png });
+    await expect.poll(() => page.textContent('#attached')).toMatch(/init_image: start\.png/);
+    const before = await page.$$eval('.message', (ms) => ms.length);
+    await page.fill('#composer-input', '/imagine prompt:a red circle steps:20 seed:5');
+    await page.press('#composer-input', 'Enter');
+    const id = await newestReplyId(before);
+    await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), id, { timeout: 60_000 });
+    expect(await page.isHidden('#attached')).toBe(true);
+    // The bot got the file as the interaction's attachment and handed the very bytes to the farm.
+    const nc = await connectNats({ url: natsUrl, name: 'playground-test', waitOnFirstConnect: false });
+    try {
+      const images = await new Objm(jetstream(nc)).open(imagesStore());
+      const stored = (await images.list()).filter((o) => o.name.endsWith('start.png'));
+      expect(stored).toHaveLength(1);
+      expect(Buffer.from((await images.getBlob(stored[0]!.name))!)).toEqual(png);
+    } finally {
+      await nc.close();
+    }
+  }, 90_000);
 
   it('Ctrl-C stops every process tessera start began', async () => {
     const pid = start!.pid!;
