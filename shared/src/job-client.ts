@@ -67,7 +67,8 @@ export type SettleResult = { won: true; event: TerminalJobEvent } | { won: false
  * Records the job's outcome if it has none yet (KV `create`: first writer wins) and publishes it
  * when this caller won. A redelivered job therefore never produces two results.
  */
-export async function settleJob(farm: Farm, event: TerminalJobEvent): Promise<SettleResult> {
+export async function settleJob(farm: Farm, event: TerminalJobEvent, options: { signal?: AbortSignal } = {}): Promise<SettleResult> {
+  options.signal?.throwIfAborted();
   try {
     await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
   } catch (e) {
@@ -110,14 +111,16 @@ export type CancelOutcome =
 export async function requestCancel(
   farm: Farm,
   request: { jobId: string; by: string; reason?: string },
-  options: { model?: string } = {},
+  options: { model?: string; signal?: AbortSignal } = {},
 ): Promise<CancelOutcome> {
   const cancel = CancelRequest.parse({ v: 1, at: new Date().toISOString(), ...request });
   const existing = await getJobResult(farm, cancel.jobId);
   if (existing) return { status: 'already-finished', result: existing };
+  options.signal?.throwIfAborted();
   await farm.cancellations.put(cancel.jobId, encodeMessage(CancelRequest, cancel));
   farm.nc.publish(cancelSubject(cancel.jobId), encodeMessage(CancelRequest, cancel));
 
+  options.signal?.throwIfAborted();
   const model = options.model ?? (await getJob(farm, cancel.jobId))?.model;
   let queued = false;
   if (model !== undefined) {
