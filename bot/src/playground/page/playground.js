@@ -91,7 +91,12 @@ function markdown(text) {
 /** Links to messages of this server jump to them; anything else opens in a new tab. */
 function link(url, label) {
   const m = /^https:\/\/discord\.com\/channels\/\d+\/(\d+)\/(\d+)/.exec(url);
-  if (m) return `<a href="#" data-jump="${m[2]}" data-channel="${m[1]}">${escapeHtml(label)}</a>`;
+  if (m) {
+    // Like Discord, a bare message link reads as "#channel › message".
+    const channel = state.snap?.channels.find((c) => c.id === m[1])?.name ?? 'unknown';
+    const text = label === url ? `#${channel} › 💬 message` : label;
+    return `<a href="#" class="mention" data-jump="${m[2]}" data-channel="${m[1]}">${escapeHtml(text)}</a>`;
+  }
   return `<a href="${escapeHtml(url)}" target="_blank" rel="noreferrer noopener">${escapeHtml(label)}</a>`;
 }
 
