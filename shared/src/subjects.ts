@@ -103,6 +103,14 @@ export function quotasBucket(): string {
 export function guildSettingsBucket(): string {
   return 'tessera-guild-settings';
 }
+/** KV for the bot: render records (`job.<jobId>`, `msg.<messageId>`) so a restarted bot finishes its messages. */
+export function renderRecordsBucket(): string {
+  return 'tessera-bot-renders';
+}
+/** Durable consumer of the events stream for the bot of one Discord application. */
+export function botEventsConsumer(applicationId: string): string {
+  return `tessera-bot-${applicationId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
 /** Object store: final renders, init images and image prompts. */
 export function imagesStore(): string {
   return 'tessera-images';

@@ -16,6 +16,7 @@ import {
   TerminalJobEvent,
   allEventsSubject,
   allFramesSubject,
+  botEventsConsumer,
   decodeMessage,
   eventsStream,
   type Farm,
@@ -32,9 +33,8 @@ export interface JobFeed {
   stop(): Promise<void>;
 }
 
-export function botConsumerName(applicationId: string): string {
-  return `tessera-bot-${applicationId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-}
+/** The bot's durable events consumer; the name is built in shared/src/subjects.ts. */
+export const botConsumerName = botEventsConsumer;
 
 export async function startJobFeed(deps: { farm: Farm; log: Logger; consumerName: string; handler: JobFeedHandler }): Promise<JobFeed> {
   const { farm, log, handler } = deps;

@@ -2,17 +2,13 @@
  * What the bot remembers about each render message, in NATS KV so that a restarted bot can
  * finish its messages and react to 🔁/❌ on messages it posted before the restart:
  * `job.<jobId>` → RenderRecord, `msg.<messageId>` → jobId.
- *
- * The bucket name lives here rather than in shared/src/subjects.ts because only the bot reads it.
  */
 import type { KV, Kvm } from '@nats-io/kv';
 import { z } from 'zod';
+import { renderRecordsBucket } from '../../../shared/src/index.js';
 import { casUpdate } from './cas.js';
 
-/** KV bucket of the bot's render records. */
-export function renderRecordsBucket(): string {
-  return 'tessera-bot-renders';
-}
+export { renderRecordsBucket };
 
 export const RenderParams = z.object({
   promptText: z.string().max(2000),
