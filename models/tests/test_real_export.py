@@ -10,7 +10,8 @@ relative at several image sizes from the ONE exported graph.
 
 Run from the repository's parent folder (the PyTorch environment only sees the folder it is
 started in, and the test data lives in ../shared):
-    cd .. && shared/tools/pytorch-env nice -n 10 python3 -m unittest discover -s main/models/tests -p 'test_real_*.py' -v
+    cd .. && shared/tools/pytorch-env run nice -n 10 python3 -m unittest discover -s main/models/tests -p 'test_real_export.py' -v
+(`main` being the repository's folder name.)
 Environment: TESSERA_REAL_SMALL=1 uses small configs of the same structure (minutes less);
 TESSERA_REAL_SIZES="256x256,384x224" picks the step sizes (WxH); TESSERA_REAL_CUTN (default 2);
 TESSERA_REAL_CONV_GRAD=conv exports with export_real --conv-grad conv.
