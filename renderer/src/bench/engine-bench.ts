@@ -29,9 +29,9 @@ export interface EngineBenchResult {
 }
 
 /** Runs `cmd` and resolves with its stdout, or rejects with its stderr's tail. */
-function capture(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+function capture(cmd: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -77,12 +77,14 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
     return { engineStepsPerSec };
   }
   try {
-    const stdout = await capture(env, ['python', script, '--threads', String(threads)], repoRoot, 600_000);
+    // Passive OpenMP waits, like the engine's non-spinning onnxruntime threads: on a busy 2-core
+    // machine spinning threads make PyTorch 20x slower, which would flatter the ratio.
+    const stdout = await capture(env, ['python', script, '--threads', String(threads)], repoRoot, 600_000, { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' });
     const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
     const parsed = line ? (JSON.parse(line) as { torch_steps_per_s?: unknown }) : {};
     if (typeof parsed.torch_steps_per_s !== 'number') throw new Error(`no torch_steps_per_s in its output: ${stdout.slice(-300)}`);
     const torchStepsPerSec = parsed.torch_steps_per_s;
-    out(`torch   same model and loop, PyTorch eager CPU, ${threads} threads: ${torchStepsPerSec.toFixed(1)} steps/s`);
+    out(`torch   same model and loop, PyTorch eager CPU, ${threads} threads (OMP_WAIT_POLICY=PASSIVE): ${torchStepsPerSec.toFixed(1)} steps/s`);
     out(`ratio   engine / torch = ${(engineStepsPerSec / torchStepsPerSec).toFixed(2)}`);
     return { engineStepsPerSec, torchStepsPerSec };
   } catch (err) {
