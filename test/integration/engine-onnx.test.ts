@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineInputError, type RenderProgress, type RenderRequest } from '../../renderer/src/engine/engine.js';
 import { drawScene } from '../../renderer/src/engine/judge.js';
-import { createOnnxEngine, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
+import type { Worker } from 'node:worker_threads';
+import { createOnnxEngine, EngineCrashedError, spawnWorker, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
 import { readPngText } from '../../renderer/src/engine/png-text.js';
 import { silentLogger } from '../../shared/src/logger.js';
 import { hugePngHeader, modelsDir } from '../quality/fixtures.js';
@@ -121,5 +122,22 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
     expect(JSON.parse(readPngText(fromInit.png).parameters!).initImage).toBe(true);
     const withImagePrompt = await engine.render(request({ prompts: [{ kind: 'image', image: png, weight: 1 }], steps: 2 }), {});
     expect(readPngText(withImagePrompt.png).prompt).toBe('[image]');
+  });
+
+  it('fails the render in flight when its worker dies, then starts a new worker for the next', async () => {
+    const workers: Worker[] = [];
+    const crashy = await createOnnxEngine({ modelsDir, model: 'tiny-shapes', ep: 'cpu', log, spawnWorker: (init) => workers[workers.push(spawnWorker(init)) - 1]! });
+    try {
+      const err = await crashy
+        .render(request({ steps: 500 }), { onProgress: (p) => void (p.step === 2 && workers[0]!.terminate()) })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EngineCrashedError);
+      const again = await crashy.render(request({ seed: 123 }), {});
+      expect(workers).toHaveLength(2);
+      const reference = await engine.render(request({ seed: 123 }), {});
+      expect(Buffer.from(again.png).equals(Buffer.from(reference.png))).toBe(true);
+    } finally {
+      await crashy.close();
+    }
   });
 });

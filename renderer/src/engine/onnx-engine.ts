@@ -22,6 +22,8 @@ export interface OnnxEngineOptions {
   log: Logger;
   /** CPU threads per operator (default 2). Fixed, because results depend on it. */
   intraOpNumThreads?: number;
+  /** Starts the worker thread (tests wrap it to observe or kill the worker). */
+  spawnWorker?: (init: WorkerInit) => Worker;
 }
 
 /** The worker died or misbehaved: a retry on a fresh engine may work. */
@@ -50,7 +52,7 @@ function rebuildError(e: SerializedError, model: string): Error {
  * Node 20 does not apply an `--import tsx` loader to a worker's entry module, so a tiny bootstrap
  * registers tsx's ESM hooks inside the worker first and then imports the entry.
  */
-function spawnWorker(init: WorkerInit): Worker {
+export function spawnWorker(init: WorkerInit): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
   const entry = new URL('./engine-worker.ts', import.meta.url).href;
   const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
@@ -66,15 +68,44 @@ interface Pending {
   onProgress?: ((p: RenderProgress) => void) | undefined;
 }
 
+type Ready = Extract<FromWorker, { type: 'ready' }>;
+
+/** Starts a worker and waits until its graphs are loaded; on failure the worker is gone. */
+async function startWorker(spawn: (init: WorkerInit) => Worker, init: WorkerInit, log: Logger): Promise<{ worker: Worker; ready: Ready }> {
+  const worker = spawn(init);
+  // Only our own listeners come off afterwards: Worker keeps internal ones (port ref-counting).
+  let detach = (): void => {};
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    const onMessage = (m: FromWorker): void => {
+      if (m.type === 'ready') resolve(m);
+      else if (m.type === 'init-error') reject(rebuildError(m.error, init.model));
+      else if (m.type === 'log') log[m.level](m.fields ?? {}, m.msg);
+    };
+    const onError = (err: Error): void => reject(new EngineCrashedError(`engine worker failed to start: ${err.message}`, init.model, { cause: err }));
+    const onExit = (code: number): void => reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, init.model));
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    detach = () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  })
+    .catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    })
+    .finally(() => detach());
+  return { worker, ready };
+}
+
 export class OnnxEngine implements Engine {
-  readonly #worker: Worker;
+  /** Undefined after a crash: the next render starts a fresh worker. */
+  #worker: Worker | undefined;
+  readonly #init: WorkerInit;
+  readonly #spawn: (init: WorkerInit) => Worker;
   readonly #cancel: Int32Array;
   readonly #log: Logger;
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #nextId = 1;
-  #dead: Error | undefined;
-  #onClosed: (() => void) | undefined;
+  #closed = false;
+  #onExit: (() => void) | undefined;
 
   private constructor(
     readonly model: string,
@@ -82,45 +113,45 @@ export class OnnxEngine implements Engine {
     /** The bundle's manifest (sizes, defaults) for callers that fill in requests. */
     readonly manifest: BundleManifest,
     worker: Worker,
-    cancel: Int32Array,
+    init: WorkerInit,
+    spawn: (init: WorkerInit) => Worker,
     log: Logger,
   ) {
-    this.#worker = worker;
-    this.#cancel = cancel;
+    this.#init = init;
+    this.#spawn = spawn;
+    this.#cancel = new Int32Array(init.cancel);
     this.#log = log;
-    worker.on('message', (m: FromWorker) => this.#onMessage(m));
-    worker.on('error', (err) => this.#fail(new EngineCrashedError(`engine worker failed: ${err.message}`, model, { cause: err })));
-    worker.on('exit', (code) => {
-      this.#onClosed?.();
-      this.#fail(new EngineCrashedError(`engine worker exited (code ${code})`, model));
-    });
+    this.#adopt(worker);
   }
 
   /** Loads the model in a worker thread; resolves once its graphs are ready. */
   static async create(o: OnnxEngineOptions): Promise<OnnxEngine> {
-    const cancel = new SharedArrayBuffer(4);
     const log = o.log.child({ model: o.model });
-    const worker = spawnWorker({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, cancel });
-    // Only our own listeners come off afterwards: Worker keeps internal ones (port ref-counting).
-    let detach = (): void => {};
-    const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
-      const onMessage = (m: FromWorker): void => {
-        if (m.type === 'ready') resolve(m);
-        else if (m.type === 'init-error') reject(rebuildError(m.error, o.model));
-        else if (m.type === 'log') log[m.level](m.fields ?? {}, m.msg);
-      };
-      const onError = (err: Error): void => reject(new EngineCrashedError(`engine worker failed to start: ${err.message}`, o.model, { cause: err }));
-      const onExit = (code: number): void => reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, o.model));
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-      detach = () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-    })
-      .catch(async (err: unknown) => {
-        await worker.terminate();
-        throw err;
-      })
-      .finally(() => detach());
+    const init: WorkerInit = { modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, cancel: new SharedArrayBuffer(4) };
+    const spawn = o.spawnWorker ?? spawnWorker;
+    const { worker, ready } = await startWorker(spawn, init, log);
     log.info({ executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs }, 'engine ready');
-    return new OnnxEngine(o.model, ready.executionProvider, ready.manifest, worker, new Int32Array(cancel), log);
+    return new OnnxEngine(o.model, ready.executionProvider, ready.manifest, worker, init, spawn, log);
+  }
+
+  #adopt(worker: Worker): void {
+    this.#worker = worker;
+    worker.on('message', (m: FromWorker) => this.#onMessage(m));
+    worker.on('error', (err) => this.#lost(worker, new EngineCrashedError(`engine worker failed: ${err.message}`, this.model, { cause: err })));
+    worker.on('exit', (code) => this.#lost(worker, new EngineCrashedError(`engine worker exited (code ${code})`, this.model)));
+  }
+
+  /** The worker died: fail the render in flight; the next one starts a new worker. */
+  #lost(worker: Worker, err: EngineCrashedError): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    if (this.#closed) {
+      this.#onExit?.();
+      return;
+    }
+    this.#log.warn({ err: err.message }, 'engine worker lost; the next render starts a new one');
+    void worker.terminate();
+    this.#pending?.reject(err);
   }
 
   render(request: RenderRequest, options: { signal?: AbortSignal; onProgress?: (progress: RenderProgress) => void } = {}): Promise<RenderResult> {
@@ -130,9 +161,15 @@ export class OnnxEngine implements Engine {
     return result;
   }
 
-  #start(request: RenderRequest, signal: AbortSignal | undefined, onProgress: Pending['onProgress']): Promise<RenderResult> {
-    if (this.#dead) return Promise.reject(this.#dead);
-    if (signal?.aborted) return Promise.reject(abortError());
+  async #start(request: RenderRequest, signal: AbortSignal | undefined, onProgress: Pending['onProgress']): Promise<RenderResult> {
+    if (this.#closed) throw new EngineCrashedError('engine is closed', this.model);
+    if (signal?.aborted) throw abortError();
+    if (!this.#worker) {
+      const { worker } = await startWorker(this.#spawn, this.#init, this.#log);
+      this.#log.info('engine worker restarted');
+      this.#adopt(worker);
+    }
+    const worker = this.#worker!;
     const id = this.#nextId++;
     return new Promise<RenderResult>((resolve, reject) => {
       const onAbort = (): void => {
@@ -149,12 +186,8 @@ export class OnnxEngine implements Engine {
         resolve: (r) => (settle(), resolve(r)),
         reject: (e) => (settle(), reject(e)),
       };
-      this.#post({ type: 'render', id, request });
+      worker.postMessage({ type: 'render', id, request } satisfies ToWorker);
     });
-  }
-
-  #post(m: ToWorker): void {
-    this.#worker.postMessage(m);
   }
 
   #onMessage(m: FromWorker): void {
@@ -179,30 +212,23 @@ export class OnnxEngine implements Engine {
       case 'error':
         if (p?.id === m.id) p.reject(rebuildError(m.error, this.model));
         return;
-      case 'closed':
-        this.#onClosed?.();
-        return;
       default:
-        return;
+        return; // 'closed' is followed by the worker's exit
     }
-  }
-
-  #fail(err: Error): void {
-    if (!this.#dead) this.#dead = err;
-    this.#pending?.reject(err);
   }
 
   /** Cancels nothing: waits for the render in flight, then releases the graphs and ends the worker. */
   async close(): Promise<void> {
-    if (this.#dead) return;
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#queue;
-    this.#dead = new EngineCrashedError('engine is closed', this.model);
-    const closed = new Promise<void>((resolve) => (this.#onClosed = resolve));
-    this.#post({ type: 'close' });
-    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
-    await closed;
+    const worker = this.#worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => (this.#onExit = resolve));
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+    const timer = setTimeout(() => void worker.terminate(), 5000);
+    await exited;
     clearTimeout(timer);
-    await this.#worker.terminate();
   }
 }
 
