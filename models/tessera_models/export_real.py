@@ -320,8 +320,14 @@ def _export(module, args, path, inputs, outputs, dyn):
                       do_constant_folding=True)
     import onnx
     m = onnx.load(path)
-    if fix_reshape_chains(m):
-        onnx.save(m, path)
+    fix_reshape_chains(m)
+    # batch-1 graphs: the exporter names the outputs' leading dim instead of fixing it to 1
+    if all(i.type.tensor_type.shape.dim[0].dim_value == 1 for i in m.graph.input):
+        for o in m.graph.output:
+            d = o.type.tensor_type.shape.dim
+            if len(d) and d[0].dim_param:
+                d[0].dim_value = 1
+    onnx.save(m, path)
     return path
 
 
