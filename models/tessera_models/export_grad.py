@@ -30,6 +30,7 @@ __all__ = [
     "register_onnx_symbolics",
     "trace_grad",
     "fix_reshape_chains",
+    "check_dynamic_axes",
     "export_grad_graph",
     "make_cutouts",
     "linear",
@@ -411,6 +412,37 @@ def _make_jit_traceable(gm: torch.fx.GraphModule) -> None:
             delattr(gm, name)
 
 
+def check_dynamic_axes(gm: torch.fx.GraphModule, input_names: Sequence[str],
+                       dynamic_axes: dict) -> None:
+    """Raise if tracing fixed an axis that should stay dynamic (the graph would then fail, or
+    silently use the traced size, at other sizes)."""
+    env = getattr(gm, "shape_env", None)
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    fixed = []
+    for name, axes in dynamic_axes.items():
+        if name not in input_names:
+            continue
+        val = placeholders[list(input_names).index(name)].meta.get("val")
+        if val is None:
+            continue
+        for dim, label in (axes.items() if isinstance(axes, dict) else
+                           ((d, f"{name}_{d}") for d in axes)):
+            size = val.shape[dim]
+            if isinstance(size, torch.SymInt) and env is not None:
+                size = env.replace(size.node.expr)
+                if not getattr(size, "is_number", False):
+                    continue
+            elif isinstance(size, torch.SymInt):
+                continue
+            fixed.append(f"{name}[{dim}] ({label}) = {int(size)}")
+    if fixed:
+        raise ValueError(
+            "export_grad: tracing fixed dynamic axes to their example sizes: " + ", ".join(fixed)
+            + ". Something reads those sizes as Python ints: F.linear on an input of rank > 2 "
+            "(use export_grad.linear), F.interpolate (use upsample_nearest), a Python `if` on "
+            "a size, or an example size of 0 or 1.")
+
+
 class _Wrapper(torch.nn.Module):
     def __init__(self, gm: torch.fx.GraphModule):
         super().__init__()
@@ -470,6 +502,8 @@ def export_grad_graph(loss_fn: Callable, example_inputs: Sequence[torch.Tensor],
         symbolic = bool(dynamic_axes)
     gm = trace_grad(loss_fn, example_inputs, has_aux=has_aux, symbolic=symbolic,
                     conv_grad=conv_grad)
+    if symbolic and dynamic_axes:
+        check_dynamic_axes(gm, input_names, dynamic_axes)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.onnx.export(_Wrapper(gm), tuple(example_inputs), path, input_names=list(input_names),
                       output_names=list(output_names), dynamic_axes=dynamic_axes or {},

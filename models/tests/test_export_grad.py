@@ -144,6 +144,27 @@ class ExportGradTest(unittest.TestCase):
         self.assertEqual(n_convt, 2 if conv_grad == "conv" else 6)
         return op_types
 
+    def test_fixed_dynamic_axis_is_reported(self):
+        """A model that branches on a size pins it; the export says which axis and why."""
+        lin = nn.Linear(4, 4)
+        for p in lin.parameters():
+            p.requires_grad_(False)
+
+        def loss_fn(z, x):
+            y = linear(z.reshape(1, -1, 4) * x.sum(), lin.weight, lin.bias)
+            if z.shape[2] == 3:
+                y = y * 2
+            return (y ** 2).sum()
+
+        with tempfile.TemporaryDirectory() as tmp, self.assertRaises(ValueError) as cm:
+            export_grad_graph(loss_fn, (torch.randn(1, 8, 3, 4), torch.randn(5)), ["z", "x"],
+                              ["loss", "grad"], os.path.join(tmp, "f.onnx"),
+                              dynamic_axes={"z": {1: "c", 2: "h"}, "x": {0: "n"}})
+        msg = str(cm.exception)
+        self.assertIn("z[2] (h) = 3", msg)
+        self.assertNotIn("(c)", msg)
+        self.assertNotIn("(n)", msg)
+
     def test_onnx_gradient_matches_autograd(self):
         import onnxruntime as ort
 
