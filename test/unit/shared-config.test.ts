@@ -50,7 +50,7 @@ describe('the README configuration table', () => {
     const path = await import('node:path');
     const root = path.resolve(import.meta.dirname, '..', '..');
     const docs = await Promise.all(
-      ['README.md', 'deploy/README-farm.md'].map((f) => readFile(path.join(root, f), 'utf8').catch(() => '')),
+      ['README.md'].map((f) => readFile(path.join(root, f), 'utf8').catch(() => '')),
     );
     const withTable = docs.filter((d) => d.includes('| variable | default | used by | meaning |'));
     expect(withTable.length, 'a README with the configuration table').toBeGreaterThan(0);
