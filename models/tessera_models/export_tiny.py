@@ -17,18 +17,18 @@ import torch
 from . import world
 from .tiny_export_util import export_grad_graph_dynamic
 from .tiny_clip import EMBED, INPUT, ImageGraph, TextGraph, TinyCLIP, guide_loss, make_cutouts, spherical_dist
-from .tiny_vqgan import DOWNSAMPLE, HALF, LATENT_CHANNELS, DecoderGraph, EncoderGraph, TinyVQGAN
+from .tiny_vqgan import DOWNSAMPLE, HALF, LATENT_CHANNELS, DecoderGraph, EncoderGraph, TinyVQGAN, fold_batchnorm
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # models/
 OPSET = 17
 
-DEFAULTS = {"steps": 60, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "frameEvery": 10, "noise": 0.05}
+DEFAULTS = {"steps": 100, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "frameEvery": 10, "noise": 0.05}
 
 
 def load_vqgan(path: str) -> TinyVQGAN:
     vq = TinyVQGAN()
     vq.load_state_dict(torch.load(path, map_location="cpu"))
-    return vq.eval().requires_grad_(False)
+    return fold_batchnorm(vq.eval()).requires_grad_(False)
 
 
 def load_clip(path: str) -> TinyCLIP:
@@ -135,7 +135,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.manual_seed(0)
     if a.random:
-        vq, clip = TinyVQGAN().eval().requires_grad_(False), TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
+        vq, clip = fold_batchnorm(TinyVQGAN().eval()).requires_grad_(False), TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
     else:
         vq, clip = load_vqgan(a.vqgan), load_clip(a.clip)
     m = export_bundle(vq, clip, a.out, a.description)

@@ -3,7 +3,8 @@
 Encoder 64x64 -> C x 8 x 8 (downsample 8), bounded to [-h, h] per channel; quantise = round
 (finite scalar quantisation, Mentzer et al. 2023) with the straight-through estimator; the
 decoder maps the integer grid (scaled to [-1, 1]) back to an image in [-1, 1].
-No normalisation layers, SiLU activations: every op has a plain ONNX form and a simple backward.
+BatchNorm after each inner conv (it trains much faster); in eval mode it is a per-channel affine
+map, so the exported graphs hold only Conv, Mul/Add, Sigmoid (SiLU), Resize and their backward.
 """
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ def fsq(z: torch.Tensor) -> torch.Tensor:
 class Encoder(nn.Module):
     def __init__(self, c: int = LATENT_CHANNELS):
         super().__init__()
+        def cb(i, o, k, s, p):
+            return [nn.Conv2d(i, o, k, stride=s, padding=p), nn.BatchNorm2d(o), nn.SiLU()]
         self.net = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.SiLU(),   # 32
-            nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.SiLU(),   # 16
-            nn.Conv2d(64, 96, 4, stride=2, padding=1), nn.SiLU(),   # 8
-            nn.Conv2d(96, 96, 3, padding=1), nn.SiLU(),
+            *cb(3, 16, 3, 1, 1),
+            *cb(16, 32, 4, 2, 1),    # 32
+            *cb(32, 64, 4, 2, 1),    # 16
+            *cb(64, 96, 4, 2, 1),    # 8
+            *cb(96, 96, 3, 1, 1),
             nn.Conv2d(96, c, 1),
         )
 
@@ -49,14 +52,16 @@ class Decoder(nn.Module):
         self.up2 = nn.Conv2d(64, 32, 3, padding=1)   # 32
         self.up3 = nn.Conv2d(32, 24, 3, padding=1)   # 64
         self.out = nn.Conv2d(24, 3, 3, padding=1)
+        self.bn = nn.ModuleList([nn.BatchNorm2d(c) for c in (96, 96, 96, 64, 32, 24)])
 
     def forward(self, zq: torch.Tensor) -> torch.Tensor:
         """quantised latent (integers in [-HALF, HALF]) -> image in about [-1, 1]."""
-        h = F.silu(self.inp(zq / HALF))
-        h = h + self.res2(F.silu(self.res1(h)))
-        h = F.silu(self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest")))
-        h = F.silu(self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest")))
-        h = F.silu(self.up3(F.interpolate(h, scale_factor=2.0, mode="nearest")))
+        b = self.bn
+        h = F.silu(b[0](self.inp(zq / HALF)))
+        h = h + b[2](self.res2(F.silu(b[1](self.res1(h)))))
+        h = F.silu(b[3](self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
+        h = F.silu(b[4](self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
+        h = F.silu(b[5](self.up3(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
         return self.out(h)
 
 
@@ -72,6 +77,29 @@ class TinyVQGAN(nn.Module):
 
     def forward(self, image01: torch.Tensor) -> torch.Tensor:
         return self.decode01(self.encoder(image01))
+
+
+def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    conv.weight.data = conv.weight.data * scale[:, None, None, None]
+    conv.bias.data = (conv.bias.data - bn.running_mean) * scale + bn.bias
+
+
+@torch.no_grad()
+def fold_batchnorm(vq: "TinyVQGAN") -> "TinyVQGAN":
+    """Fold each eval-mode BatchNorm into the conv before it (exact), leaving Identity: the
+    exported graphs then hold plain convs."""
+    net = vq.encoder.net
+    for i, m in enumerate(net):
+        if isinstance(m, nn.BatchNorm2d):
+            _fold(net[i - 1], m)
+            net[i] = nn.Identity()
+    d = vq.decoder
+    for conv, k in [(d.inp, 0), (d.res1, 1), (d.res2, 2), (d.up1, 3), (d.up2, 4), (d.up3, 5)]:
+        if isinstance(d.bn[k], nn.BatchNorm2d):
+            _fold(conv, d.bn[k])
+            d.bn[k] = nn.Identity()
+    return vq
 
 
 class DecoderGraph(nn.Module):

@@ -50,13 +50,17 @@ def to_t(imgs: np.ndarray) -> torch.Tensor:
 
 # ---- stage 1: VQGAN ------------------------------------------------------------------------
 
-def train_vqgan(steps: int, batch: int, seed: int) -> None:
+def train_vqgan(steps: int, batch: int, seed: int, init: str | None = None) -> None:
     torch.manual_seed(seed)
     imgs, _ = world.make_pool(12000, seed)
     data = to_t(imgs)
     vq = TinyVQGAN()
-    opt = torch.optim.Adam(vq.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.05)
+    lr = 3e-3
+    if init:  # a second phase from a checkpoint, lower peak rate
+        vq.load_state_dict(torch.load(os.path.join(WORK, init)))
+        lr = 1.5e-3
+    opt = torch.optim.Adam(vq.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
     g = torch.Generator().manual_seed(seed)
     t0 = time.time()
     for it in range(steps):
@@ -74,6 +78,10 @@ def train_vqgan(steps: int, batch: int, seed: int) -> None:
             psnr = -10 * math.log10(F.mse_loss(rec, x).item() + 1e-12)
             log("vqgan", f"step {it} loss {loss.item():.4f} psnr {psnr:.1f} dB  {time.time() - t0:.0f}s")
     torch.save(vq.state_dict(), os.path.join(WORK, "vqgan.pt"))
+    with torch.no_grad():
+        vq.eval()
+        x = data[:512]
+        log("vqgan", f"eval psnr {-10 * math.log10(F.mse_loss(vq(x), x).item()):.1f} dB")
 
 
 # ---- CLIP batches --------------------------------------------------------------------------
@@ -135,6 +143,7 @@ def captions_for(scenes: np.ndarray, rng: np.random.Generator, hard: bool = True
     attrs, caps = [], []
     for s in scenes:
         a = world.sample_caption_attrs(world.Scene(*s), rng)
+        a = tuple(-1 if v == -2 else v for v in a)  # unknown size/position: not mentioned
         attrs.append(a)
         caps.append(world.caption_words(a, rng))
         if hard:
@@ -144,13 +153,15 @@ def captions_for(scenes: np.ndarray, rng: np.random.Generator, hard: bool = True
     return attrs, caps
 
 
-def train_clip0(steps: int, batch: int, seed: int) -> None:
+def train_clip0(steps: int, batch: int, seed: int, init: str | None = None, out: str = "clip0.pt") -> None:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     imgs, scenes = world.make_pool(16000, seed + 1)
     clutter = world.make_clutter_pool(2000, seed + 2)
     clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
+    if init:
+        clip.load_state_dict(torch.load(os.path.join(WORK, init)))
     opt = torch.optim.AdamW(clip.parameters(), lr=1.5e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.5e-3, total_steps=steps, pct_start=0.05)
     tb = TextBank()
@@ -170,7 +181,7 @@ def train_clip0(steps: int, batch: int, seed: int) -> None:
         sched.step()
         if it % 100 == 0 or it == steps - 1:
             log("clip0", f"step {it} loss {loss.item():.4f} acc {acc:.3f} scale {clip.logit_scale.exp().item():.1f} {time.time() - t0:.0f}s")
-    torch.save(clip.state_dict(), os.path.join(WORK, "clip0.pt"))
+    torch.save(clip.state_dict(), os.path.join(WORK, out))
 
 
 # ---- the loop, batched (B independent renders) ---------------------------------------------
@@ -179,7 +190,7 @@ def batched_render(vq: TinyVQGAN, clip: TinyCLIP, targets: torch.Tensor, g: torc
                    loop: dict, snapshots: tuple[int, ...]) -> dict[int, torch.Tensor]:
     """targets [B,D] -> {step: images [B,3,64,64]} (image before that step; `steps` = final)."""
     b = targets.shape[0]
-    z = (torch.rand(b, 4, 8, 8, generator=g) * 2 - 1) * HALF
+    z = (torch.rand(b, 4, 8, 8, generator=g) * 2 - 1) * HALF * loop.get("init", 1.0)
     z.requires_grad_(True)
     opt = torch.optim.Adam([z], lr=loop["lr"], betas=(0.9, 0.999), eps=1e-8)
     out = {}
@@ -197,12 +208,21 @@ def batched_render(vq: TinyVQGAN, clip: TinyCLIP, targets: torch.Tensor, g: torc
         e = clip.embed_image(c.flatten(0, 1)).view(b, n, -1)
         d = 2 * torch.asin(torch.clamp((e - targets[:, None]).norm(dim=-1) / 2, max=1.0)) ** 2
         loss = d.mean(1).sum()
+        if loop.get("tv", 0):
+            loss = loss + loop["tv"] * tv_loss(img).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         with torch.no_grad():
             z.clamp_(-HALF, HALF)
     return out
+
+
+def tv_loss(img: torch.Tensor) -> torch.Tensor:
+    """[B,3,H,W] -> [B] mean absolute difference of neighbouring pixels (total variation)."""
+    dx = (img[..., :, 1:] - img[..., :, :-1]).abs().mean((1, 2, 3))
+    dy = (img[..., 1:, :] - img[..., :-1, :]).abs().mean((1, 2, 3))
+    return dx + dy
 
 
 def test_prompt_attrs(rng: np.random.Generator, n: int) -> list[tuple]:
@@ -229,8 +249,20 @@ def read_render(u8: np.ndarray) -> tuple[int, int, int, int, int]:
             world.COLOURS.index(j["background"]), -2, -2)
 
 
+def aux_loss(heads: torch.nn.Linear, clip: TinyCLIP, pix: torch.Tensor, scenes: np.ndarray) -> torch.Tensor:
+    """Cross-entropy of linear read-outs (colour, shape, background) of the image embedding, on
+    images with a known scene: makes the embedding carry shape, which contrast alone learnt slowly."""
+    known = torch.from_numpy(scenes[:, 0] >= 0)
+    if not known.any():
+        return pix.new_zeros(())
+    sc = torch.from_numpy(scenes[known.numpy()])
+    out = heads(10.0 * clip.embed_image(pix[known]))
+    return (F.cross_entropy(out[:, :8], sc[:, 0]) + 2 * F.cross_entropy(out[:, 8:11], sc[:, 1])
+            + F.cross_entropy(out[:, 11:], sc[:, 2]))
+
+
 def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: int, seed: int,
-              init: str) -> None:
+              init: str, aux: float = 0.0, out: str = "clip.pt") -> None:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
@@ -242,9 +274,9 @@ def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: 
     clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
     clip.load_state_dict(torch.load(os.path.join(WORK, init)))
     tb = TextBank()
-    with torch.no_grad():  # reconstructions: the decoder's rendition of world images
-        recon = np.concatenate([to_u8(vq(to_t(imgs[i:i + 500]))) for i in range(0, 4000, 500)])
-    rsc = scenes[:4000]
+    heads = torch.nn.Linear(clip.image.fc2.out_channels, 8 + 3 + 8)
+    di, ds = decoded_pool(vq, imgs, scenes, 4000, rng, g)
+    log("adv", f"decoded pool {len(di)}: labelled {int((ds[:, 0] >= 0).sum())}")
     buf_imgs: list[np.ndarray] = []
     buf_scene: list[tuple] = []
     buf_prompt: list[tuple] = []
@@ -274,7 +306,8 @@ def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: 
         log("adv", f"round {r}: renders right (clean judge reading == prompt, final) {np.mean(stats):.3f} "
                    f"of {len(stats)}; buffer {len(buf_imgs)}  {time.time() - t0:.0f}s")
         clip.train()
-        opt = torch.optim.AdamW(clip.parameters(), lr=3e-4, weight_decay=0.01)
+        opt = torch.optim.AdamW([{"params": clip.parameters()},
+                                 {"params": heads.parameters(), "lr": 3e-3}], lr=3e-4, weight_decay=0.01)
         bi = np.stack(buf_imgs); bs = np.array(buf_scene, np.int64); bp = buf_prompt
         # newest renders weigh more: sample from the whole buffer, half from this round
         n_new = len(stats) * (len(snaps) + 1)
@@ -282,10 +315,10 @@ def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: 
             nr = batch // 4
             half = nr // 2
             ridx = np.concatenate([rng.integers(len(bi) - n_new, len(bi), half), rng.integers(0, len(bi), nr - half)])
-            n_clean = batch // 2 - nr
+            nd, nclut = batch // 4, batch // 16
+            n_clean = batch - 2 * nr - nd - nclut
             ci, cs = clean_batch(rng, imgs, scenes, n_clean)
-            ki = rng.integers(0, len(recon), batch // 8)
-            nclut = batch // 16
+            ki = rng.integers(0, len(di), nd)
             cl = clutter[rng.integers(0, len(clutter), nclut)]
             # for each render: a clean world image of its prompt (so the prompt text has a positive)
             pim, psc = [], []
@@ -294,44 +327,160 @@ def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: 
                 full = tuple(int(v) if v >= 0 else int(rng.integers(2 if q == 3 else 9)) for q, v in enumerate(a))
                 full = world.Scene(full[0], full[1], a[2] if a[2] >= 0 else int((a[0] + 1 + rng.integers(7)) % 8), full[3], full[4])
                 pim.append(world.render(full, rng)); psc.append(full.as_tuple())
-            x = to_t(np.concatenate([bi[ridx], np.stack(pim), ci, recon[ki], cl]))
-            sc_all = np.concatenate([bs[ridx], np.array(psc, np.int64), cs, rsc[ki], -np.ones((nclut, 5), np.int64)])
+            x = to_t(np.concatenate([bi[ridx], np.stack(pim), ci, di[ki], cl]))
+            sc_all = np.concatenate([bs[ridx], np.array(psc, np.int64), cs, ds[ki], -np.ones((nclut, 5), np.int64)])
             pix = augment(x, g, cut_min=0.5, noise=0.1)
-            attrs, caps = captions_for(np.concatenate([cs, rsc[ki]]), rng)
+            dk = ds[ki]
+            attrs, caps = captions_for(np.concatenate([cs, dk[dk[:, 0] >= 0]]), rng)
             for j in ridx:  # the prompt itself + the render's own reading (if clean)
                 attrs.append(bp[j]); caps.append(world.caption_words(bp[j], rng))
                 if bs[j][0] >= 0:
                     a = (int(bs[j][0]), int(bs[j][1]), int(bs[j][2]), -1, -1)
                     attrs.append(a); caps.append(world.caption_words(a, rng))
             loss, acc = clip_loss(clip, pix, sc_all, attrs, caps, tb)
+            if aux:
+                loss = loss + aux * aux_loss(heads, clip, pix, sc_all)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             if it % 50 == 0 or it == steps_per_round - 1:
                 log("adv", f"round {r} step {it} loss {loss.item():.4f} acc {acc:.3f}  {time.time() - t0:.0f}s")
-        torch.save(clip.state_dict(), os.path.join(WORK, f"clip_adv{r}.pt"))
+        torch.save(clip.state_dict(), os.path.join(WORK, f"{out[:-3]}_r{r}.pt"))
+    torch.save(clip.state_dict(), os.path.join(WORK, out))
+
+
+# ---- stage 2b: CLIP on the decoder's own outputs, read with the judge's pixel rules ----------
+
+def judged_scene(u8: np.ndarray, scene: tuple | None) -> tuple:
+    """Label a decoded image: the world scene when the judge reads it as that scene, else the
+    judge's own reading when the image is clean (size/pos unknown = -2), else a pure negative."""
+    j = judge(u8)
+    if j["clean"]:
+        read = (world.COLOURS.index(j["colour"]), world.SHAPES.index(j["shape"]), world.COLOURS.index(j["background"]))
+        if scene is not None and tuple(scene[:3]) == read:
+            return tuple(int(v) for v in scene)
+        return (*read, -2, -2)
+    return (-1, -1, -1, -1, -1)
+
+
+def decoded_pool(vq: TinyVQGAN, imgs: np.ndarray, scenes: np.ndarray, n: int, rng: np.random.Generator,
+                 g: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n/2 reconstructions, n/3 latents with a rectangle of cells replaced (random codes or another
+    image's), n/6 random latents; each decoded and labelled with judged_scene."""
+    out_i, out_s = [], []
+    with torch.no_grad():
+        for start in range(0, n, 256):
+            k = min(256, n - start)
+            idx = rng.integers(0, len(imgs), k)
+            z = vq.encoder(to_t(imgs[idx]))
+            kind = rng.random(k)
+            other = vq.encoder(to_t(imgs[rng.integers(0, len(imgs), k)]))
+            rnd = (torch.rand(z.shape, generator=g) * 2 - 1) * HALF
+            for b in range(k):
+                if kind[b] < 0.5:
+                    continue
+                if kind[b] < 0.84:
+                    y0, x0 = rng.integers(0, 8, 2)
+                    hh, ww = rng.integers(1, 5, 2)
+                    src = rnd if rng.random() < 0.5 else other
+                    z[b, :, y0:y0 + hh, x0:x0 + ww] = src[b, :, y0:y0 + hh, x0:x0 + ww]
+                else:
+                    z[b] = rnd[b]
+            u8 = to_u8(vq.decode01(z))
+            for b in range(k):
+                out_i.append(u8[b])
+                out_s.append(judged_scene(u8[b], scenes[idx[b]] if kind[b] < 0.84 else None))
+    return np.stack(out_i), np.array(out_s, np.int64)
+
+
+def train_clip1(steps: int, batch: int, seed: int) -> None:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    g = torch.Generator().manual_seed(seed)
+    imgs, scenes = world.make_pool(16000, seed + 1)
+    clutter = world.make_clutter_pool(2000, seed + 2)
+    vq = TinyVQGAN()
+    vq.load_state_dict(torch.load(os.path.join(WORK, "vqgan.pt")))
+    vq.eval().requires_grad_(False)
+    clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
+    clip.load_state_dict(torch.load(os.path.join(WORK, "clip0b.pt")))
+    t0 = time.time()
+    di, ds = decoded_pool(vq, imgs, scenes, 6000, rng, g)
+    log("clip1", f"decoded pool {len(di)}: labelled {int((ds[:, 0] >= 0).sum())}, "
+                 f"negatives {int((ds[:, 0] < 0).sum())}  {time.time() - t0:.0f}s")
+    opt = torch.optim.AdamW(clip.parameters(), lr=6e-4, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=6e-4, total_steps=steps, pct_start=0.1)
+    tb = TextBank()
+    nd, nclut = batch // 2, batch // 16
+    for it in range(steps):
+        ci, cs = clean_batch(rng, imgs, scenes, batch - nd - nclut)
+        k = rng.integers(0, len(di), nd)
+        x = to_t(np.concatenate([ci, di[k], clutter[rng.integers(0, len(clutter), nclut)]]))
+        sc_all = np.concatenate([cs, ds[k], -np.ones((nclut, 5), np.int64)])
+        pix = augment(x, g, cut_min=0.5, noise=0.1)
+        attrs, caps = captions_for(np.concatenate([cs, ds[k][ds[k][:, 0] >= 0]]), rng)
+        loss, acc = clip_loss(clip, pix, sc_all, attrs, caps, tb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if it % 50 == 0 or it == steps - 1:
+            log("clip1", f"step {it} loss {loss.item():.4f} acc {acc:.3f}  {time.time() - t0:.0f}s")
+    torch.save(clip.state_dict(), os.path.join(WORK, "clip1.pt"))
     torch.save(clip.state_dict(), os.path.join(WORK, "clip.pt"))
+
+
+def eval_clip(clip: TinyCLIP, n: int = 512, seed: int = 77, cut_min: float = 1.0) -> dict:
+    """Zero-shot: each image against all 168 "a <c> <s> on a <bg> background" captions."""
+    rng = np.random.default_rng(seed)
+    g = torch.Generator().manual_seed(seed)
+    imgs, scenes = world.make_pool(n, seed)
+    attrs = [(c, s, b, -1, -1) for c in range(8) for s in range(3) for b in range(8) if b != c]
+    tb = TextBank()
+    with torch.no_grad():
+        t = clip.embed_text(tb([["a", world.COLOURS[c], world.SHAPES[s], "on", "a", world.COLOURS[b], "background"]
+                                for c, s, b, _, _ in attrs]))
+        x = to_t(imgs)
+        pix = augment(x, g, cut_min=cut_min, noise=0.0) if cut_min < 1 else F.interpolate(x, size=INPUT, mode="area")
+        best = (clip.embed_image(pix) @ t.T).argmax(1).numpy()
+    got = np.array([attrs[b][:3] for b in best])
+    return {"colour": float((got[:, 0] == scenes[:, 0]).mean()), "shape": float((got[:, 1] == scenes[:, 1]).mean()),
+            "bg": float((got[:, 2] == scenes[:, 2]).mean()), "all": float((got == scenes[:, :3]).all(1).mean())}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("stage", choices=["vqgan", "clip0", "adv"])
+    ap.add_argument("stage", choices=["vqgan", "clip0", "clip1", "adv", "evalclip"])
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--renders", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--renders", type=int, default=64)
     ap.add_argument("--init", default="clip0.pt")
+    ap.add_argument("--aux", type=float, default=0.0)
+    ap.add_argument("--out", default="clip.pt")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(WORK, exist_ok=True)
     if a.stage == "vqgan":
-        train_vqgan(a.steps or 900, a.batch or 32, a.seed)
+        if a.init != "clip0.pt":
+            train_vqgan(a.steps or 600, a.batch or 32, a.seed + 1, a.init)
+        else:
+            train_vqgan(a.steps or 700, a.batch or 32, a.seed)
     elif a.stage == "clip0":
-        train_clip0(a.steps or 600, a.batch or 64, a.seed)
+        if a.init != "clip0.pt":  # continue a checkpoint (second clean-image phase)
+            train_clip0(a.steps or 400, a.batch or 64, a.seed + 1, a.init, "clip0b.pt")
+        else:
+            train_clip0(a.steps or 650, a.batch or 64, a.seed)
+    elif a.stage == "evalclip":
+        from .export_tiny import load_clip
+        c = load_clip(os.path.join(WORK, a.init))
+        print(json.dumps({"full": eval_clip(c), "cut0.75": eval_clip(c, cut_min=0.75)}))
+    elif a.stage == "clip1":
+        train_clip1(a.steps or 400, a.batch or 64, a.seed)
     else:
-        train_adv(a.rounds, a.renders, a.steps or 300, a.batch or 128, a.seed, a.init)
+        train_adv(a.rounds, a.renders, a.steps or 200, a.batch or 96, a.seed, a.init, a.aux, a.out)
 
 
 if __name__ == "__main__":

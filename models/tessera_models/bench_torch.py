@@ -1,0 +1,66 @@
+"""PyTorch-eager speed of the tiny-shapes step (the function the step graph exports), for the
+engine benchmark's ratio. Prints one JSON line: {"torch_steps_per_s": ...}.
+
+    pytorch-env python models/tessera_models/bench_torch.py [--steps 30] [--threads 2]
+
+Runs the full BUNDLE.md loop step (draws, step with autograd, Adam, clamp) with the bundle's
+defaults on "a red circle on a blue background", seed 1, with the trained checkpoints in
+models/.work/ when present, else random weights of the same architecture (same cost: the
+bundle holds only ONNX graphs).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    __package__ = "tessera_models"  # noqa: A001
+
+import torch  # noqa: E402
+
+from tessera_models import reference_loop as rl  # noqa: E402
+from tessera_models import world  # noqa: E402
+from tessera_models.export_tiny import make_step_fn  # noqa: E402
+from tessera_models.tiny_clip import TinyCLIP  # noqa: E402
+from tessera_models.tiny_vqgan import TinyVQGAN  # noqa: E402
+
+
+class _Bench(rl.TorchStep):
+    def __init__(self, threads: int):
+        work = os.path.join(rl.HERE, ".work")
+        if os.path.exists(os.path.join(work, "clip.pt")) and os.path.exists(os.path.join(work, "vqgan.pt")):
+            super().__init__(threads=threads)
+            return
+        import json as _j
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.manifest = _j.load(open(os.path.join(rl.BUNDLE, "manifest.json")))
+        torch.manual_seed(0)
+        self.vq = TinyVQGAN().eval().requires_grad_(False)
+        self.clip = TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
+        self.fn = make_step_fn(self.vq, self.clip)
+        self.has_eps = True
+        self.vocab = world.VOCAB
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    b = _Bench(a.threads)
+    prompt = "a red circle on a blue background"
+    rl.render(b, prompt, 1, steps=3)  # warm-up
+    t0 = time.perf_counter()
+    rl.render(b, prompt, 1, steps=a.steps)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"torch_steps_per_s": round(a.steps / dt, 2), "steps": a.steps,
+                      "cutn": b.manifest["defaults"]["cutn"], "threads": a.threads}))
+
+
+if __name__ == "__main__":
+    main()
