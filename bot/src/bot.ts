@@ -115,8 +115,16 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(options.discord.token);
-  await ready;
+  try {
+    await client.login(options.discord.token);
+    await ready;
+  } catch (err) {
+    // A bad token or an unreachable Discord: release NATS and the settings watch so the process can exit.
+    settings.stop();
+    await client.destroy();
+    await nc.close().catch(() => undefined);
+    throw new BotLoginError(err);
+  }
   const applicationId = client.application?.id ?? client.user?.id ?? '';
 
   renders.start();
@@ -162,5 +170,13 @@ async function dispatchCommand(i: ChatInputCommandInteraction, ctx: BotContext):
       return handleFarm(i, ctx);
     default:
       await i.reply({ content: 'Unknown command.', flags: MessageFlags.Ephemeral });
+  }
+}
+
+/** Discord refused the login (bad token) or could not be reached. */
+export class BotLoginError extends Error {
+  override readonly name = 'BotLoginError';
+  constructor(cause: unknown) {
+    super(`could not log in to Discord: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }

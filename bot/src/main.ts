@@ -5,7 +5,7 @@
  */
 import { REST } from 'discord.js';
 import { createLogger, loadConfig } from '../../shared/src/index.js';
-import { startBot } from './bot.js';
+import { BotLoginError, startBot } from './bot.js';
 import { deployCommands } from './cli/commands.js';
 import { loadModelFacts } from './model-facts.js';
 
@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
-  const bot = await startBot({
+  const started = startBot({
     discord: { token: config.DISCORD_TOKEN, ...(config.DISCORD_API_BASE ? { apiBase: config.DISCORD_API_BASE } : {}) },
     nats: {
       url: config.NATS_URL,
@@ -41,6 +41,12 @@ export async function run(argv: string[]): Promise<number> {
     model,
     log,
   });
+  const bot = await started.catch((err: unknown) => {
+    if (!(err instanceof BotLoginError)) throw err;
+    process.stderr.write(`tessera bot: ${err.message}. Check DISCORD_TOKEN (and DISCORD_API_BASE if set).\n`);
+    return undefined;
+  });
+  if (!bot) return 1;
   if (register) {
     const rest = new REST(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}).setToken(config.DISCORD_TOKEN);
     const names = await deployCommands({ rest, applicationId: config.DISCORD_APP_ID ?? bot.applicationId, model, ...(config.DISCORD_GUILD_ID ? { guildId: config.DISCORD_GUILD_ID } : {}) });
