@@ -130,8 +130,9 @@ def main() -> None:
     ap.add_argument("--vqgan", default=os.path.join(HERE, ".work", "vqgan.pt"))
     ap.add_argument("--clip", default=os.path.join(HERE, ".work", "clip.pt"))
     ap.add_argument("--random", action="store_true", help="untrained weights (for a provisional bundle)")
-    ap.add_argument("--description", default="Tiny VQGAN (FSQ latent, 4x8x8) + tiny CLIP trained on a "
-                    "world of one coloured circle, square or triangle on a plain background (64x64).")
+    ap.add_argument("--description", default="Tiny VQGAN (FSQ latent 4x8x8, 7 levels per channel) + tiny CLIP "
+                    "(32 px image tower, word-level text tower) trained on a world of one coloured circle, square or "
+                    "triangle on a plain background (64x64); the CLIP was trained further on the loop's own renders.")
     a = ap.parse_args()
     torch.manual_seed(0)
     if a.random:

@@ -1,20 +1,24 @@
 """Train the bundled tiny-shapes model (small FSQ-VQGAN + small CLIP) from scratch.
 
-Regenerate the whole bundle (about 50 minutes on 2 CPU cores):
+Regenerate the whole bundle (about an hour on 2 free CPU cores; seeded):
 
-    bash models/train-tiny.sh            # = the stages below, then export_tiny.py
+    bash models/train-tiny.sh
 
-Stages (each seeded; checkpoints and logs go to models/.work/, which git ignores):
+which runs these stages (from models/, with ../../shared/tools/pytorch-env python -m ...):
 
-    pytorch-env python -m tessera_models.train_tiny vqgan   # autoencoder on world images
-    pytorch-env python -m tessera_models.train_tiny clip0   # CLIP: contrastive + hard negatives
-    pytorch-env python -m tessera_models.train_tiny adv     # CLIP: rounds with the loop's own renders
+    train_tiny vqgan                         # FSQ autoencoder on world images, then a 2nd phase (--init)
+    train_tiny clip0                         # CLIP: contrastive with hard negatives, then a 2nd phase (--init)
+    train_tiny adv --init clip0b.pt ...      # CLIP rounds on the loop's own renders (2 + 2 rounds)
+    export_tiny --clip .work/clip.pt         # -> models/tiny-shapes/
 
-(run from models/). `vqgan` and `clip0` are independent and run in parallel, one thread each.
-The `adv` stage renders prompts with the same VQGAN-CLIP loop the engine runs (batched, in
-PyTorch), reads each render with the quality judge's pixel rules and trains CLIP further:
-a render is a negative for the prompt that produced it unless it shows that prompt, and a clean
-render (one shape on a plain background) is a positive for the caption that describes it.
+Checkpoints and logs go to models/.work/ (git-ignored). `vqgan` and `clip0` are independent
+and run in parallel, one thread each. The `adv` stage renders prompts with the same VQGAN-CLIP
+loop the engine runs (batched, in PyTorch), reads each render with the quality judge's pixel
+rules and trains CLIP further: a render is a negative for the prompt that produced it unless it
+shows that prompt, and a clean render (one shape on a plain background) is a positive for the
+caption that describes it; decoded perturbed/random latents are labelled the same way.
+`evalclip --init X.pt` prints zero-shot accuracy over the 168 "a <c> <s> on a <bg> background"
+captions.
 """
 from __future__ import annotations
 
@@ -292,10 +296,10 @@ def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: 
                 t = clip.embed_text(tb(caps))
             for p in clip.parameters():
                 p.requires_grad_(False)
-            out = batched_render(vq, clip, t, g, LOOP, snaps)
+            rendered = batched_render(vq, clip, t, g, LOOP, snaps)
             for p in clip.parameters():
                 p.requires_grad_(True)
-            for step, im in out.items():
+            for step, im in rendered.items():
                 u8 = to_u8(im)
                 for k in range(32):
                     rs = read_render(u8[k])
