@@ -2,15 +2,19 @@
  * The real engine (worker thread + onnxruntime-node CPU) on the bundled tiny-shapes model:
  * determinism, progress, cancellation and every bad input of the Engine issue.
  */
+import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineInputError, type RenderProgress, type RenderRequest } from '../../renderer/src/engine/engine.js';
 import { drawScene } from '../../renderer/src/engine/judge.js';
-import type { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WorkerInit } from '../../renderer/src/engine/worker-protocol.js';
 import { createOnnxEngine, EngineCrashedError, spawnWorker, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
 import { readPngText } from '../../renderer/src/engine/png-text.js';
 import { silentLogger } from '../../shared/src/logger.js';
-import { hugePngHeader, modelsDir } from '../quality/fixtures.js';
+import { hugePngHeader, modelsDir, repoRoot } from '../quality/fixtures.js';
 
 let engine: OnnxEngine;
 const log = silentLogger();
@@ -125,12 +129,14 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
   });
 
   it('fails the render in flight when its worker dies, then starts a new worker for the next', async () => {
+    // The first worker dies from the inside, between two steps (process.exit after it posts the
+    // progress of step 2). Terminating it from outside would land in the middle of a native
+    // onnxruntime run, which aborts the whole process (Napi::Error → std::terminate).
     const workers: Worker[] = [];
-    const crashy = await createOnnxEngine({ modelsDir, model: 'tiny-shapes', ep: 'cpu', log, spawnWorker: (init) => workers[workers.push(spawnWorker(init)) - 1]! });
+    const spawn = (init: WorkerInit): Worker => workers[workers.push(workers.length === 0 ? spawnDyingWorker(init) : spawnWorker(init)) - 1]!;
+    const crashy = await createOnnxEngine({ modelsDir, model: 'tiny-shapes', ep: 'cpu', log, spawnWorker: spawn });
     try {
-      const err = await crashy
-        .render(request({ steps: 500 }), { onProgress: (p) => void (p.step === 2 && workers[0]!.terminate()) })
-        .catch((e: unknown) => e);
+      const err = await crashy.render(request({ steps: 500 }), {}).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EngineCrashedError);
       const again = await crashy.render(request({ seed: 123 }), {});
       expect(workers).toHaveLength(2);
@@ -141,3 +147,16 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
     }
   });
 });
+
+/** The real engine worker, made to exit (code 13) right after it reports step 2 of a render. */
+function spawnDyingWorker(init: WorkerInit): Worker {
+  const entry = pathToFileURL(path.resolve(repoRoot, 'renderer/src/engine/engine-worker.ts')).href;
+  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsxApi = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const boot = `
+    const wt = require('node:worker_threads');
+    const post = wt.parentPort.postMessage.bind(wt.parentPort);
+    wt.parentPort.postMessage = (m, t) => { post(m, t); if (m && m.type === 'progress' && m.progress.step >= 2) process.exit(13); };
+    import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: init, execArgv: [] });
+}
