@@ -27,4 +27,7 @@ run adv --init clip_adv_r2.pt --rounds 2 --seed 1300 --out clip_adv_r4.pt --thre
 cp .work/clip_adv_r4.pt .work/clip.pt
 # (tried and not kept: one more round with read-out heads, `--aux 1.0`: zero-shot shape 46 -> 51 %,
 #  loop renders no better)
+# (tried and not kept: `shape` stage = triplets differing only in shape + 3-way shape CE, from clip.pt:
+#  120 steps then 80 more at --shape-w 2: zero-shot shape 46 -> 55 -> 58 %, but loop quality shape 41 -> 25 %;
+#  one adv round on top: loop shape 56 %, bg+colour 78 -> 75 %)
 "$ENV" python -m tessera_models.export_tiny --clip .work/clip.pt

@@ -122,10 +122,13 @@ class TextBank:
 
 
 def clip_loss(clip: TinyCLIP, pix: torch.Tensor, scenes: np.ndarray, attrs: list[tuple],
-              captions: list[list[str]], tb: TextBank) -> tuple[torch.Tensor, float]:
-    """Multi-positive contrastive loss. scenes [I,5] (-1 row: negative only, -2 field: unknown)."""
+              captions: list[list[str]], tb: TextBank, emb: list | None = None) -> tuple[torch.Tensor, float]:
+    """Multi-positive contrastive loss. scenes [I,5] (-1 row: negative only, -2 field: unknown).
+    `emb`, when given, receives the image and text embeddings."""
     ei = clip.embed_image(pix)
     et = clip.embed_text(tb(captions))
+    if emb is not None:
+        emb.extend([ei, et])
     logits = ei @ et.T * clip.logit_scale.exp().clamp(max=100)
     comp = torch.from_numpy(world.compatible(np.array(attrs, dtype=np.int64), scenes))
     neg_inf = torch.finfo(logits.dtype).min
@@ -434,6 +437,85 @@ def train_clip1(steps: int, batch: int, seed: int) -> None:
     torch.save(clip.state_dict(), os.path.join(WORK, "clip.pt"))
 
 
+# ---- stage 2c: shape fine-tune (triplets that differ only in shape) ------------------------
+
+def shape_triplets(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """n scenes, each rendered as circle, square and triangle with the same colours, size,
+    position and jitter: uint8 [n*3,64,64,3], scenes [n*3,5] (row 3k+s has shape s)."""
+    rng = np.random.default_rng(seed)
+    imgs = np.empty((n * 3, world.SIZE, world.SIZE, 3), np.uint8)
+    scenes = np.empty((n * 3, 5), np.int64)
+    for i in range(n):
+        c, _, b, z, p = world.sample_scene(rng).as_tuple()
+        jseed = int(rng.integers(1 << 31))
+        for s in range(3):
+            sc = world.Scene(c, s, b, z, p)
+            imgs[3 * i + s] = world.render(sc, np.random.default_rng(jseed))
+            scenes[3 * i + s] = sc.as_tuple()
+    return imgs, scenes
+
+
+def train_shape(steps: int, batch: int, seed: int, init: str, out: str, shape_w: float, recon: float) -> None:
+    """Continue a CLIP with batches of shape triplets (captions of the siblings are the hard
+    negatives), some reconstructed by the fixed VQGAN decoder, plus a shape-only 3-way
+    cross-entropy term weighted `shape_w`, and a quarter of ordinary clean images."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    g = torch.Generator().manual_seed(seed)
+    timgs, tscenes = shape_triplets(4000, seed + 1)
+    imgs, scenes = world.make_pool(4000, seed + 2)
+    vq = TinyVQGAN()
+    vq.load_state_dict(torch.load(os.path.join(WORK, "vqgan.pt")))
+    vq.eval().requires_grad_(False)
+    clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
+    clip.load_state_dict(torch.load(os.path.join(WORK, init)))
+    opt = torch.optim.AdamW(clip.parameters(), lr=1e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.1)
+    tb = TextBank()
+    t0 = time.time()
+    ntrip = (batch * 3 // 4) // 3
+    nclean = batch - 3 * ntrip
+    for it in range(steps):
+        k = rng.integers(0, len(timgs) // 3, ntrip)
+        tidx = (3 * k[:, None] + np.arange(3)[None]).reshape(-1)
+        im, sc = clean_batch(rng, imgs, scenes, nclean)
+        x = to_t(np.concatenate([timgs[tidx], im]))
+        sc_all = np.concatenate([tscenes[tidx], sc])
+        if recon > 0:
+            m = torch.from_numpy(np.repeat(rng.random(ntrip) < recon, 3))
+            with torch.no_grad():
+                xr = vq.decode01(vq.encoder(x[: 3 * ntrip]))
+            x = torch.cat([torch.where(m[:, None, None, None], xr, x[: 3 * ntrip]), x[3 * ntrip:]])
+        pix = augment(x, g, cut_min=0.6, noise=0.08)
+        # triplet captions: one truthful caption per scene, asked for all three shapes
+        attrs, caps = [], []
+        for j in range(ntrip):
+            a = world.sample_caption_attrs(world.Scene(*tscenes[tidx[3 * j]]), rng)
+            a = tuple(-1 if v == -2 else v for v in a)
+            for s in range(3):
+                ai = (a[0], s, *a[2:])
+                attrs.append(ai)
+                caps.append(world.caption_words(ai, rng))
+        a2, c2 = captions_for(sc, rng)
+        emb: list = []
+        loss, acc = clip_loss(clip, pix, sc_all, attrs + a2, caps + c2, tb, emb)
+        ei = emb[0][: 3 * ntrip].view(ntrip, 3, -1)
+        et = emb[1][: 3 * ntrip].view(ntrip, 3, -1)
+        sl = torch.einsum("nid,ntd->nit", ei, et) * clip.logit_scale.exp().clamp(max=100)
+        tgt = torch.arange(3).repeat(ntrip)
+        lshape = F.cross_entropy(sl.reshape(-1, 3), tgt)
+        sacc = (sl.reshape(-1, 3).argmax(1) == tgt).float().mean().item()
+        total = loss + shape_w * lshape
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        sched.step()
+        if it % 50 == 0 or it == steps - 1:
+            log("shape", f"step {it} loss {loss.item():.4f} acc {acc:.3f} shape-ce {lshape.item():.4f} "
+                         f"shape-acc {sacc:.3f} {time.time() - t0:.0f}s")
+    torch.save(clip.state_dict(), os.path.join(WORK, out))
+
+
 def eval_clip(clip: TinyCLIP, n: int = 512, seed: int = 77, cut_min: float = 1.0) -> dict:
     """Zero-shot: each image against all 168 "a <c> <s> on a <bg> background" captions."""
     rng = np.random.default_rng(seed)
@@ -454,7 +536,7 @@ def eval_clip(clip: TinyCLIP, n: int = 512, seed: int = 77, cut_min: float = 1.0
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("stage", choices=["vqgan", "clip0", "clip1", "adv", "evalclip"])
+    ap.add_argument("stage", choices=["vqgan", "clip0", "clip1", "adv", "shape", "evalclip"])
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1234)
@@ -463,6 +545,8 @@ def main() -> None:
     ap.add_argument("--renders", type=int, default=64)
     ap.add_argument("--init", default="clip0.pt")
     ap.add_argument("--aux", type=float, default=0.0)
+    ap.add_argument("--shape-w", type=float, default=1.0)
+    ap.add_argument("--recon", type=float, default=0.5)
     ap.add_argument("--out", default="clip.pt")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -481,6 +565,8 @@ def main() -> None:
         from .export_tiny import load_clip
         c = load_clip(os.path.join(WORK, a.init))
         print(json.dumps({"full": eval_clip(c), "cut0.75": eval_clip(c, cut_min=0.75)}))
+    elif a.stage == "shape":
+        train_shape(a.steps or 300, a.batch or 96, a.seed, a.init, a.out, a.shape_w, a.recon)
     elif a.stage == "clip1":
         train_clip1(a.steps or 400, a.batch or 64, a.seed)
     else:
