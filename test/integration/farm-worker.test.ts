@@ -120,7 +120,8 @@ describe('renderer worker on a real nats-server', () => {
     await events.waitFor('job-cancel-running', 'cancelled', 2000);
     expect(events.first('job-cancel-running', 'cancelled')!.receivedAt - asked).toBeLessThan(1000);
     expect(events.of('job-cancel-running', 'done')).toHaveLength(0);
-    expect(renderer.worker.status().state).toBe('idle');
+    // `cancelled` is published before the worker finishes settling the message; then it is idle.
+    expect(await eventually(async () => renderer.worker.status().state, 'idle', 1000)).toBe('idle');
   });
 
   it('cancels a queued job before any renderer takes it', async () => {
