@@ -29,5 +29,5 @@ cp .work/clip_adv_r4.pt .work/clip.pt
 #  loop renders no better)
 # (tried and not kept: `shape` stage = triplets differing only in shape + 3-way shape CE, from clip.pt:
 #  120 steps then 80 more at --shape-w 2: zero-shot shape 46 -> 55 -> 58 %, but loop quality shape 41 -> 25 %;
-#  one adv round on top: loop shape 56 %, bg+colour 78 -> 75 %)
+#  then adv rounds (seed 1500): after 1, loop shape 56 % but bg+colour 78 -> 75 %; after 2, 41 % and 75 %)
 "$ENV" python -m tessera_models.export_tiny --clip .work/clip.pt
