@@ -4,7 +4,7 @@
  * PyTorch environment at ../shared/tools/pytorch-env (a development machine); skipped elsewhere.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ describe('engine vs reference_loop.py', () => {
     const prompt = 'a yellow square on a purple background';
     const rel = path.join('.work', `parity-${process.pid}.png`); // the chroot sees models/ only
     const out = path.join(repoRoot, 'models', rel);
+    mkdirSync(path.dirname(out), { recursive: true }); // models/.work is git-ignored: absent in a fresh clone
     try {
       const py = spawnSync(pytorchEnv, ['python', '-m', 'tessera_models.reference_loop', 'render', prompt, '--seed', '3', '--out', rel], { cwd: path.join(repoRoot, 'models'), encoding: 'utf8', timeout: 170_000 });
       expect(py.status, py.stderr).toBe(0);
