@@ -39,15 +39,29 @@ class ImageTower(nn.Module):
         return self.fc2(F.silu(self.fc1(h))).mean((2, 3))
 
 
+class Linear(nn.Linear):
+    """nn.Linear that, in training mode, runs as a 1x1 convolution: the CPU matmul of the
+    pytorch-env's torch build is ~20x slower than its oneDNN convolution (measured: 4096x128 @
+    128x384 forward+backward 268 ms vs 17 ms). Same parameters and maths; eval mode (export,
+    parity tests, the reference loop) is the plain Linear."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        lead = x.shape[:-1]
+        y = F.conv2d(x.reshape(-1, x.shape[-1]).T[None, :, :, None], self.weight[:, :, None, None], self.bias)
+        return y[0, :, :, 0].T.reshape(*lead, -1)
+
+
 class Block(nn.Module):
     def __init__(self, w: int, heads: int):
         super().__init__()
         self.heads = heads
         self.ln1 = nn.LayerNorm(w)
-        self.qkv = nn.Linear(w, 3 * w)
-        self.proj = nn.Linear(w, w)
+        self.qkv = Linear(w, 3 * w)
+        self.proj = Linear(w, w)
         self.ln2 = nn.LayerNorm(w)
-        self.mlp = nn.Sequential(nn.Linear(w, 2 * w), nn.GELU(), nn.Linear(2 * w, w))
+        self.mlp = nn.Sequential(Linear(w, 2 * w), nn.GELU(), Linear(2 * w, w))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, l, w = x.shape
@@ -64,7 +78,7 @@ class TextTower(nn.Module):
         self.pos = nn.Parameter(torch.randn(context, w) * 0.02)
         self.blocks = nn.ModuleList([Block(w, 4) for _ in range(layers)])
         self.ln = nn.LayerNorm(w)
-        self.out = nn.Linear(w, d)
+        self.out = Linear(w, d)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """int64 [B,L] -> unnormalised embedding [B,D]."""
