@@ -24,7 +24,7 @@ import torch  # noqa: E402
 
 from tessera_models import reference_loop as rl  # noqa: E402
 from tessera_models import world  # noqa: E402
-from tessera_models.export_tiny import make_step_fn  # noqa: E402
+from tessera_models.export_tiny import bundle_latent, make_step_fn  # noqa: E402
 from tessera_models.tiny_clip import TinyCLIP  # noqa: E402
 from tessera_models.tiny_vqgan import TinyVQGAN  # noqa: E402
 
@@ -40,7 +40,7 @@ class _Bench(rl.TorchStep):
         self.torch = torch
         self.manifest = _j.load(open(os.path.join(rl.BUNDLE, "manifest.json")))
         torch.manual_seed(0)
-        self.vq = TinyVQGAN().eval().requires_grad_(False)
+        self.vq = TinyVQGAN(*bundle_latent()).eval().requires_grad_(False)  # same shapes as the bundle
         self.clip = TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
         self.fn = make_step_fn(self.vq, self.clip)
         self.has_eps = True

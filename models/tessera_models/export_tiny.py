@@ -22,12 +22,11 @@ from .tiny_vqgan import DOWNSAMPLE, HALF, LATENT_CHANNELS, DecoderGraph, Encoder
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # models/
 OPSET = 17
 
-DEFAULTS = {"steps": 100, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "frameEvery": 10, "noise": 0.05}
+DEFAULTS = {"steps": 200, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "frameEvery": 10, "noise": 0.05}
 
 
 def load_vqgan(path: str) -> TinyVQGAN:
-    vq = TinyVQGAN()
-    vq.load_state_dict(torch.load(path, map_location="cpu"))
+    vq = TinyVQGAN.from_state_dict(torch.load(path, map_location="cpu"))
     return fold_batchnorm(vq.eval()).requires_grad_(False)
 
 
@@ -53,10 +52,23 @@ def make_step_fn(vq: TinyVQGAN, clip: TinyCLIP):
     return step
 
 
-def example_inputs(p: int = 2, n: int = 4, seed: int = 0):
+def bundle_latent(bundle: str = os.path.join(HERE, "tiny-shapes")) -> tuple[int, int]:
+    """(downsample, channels) of the committed bundle's latent."""
+    try:
+        with open(os.path.join(bundle, "manifest.json")) as f:
+            lat = json.load(f)["latent"]
+        return int(lat["downsample"]), int(lat["channels"])
+    except (OSError, KeyError, ValueError):
+        return DOWNSAMPLE, LATENT_CHANNELS
+
+
+def example_inputs(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = None, channels: int | None = None):
+    """Step-graph inputs; the latent has the committed bundle's shape unless ds/channels are given."""
+    if ds is None or channels is None:
+        ds, channels = bundle_latent()
     g = torch.Generator().manual_seed(seed)
-    h = world.SIZE // DOWNSAMPLE
-    z = (torch.rand(1, LATENT_CHANNELS, h, h, generator=g) * 2 - 1) * HALF
+    h = world.SIZE // ds
+    z = (torch.rand(1, channels, h, h, generator=g) * 2 - 1) * HALF
     t = torch.nn.functional.normalize(torch.randn(p, EMBED, generator=g), dim=-1)
     w = torch.ones(p)
     if p > 1:
@@ -79,12 +91,11 @@ STEP_OUTPUTS = ["loss", "grad", "image"]
 def export_bundle(vq: TinyVQGAN, clip: TinyCLIP, out: str, description: str) -> dict:
     os.makedirs(out, exist_ok=True)
     step = make_step_fn(vq, clip)
-    export_grad_graph_dynamic(step, example_inputs(5, 7), STEP_INPUTS, STEP_OUTPUTS, os.path.join(out, "step.onnx"),
+    export_grad_graph_dynamic(step, example_inputs(5, 7, ds=vq.ds, channels=vq.channels), STEP_INPUTS, STEP_OUTPUTS, os.path.join(out, "step.onnx"),
                       dynamic_axes={"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
                                     "cuts": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}},
                       p_input="targets", n_input="cuts", opset=OPSET)
-    h = world.SIZE // DOWNSAMPLE
-    z = example_inputs()[0]
+    z = example_inputs(ds=vq.ds, channels=vq.channels)[0]
     img = torch.rand(1, 3, world.SIZE, world.SIZE)
     torch.onnx.export(DecoderGraph(vq), (z,), os.path.join(out, "decoder.onnx"), input_names=["z"],
                       output_names=["image"], opset_version=OPSET, dynamo=False)
@@ -110,8 +121,8 @@ def export_bundle(vq: TinyVQGAN, clip: TinyCLIP, out: str, description: str) -> 
         "name": "tiny-shapes",
         "description": description,
         "image": {"sizes": [[world.SIZE, world.SIZE]], "defaultSize": [world.SIZE, world.SIZE]},
-        "latent": {"channels": LATENT_CHANNELS, "downsample": DOWNSAMPLE,
-                   "min": [-float(HALF)] * LATENT_CHANNELS, "max": [float(HALF)] * LATENT_CHANNELS,
+        "latent": {"channels": vq.channels, "downsample": vq.ds,
+                   "min": [-float(HALF)] * vq.channels, "max": [float(HALF)] * vq.channels,
                    "init": {"kind": "uniform"}},
         "clip": {"inputSize": INPUT, "embedDim": EMBED},
         "tokenizer": {"kind": "words", "file": "vocab.json", "contextLength": world.CONTEXT},
@@ -130,16 +141,19 @@ def main() -> None:
     ap.add_argument("--vqgan", default=os.path.join(HERE, ".work", "vqgan.pt"))
     ap.add_argument("--clip", default=os.path.join(HERE, ".work", "clip.pt"))
     ap.add_argument("--random", action="store_true", help="untrained weights (for a provisional bundle)")
-    ap.add_argument("--description", default="Tiny VQGAN (FSQ latent 4x8x8, 7 levels per channel) + tiny CLIP "
-                    "(32 px image tower, word-level text tower) trained on a world of one coloured circle, square or "
-                    "triangle on a plain background (64x64); the CLIP was trained further on the loop's own renders.")
+    ap.add_argument("--description", default=None, help="default: says the latent shape and what the parts were trained on")
     a = ap.parse_args()
     torch.manual_seed(0)
     if a.random:
         vq, clip = fold_batchnorm(TinyVQGAN().eval()).requires_grad_(False), TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
     else:
         vq, clip = load_vqgan(a.vqgan), load_clip(a.clip)
-    m = export_bundle(vq, clip, a.out, a.description)
+    h = world.SIZE // vq.ds
+    description = a.description or (
+        f"Tiny VQGAN (FSQ latent {vq.channels}x{h}x{h}, 7 levels per channel) + tiny CLIP "
+        "(32 px image tower, word-level text tower) trained on a world of one coloured circle, square or "
+        "triangle on a plain background (64x64); the CLIP was trained further on the loop's own renders.")
+    m = export_bundle(vq, clip, a.out, description)
     print(json.dumps(m["graphs"], indent=1))
 
 

@@ -97,6 +97,9 @@ class TorchStep:
         self.torch = torch
         self.manifest = json.load(open(os.path.join(bundle, "manifest.json")))
         self.vq = load_vqgan(vqgan or os.path.join(HERE, ".work", "vqgan.pt"))
+        c = self.vq.channels  # the checkpoint's latent shape, whatever the bundle's is
+        self.manifest["latent"] = {**self.manifest["latent"], "channels": c, "downsample": self.vq.ds,
+                                   "min": [-3.0] * c, "max": [3.0] * c}
         self.clip = load_clip(clip or os.path.join(HERE, ".work", "clip.pt"))
         self.fn = make_step_fn(self.vq, self.clip)
         self.has_eps = True

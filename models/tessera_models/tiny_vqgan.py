@@ -24,17 +24,18 @@ def fsq(z: torch.Tensor) -> torch.Tensor:
 
 
 class Encoder(nn.Module):
-    def __init__(self, c: int = LATENT_CHANNELS):
+    def __init__(self, c: int = LATENT_CHANNELS, ds: int = DOWNSAMPLE):
         super().__init__()
         def cb(i, o, k, s, p):
             return [nn.Conv2d(i, o, k, stride=s, padding=p), nn.BatchNorm2d(o), nn.SiLU()]
+        deep = [*cb(96, 128, 4, 2, 1), *cb(128, 128, 3, 1, 1)] if ds == 16 else [*cb(96, 96, 3, 1, 1)]
         self.net = nn.Sequential(
             *cb(3, 16, 3, 1, 1),
             *cb(16, 32, 4, 2, 1),    # 32
             *cb(32, 64, 4, 2, 1),    # 16
             *cb(64, 96, 4, 2, 1),    # 8
-            *cb(96, 96, 3, 1, 1),
-            nn.Conv2d(96, c, 1),
+            *deep,                   # (ds 16: 4)
+            nn.Conv2d(deep[-3].out_channels, c, 1),
         )
 
     def forward(self, image01: torch.Tensor) -> torch.Tensor:
@@ -43,22 +44,27 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    def __init__(self, c: int = LATENT_CHANNELS):
+    def __init__(self, c: int = LATENT_CHANNELS, ds: int = DOWNSAMPLE):
         super().__init__()
-        self.inp = nn.Conv2d(c, 96, 3, padding=1)
-        self.res1 = nn.Conv2d(96, 96, 3, padding=1)
-        self.res2 = nn.Conv2d(96, 96, 3, padding=1)
+        w = 128 if ds == 16 else 96
+        self.inp = nn.Conv2d(c, w, 3, padding=1)
+        self.res1 = nn.Conv2d(w, w, 3, padding=1)
+        self.res2 = nn.Conv2d(w, w, 3, padding=1)
+        self.up0 = nn.Conv2d(w, 96, 3, padding=1) if ds == 16 else None   # 8 (ds 16 only)
         self.up1 = nn.Conv2d(96, 64, 3, padding=1)   # 16
         self.up2 = nn.Conv2d(64, 32, 3, padding=1)   # 32
         self.up3 = nn.Conv2d(32, 24, 3, padding=1)   # 64
         self.out = nn.Conv2d(24, 3, 3, padding=1)
-        self.bn = nn.ModuleList([nn.BatchNorm2d(c) for c in (96, 96, 96, 64, 32, 24)])
+        self.bn = nn.ModuleList([nn.BatchNorm2d(c) for c in (w, w, w, 64, 32, 24)])
+        self.bn0 = nn.BatchNorm2d(96) if ds == 16 else None
 
     def forward(self, zq: torch.Tensor) -> torch.Tensor:
         """quantised latent (integers in [-HALF, HALF]) -> image in about [-1, 1]."""
         b = self.bn
         h = F.silu(b[0](self.inp(zq / HALF)))
         h = h + b[2](self.res2(F.silu(b[1](self.res1(h)))))
+        if self.up0 is not None:
+            h = F.silu(self.bn0(self.up0(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
         h = F.silu(b[3](self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
         h = F.silu(b[4](self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
         h = F.silu(b[5](self.up3(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
@@ -66,10 +72,20 @@ class Decoder(nn.Module):
 
 
 class TinyVQGAN(nn.Module):
-    def __init__(self):
+    """ds 8: latent 4 x 8 x 8 at 64 px; ds 16: a coarser 8 x 4 x 4 latent (a stronger prior)."""
+    def __init__(self, ds: int = DOWNSAMPLE, channels: int | None = None):
         super().__init__()
-        self.encoder = Encoder()
-        self.decoder = Decoder()
+        self.ds = ds
+        self.channels = channels or (8 if ds == 16 else LATENT_CHANNELS)
+        self.encoder = Encoder(self.channels, ds)
+        self.decoder = Decoder(self.channels, ds)
+
+    @classmethod
+    def from_state_dict(cls, sd: dict) -> "TinyVQGAN":
+        """The architecture a checkpoint was trained with (read from its tensors)."""
+        vq = cls(16 if "decoder.up0.weight" in sd else 8, sd["decoder.inp.weight"].shape[1])
+        vq.load_state_dict(sd)
+        return vq
 
     def decode01(self, z: torch.Tensor) -> torch.Tensor:
         """continuous latent -> image in [0,1] (quantises with straight-through)."""
@@ -99,6 +115,9 @@ def fold_batchnorm(vq: "TinyVQGAN") -> "TinyVQGAN":
         if isinstance(d.bn[k], nn.BatchNorm2d):
             _fold(conv, d.bn[k])
             d.bn[k] = nn.Identity()
+    if isinstance(d.bn0, nn.BatchNorm2d):
+        _fold(d.up0, d.bn0)
+        d.bn0 = nn.Identity()
     return vq
 
 

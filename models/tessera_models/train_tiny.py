@@ -40,7 +40,10 @@ from .tiny_vqgan import HALF, TinyVQGAN
 WORK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".work")
 
 # loop settings the adversarial renders use (= the bundle defaults, see export_tiny.DEFAULTS)
-LOOP = {"steps": 60, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "noise": 0.05}
+# the VQGAN checkpoint (in .work/) the CLIP stages render with (--vqgan)
+VQGAN_CKPT = "vqgan.pt"
+
+LOOP = {"steps": 100, "cutn": 8, "cutPow": 1.0, "cutMin": 0.75, "lr": 0.25, "noise": 0.05}
 
 
 def log(stage: str, msg: str) -> None:
@@ -54,14 +57,15 @@ def to_t(imgs: np.ndarray) -> torch.Tensor:
 
 # ---- stage 1: VQGAN ------------------------------------------------------------------------
 
-def train_vqgan(steps: int, batch: int, seed: int, init: str | None = None) -> None:
+def train_vqgan(steps: int, batch: int, seed: int, init: str | None = None, ds: int = 8,
+                out: str = "vqgan.pt") -> None:
     torch.manual_seed(seed)
     imgs, _ = world.make_pool(12000, seed)
     data = to_t(imgs)
-    vq = TinyVQGAN()
+    vq = TinyVQGAN(ds)
     lr = 3e-3
     if init:  # a second phase from a checkpoint, lower peak rate
-        vq.load_state_dict(torch.load(os.path.join(WORK, init)))
+        vq = TinyVQGAN.from_state_dict(torch.load(os.path.join(WORK, init)))
         lr = 1.5e-3
     opt = torch.optim.Adam(vq.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
@@ -81,7 +85,9 @@ def train_vqgan(steps: int, batch: int, seed: int, init: str | None = None) -> N
         if it % 100 == 0 or it == steps - 1:
             psnr = -10 * math.log10(F.mse_loss(rec, x).item() + 1e-12)
             log("vqgan", f"step {it} loss {loss.item():.4f} psnr {psnr:.1f} dB  {time.time() - t0:.0f}s")
-    torch.save(vq.state_dict(), os.path.join(WORK, "vqgan.pt"))
+        if (it + 1) % 500 == 0:
+            torch.save(vq.state_dict(), os.path.join(WORK, out))
+    torch.save(vq.state_dict(), os.path.join(WORK, out))
     with torch.no_grad():
         vq.eval()
         x = data[:512]
@@ -197,7 +203,8 @@ def batched_render(vq: TinyVQGAN, clip: TinyCLIP, targets: torch.Tensor, g: torc
                    loop: dict, snapshots: tuple[int, ...]) -> dict[int, torch.Tensor]:
     """targets [B,D] -> {step: images [B,3,64,64]} (image before that step; `steps` = final)."""
     b = targets.shape[0]
-    z = (torch.rand(b, 4, 8, 8, generator=g) * 2 - 1) * HALF * loop.get("init", 1.0)
+    hw = world.SIZE // vq.ds
+    z = (torch.rand(b, vq.channels, hw, hw, generator=g) * 2 - 1) * HALF * loop.get("init", 1.0)
     z.requires_grad_(True)
     opt = torch.optim.Adam([z], lr=loop["lr"], betas=(0.9, 0.999), eps=1e-8)
     out = {}
@@ -275,8 +282,7 @@ def train_adv(rounds: int, renders_per_round: int, steps_per_round: int, batch: 
     g = torch.Generator().manual_seed(seed)
     imgs, scenes = world.make_pool(16000, seed + 1)
     clutter = world.make_clutter_pool(2000, seed + 2)
-    vq = TinyVQGAN()
-    vq.load_state_dict(torch.load(os.path.join(WORK, "vqgan.pt")))
+    vq = TinyVQGAN.from_state_dict(torch.load(os.path.join(WORK, VQGAN_CKPT)))
     vq.eval().requires_grad_(False)
     clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
     clip.load_state_dict(torch.load(os.path.join(WORK, init)))
@@ -387,8 +393,9 @@ def decoded_pool(vq: TinyVQGAN, imgs: np.ndarray, scenes: np.ndarray, n: int, rn
                 if kind[b] < 0.5:
                     continue
                 if kind[b] < 0.84:
-                    y0, x0 = rng.integers(0, 8, 2)
-                    hh, ww = rng.integers(1, 5, 2)
+                    cells = world.SIZE // vq.ds
+                    y0, x0 = rng.integers(0, cells, 2)
+                    hh, ww = rng.integers(1, cells // 2 + 1, 2)
                     src = rnd if rng.random() < 0.5 else other
                     z[b, :, y0:y0 + hh, x0:x0 + ww] = src[b, :, y0:y0 + hh, x0:x0 + ww]
                 else:
@@ -406,8 +413,7 @@ def train_clip1(steps: int, batch: int, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     imgs, scenes = world.make_pool(16000, seed + 1)
     clutter = world.make_clutter_pool(2000, seed + 2)
-    vq = TinyVQGAN()
-    vq.load_state_dict(torch.load(os.path.join(WORK, "vqgan.pt")))
+    vq = TinyVQGAN.from_state_dict(torch.load(os.path.join(WORK, VQGAN_CKPT)))
     vq.eval().requires_grad_(False)
     clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
     clip.load_state_dict(torch.load(os.path.join(WORK, "clip0b.pt")))
@@ -455,7 +461,8 @@ def shape_triplets(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return imgs, scenes
 
 
-def train_shape(steps: int, batch: int, seed: int, init: str, out: str, shape_w: float, recon: float) -> None:
+def train_shape(steps: int, batch: int, seed: int, init: str, out: str, shape_w: float, recon: float,
+                stop: int = 0) -> None:
     """Continue a CLIP with batches of shape triplets (captions of the siblings are the hard
     negatives), some reconstructed by the fixed VQGAN decoder, plus a shape-only 3-way
     cross-entropy term weighted `shape_w`, and a quarter of ordinary clean images."""
@@ -464,18 +471,19 @@ def train_shape(steps: int, batch: int, seed: int, init: str, out: str, shape_w:
     g = torch.Generator().manual_seed(seed)
     timgs, tscenes = shape_triplets(4000, seed + 1)
     imgs, scenes = world.make_pool(4000, seed + 2)
-    vq = TinyVQGAN()
-    vq.load_state_dict(torch.load(os.path.join(WORK, "vqgan.pt")))
+    vq = TinyVQGAN.from_state_dict(torch.load(os.path.join(WORK, VQGAN_CKPT)))
     vq.eval().requires_grad_(False)
     clip = TinyCLIP(len(world.VOCAB), world.CONTEXT)
-    clip.load_state_dict(torch.load(os.path.join(WORK, init)))
-    opt = torch.optim.AdamW(clip.parameters(), lr=1e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.1)
+    if init != "none":  # "none": from scratch
+        clip.load_state_dict(torch.load(os.path.join(WORK, init)))
+    lr = 1e-3 if init != "none" else 1.5e-3
+    opt = torch.optim.AdamW(clip.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
     tb = TextBank()
     t0 = time.time()
     ntrip = (batch * 3 // 4) // 3
     nclean = batch - 3 * ntrip
-    for it in range(steps):
+    for it in range(stop or steps):  # `stop`: end early on the `steps`-long schedule
         k = rng.integers(0, len(timgs) // 3, ntrip)
         tidx = (3 * k[:, None] + np.arange(3)[None]).reshape(-1)
         im, sc = clean_batch(rng, imgs, scenes, nclean)
@@ -513,6 +521,11 @@ def train_shape(steps: int, batch: int, seed: int, init: str, out: str, shape_w:
         if it % 50 == 0 or it == steps - 1:
             log("shape", f"step {it} loss {loss.item():.4f} acc {acc:.3f} shape-ce {lshape.item():.4f} "
                          f"shape-acc {sacc:.3f} {time.time() - t0:.0f}s")
+        if (it + 1) % 500 == 0 or it == (stop or steps) - 1:
+            clip.eval()
+            log("shape", f"step {it} zero-shot {json.dumps(eval_clip(clip, 256))}")
+            clip.train()
+            torch.save(clip.state_dict(), os.path.join(WORK, out))
     torch.save(clip.state_dict(), os.path.join(WORK, out))
 
 
@@ -546,16 +559,21 @@ def main() -> None:
     ap.add_argument("--init", default="clip0.pt")
     ap.add_argument("--aux", type=float, default=0.0)
     ap.add_argument("--shape-w", type=float, default=1.0)
+    ap.add_argument("--stop", type=int, default=0, help="shape stage: stop after this many steps of the schedule")
     ap.add_argument("--recon", type=float, default=0.5)
     ap.add_argument("--out", default="clip.pt")
+    ap.add_argument("--vqgan", default="vqgan.pt", help="VQGAN checkpoint in .work/ (vqgan stage: the output)")
+    ap.add_argument("--ds", type=int, default=8, choices=[8, 16], help="vqgan stage: latent downsampling")
     a = ap.parse_args()
+    global VQGAN_CKPT
+    VQGAN_CKPT = a.vqgan
     torch.set_num_threads(a.threads)
     os.makedirs(WORK, exist_ok=True)
     if a.stage == "vqgan":
         if a.init != "clip0.pt":
-            train_vqgan(a.steps or 600, a.batch or 32, a.seed + 1, a.init)
+            train_vqgan(a.steps or 600, a.batch or 32, a.seed + 1, a.init, out=a.vqgan)
         else:
-            train_vqgan(a.steps or 700, a.batch or 32, a.seed)
+            train_vqgan(a.steps or 700, a.batch or 32, a.seed, ds=a.ds, out=a.vqgan)
     elif a.stage == "clip0":
         if a.init != "clip0.pt":  # continue a checkpoint (second clean-image phase)
             train_clip0(a.steps or 400, a.batch or 64, a.seed + 1, a.init, "clip0b.pt")
@@ -566,7 +584,7 @@ def main() -> None:
         c = load_clip(os.path.join(WORK, a.init))
         print(json.dumps({"full": eval_clip(c), "cut0.75": eval_clip(c, cut_min=0.75)}))
     elif a.stage == "shape":
-        train_shape(a.steps or 300, a.batch or 96, a.seed, a.init, a.out, a.shape_w, a.recon)
+        train_shape(a.steps or 300, a.batch or 96, a.seed, a.init, a.out, a.shape_w, a.recon, a.stop)
     elif a.stage == "clip1":
         train_clip1(a.steps or 400, a.batch or 64, a.seed)
     else:

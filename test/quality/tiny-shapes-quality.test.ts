@@ -4,12 +4,13 @@
  * <bg> background" prompts that use every colour three times as object and three times as
  * background, and every shape eight times. Renders land in test-artifacts/quality/.
  *
- * The Engine issue's target is background and object colour right in ≥ 90 % and shape in ≥ 70 %.
- * The bundled model does not reach it yet (measured 2026-11-27: 75 % and 42 %; shape is limited by
- * the tiny CLIP, see the issue note). So this file asserts two things, both able to fail:
- * - the measured level as a floor, so a change that makes renders worse is caught;
- * - `it.fails` on the target: it starts failing the day the model reaches the target, and then
- *   becomes a plain `it` (and the floor goes up to the target).
+ * The Engine issue's target is background and object colour right in ≥ 90 % and shape in ≥ 70 %;
+ * this file asserts it. Measured 2026-11-27 on the committed bundle (200 steps, this repo's
+ * 2-core x86-64 machine): colour 23/24 = 95.8 %, shape 19/24 = 79.2 %, all three 18/24 = 75 %.
+ * The margin is one prompt for colour and two for shape. The renders are byte-identical run to run
+ * on one machine, but onnxruntime picks its CPU kernels by instruction set, so a CPU with other
+ * vector units may round differently and land a prompt or two elsewhere; on prompts and seeds
+ * outside this set the same bundle measured colour 96 % and shape 66–71 % (models/train-tiny.sh).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -56,8 +57,6 @@ interface Scores {
   summary: string;
 }
 
-/** Floors: the level measured when the bundle was committed, minus one prompt of slack. */
-const FLOOR = { colour: 0.7, shape: 0.375 };
 /** The Engine issue's target. */
 const TARGET = { colour: 0.9, shape: 0.7 };
 
@@ -95,13 +94,7 @@ describe('tiny-shapes quality (BUNDLE.md judge, default settings)', () => {
     scores = await measure();
   }, 600_000);
 
-  it(`keeps background + object colour ≥ ${FLOOR.colour * 100} % and shape ≥ ${FLOOR.shape * 100} % of 24 prompts (no regression)`, () => {
-    expect(scores.colour, scores.summary).toBeGreaterThanOrEqual(FLOOR.colour);
-    expect(scores.shape, scores.summary).toBeGreaterThanOrEqual(FLOOR.shape);
-  });
-
-  // Known gap, tracked in the Engine issue: see the header comment.
-  it.fails(`does not yet reach the target (colour ≥ ${TARGET.colour * 100} %, shape ≥ ${TARGET.shape * 100} %)`, () => {
+  it(`gets background + object colour right in ≥ ${TARGET.colour * 100} % and the shape in ≥ ${TARGET.shape * 100} % of 24 prompts`, () => {
     expect(scores.colour, scores.summary).toBeGreaterThanOrEqual(TARGET.colour);
     expect(scores.shape, scores.summary).toBeGreaterThanOrEqual(TARGET.shape);
   });
