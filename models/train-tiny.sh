@@ -26,10 +26,10 @@ v=$!
   run vqgan --init vqgan8_a.pt --steps 600 --threads 1 --vqgan vqgan8.pt > .work/vqgan8_b.log 2>&1 ) &
 c=$!
 wait $c
-run shape --init none --steps 3000 --stop 1500 --batch 128 --recon 0.3 --shape-w 1.0 --threads 1 \
+run shape --init none --steps 3000 --stop 1500 --batch 128 --recon 0.3 --shape-w 1.0 --threads 2 \
   --vqgan vqgan8.pt --out clip_s2.pt > .work/clip_s2.log 2>&1
 wait $v
-run adv --init clip_s2.pt --rounds 6 --renders 96 --steps 200 --seed 2000 --threads 2 \
+run adv --init clip_s2.pt --rounds 6 --renders 96 --steps 200 --seed 2000 --threads 1 \
   --vqgan vqgan.pt --out clip_adv.pt > .work/adv.log 2>&1
 cp .work/clip_adv.pt .work/clip.pt
 # Tried and not kept (2026-11-27, second session):

@@ -5,7 +5,7 @@ Two interchangeable backends run a step:
   * TorchStep - the same function in PyTorch eager with autograd (checkpoints in models/.work/).
 
     pytorch-env python -m tessera_models.reference_loop render "a red circle on a blue background" --seed 1 --out x.png
-    pytorch-env python -m tessera_models.reference_loop quality [--backend ort|torch] [--n 32]
+    pytorch-env python -m tessera_models.reference_loop quality [--backend ort|torch] [--n 32] [--first K] [--seed-add S]
 
 (run from models/). `quality` renders a fixed, varied set of prompts "a <colour> <shape> on a
 <bg> background" (seeds 1..n) with the bundle defaults and prints the judge's percentages.
@@ -204,11 +204,17 @@ def quality_prompts(n: int = 32) -> list[tuple[str, dict]]:
     return out
 
 
-def quality(backend, n: int, out_png: str | None = None, overrides: dict | None = None, verbose: bool = True) -> dict:
+def quality(backend, n: int, out_png: str | None = None, overrides: dict | None = None, verbose: bool = True,
+            first: int = 0, seed_add: int = 0) -> dict:
+    """Prompts first..n-1 of quality_prompts(n), prompt i with seed i + 1 + seed_add. The engine's
+    quality test is first=0, n=24, seed_add=0; held out from it: first=24 (other prompts) or
+    seed_add=100 (other seeds)."""
     from .judge import judge, score
     res, tiles = [], []
     for i, (prompt, exp) in enumerate(quality_prompts(n)):
-        img = to_u8(render(backend, prompt, seed=i + 1, overrides=overrides))
+        if i < first:
+            continue
+        img = to_u8(render(backend, prompt, seed=i + 1 + seed_add, overrides=overrides))
         j = judge(img)
         res.append((exp, j))
         tiles.append(img)
@@ -236,6 +242,8 @@ def main() -> None:
     ap.add_argument("--vqgan", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=32)
+    ap.add_argument("--first", type=int, default=0, help="quality: skip the first prompts (24: those the test uses)")
+    ap.add_argument("--seed-add", type=int, default=0, help="quality: add this to every seed")
     ap.add_argument("--out", default=None)
     ap.add_argument("--set", action="append", default=[], help="override a default, e.g. --set steps=80")
     a = ap.parse_args()
@@ -250,7 +258,7 @@ def main() -> None:
             from PIL import Image
             Image.fromarray(img).save(a.out)
     else:
-        s = quality(backend, a.n, a.out, overrides)
+        s = quality(backend, a.n, a.out, overrides, first=a.first, seed_add=a.seed_add)
         s["seconds"] = round(time.time() - t0, 1)
         s["defaults"] = {**backend.manifest["defaults"], **overrides}
         print(json.dumps(s))

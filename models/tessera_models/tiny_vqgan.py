@@ -1,6 +1,6 @@
 """A small VQGAN-style autoencoder for the tiny-shapes world with an FSQ latent.
 
-Encoder 64x64 -> C x 8 x 8 (downsample 8), bounded to [-h, h] per channel; quantise = round
+Encoder 64x64 -> 4 x 8 x 8 (downsample 8) or 8 x 4 x 4 (downsample 16, the bundle's), bounded to [-h, h] per channel; quantise = round
 (finite scalar quantisation, Mentzer et al. 2023) with the straight-through estimator; the
 decoder maps the integer grid (scaled to [-1, 1]) back to an image in [-1, 1].
 BatchNorm after each inner conv (it trains much faster); in eval mode it is a per-channel affine

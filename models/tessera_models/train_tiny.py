@@ -1,18 +1,20 @@
 """Train the bundled tiny-shapes model (small FSQ-VQGAN + small CLIP) from scratch.
 
-Regenerate the whole bundle (about an hour on 2 free CPU cores; seeded):
+Regenerate the whole bundle (about an hour and a quarter on 2 free CPU cores; seeded):
 
     bash models/train-tiny.sh
 
 which runs these stages (from models/, with ../../shared/tools/pytorch-env python -m ...):
 
-    train_tiny vqgan                         # FSQ autoencoder on world images, then a 2nd phase (--init)
-    train_tiny clip0                         # CLIP: contrastive with hard negatives, then a 2nd phase (--init)
-    train_tiny adv --init clip0b.pt ...      # CLIP rounds on the loop's own renders (2 + 2 rounds)
+    train_tiny vqgan --ds 16                 # the bundle's FSQ autoencoder, latent 8x4x4
+    train_tiny vqgan (+ --init, 2nd phase)   # a 4x8x8 one, only to blur some CLIP training images
+    train_tiny shape --init none ...         # CLIP from scratch: hard-negative captions + shape triples
+    train_tiny adv --init clip_s2.pt ...     # 6 CLIP rounds on the loop's own renders
     export_tiny --clip .work/clip.pt         # -> models/tiny-shapes/
 
-Checkpoints and logs go to models/.work/ (git-ignored). `vqgan` and `clip0` are independent
-and run in parallel, one thread each. The `adv` stage renders prompts with the same VQGAN-CLIP
+Checkpoints and logs go to models/.work/ (git-ignored). The two `vqgan` runs are independent
+and run in parallel, one thread each (`clip0` and `clip1` are the first session's CLIP stages,
+kept for comparison). The `adv` stage renders prompts with the same VQGAN-CLIP
 loop the engine runs (batched, in PyTorch), reads each render with the quality judge's pixel
 rules and trains CLIP further: a render is a negative for the prompt that produced it unless it
 shows that prompt, and a clean render (one shape on a plain background) is a positive for the
