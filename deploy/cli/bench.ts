@@ -1,14 +1,113 @@
 /**
  * `tessera bench` (`npm run bench`): the engine's steps/s against PyTorch eager, then the bot's
  * CPU per progress frame when the bot's benchmark is part of this checkout.
+ *
+ * With options (any of them), only the engine part runs, on the bundle, provider, size and
+ * settings given: the GPU check (models/gpu-check.sh) times the real models this way.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runEngineBench } from '../../renderer/src/bench/engine-bench.js';
+import { parseArgs } from 'node:util';
+import { runEngineBench, type EngineBenchOptions } from '../../renderer/src/bench/engine-bench.js';
+import type { ExecutionProviderChoice } from '../../renderer/src/onnx/onnx-runtime.js';
+
+const USAGE = `usage: tessera bench [options]
+
+Without options: engine steps/s (tiny-shapes, CPU) vs PyTorch eager, then the bot benchmark.
+With options, the engine alone:
+  --model NAME         bundle under --models-dir (default tiny-shapes)
+  --models-dir DIR     default <repo>/models
+  --ep EP              auto | cpu | webgpu | cuda (default cpu)
+  --size WxH           image size (default: the model's)
+  --steps N            steps per timed render (default: the model's)
+  --cutn N             cutouts per step (default: the model's)
+  --frame-every N      progress frame interval (default: the model's)
+  --renders N          timed renders after one warm-up (default 3)
+  --threads N          CPU threads per operator (default 2)
+  --prompt TEXT        default "a red circle on a blue background"
+  --no-torch           skip the PyTorch comparison (tiny-shapes only anyway)
+  --json               also print the figures as one JSON line (last line)
+`;
+
+export class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError';
+}
+
+function whole(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new BenchUsageError(`--${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
+  return Number(raw);
+}
+
+/** `undefined`: no options, the full default benchmark. `'help'`: print usage. */
+export function parseBenchArgs(argv: string[]): EngineBenchOptions | 'help' | undefined {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      'models-dir': { type: 'string' },
+      ep: { type: 'string' },
+      size: { type: 'string' },
+      steps: { type: 'string' },
+      cutn: { type: 'string' },
+      'frame-every': { type: 'string' },
+      renders: { type: 'string' },
+      threads: { type: 'string' },
+      prompt: { type: 'string' },
+      'no-torch': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  if (positionals.length) throw new BenchUsageError(`unexpected argument '${positionals[0]}'`);
+  if (argv.length === 0) return undefined;
+  const o: EngineBenchOptions = {};
+  if (values.model !== undefined) o.model = values.model;
+  if (values['models-dir'] !== undefined) o.modelsDir = values['models-dir'];
+  if (values.ep !== undefined) {
+    if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(values.ep)) throw new BenchUsageError(`--ep must be auto, cpu, webgpu or cuda (got '${values.ep}')`);
+    o.ep = values.ep as ExecutionProviderChoice;
+  }
+  if (values.size !== undefined) {
+    const m = /^(\d+)x(\d+)$/i.exec(values.size);
+    if (!m) throw new BenchUsageError(`--size must look like 256x256 (got '${values.size}')`);
+    o.size = [Number(m[1]), Number(m[2])];
+  }
+  const steps = whole('steps', values.steps, 1, 100_000);
+  if (steps !== undefined) o.steps = steps;
+  const cutn = whole('cutn', values.cutn, 1, 1024);
+  if (cutn !== undefined) o.cutn = cutn;
+  const frameEvery = whole('frame-every', values['frame-every'], 1, 100_000);
+  if (frameEvery !== undefined) o.frameEvery = frameEvery;
+  const renders = whole('renders', values.renders, 1, 1000);
+  if (renders !== undefined) o.renders = renders;
+  const threads = whole('threads', values.threads, 1, 256);
+  if (threads !== undefined) o.threads = threads;
+  if (values.prompt !== undefined) o.prompt = values.prompt;
+  if (values['no-torch']) o.torch = false;
+  if (values.json) o.json = true;
+  return o;
+}
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('usage: tessera bench\n\nPrints engine steps/s (CPU) vs PyTorch eager, and the bot benchmark when present.\n');
+  let options: ReturnType<typeof parseBenchArgs>;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (err) {
+    if (err instanceof BenchUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`tessera bench: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (options) {
+    await runEngineBench(options);
     return 0;
   }
   await runEngineBench();

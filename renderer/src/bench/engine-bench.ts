@@ -1,7 +1,11 @@
 /**
- * `npm run bench`, engine part: steps/s of the ONNX engine (CPU provider, the bundle's default
- * settings) and, when the PyTorch environment is there, of the same model and loop in PyTorch
- * eager (models/tessera_models/bench_torch.py), and their ratio.
+ * `npm run bench`, engine part: steps/s of the ONNX engine (the bundle's default settings, CPU
+ * provider unless told otherwise) and, when the PyTorch environment is there, of the same model
+ * and loop in PyTorch eager (models/tessera_models/bench_torch.py), and their ratio.
+ *
+ * With options it also times any bundle on any provider at any size (the GPU check of
+ * models/REAL_MODELS.md §5 runs `tessera bench --model real --ep webgpu --size 256x256 --cutn 32
+ * --steps 100 --no-torch --json` next to models/tessera_models/bench_real.py).
  */
 import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
@@ -10,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { RenderRequest } from '../engine/engine.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
+import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PROMPT = 'a red circle on a blue background';
@@ -19,12 +24,29 @@ export interface EngineBenchOptions {
   modelsDir?: string;
   renders?: number;
   threads?: number;
+  /** Execution provider (default cpu: the figure the PyTorch CPU comparison is about). */
+  ep?: ExecutionProviderChoice;
+  /** [width, height]; the model's default size when absent. */
+  size?: readonly [number, number];
+  /** Steps per render, cutouts per step; the model's defaults when absent. */
+  steps?: number;
+  cutn?: number;
+  /** Progress frames every N steps (default: the model's, as users get them). */
+  frameEvery?: number;
+  prompt?: string;
+  /** Run the PyTorch comparison (tiny-shapes only; the real models use bench_real.py). */
+  torch?: boolean;
+  /** Also print one JSON line with the figures (for scripts). */
+  json?: boolean;
   /** Where lines go (stdout by default). */
   out?: (line: string) => void;
 }
 
 export interface EngineBenchResult {
   engineStepsPerSec: number;
+  /** Steps/s of the optimisation loop alone (no session loading, text encoding or final PNG). */
+  engineLoopStepsPerSec: number;
+  executionProvider: string;
   torchStepsPerSec?: number;
 }
 
@@ -47,34 +69,70 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   const threads = o.threads ?? 2;
   const renders = o.renders ?? 3;
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
-  const engine = await createOnnxEngine({ modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'), model, ep: 'cpu', log, intraOpNumThreads: threads });
+  const t0 = performance.now();
+  const engine = await createOnnxEngine({ modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'), model, ep: o.ep ?? 'cpu', log, intraOpNumThreads: threads });
+  const loadMs = performance.now() - t0;
   let engineStepsPerSec: number;
+  let engineLoopStepsPerSec: number;
+  const executionProvider = engine.executionProvider;
+  if (o.ep && o.ep !== 'auto' && executionProvider !== o.ep) {
+    // The engine falls back to the CPU when a provider fails; a benchmark must not time that silently.
+    await engine.close();
+    throw new Error(`asked for the ${o.ep} provider but the engine runs on ${executionProvider} (${engine.executionProviderReason}); not timing that`);
+  }
+  const d = engine.manifest.defaults;
+  const [width, height] = o.size ?? engine.manifest.image.defaultSize;
+  const steps = o.steps ?? d.steps;
+  const cutn = o.cutn ?? d.cutn;
+  const settings = `${model}, onnxruntime-node ${executionProvider}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
   try {
-    const d = engine.manifest.defaults;
-    const [width, height] = engine.manifest.image.defaultSize;
-    const request = (steps: number): RenderRequest => ({ prompts: [{ kind: 'text', text: PROMPT, weight: 1 }], seed: 1, width, height, steps });
-    await engine.render(request(3), {}); // warm-up
-    let steps = 0;
+    const request = (n: number): RenderRequest => ({
+      prompts: [{ kind: 'text', text: o.prompt ?? PROMPT, weight: 1 }],
+      seed: 1,
+      width,
+      height,
+      steps: n,
+      cutn,
+      ...(o.frameEvery ? { frameEvery: o.frameEvery } : {}),
+    });
+    out(`engine  ${settings}: sessions loaded in ${(loadMs / 1000).toFixed(1)} s`);
+    const tw = performance.now();
+    await engine.render(request(3), {}); // warm-up (first runs compile kernels / shaders)
+    out(`engine  warm-up render (3 steps) ${((performance.now() - tw) / 1000).toFixed(1)} s`);
+    let total = 0;
     let ms = 0;
-    let loopRate = 0;
+    let loopSteps = 0;
+    let loopSeconds = 0;
     for (let i = 0; i < renders; i++) {
-      const r = await engine.render(request(d.steps), { onProgress: (p) => (loopRate = p.itPerSec) });
-      steps += r.steps;
+      let loopRate = 0;
+      const r = await engine.render(request(steps), { onProgress: (p) => (loopRate = p.itPerSec) });
+      total += r.steps;
       ms += r.elapsedMs;
-      out(`engine  render ${i + 1}/${renders}: ${r.steps} steps in ${(r.elapsedMs / 1000).toFixed(2)} s (${((1000 * r.steps) / r.elapsedMs).toFixed(1)} steps/s whole render, ${loopRate.toFixed(1)} steps/s loop)`);
+      loopSteps += r.steps;
+      loopSeconds += loopRate > 0 ? r.steps / loopRate : 0;
+      out(`engine  render ${i + 1}/${renders}: ${r.steps} steps in ${(r.elapsedMs / 1000).toFixed(2)} s (${((1000 * r.steps) / r.elapsedMs).toFixed(2)} steps/s whole render, ${loopRate.toFixed(2)} steps/s loop)`);
     }
-    engineStepsPerSec = (1000 * steps) / ms;
-    out(`engine  ${model}, onnxruntime-node CPU, ${threads} threads, cutn ${d.cutn}, ${width}x${height}: ${engineStepsPerSec.toFixed(1)} steps/s`);
+    engineStepsPerSec = (1000 * total) / ms;
+    engineLoopStepsPerSec = loopSeconds > 0 ? loopSteps / loopSeconds : engineStepsPerSec;
+    out(`engine  ${settings}: ${engineStepsPerSec.toFixed(2)} steps/s whole render, ${engineLoopStepsPerSec.toFixed(2)} steps/s loop (${(1000 / engineLoopStepsPerSec).toFixed(1)} ms/step)`);
   } finally {
     await engine.close();
   }
+  const result: EngineBenchResult = { engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
+  const finish = (r: EngineBenchResult): EngineBenchResult => {
+    if (o.json) {
+      out(JSON.stringify({ runner: `onnxruntime-node-${r.executionProvider}`, model, W: width, H: height, cutn, steps, renders, ...r, ms_per_step: 1000 / r.engineLoopStepsPerSec, it_per_s: r.engineLoopStepsPerSec }));
+    }
+    return r;
+  };
+  if (o.torch === false) return finish(result);
 
   const env = path.resolve(repoRoot, '..', 'shared', 'tools', 'pytorch-env');
   const script = path.join('models', 'tessera_models', 'bench_torch.py');
   const available = await access(env).then(() => access(path.join(repoRoot, script)).then(() => true), () => false);
   if (!available) {
     out(`torch   skipped: the PyTorch environment (${path.relative(repoRoot, env)}) or ${script} is not here; the ratio needs both`);
-    return { engineStepsPerSec };
+    return finish(result);
   }
   try {
     // Passive OpenMP waits, like the engine's non-spinning onnxruntime threads: on a busy 2-core
@@ -86,9 +144,9 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
     const torchStepsPerSec = parsed.torch_steps_per_s;
     out(`torch   same model and loop, PyTorch eager CPU, ${threads} threads (OMP_WAIT_POLICY=PASSIVE): ${torchStepsPerSec.toFixed(1)} steps/s`);
     out(`ratio   engine / torch = ${(engineStepsPerSec / torchStepsPerSec).toFixed(2)}`);
-    return { engineStepsPerSec, torchStepsPerSec };
+    return finish({ ...result, torchStepsPerSec });
   } catch (err) {
     out(`torch   failed: ${(err as Error).message}`);
-    return { engineStepsPerSec };
+    return finish(result);
   }
 }

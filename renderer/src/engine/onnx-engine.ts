@@ -110,6 +110,8 @@ export class OnnxEngine implements Engine {
   private constructor(
     readonly model: string,
     readonly executionProvider: string,
+    /** Why that provider (e.g. which ones were tried first and why they failed). */
+    readonly executionProviderReason: string,
     /** The bundle's manifest (sizes, defaults) for callers that fill in requests. */
     readonly manifest: BundleManifest,
     worker: Worker,
@@ -131,7 +133,7 @@ export class OnnxEngine implements Engine {
     const spawn = o.spawnWorker ?? spawnWorker;
     const { worker, ready } = await startWorker(spawn, init, log);
     log.info({ executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs }, 'engine ready');
-    return new OnnxEngine(o.model, ready.executionProvider, ready.manifest, worker, init, spawn, log);
+    return new OnnxEngine(o.model, ready.executionProvider, ready.reason, ready.manifest, worker, init, spawn, log);
   }
 
   #adopt(worker: Worker): void {

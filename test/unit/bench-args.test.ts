@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { BenchUsageError, parseBenchArgs } from '../../deploy/cli/bench.js';
+
+describe('tessera bench arguments', () => {
+  it('runs the full default benchmark without options', () => {
+    expect(parseBenchArgs([])).toBeUndefined();
+  });
+
+  it('takes the GPU check settings', () => {
+    expect(
+      parseBenchArgs(['--model', 'real', '--models-dir', '/m', '--ep', 'webgpu', '--size', '256x256', '--cutn', '32', '--steps', '100', '--frame-every', '100', '--renders', '1', '--no-torch', '--json']),
+    ).toEqual({ model: 'real', modelsDir: '/m', ep: 'webgpu', size: [256, 256], cutn: 32, steps: 100, frameEvery: 100, renders: 1, torch: false, json: true });
+  });
+
+  it('keeps width and height apart', () => {
+    expect(parseBenchArgs(['--size', '384X224'])).toEqual({ size: [384, 224] });
+  });
+
+  it.each([
+    [['--ep', 'tpu'], /--ep must be auto, cpu, webgpu or cuda/],
+    [['--size', '256'], /--size must look like/],
+    [['--steps', '0'], /--steps must be a whole number from 1/],
+    [['--cutn', '2.5'], /--cutn must be a whole number/],
+    [['--threads', '999'], /--threads must be a whole number from 1 to 256/],
+    [['extra'], /unexpected argument 'extra'/],
+  ])('rejects %j with a clear message', (argv, message) => {
+    expect(() => parseBenchArgs(argv)).toThrow(BenchUsageError);
+    expect(() => parseBenchArgs(argv)).toThrow(message);
+  });
+
+  it('rejects unknown options', () => {
+    expect(() => parseBenchArgs(['--fast'])).toThrow(/Unknown option '--fast'/);
+  });
+
+  it('answers --help', () => {
+    expect(parseBenchArgs(['--help'])).toBe('help');
+  });
+});
