@@ -303,13 +303,23 @@ STEP_INPUTS = ["z", "targets", "weights", "stops", "cuts"]
 
 
 def export_step(vq, clip, path: str, with_noise: bool = False,
-                conv_grad: str = "transpose") -> str:
+                conv_grad: str = "transpose", loss_scale: float = 1.0) -> str:
+    """The step graph. ``loss_scale`` != 1 traces the gradient of ``loss * loss_scale`` (both
+    outputs come out scaled; ``unscale_outputs`` divides them back after the float16
+    conversion), so that float16 backward values stay above float16's smallest normals."""
     names = STEP_INPUTS + (["noise", "eps"] if with_noise else [])
     dyn = {"z": {2: "h", 3: "w"}, "targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
            "cuts": {0: "N"}, "image": {2: "H", 3: "W"}, "grad": {2: "h", 3: "w"}}
     if with_noise:
         dyn.update({"noise": {0: "N"}, "eps": {0: "N"}})
-    return export_grad_graph(make_step_loss(vq, clip, with_noise), step_example(vq, clip, with_noise),
+    loss_fn = make_step_loss(vq, clip, with_noise)
+    if loss_scale != 1.0:
+        unscaled = loss_fn
+
+        def loss_fn(*inputs):
+            loss, img = unscaled(*inputs)
+            return loss * loss_scale, img
+    return export_grad_graph(loss_fn, step_example(vq, clip, with_noise),
                              names, ["loss", "grad", "image"], path, dynamic_axes=dyn,
                              opset=OPSET, has_aux=True, conv_grad=conv_grad)
 
@@ -490,22 +500,48 @@ def to_fp16(model) -> int:
                         node.input[i] = inner
             nodes.append(helper.make_node("Cast", [inner], [out.name], to=F32,
                                           name=out.name + "_to_fp32"))
-    # Range has no float16 form: feed it float32 and cast its result
-    wrapped = []
+    # Some nodes compute in float32 inside the float16 graph (casts at the region's edges):
+    # Range (no float16 form), and the reductions and squares of the norms' statistics. GPU
+    # providers accumulate a ReduceMean in the element type: summing a group norm's 65 536
+    # values (4 channels x 128 x 128) overflows float16 (seen on WebGPU: inf, then NaN everywhere),
+    # and a square overflows from |x| > 256.
+    f16_values = set(f32_values) | {i.name + "_fp16" for i in g.input} \
+        | {o.name + "_fp16" for o in g.output}
+
+    def in_f32(node) -> bool:
+        if node.op_type in _FP32_ONLY_OPS or node.op_type in _FP32_ACCUMULATE_OPS:
+            return True
+        return node.op_type == "Mul" and len(node.input) == 2 and node.input[0] == node.input[1]
+
+    region = [n for n in nodes if in_f32(n)]
+    region_ids = {id(n) for n in region}
+    as_f32: dict[str, str] = {}      # float16 name -> its float32 twin
+    for node in region:
+        for i, y in enumerate(node.output):
+            if y in f16_values:
+                as_f32[y] = y + "_f32"
+                node.output[i] = y + "_f32"
+    outputs = {o.name for o in g.output}
+    consumers_outside = {x for n in nodes if id(n) not in region_ids for x in n.input} | outputs
+    wrapped, cast_in = [], {}
     for node in nodes:
-        if node.op_type in _FP32_ONLY_OPS:
-            pre, post = [], []
-            for i, x in enumerate(node.input):
-                if x in f32_values:
-                    pre.append(helper.make_node("Cast", [x], [x + "_f32"], to=F32))
-                    node.input[i] = x + "_f32"
-            for i, y in enumerate(node.output):
-                if y in f32_values:
-                    post.append(helper.make_node("Cast", [y + "_f32"], [y], to=F16))
-                    node.output[i] = y + "_f32"
-            wrapped += pre + [node] + post
-        else:
+        if id(node) not in region_ids:
             wrapped.append(node)
+            continue
+        for i, x in enumerate(node.input):
+            if x in as_f32 and not x.endswith("_f32"):
+                node.input[i] = as_f32[x]            # a region neighbour: stays float32
+            elif x in f16_values and x not in as_f32:
+                if x not in cast_in:
+                    cast_in[x] = x + "_to32"
+                    wrapped.append(helper.make_node("Cast", [x], [cast_in[x]], to=F32,
+                                                    name=x + "_to32"))
+                node.input[i] = cast_in[x]
+        wrapped.append(node)
+        for y32 in node.output:
+            y = y32[:-len("_f32")] if y32.endswith("_f32") else None
+            if y is not None and as_f32.get(y) == y32 and y in consumers_outside:
+                wrapped.append(helper.make_node("Cast", [y32], [y], to=F16, name=y + "_to16"))
     del g.node[:]
     g.node.extend(wrapped)
     del g.value_info[:]   # stale float32 annotations; onnxruntime infers them again
@@ -513,6 +549,31 @@ def to_fp16(model) -> int:
 
 
 _FP32_ONLY_OPS = {"Range"}
+# Static loss scale of the float16 step graph. Its gradient at z is ~1e-4 and the values deep in
+# the backward pass far smaller, below float16's smallest normal (6e-5); scaled by 2^10 they are
+# resolved, and the loss (at most ~5 per unit of prompt weight) stays far below float16's 65504.
+FP16_LOSS_SCALE = 1024.0
+
+
+def unscale_outputs(model, names, scale: float) -> None:
+    """Divide the named (float32) graph outputs by ``scale``, in float32 after the graph."""
+    from onnx import helper, numpy_helper
+    import numpy as np
+
+    g = model.graph
+    const = f"unscale_{int(scale)}"
+    g.initializer.append(numpy_helper.from_array(np.array(1.0 / scale, np.float32), const))
+    for name in names:
+        scaled = name + "_scaled"
+        for node in g.node:
+            for i, y in enumerate(node.output):
+                if y == name:
+                    node.output[i] = scaled
+            for i, x in enumerate(node.input):
+                if x == name:
+                    node.input[i] = scaled
+        g.node.append(helper.make_node("Mul", [scaled, const], [name], name=name + "_unscale"))
+_FP32_ACCUMULATE_OPS = {"ReduceMean", "ReduceSum", "ReduceL2", "ReduceL1", "ReduceSumSquare"}
 
 
 def _sha256(path: str) -> str:
@@ -597,7 +658,8 @@ def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
                 ("image", lambda p: export_image(clip, p), 4),
                 ("encoder", lambda p: export_encoder(vq, p), 6),
                 ("decoder", lambda p: export_decoder(vq, p), 6),
-                ("step", lambda p: export_step(vq, clip, p, with_noise, conv_grad), 40)]
+                ("step", lambda p: export_step(vq, clip, p, with_noise, conv_grad,
+                                               FP16_LOSS_SCALE if fp16 else 1.0), 40)]
         raw = {}
         for gname, fn, cost in jobs:
             progress.step(f"exporting {gname} graph")
@@ -609,6 +671,8 @@ def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
             for gname, path in raw.items():
                 m = onnx.load(path)
                 to_fp16(m)
+                if gname == "step":
+                    unscale_outputs(m, ["loss", "grad"], FP16_LOSS_SCALE)
                 onnx.save(m, path)
         progress.step("writing shared weights")
         shared = share_weights(raw, out_dir)
@@ -621,6 +685,8 @@ def export_bundle(vq: VQModel, clip: CLIP, out_dir: str, vocab: str, name: str,
         shutil.copyfile(vocab, os.path.join(out_dir, "bpe_simple_vocab_16e6.txt.gz"))
         man = manifest(vq, clip, graphs, name, weights, with_noise)
         man["precision"] = "float16" if fp16 else "float32"
+        if fp16:
+            man["fp16LossScale"] = FP16_LOSS_SCALE
         with open(os.path.join(out_dir, "manifest.json"), "w") as f:
             json.dump(man, f, indent=2)
             f.write("\n")

@@ -2,7 +2,10 @@
 
 Small configs of the real structure (the conversion does not depend on sizes). onnxruntime's CPU
 provider runs float16 graphs by casting around the kernels it lacks, so this checks the graph's
-validity and float16 weight rounding, not GPU float16 arithmetic.
+validity and float16 weight rounding, not GPU float16 arithmetic. That arithmetic is why the
+norms' reductions and squares must stay float32 and the step's loss is scaled (REAL_MODELS.md:
+on WebGPU a float16 ReduceMean over a group norm's 65 536 values overflowed to inf); the
+structure of both is checked here.
 
 Run from the repository's parent folder:
     cd .. && shared/tools/pytorch-env python -m unittest discover -s main/models/tests -p 'test_real_fp16.py' -v
@@ -39,10 +42,14 @@ class Fp16ExportTest(unittest.TestCase):
             vq, clip = sc.random_vqgan(sc.SMALL_VQGAN, 5), sc.random_clip(sc.SMALL_CLIP, 6)
             man = er.export_bundle(vq, clip, tmp, VOCAB, "fp16", fp16=True)
             self.assertEqual(man["precision"], "float16")
+            self.assertEqual(man["fp16LossScale"], er.FP16_LOSS_SCALE)
+            self._assert_statistics_in_float32(onnx.load(os.path.join(tmp, "step.onnx")))
             for g in man["graphs"].values():
                 m = onnx.load(os.path.join(tmp, g["file"]))
                 onnx.checker.check_model(m, full_check=True)
-                kinds = {i.data_type for i in m.graph.initializer}
+                # float16 weights; the one float32 initializer is the loss scale's inverse
+                kinds = {i.data_type for i in m.graph.initializer
+                         if not i.name.startswith("unscale_")}
                 self.assertNotIn(onnx.TensorProto.FLOAT, kinds, g["file"])
             sess = ort.InferenceSession(os.path.join(tmp, "step.onnx"),
                                         providers=["CPUExecutionProvider"])
@@ -69,6 +76,26 @@ class Fp16ExportTest(unittest.TestCase):
             self.assertLess(np.abs(image - img_ref.detach().numpy()).max(), 0.1)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _assert_statistics_in_float32(self, model):
+        import onnx
+
+        inferred = onnx.shape_inference.infer_shapes(model)
+        types = {v.name: v.type.tensor_type.elem_type for v in
+                 list(inferred.graph.value_info) + list(inferred.graph.input)}
+        F32, F16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+        checked = 0
+        for node in inferred.graph.node:
+            square = node.op_type == "Mul" and node.input[0] == node.input[1]
+            if node.op_type in er._FP32_ACCUMULATE_OPS or square:
+                t = types.get(node.input[0])
+                if t in (F32, F16):
+                    self.assertEqual(t, F32, f"{node.op_type} {node.name} reads float16")
+                    checked += 1
+        self.assertGreater(checked, 20)   # group norms, layer norms and their backward passes
+        outs = {n.output[0]: n for n in inferred.graph.node}
+        for name in ("loss", "grad"):
+            self.assertEqual(outs[name].op_type, "Mul", f"{name} is not unscaled")
 
 
 if __name__ == "__main__":
