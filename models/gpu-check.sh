@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The GPU check of the real models (REAL_MODELS.md §5), as one command for the device tool:
+# export a real-shape random-weight bundle on this machine, then time, in this one command,
+# PyTorch eager (bench_real.py) and onnxruntime-node (tessera bench) on the same loop:
+# 100 steps at 256x256, cutn 32, one prompt; print both rates and their ratio.
+#
+# On the GPU machine (prepared here with deploy/scripts/gpu-pack-engine.sh and
+# `bash models/gpu-check.sh --prepare`):
+#   run(command="source .gpu/activate && bash models/gpu-check.sh",
+#       carry=[".gpu", "models/.work/gpu-carry"], timeout_s=540)
+#
+# Environment (defaults in brackets): GPU_CHECK_SIZE [256] GPU_CHECK_CUTN [32] GPU_CHECK_STEPS [100]
+# GPU_CHECK_DEVICE [cuda] (PyTorch) GPU_CHECK_EP [webgpu] (onnxruntime-node) GPU_CHECK_VARIANTS
+# ["fp16 conv"]: further exports timed while time is left (fp16: --fp16; conv: --conv-grad conv)
+# GPU_CHECK_WARMUP [5] (PyTorch warm-up steps) GPU_CHECK_BUDGET_S [400]: no new variant starts after this many seconds. OUT: where the summary
+# and logs go (the device tool's folder that comes back; default models/.work/gpu-out).
+#
+# If the export fails here (another torch), the graphs exported on the dev machine travel in
+# models/.work/gpu-carry/fallback with weight moments instead of weights.bin (weight_stats.py), and
+# the engine is timed on those: speed does not depend on the values. The summary says which.
+set -uo pipefail
+called_from=$PWD
+models=$(cd "$(dirname "$0")" && pwd -P)
+repo=$(dirname "$models")
+cd "$models"
+carry=.work/gpu-carry
+work=.work/gpu
+OUT=${OUT:-$models/.work/gpu-out}
+mkdir -p "$OUT" "$work"
+size=${GPU_CHECK_SIZE:-256}
+cutn=${GPU_CHECK_CUTN:-32}
+steps=${GPU_CHECK_STEPS:-100}
+device=${GPU_CHECK_DEVICE:-cuda}
+ep=${GPU_CHECK_EP:-webgpu}
+variants=${GPU_CHECK_VARIANTS-fp16 conv}
+budget=${GPU_CHECK_BUDGET_S:-400}
+warmup=${GPU_CHECK_WARMUP:-5}
+vocab=$carry/vocab/bpe_simple_vocab_16e6.txt.gz
+
+if [ -n "${TESSERA_PYTHON:-}" ]; then
+  read -r -a py <<<"$TESSERA_PYTHON"
+elif python3 -c 'import torch, onnx' 2>/dev/null; then
+  py=(python3)
+else
+  py=("$repo/../shared/tools/pytorch-env" python)  # the dev machine's chroot (sees ../ only)
+fi
+
+log() { echo "gpu-check [$((SECONDS))s] $*" | tee -a "$OUT/gpu-check.log" >&2; }
+
+if [ "${1:-}" = "--prepare" ]; then
+  # On the dev machine: what the device needs besides .gpu (vocabulary, fallback graphs).
+  set -e
+  src=${2:?usage: gpu-check.sh --prepare BUNDLE_DIR (a real-shape bundle exported here)}
+  src=$(cd "$called_from" && realpath -- "$src")
+  rm -rf "$carry" && mkdir -p "$carry/vocab" "$carry/fallback"
+  cp "${VOCAB:-$repo/../shared/data/clip/bpe_simple_vocab_16e6.txt.gz}" "$carry/vocab/"
+  cp "$src"/*.onnx "$src/manifest.json" "$carry/fallback/"
+  PYTHONPATH=. "${py[@]}" -m tessera_models.weight_stats index "$src" "$carry/fallback/weights-index.json"
+  du -sh "$carry"
+  exit 0
+fi
+
+[ -f "$vocab" ] || { log "missing $vocab (run models/gpu-check.sh --prepare BUNDLE on the dev machine and carry $carry)"; exit 2; }
+log "host: $(nproc) cores; GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo none)"
+log "python: $("${py[@]}" -c 'import torch, onnx; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "onnx", onnx.__version__)' 2>&1 | tail -1)"
+log "node: $(node --version)"
+
+# 1. random checkpoints with the public names and shapes
+if [ ! -f "$work/ckpt/vqgan/last.ckpt" ]; then
+  PYTHONPATH=. "${py[@]}" -m tessera_models.synthetic_checkpoints "$work/ckpt" >"$OUT/ckpt.log" 2>&1 \
+    && log "checkpoints written" || { log "synthetic checkpoints failed:"; tail -5 "$OUT/ckpt.log"; }
+fi
+
+export_bundle() {  # NAME EXTRA-ARGS...
+  local name=$1; shift
+  rm -rf "${work:?}/$name"
+  local t0=$SECONDS
+  if PYTHONPATH=. "${py[@]}" -m tessera_models.export_real --quiet --vqgan-ckpt "$work/ckpt/vqgan/last.ckpt" \
+      --clip "$work/ckpt/clip/ViT-B-32.pt" --vocab "$vocab" --out "$work/$name" --name "$name" "$@" >"$OUT/export-$name.log" 2>&1; then
+    log "exported $name in $((SECONDS - t0)) s ($(du -sh "$work/$name" | cut -f1))"
+  else
+    log "export of $name failed after $((SECONDS - t0)) s:"; tail -8 "$OUT/export-$name.log" | tee -a "$OUT/gpu-check.log"
+    return 1
+  fi
+}
+
+# 2. the bundle, exported here; else the travelled graphs with stand-in weights
+source_kind=exported-here
+if ! export_bundle real; then
+  if [ -f "$carry/fallback/weights-index.json" ]; then
+    rm -rf "$work/real" && mkdir -p "$work/real"
+    cp "$carry"/fallback/*.onnx "$carry/fallback/manifest.json" "$vocab" "$work/real/"
+    PYTHONPATH=. "${py[@]}" -m tessera_models.weight_stats fill "$work/real" "$carry/fallback/weights-index.json" | tee -a "$OUT/gpu-check.log"
+    source_kind=travelled-graphs-stand-in-weights
+  else
+    log "no bundle to time"; exit 1
+  fi
+fi
+
+# 3. PyTorch eager, same loop, same checkpoints
+ckargs=()
+[ -f "$work/ckpt/vqgan/last.ckpt" ] && ckargs=(--vqgan-ckpt "$work/ckpt/vqgan/last.ckpt" --clip "$work/ckpt/clip/ViT-B-32.pt")
+PYTHONPATH=. "${py[@]}" -m tessera_models.bench_real --device "$device" --size "$size" "$size" --cutn "$cutn" \
+  --steps "$steps" --warmup "$warmup" "${ckargs[@]}" >"$OUT/torch.log" 2>&1
+torch_json=$(grep '^{' "$OUT/torch.log" | head -1)
+log "torch: ${torch_json:-failed: $(tail -3 "$OUT/torch.log")}"
+
+# 4. onnxruntime-node, the engine's own loop (Adam and clamp on the host, one frame at the end)
+bench_engine() {  # BUNDLE-NAME
+  local t0=$SECONDS
+  (cd "$repo" && node deploy/cli/tessera.mjs bench --model "$1" --models-dir "models/$work" --ep "$ep" \
+     --size "${size}x${size}" --cutn "$cutn" --steps "$steps" --frame-every "$steps" --renders 1 \
+     --prompt "a lighthouse in a storm" --no-torch --json) >"$OUT/engine-$1.log" 2>&1
+  local j; j=$(grep '^{' "$OUT/engine-$1.log" | tail -1)
+  log "engine $1 ($((SECONDS - t0)) s in all): ${j:-failed: $(tail -3 "$OUT/engine-$1.log")}"
+  echo "$j"
+}
+engine_json=$(bench_engine real | tail -1)
+
+ratio() {  # ENGINE-JSON TORCH-JSON
+  node -e 'const [e, t] = process.argv.slice(1).map((s) => { try { return JSON.parse(s); } catch { return undefined; } });
+    console.log(e && t ? (e.it_per_s / t.it_per_s).toFixed(3) : "n/a");' "$1" "$2"
+}
+log "RESULT $source_kind: engine/torch = $(ratio "$engine_json" "$torch_json") (target >= 0.5)"
+
+# 5. variants, while time is left
+results="{\"bundle\":\"$source_kind\",\"torch\":${torch_json:-null},\"engine\":${engine_json:-null}"
+for v in $variants; do
+  if [ "$SECONDS" -ge "$budget" ]; then log "skipping variant $v: ${SECONDS}s used (budget ${budget}s)"; continue; fi
+  case $v in
+    conv) args=(--conv-grad conv) ;;
+    fp16) args=(--fp16) ;;
+    *) log "unknown variant $v"; continue ;;
+  esac
+  if export_bundle "real-$v" "${args[@]}"; then
+    j=$(bench_engine "real-$v" | tail -1)
+    log "RESULT variant $v: engine/torch = $(ratio "$j" "$torch_json")"
+    results="$results,\"$v\":${j:-null}"
+  fi
+done
+echo "$results}" >"$OUT/gpu-check.json"
+log "summary in $OUT/gpu-check.json"
