@@ -12,6 +12,8 @@
 # Environment (defaults in brackets): GPU_CHECK_SIZE [256] GPU_CHECK_CUTN [32] GPU_CHECK_STEPS [100]
 # GPU_CHECK_DEVICE [cuda] (PyTorch) GPU_CHECK_EP [webgpu] (onnxruntime-node) GPU_CHECK_VARIANTS
 # ["fp16 conv"]: further exports timed while time is left (fp16: --fp16; conv: --conv-grad conv)
+# GPU_CHECK_WEBGPU_OPTION_SETS ["validationMode=disabled preferredLayout=NCHW"]: provider options
+# (RENDERER_WEBGPU_OPTIONS) to time on the float32 bundle, one run each, before the variants.
 # GPU_CHECK_WARMUP [5] (PyTorch warm-up steps) GPU_CHECK_BUDGET_S [400]: no new variant starts after this many seconds. OUT: where the summary
 # and logs go (the device tool's folder that comes back; default models/.work/gpu-out).
 #
@@ -33,6 +35,7 @@ steps=${GPU_CHECK_STEPS:-100}
 device=${GPU_CHECK_DEVICE:-cuda}
 ep=${GPU_CHECK_EP:-webgpu}
 variants=${GPU_CHECK_VARIANTS-fp16 conv}
+option_sets=${GPU_CHECK_WEBGPU_OPTION_SETS-validationMode=disabled preferredLayout=NCHW}
 budget=${GPU_CHECK_BUDGET_S:-400}
 warmup=${GPU_CHECK_WARMUP:-5}
 vocab=$carry/vocab/bpe_simple_vocab_16e6.txt.gz
@@ -106,13 +109,13 @@ torch_json=$(grep '^{' "$OUT/torch.log" | head -1)
 log "torch: ${torch_json:-failed: $(tail -3 "$OUT/torch.log")}"
 
 # 4. onnxruntime-node, the engine's own loop (Adam and clamp on the host, one frame at the end)
-bench_engine() {  # BUNDLE-NAME
-  local t0=$SECONDS
-  (cd "$repo" && node deploy/cli/tessera.mjs bench --model "$1" --models-dir "models/$work" --ep "$ep" \
+bench_engine() {  # BUNDLE-NAME [WEBGPU-OPTIONS]
+  local t0=$SECONDS label=$1${2:+-$2}
+  (cd "$repo" && RENDERER_WEBGPU_OPTIONS=${2:-} node deploy/cli/tessera.mjs bench --model "$1" --models-dir "models/$work" --ep "$ep" \
      --size "${size}x${size}" --cutn "$cutn" --steps "$steps" --frame-every "$steps" --renders 1 \
-     --prompt "a lighthouse in a storm" --no-torch --json) >"$OUT/engine-$1.log" 2>&1
-  local j; j=$(grep '^{' "$OUT/engine-$1.log" | tail -1)
-  log "engine $1 ($((SECONDS - t0)) s in all): ${j:-failed: $(tail -3 "$OUT/engine-$1.log")}"
+     --prompt "a lighthouse in a storm" --no-torch --json) >"$OUT/engine-${label//[^A-Za-z0-9=-]/_}.log" 2>&1
+  local j; j=$(grep '^{' "$OUT/engine-${label//[^A-Za-z0-9=-]/_}.log" | tail -1)
+  log "engine $label ($((SECONDS - t0)) s in all): ${j:-failed: $(tail -3 "$OUT/engine-${label//[^A-Za-z0-9=-]/_}.log")}"
   echo "$j"
 }
 engine_json=$(bench_engine real | tail -1)
@@ -123,8 +126,16 @@ ratio() {  # ENGINE-JSON TORCH-JSON
 }
 log "RESULT $source_kind: engine/torch = $(ratio "$engine_json" "$torch_json") (target >= 0.5)"
 
-# 5. variants, while time is left
+# 5. provider options, then variants, while time is left
 results="{\"bundle\":\"$source_kind\",\"torch\":${torch_json:-null},\"engine\":${engine_json:-null}"
+if [ "$ep" = webgpu ]; then
+  for opts in $option_sets; do
+    if [ "$SECONDS" -ge "$budget" ]; then log "skipping options $opts: ${SECONDS}s used (budget ${budget}s)"; continue; fi
+    j=$(bench_engine real "$opts" | tail -1)
+    log "RESULT options $opts: engine/torch = $(ratio "$j" "$torch_json")"
+    results="$results,\"$opts\":${j:-null}"
+  done
+fi
 for v in $variants; do
   if [ "$SECONDS" -ge "$budget" ]; then log "skipping variant $v: ${SECONDS}s used (budget ${budget}s)"; continue; fi
   case $v in

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEngineBench, type EngineBenchOptions } from '../../renderer/src/bench/engine-bench.js';
 import type { ExecutionProviderChoice } from '../../renderer/src/onnx/onnx-runtime.js';
+import { parseWebGpuOptions } from '../../shared/src/webgpu-options.js';
 
 const USAGE = `usage: tessera bench [options]
 
@@ -24,6 +25,7 @@ With options, the engine alone:
   --frame-every N      progress frame interval (default: the model's)
   --renders N          timed renders after one warm-up (default 3)
   --threads N          CPU threads per operator (default 2)
+  --webgpu-options O   WebGPU provider options, name=value,… (default: $RENDERER_WEBGPU_OPTIONS)
   --prompt TEXT        default "a red circle on a blue background"
   --no-torch           skip the PyTorch comparison (tiny-shapes only anyway)
   --json               also print the figures as one JSON line (last line)
@@ -40,7 +42,7 @@ function whole(name: string, raw: string | undefined, min: number, max: number):
 }
 
 /** `undefined`: no options, the full default benchmark. `'help'`: print usage. */
-export function parseBenchArgs(argv: string[]): EngineBenchOptions | 'help' | undefined {
+export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): EngineBenchOptions | 'help' | undefined {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -54,6 +56,7 @@ export function parseBenchArgs(argv: string[]): EngineBenchOptions | 'help' | un
       'frame-every': { type: 'string' },
       renders: { type: 'string' },
       threads: { type: 'string' },
+      'webgpu-options': { type: 'string' },
       prompt: { type: 'string' },
       'no-torch': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -86,6 +89,14 @@ export function parseBenchArgs(argv: string[]): EngineBenchOptions | 'help' | un
   const threads = whole('threads', values.threads, 1, 256);
   if (threads !== undefined) o.threads = threads;
   if (values.prompt !== undefined) o.prompt = values.prompt;
+  const webgpu = values['webgpu-options'] ?? env.RENDERER_WEBGPU_OPTIONS;
+  if (webgpu !== undefined && webgpu.trim() !== '') {
+    try {
+      o.webgpuOptions = parseWebGpuOptions(webgpu);
+    } catch (err) {
+      throw new BenchUsageError(`--webgpu-options: ${(err as Error).message}`);
+    }
+  }
   if (values['no-torch']) o.torch = false;
   if (values.json) o.json = true;
   return o;

@@ -60,7 +60,7 @@ export async function loadOnnxEngine(config: Config, log: Logger): Promise<Engin
     throw new RendererStartError(`the VQGAN-CLIP engine could not be loaded: ${describeError(cause)}`, { cause });
   }
   try {
-    return await mod.createOnnxEngine({ modelsDir, model: config.RENDERER_MODEL, ep: config.RENDERER_EP, log });
+    return await mod.createOnnxEngine({ modelsDir, model: config.RENDERER_MODEL, ep: config.RENDERER_EP, webgpuOptions: config.RENDERER_WEBGPU_OPTIONS, log });
   } catch (cause) {
     throw new RendererStartError(`the engine could not load model '${config.RENDERER_MODEL}' from ${modelsDir}: ${describeError(cause)}`, { cause });
   }

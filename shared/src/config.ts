@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { parseWebGpuOptions } from './webgpu-options.js';
 
 const int = (min: number, max: number) => {
   const expected = `an integer from ${min} to ${max}`;
@@ -60,7 +61,23 @@ export const CONFIG_VARS = {
   RENDERER_EP: v({
     schema: z.enum(['auto', 'cpu', 'webgpu', 'cuda']),
     default: 'auto',
-    description: 'onnxruntime execution provider: auto picks cuda, then webgpu, then cpu.',
+    description: 'onnxruntime execution provider: auto picks cuda, then webgpu (only where a GPU device exists), then cpu.',
+    usedBy: 'renderer',
+  }),
+  RENDERER_WEBGPU_OPTIONS: v({
+    schema: z
+      .string()
+      .optional()
+      .transform((s, ctx) => {
+        try {
+          return parseWebGpuOptions(s ?? '');
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `name=value pairs of the WebGPU provider: ${(err as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    default: undefined,
+    description: 'WebGPU provider options, e.g. `validationMode=disabled,preferredLayout=NCHW` (names and values: `shared/src/webgpu-options.ts`).',
     usedBy: 'renderer',
   }),
   RENDERER_ID: v({

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { RenderRequest } from '../engine/engine.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
+import { formatWebGpuOptions, type WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -34,6 +35,8 @@ export interface EngineBenchOptions {
   /** Progress frames every N steps (default: the model's, as users get them). */
   frameEvery?: number;
   prompt?: string;
+  /** WebGPU provider options (see shared/src/webgpu-options.ts). */
+  webgpuOptions?: WebGpuOptions;
   /** Run the PyTorch comparison (tiny-shapes only; the real models use bench_real.py). */
   torch?: boolean;
   /** Also print one JSON line with the figures (for scripts). */
@@ -70,7 +73,7 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   const renders = o.renders ?? 3;
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
   const t0 = performance.now();
-  const engine = await createOnnxEngine({ modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'), model, ep: o.ep ?? 'cpu', log, intraOpNumThreads: threads });
+  const engine = await createOnnxEngine({ modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'), model, ep: o.ep ?? 'cpu', ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}), log, intraOpNumThreads: threads });
   const loadMs = performance.now() - t0;
   let engineStepsPerSec: number;
   let engineLoopStepsPerSec: number;
@@ -84,7 +87,8 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   const [width, height] = o.size ?? engine.manifest.image.defaultSize;
   const steps = o.steps ?? d.steps;
   const cutn = o.cutn ?? d.cutn;
-  const settings = `${model}, onnxruntime-node ${executionProvider}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
+  const webgpu = executionProvider === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length ? ` (${formatWebGpuOptions(o.webgpuOptions)})` : '';
+  const settings = `${model}, onnxruntime-node ${executionProvider}${webgpu}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
   try {
     const request = (n: number): RenderRequest => ({
       prompts: [{ kind: 'text', text: o.prompt ?? PROMPT, weight: 1 }],
@@ -121,7 +125,7 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   const result: EngineBenchResult = { engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
   const finish = (r: EngineBenchResult): EngineBenchResult => {
     if (o.json) {
-      out(JSON.stringify({ runner: `onnxruntime-node-${r.executionProvider}`, model, W: width, H: height, cutn, steps, renders, ...r, ms_per_step: 1000 / r.engineLoopStepsPerSec, it_per_s: r.engineLoopStepsPerSec }));
+      out(JSON.stringify({ runner: `onnxruntime-node-${r.executionProvider}`, model, webgpuOptions: o.webgpuOptions ?? {}, W: width, H: height, cutn, steps, renders, ...r, ms_per_step: 1000 / r.engineLoopStepsPerSec, it_per_s: r.engineLoopStepsPerSec }));
     }
     return r;
   };

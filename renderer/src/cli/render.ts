@@ -16,6 +16,7 @@ import { EngineInputError, type RenderProgress, type RenderRequest, type Weighte
 import { encodeTimelapse } from '../engine/image-io.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
+import { parseWebGpuOptions, type WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -60,6 +61,14 @@ function num(name: string, raw: string | undefined): number | undefined {
   return n;
 }
 
+function webgpuOptionsFromEnv(): WebGpuOptions {
+  try {
+    return parseWebGpuOptions(process.env.RENDERER_WEBGPU_OPTIONS ?? '');
+  } catch (err) {
+    throw new UsageError(`RENDERER_WEBGPU_OPTIONS: ${(err as Error).message}`);
+  }
+}
+
 function parseImagePrompt(raw: string): { file: string; weight: number } {
   const m = /^(.*?)(?::([^:]*))?$/.exec(raw)!;
   const weight = m[2] === undefined ? 1 : Number(m[2]);
@@ -82,6 +91,7 @@ interface CliOptions {
   cutn: number | undefined;
   lr: number | undefined;
   ep: ExecutionProviderChoice;
+  webgpuOptions: WebGpuOptions;
   threads: number;
   quiet: boolean;
 }
@@ -137,6 +147,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     cutn: int('cutn', values.cutn),
     lr: num('lr', values.lr),
     ep: ep as ExecutionProviderChoice,
+    webgpuOptions: webgpuOptionsFromEnv(),
     threads,
     quiet: values.quiet ?? false,
   };
@@ -186,7 +197,7 @@ async function render(o: CliOptions): Promise<number> {
   for (const p of o.imagePrompts) imagePrompts.push({ kind: 'image', image: await readInput(p.file, 'image prompt'), weight: p.weight });
 
   const log = pino({ level: process.env.LOG_LEVEL ?? 'warn', base: null }, pino.destination(2));
-  const engine = await createOnnxEngine({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, log, intraOpNumThreads: o.threads });
+  const engine = await createOnnxEngine({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, webgpuOptions: o.webgpuOptions, log, intraOpNumThreads: o.threads });
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);

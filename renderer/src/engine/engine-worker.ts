@@ -25,7 +25,7 @@ async function load(): Promise<LoadedModel> {
     if (!p) throw new ModelBundleError(`model '${bundle.name}' has no '${g}' graph`, bundle.name);
     return p;
   };
-  const runtime = await createOnnxRuntime({ ep: init.ep, intraOpNumThreads: init.intraOpNumThreads, probeGraph: path('decoder') });
+  const runtime = await createOnnxRuntime({ ep: init.ep, intraOpNumThreads: init.intraOpNumThreads, ...(init.webgpuOptions ? { webgpuOptions: init.webgpuOptions } : {}), probeGraph: path('decoder') });
   const optional = async (g: string): Promise<GraphSession | undefined> => (bundle.graphPath(g) ? runtime.load(path(g)) : undefined);
   const { manifest } = bundle;
   const [step, decoder, text, encoder, image, codes] = await Promise.all([

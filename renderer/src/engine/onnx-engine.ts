@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 import { ModelBundleError, type BundleManifest } from './bundle.js';
 import { EngineInputError, type Engine, type RenderProgress, type RenderRequest, type RenderResult } from './engine.js';
@@ -22,6 +23,8 @@ export interface OnnxEngineOptions {
   log: Logger;
   /** CPU threads per operator (default 2). Fixed, because results depend on it. */
   intraOpNumThreads?: number;
+  /** WebGPU provider options (RENDERER_WEBGPU_OPTIONS). */
+  webgpuOptions?: WebGpuOptions;
   /** Starts the worker thread (tests wrap it to observe or kill the worker). */
   spawnWorker?: (init: WorkerInit) => Worker;
 }
@@ -129,7 +132,7 @@ export class OnnxEngine implements Engine {
   /** Loads the model in a worker thread; resolves once its graphs are ready. */
   static async create(o: OnnxEngineOptions): Promise<OnnxEngine> {
     const log = o.log.child({ model: o.model });
-    const init: WorkerInit = { modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, cancel: new SharedArrayBuffer(4) };
+    const init: WorkerInit = { modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}), cancel: new SharedArrayBuffer(4) };
     const spawn = o.spawnWorker ?? spawnWorker;
     const { worker, ready } = await startWorker(spawn, init, log);
     log.info({ executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs }, 'engine ready');

@@ -2,6 +2,7 @@
  * Messages between `OnnxEngine` (main thread) and its worker thread. Both ends are this
  * package's code in one process, so plain discriminated unions suffice (no wire parsing).
  */
+import type { WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 import type { BundleManifest } from './bundle.js';
 import type { RenderRequest, RenderResult } from './engine.js';
@@ -12,6 +13,7 @@ export interface WorkerInit {
   model: string;
   ep: ExecutionProviderChoice;
   intraOpNumThreads: number;
+  webgpuOptions?: WebGpuOptions;
   /** Int32Array over it: [0] = id of the render to cancel (0 = none). */
   cancel: SharedArrayBuffer;
 }

@@ -3,10 +3,13 @@
  * `GraphSession` port, so the engine's loop can be tested with fakes and the runtime swapped.
  *
  * Execution providers: `cuda` is not shipped in the npm package (GPU images install it), `webgpu`
- * is (Vulkan on Linux), `cpu` always works. `auto` tries cuda, then webgpu, then cpu, and every
- * explicit choice falls back to cpu, each time with the reason.
+ * is (Vulkan on Linux), `cpu` always works. `auto` tries cuda, then webgpu (only where a GPU
+ * device exists: see gpu-devices.ts), then cpu, and every explicit choice falls back to cpu, each
+ * time with the reason.
  */
 import * as ort from 'onnxruntime-node';
+import type { WebGpuOptions } from '../../../shared/src/webgpu-options.js';
+import { gpuDeviceNodes } from './gpu-devices.js';
 
 export type ExecutionProviderName = 'cpu' | 'webgpu' | 'cuda';
 export type ExecutionProviderChoice = 'auto' | ExecutionProviderName;
@@ -33,6 +36,8 @@ export interface RuntimeOptions {
   ep: ExecutionProviderChoice;
   /** Threads for one operator on the CPU provider; fixed so that results are reproducible. */
   intraOpNumThreads: number;
+  /** Options of the WebGPU provider (RENDERER_WEBGPU_OPTIONS), already validated. */
+  webgpuOptions?: WebGpuOptions;
 }
 
 export interface OnnxRuntime {
@@ -45,7 +50,7 @@ export interface OnnxRuntime {
 
 function sessionOptions(ep: ExecutionProviderName, o: RuntimeOptions): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [ep],
+    executionProviders: [ep === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length ? { name: 'webgpu', ...o.webgpuOptions } : ep],
     intraOpNumThreads: o.intraOpNumThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -101,13 +106,24 @@ function reasonOf(err: unknown): string {
  * Picks an execution provider by loading `probeGraph` with each candidate in turn.
  * `notes` collects why candidates were skipped (the caller logs them).
  */
-export async function createOnnxRuntime(options: RuntimeOptions & { probeGraph: string }): Promise<OnnxRuntime> {
+export async function createOnnxRuntime(
+  options: RuntimeOptions & {
+    probeGraph: string;
+    /** GPU device nodes (tests pass their own; the default looks under /dev on Linux). */
+    gpuDevices?: () => string[];
+    platform?: NodeJS.Platform;
+  },
+): Promise<OnnxRuntime> {
   const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
   const candidates: ExecutionProviderName[] = options.ep === 'auto' ? ['cuda', 'webgpu', 'cpu'] : options.ep === 'cpu' ? ['cpu'] : [options.ep, 'cpu'];
   const skipped: string[] = [];
   for (const ep of candidates) {
     if (!supported.has(ep)) {
       skipped.push(`${ep}: not in this onnxruntime-node build`);
+      continue;
+    }
+    if (ep === 'webgpu' && options.ep === 'auto' && (options.platform ?? process.platform) === 'linux' && (options.gpuDevices ?? gpuDeviceNodes)().length === 0) {
+      skipped.push('webgpu: no GPU device (/dev/nvidia*, /dev/dri/renderD*), and a software Vulkan driver is slower than the CPU (RENDERER_EP=webgpu forces it)');
       continue;
     }
     try {
