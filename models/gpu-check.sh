@@ -14,7 +14,7 @@
 # ["fp16 conv"]: further exports timed while time is left (fp16: --fp16; conv: --conv-grad conv)
 # GPU_CHECK_WEBGPU_OPTION_SETS ["validationMode=disabled preferredLayout=NCHW"]: provider options
 # (RENDERER_WEBGPU_OPTIONS) to time on the float32 bundle, one run each, before the variants.
-# GPU_CHECK_WARMUP [5] (PyTorch warm-up steps) GPU_CHECK_BUDGET_S [400]: no new variant starts after this many seconds. OUT: where the summary
+# GPU_CHECK_WARMUP [5] (PyTorch warm-up steps) GPU_CHECK_BUDGET_S [330]: no new variant starts after this many seconds. OUT: where the summary
 # and logs go (the device tool's folder that comes back; default models/.work/gpu-out).
 #
 # If the export fails here (another torch), the graphs exported on the dev machine travel in
@@ -36,7 +36,7 @@ device=${GPU_CHECK_DEVICE:-cuda}
 ep=${GPU_CHECK_EP:-webgpu}
 variants=${GPU_CHECK_VARIANTS-fp16 conv}
 option_sets=${GPU_CHECK_WEBGPU_OPTION_SETS-validationMode=disabled preferredLayout=NCHW}
-budget=${GPU_CHECK_BUDGET_S:-400}
+budget=${GPU_CHECK_BUDGET_S:-330}
 warmup=${GPU_CHECK_WARMUP:-5}
 vocab=$carry/vocab/bpe_simple_vocab_16e6.txt.gz
 
