@@ -136,6 +136,7 @@ if [ "$ep" = webgpu ]; then
     results="$results,\"$opts\":${j:-null}"
   done
 fi
+[ "$source_kind" = exported-here ] || { [ -z "$variants" ] || log "skipping variants $variants: the export does not work here"; variants=; }
 for v in $variants; do
   if [ "$SECONDS" -ge "$budget" ]; then log "skipping variant $v: ${SECONDS}s used (budget ${budget}s)"; continue; fi
   case $v in
