@@ -6,9 +6,22 @@
  */
 import { randomInt } from 'node:crypto';
 import { Kvm } from '@nats-io/kv';
-import { Client, Events, GatewayIntentBits, MessageFlags, Partials, type ChatInputCommandInteraction } from 'discord.js';
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  Partials,
+  type ChatInputCommandInteraction,
+} from 'discord.js';
 import type { Logger } from 'pino';
-import { connectNats, ensureFarm, type Farm, type FarmSettings, type NatsConnection } from '../../shared/src/index.js';
+import {
+  connectNats,
+  ensureFarm,
+  type Farm,
+  type FarmSettings,
+  type NatsConnection,
+} from '../../shared/src/index.js';
 import { createEditPacer } from './core/frame-editor.js';
 import type { ModelFacts } from './core/imagine-request.js';
 import type { BotContext } from './discord/context.js';
@@ -89,7 +102,20 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     ...(options.tokenSwitchAfterMs !== undefined ? { tokenSwitchAfterMs: options.tokenSwitchAfterMs } : {}),
     now,
   });
-  const ctx: BotContext = { client, farm, records, quotas, settings, renders, port, status, model: options.model, log, now, randomSeed: () => randomInt(0, 2 ** 32) };
+  const ctx: BotContext = {
+    client,
+    farm,
+    records,
+    quotas,
+    settings,
+    renders,
+    port,
+    status,
+    model: options.model,
+    log,
+    now,
+    randomSeed: () => randomInt(0, 2 ** 32),
+  };
 
   client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isChatInputCommand()) return;
@@ -97,8 +123,14 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
       log.error({ err, command: interaction.commandName }, 'command failed');
       const content = '⚠️ Something went wrong on our side. Please try again.';
       try {
-        if (interaction.deferred || interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-        else await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+        if (interaction.deferred || interaction.replied)
+          await interaction.followUp({
+            content,
+            flags: MessageFlags.Ephemeral,
+            allowedMentions: { parse: [] },
+          });
+        else
+          await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
       } catch {
         // The interaction is gone; nothing more to tell.
       }
@@ -108,7 +140,13 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     const message = reaction.message;
     if (!message.guildId) return;
     void handleReaction(
-      { guildId: message.guildId, channelId: message.channelId, messageId: message.id, userId: user.id, emoji: reaction.emoji.name },
+      {
+        guildId: message.guildId,
+        channelId: message.channelId,
+        messageId: message.id,
+        userId: user.id,
+        emoji: reaction.emoji.name,
+      },
       ctx,
     ).catch((err: unknown) => log.error({ err, messageId: message.id }, 'reaction handling failed'));
   });
@@ -128,7 +166,12 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
   const applicationId = client.application?.id ?? client.user?.id ?? '';
 
   renders.start();
-  const feed: JobFeed = await startJobFeed({ farm, log: log.child({ part: 'feed' }), consumerName: botConsumerName(applicationId), handler: renders });
+  const feed: JobFeed = await startJobFeed({
+    farm,
+    log: log.child({ part: 'feed' }),
+    consumerName: botConsumerName(applicationId),
+    handler: renders,
+  });
   const resumed = await renders.resume();
   log.info({ user: client.user?.tag, applicationId, resumed }, 'bot ready');
 
@@ -177,6 +220,8 @@ async function dispatchCommand(i: ChatInputCommandInteraction, ctx: BotContext):
 export class BotLoginError extends Error {
   override readonly name = 'BotLoginError';
   constructor(cause: unknown) {
-    super(`could not log in to Discord: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`could not log in to Discord: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
 }

@@ -4,7 +4,11 @@
  */
 import sharp from 'sharp';
 
-export async function fitImage(png: Uint8Array, limitBytes: number, baseName: string): Promise<{ name: string; data: Uint8Array }> {
+export async function fitImage(
+  png: Uint8Array,
+  limitBytes: number,
+  baseName: string,
+): Promise<{ name: string; data: Uint8Array }> {
   if (png.byteLength <= limitBytes) return { name: `${baseName}.png`, data: png };
   let quality = 90;
   let scale = 1;

@@ -19,12 +19,17 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'bot' });
   if (!config.DISCORD_TOKEN) {
-    process.stderr.write('tessera bot: DISCORD_TOKEN is not set. Create a bot in the Discord Developer Portal (see README), or run `npm start` for the local playground.\n');
+    process.stderr.write(
+      'tessera bot: DISCORD_TOKEN is not set. Create a bot in the Discord Developer Portal (see README), or run `npm start` for the local playground.\n',
+    );
     return 2;
   }
   const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
   const started = startBot({
-    discord: { token: config.DISCORD_TOKEN, ...(config.DISCORD_API_BASE ? { apiBase: config.DISCORD_API_BASE } : {}) },
+    discord: {
+      token: config.DISCORD_TOKEN,
+      ...(config.DISCORD_API_BASE ? { apiBase: config.DISCORD_API_BASE } : {}),
+    },
     nats: {
       url: config.NATS_URL,
       ...(config.NATS_USER ? { user: config.NATS_USER } : {}),
@@ -48,8 +53,15 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!bot) return 1;
   if (register) {
-    const rest = new REST(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}).setToken(config.DISCORD_TOKEN);
-    const names = await deployCommands({ rest, applicationId: config.DISCORD_APP_ID ?? bot.applicationId, model, ...(config.DISCORD_GUILD_ID ? { guildId: config.DISCORD_GUILD_ID } : {}) });
+    const rest = new REST(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}).setToken(
+      config.DISCORD_TOKEN,
+    );
+    const names = await deployCommands({
+      rest,
+      applicationId: config.DISCORD_APP_ID ?? bot.applicationId,
+      model,
+      ...(config.DISCORD_GUILD_ID ? { guildId: config.DISCORD_GUILD_ID } : {}),
+    });
     log.info({ commands: names, guildId: config.DISCORD_GUILD_ID }, 'slash commands registered');
   }
   await new Promise<void>((resolve) => {

@@ -3,13 +3,21 @@ import type { RenderJobInput } from '../../shared/src/index.js';
 import type { RenderRecord } from './nats/render-records.js';
 
 /** The job to submit for a render record (a new render, or a reroll with its new seed). */
-export function jobInput(record: RenderRecord, initImage: RenderJobInput['initImage'], requester: { interactionId?: string; username: string }): RenderJobInput {
+export function jobInput(
+  record: RenderRecord,
+  initImage: RenderJobInput['initImage'],
+  requester: { interactionId?: string; username: string },
+): RenderJobInput {
   const p = record.params;
   return {
     v: 1,
     jobId: record.jobId,
     promptText: p.promptText,
-    prompts: p.prompts.map((x) => ({ text: x.text, weight: x.weight, ...(x.stop !== undefined ? { stop: x.stop } : {}) })),
+    prompts: p.prompts.map((x) => ({
+      text: x.text,
+      weight: x.weight,
+      ...(x.stop !== undefined ? { stop: x.stop } : {}),
+    })),
     seed: p.seed,
     width: p.width,
     height: p.height,

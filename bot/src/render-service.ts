@@ -95,7 +95,14 @@ export class RenderService implements JobFeedHandler {
     if (this.trackers.has(record.jobId)) return;
     const target: EditTarget =
       record.interactionToken && record.tokenIssuedAt !== undefined
-        ? { kind: 'interaction', applicationId: record.applicationId, token: record.interactionToken, issuedAt: record.tokenIssuedAt, channelId: record.channelId, messageId: record.messageId }
+        ? {
+            kind: 'interaction',
+            applicationId: record.applicationId,
+            token: record.interactionToken,
+            issuedAt: record.tokenIssuedAt,
+            channelId: record.channelId,
+            messageId: record.messageId,
+          }
         : { kind: 'channel', channelId: record.channelId, messageId: record.messageId };
     const log = this.o.log.child({ jobId: record.jobId });
     const editor = new FrameEditor({
@@ -111,7 +118,14 @@ export class RenderService implements JobFeedHandler {
     });
     let markEnded = () => {};
     const ended = new Promise<void>((resolve) => (markEnded = resolve));
-    this.trackers.set(record.jobId, { record, view: initialJobView(record.jobId), editor, position: undefined, ended, markEnded });
+    this.trackers.set(record.jobId, {
+      record,
+      view: initialJobView(record.jobId),
+      editor,
+      position: undefined,
+      ended,
+      markEnded,
+    });
     void this.refreshQueued();
   }
 
@@ -121,7 +135,10 @@ export class RenderService implements JobFeedHandler {
     for (const record of active) {
       this.track(record);
       const result = await getJobResult(this.o.farm, record.jobId);
-      if (result) void this.onEvent(result).catch((err: unknown) => this.o.log.error({ err, jobId: record.jobId }, 'finishing a resumed job failed'));
+      if (result)
+        void this.onEvent(result).catch((err: unknown) =>
+          this.o.log.error({ err, jobId: record.jobId }, 'finishing a resumed job failed'),
+        );
     }
     return active.length;
   }
@@ -144,7 +161,7 @@ export class RenderService implements JobFeedHandler {
     if (!t && terminal) {
       // A job of ours that ended while nobody followed it (e.g. during a restart).
       const record = await this.o.records.get(event.jobId);
-      if (!record || record.state !== 'active') return;
+      if (record?.state !== 'active') return;
       this.track(record);
       t = this.trackers.get(event.jobId);
     }
@@ -159,11 +176,14 @@ export class RenderService implements JobFeedHandler {
     }
     if (!t.ending) {
       const tracker = t;
-      tracker.ending = this.end(tracker, event as TerminalJobEvent).then(tracker.markEnded, (err: unknown) => {
-        // Let the redelivered event try again.
-        tracker.ending = undefined;
-        throw err;
-      });
+      tracker.ending = this.end(tracker, event as TerminalJobEvent).then(
+        tracker.markEnded,
+        (err: unknown) => {
+          // Let the redelivered event try again.
+          tracker.ending = undefined;
+          throw err;
+        },
+      );
     }
     await t.ending;
   }
@@ -193,7 +213,9 @@ export class RenderService implements JobFeedHandler {
       height: p.height,
       quality: p.quality,
       model: p.model,
-      ...(record.parentMessageId ? { parentLink: messageLink(record.guildId, record.channelId, record.parentMessageId) } : {}),
+      ...(record.parentMessageId
+        ? { parentLink: messageLink(record.guildId, record.channelId, record.parentMessageId) }
+        : {}),
     };
   }
 
@@ -215,13 +237,24 @@ export class RenderService implements JobFeedHandler {
       };
     } else {
       const ahead = t.position && t.position > 1 ? (t.position - 1) * t.record.params.steps : 0;
-      state = { kind: 'queued', position: t.position, etaMs: estimateEtaMs({ stepsLeft: t.record.params.steps, stepsAhead: ahead, itPerSec: this.speed.current(), renderers: this.renderersOnline }) };
+      state = {
+        kind: 'queued',
+        position: t.position,
+        etaMs: estimateEtaMs({
+          stepsLeft: t.record.params.steps,
+          stepsAhead: ahead,
+          itPerSec: this.speed.current(),
+          renderers: this.renderersOnline,
+        }),
+      };
     }
     return renderPayload(this.facts(t.record), state);
   }
 
   private async refreshQueued(): Promise<void> {
-    const queued = [...this.trackers.values()].filter((t) => t.view.status === 'queued' && !t.ending && !t.cancellingBy);
+    const queued = [...this.trackers.values()].filter(
+      (t) => t.view.status === 'queued' && !t.ending && !t.cancellingBy,
+    );
     if (queued.length === 0) return;
     try {
       const renderers = await this.o.status.renderers();
@@ -250,15 +283,28 @@ export class RenderService implements JobFeedHandler {
     if (event.type === 'done') {
       const png = await this.o.farm.images.getBlob(event.image.key);
       if (!png) {
-        state = { kind: 'failed', reason: 'The finished picture could not be found in the farm’s store.', refunded: true };
+        state = {
+          kind: 'failed',
+          reason: 'The finished picture could not be found in the farm’s store.',
+          refunded: true,
+        };
         refund = true;
       } else {
-        const fitted = await fitImage(png, record.attachmentSizeLimit ?? 10 * 1024 * 1024, `tessera-${event.seed}`);
+        const fitted = await fitImage(
+          png,
+          record.attachmentSizeLimit ?? 10 * 1024 * 1024,
+          `tessera-${event.seed}`,
+        );
         state = { kind: 'done', image: fitted.data, imageName: fitted.name, elapsedMs: event.elapsedMs };
       }
     } else if (event.type === 'failed') {
       refund = true;
-      state = { kind: 'failed', reason: event.reason, refunded: true, ...(t.frame ? { frame: t.frame } : {}) };
+      state = {
+        kind: 'failed',
+        reason: event.reason,
+        refunded: true,
+        ...(t.frame ? { frame: t.frame } : {}),
+      };
     } else {
       refund = true;
       state = { kind: 'cancelled', by: event.by, refunded: true, ...(t.frame ? { frame: t.frame } : {}) };
@@ -267,16 +313,24 @@ export class RenderService implements JobFeedHandler {
     // The quota first: once the message says "cancelled" or "failed", the refund has happened.
     await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
     await t.editor.finish(renderPayload(facts, state));
-    await this.o.records.finish(record.jobId, state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed');
+    await this.o.records.finish(
+      record.jobId,
+      state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed',
+    );
     // 🔁 last: when it shows, a reroll finds the render finished.
     if (state.kind === 'done') {
-      await this.o.port.react(record.channelId, record.messageId, '🔁').catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
+      await this.o.port
+        .react(record.channelId, record.messageId, '🔁')
+        .catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
     }
     const s = t.editor.stats;
     this.totals.editsSent += s.sent;
     this.totals.dropped += s.dropped;
     this.totals.maxInFlight = Math.max(this.totals.maxInFlight, s.maxInFlight);
     this.trackers.delete(record.jobId);
-    this.o.log.info({ jobId: record.jobId, outcome: event.type, edits: s.sent, dropped: s.dropped, refunded: refund }, 'render message finished');
+    this.o.log.info(
+      { jobId: record.jobId, outcome: event.type, edits: s.sent, dropped: s.dropped, refunded: refund },
+      'render message finished',
+    );
   }
 }

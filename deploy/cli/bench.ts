@@ -37,12 +37,16 @@ export class BenchUsageError extends Error {
 
 function whole(name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new BenchUsageError(`--${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new BenchUsageError(`--${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
   return Number(raw);
 }
 
 /** `undefined`: no options, the full default benchmark. `'help'`: print usage. */
-export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): EngineBenchOptions | 'help' | undefined {
+export function parseBenchArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): EngineBenchOptions | 'help' | undefined {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -70,7 +74,8 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values.model !== undefined) o.model = values.model;
   if (values['models-dir'] !== undefined) o.modelsDir = values['models-dir'];
   if (values.ep !== undefined) {
-    if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(values.ep)) throw new BenchUsageError(`--ep must be auto, cpu, webgpu or cuda (got '${values.ep}')`);
+    if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(values.ep))
+      throw new BenchUsageError(`--ep must be auto, cpu, webgpu or cuda (got '${values.ep}')`);
     o.ep = values.ep as ExecutionProviderChoice;
   }
   if (values.size !== undefined) {

@@ -32,7 +32,10 @@ export interface FarmReport {
 export async function collectFarmReport(nc: NatsConnection, waitMs: number): Promise<FarmReport> {
   const renderers: RendererPresence[] = [];
   // @nats-io/services bundles older nats-core typings; same connection object at runtime.
-  const client = new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]).client({ strategy: 'timer', maxWait: waitMs });
+  const client = new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0]).client({
+    strategy: 'timer',
+    maxWait: waitMs,
+  });
   try {
     for await (const stats of await client.stats(rendererServiceName())) {
       for (const endpoint of stats.endpoints ?? []) {
@@ -58,7 +61,9 @@ export async function collectFarmReport(nc: NatsConnection, waitMs: number): Pro
       models.set(parsed.model, row);
     }
     for await (const consumer of jsm.consumers.list(jobsStream())) {
-      const model = consumer.config.filter_subject ? parseJobSubject(consumer.config.filter_subject.replace(/\*$/, 'x'))?.model : undefined;
+      const model = consumer.config.filter_subject
+        ? parseJobSubject(consumer.config.filter_subject.replace(/\*$/, 'x'))?.model
+        : undefined;
       if (!model) continue;
       const row = models.get(model) ?? { model, queued: 0, inFlight: 0, redelivered: 0 };
       // The consumer's own counts: not yet delivered, and delivered but not acknowledged. (The
@@ -72,14 +77,26 @@ export async function collectFarmReport(nc: NatsConnection, waitMs: number): Pro
   } catch {
     // no jobs stream yet: nothing was ever queued
   }
-  for (const r of renderers) if (!models.has(r.model)) models.set(r.model, { model: r.model, queued: 0, inFlight: 0, redelivered: 0 });
+  for (const r of renderers)
+    if (!models.has(r.model)) models.set(r.model, { model: r.model, queued: 0, inFlight: 0, redelivered: 0 });
   const rendering = renderers.flatMap((r) => (r.jobId ? [{ jobId: r.jobId, rendererId: r.id }] : []));
-  return { renderers, models: [...models.values()].sort((a, b) => a.model.localeCompare(b.model)), rendering };
+  return {
+    renderers,
+    models: [...models.values()].sort((a, b) => a.model.localeCompare(b.model)),
+    rendering,
+  };
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatFarmReport(report: FarmReport): string {
@@ -90,20 +107,38 @@ export function formatFarmReport(report: FarmReport): string {
     lines.push(
       table([
         ['id', 'model', 'ep', 'state', 'job', 'it/s', 'done'],
-        ...report.renderers.map((r) => [r.id, r.model, r.executionProvider, r.state, r.jobId ?? '-', r.recentItPerSec.toFixed(1), String(r.jobsDone)]),
+        ...report.renderers.map((r) => [
+          r.id,
+          r.model,
+          r.executionProvider,
+          r.state,
+          r.jobId ?? '-',
+          r.recentItPerSec.toFixed(1),
+          String(r.jobsDone),
+        ]),
       ]),
     );
   }
   lines.push('');
   if (report.models.length === 0) lines.push('queue: empty (no jobs stream yet)');
-  else lines.push(table([['model', 'queued', 'in flight', 'redelivered'], ...report.models.map((m) => [m.model, String(m.queued), String(m.inFlight), String(m.redelivered)])]));
+  else
+    lines.push(
+      table([
+        ['model', 'queued', 'in flight', 'redelivered'],
+        ...report.models.map((m) => [m.model, String(m.queued), String(m.inFlight), String(m.redelivered)]),
+      ]),
+    );
   return `${lines.join('\n')}\n`;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean', default: false }, wait: { type: 'string', default: '1000' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      json: { type: 'boolean', default: false },
+      wait: { type: 'string', default: '1000' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   if (values.help) {
     process.stdout.write(USAGE);
@@ -119,10 +154,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const nc = await connectFromConfig(config, 'tessera-farm', { waitOnFirstConnect: false }).catch((e: unknown) => {
-    process.stderr.write(`tessera farm: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`);
-    return undefined;
-  });
+  const nc = await connectFromConfig(config, 'tessera-farm', { waitOnFirstConnect: false }).catch(
+    (e: unknown) => {
+      process.stderr.write(
+        `tessera farm: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`,
+      );
+      return undefined;
+    },
+  );
   if (!nc) return 1;
   try {
     const report = await collectFarmReport(nc, Number(values.wait));

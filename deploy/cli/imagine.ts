@@ -54,7 +54,10 @@ interface ModelDefaults {
 /** The model's defaults from a local bundle manifest, when this machine has one. */
 async function modelDefaults(config: Config, model: string): Promise<ModelDefaults> {
   const fallback = { width: 64, height: 64, steps: 100 };
-  for (const dir of [path.resolve(config.RENDERER_MODELS_DIR), path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', config.RENDERER_MODELS_DIR)]) {
+  for (const dir of [
+    path.resolve(config.RENDERER_MODELS_DIR),
+    path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', config.RENDERER_MODELS_DIR),
+  ]) {
     try {
       const m = JSON.parse(await readFile(path.join(dir, model, 'manifest.json'), 'utf8')) as {
         image?: { defaultSize?: [number, number] };
@@ -74,7 +77,9 @@ function bar(view: JobView, width = 30): string {
   const done = Math.min(1, view.step / total);
   const filled = Math.round(done * width);
   const rate = view.itPerSec ? ` ${view.itPerSec.toFixed(1)} it/s` : '';
-  const who = view.rendererId ? ` on ${view.rendererId}${view.attempt > 1 ? ` (attempt ${view.attempt})` : ''}` : '';
+  const who = view.rendererId
+    ? ` on ${view.rendererId}${view.attempt > 1 ? ` (attempt ${view.attempt})` : ''}`
+    : '';
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${view.step}/${total}${rate}${who}`;
 }
 
@@ -164,7 +169,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     nc = await connectFromConfig(config, 'tessera-imagine', { waitOnFirstConnect: false });
   } catch (e) {
-    process.stderr.write(`tessera imagine: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`);
+    process.stderr.write(
+      `tessera imagine: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`,
+    );
     return 1;
   }
   try {
@@ -189,7 +196,10 @@ export async function run(argv: string[]): Promise<number> {
       const next = reduceJobView(view, event);
       if (next === view) return;
       if (event.type === 'progress' && event.frame && !values['no-frames']) {
-        const file = path.join(framesDir, `frame-a${event.attempt}-${String(event.step).padStart(5, '0')}.webp`);
+        const file = path.join(
+          framesDir,
+          `frame-a${event.attempt}-${String(event.step).padStart(5, '0')}.webp`,
+        );
         writes.push(writeFile(file, Buffer.from(event.frame, 'base64')));
       }
       view = next;
@@ -210,11 +220,16 @@ export async function run(argv: string[]): Promise<number> {
     }
     await nc.flush();
     const submitted = await submitJob(farm, job);
-    process.stderr.write(`job ${jobId}: seed ${seed}, ${width}x${height}, ${submitted.job.steps} steps, model ${model}\n`);
+    process.stderr.write(
+      `job ${jobId}: seed ${seed}, ${width}x${height}, ${submitted.job.steps} steps, model ${model}\n`,
+    );
 
     // Events may be missed across a reconnect; the results bucket is the source of truth.
     const poll = setInterval(() => {
-      void getJobResult(farm, jobId).then((r) => r && onEvent(r), () => undefined);
+      void getJobResult(farm, jobId).then(
+        (r) => r && onEvent(r),
+        () => undefined,
+      );
     }, 2000);
     let interrupted = false;
     const onSigint = (): void => {
@@ -237,7 +252,11 @@ export async function run(argv: string[]): Promise<number> {
 
     const result = view.result ?? (await getJobResult(farm, jobId));
     if (!result) {
-      process.stderr.write(interrupted ? `job ${jobId} cancelled\n` : `tessera imagine: no result after ${timeoutMs / 1000} s (is a renderer running? try: npx tessera farm)\n`);
+      process.stderr.write(
+        interrupted
+          ? `job ${jobId} cancelled\n`
+          : `tessera imagine: no result after ${timeoutMs / 1000} s (is a renderer running? try: npx tessera farm)\n`,
+      );
       return interrupted ? 130 : 1;
     }
     if (result.type === 'failed') {
@@ -255,7 +274,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const file = path.join(outDir, `${jobId}.png`);
     await writeFile(file, png);
-    process.stderr.write(`done in ${(result.elapsedMs / 1000).toFixed(1)} s on ${result.rendererId ?? 'a renderer'}\n`);
+    process.stderr.write(
+      `done in ${(result.elapsedMs / 1000).toFixed(1)} s on ${result.rendererId ?? 'a renderer'}\n`,
+    );
     process.stdout.write(`${path.relative(process.cwd(), file)}\n`);
     return 0;
   } finally {

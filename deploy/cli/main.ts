@@ -6,15 +6,39 @@
 type CommandModule = { run(argv: string[]): Promise<number> };
 
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  start: { summary: 'run the local stack: nats-server, a renderer, the bot (playground without DISCORD_TOKEN)', load: () => import('./start.js') },
-  imagine: { summary: 'submit a render to the farm over NATS and save frames + image under ./out/', load: () => import('./imagine.js') },
+  start: {
+    summary: 'run the local stack: nats-server, a renderer, the bot (playground without DISCORD_TOKEN)',
+    load: () => import('./start.js'),
+  },
+  imagine: {
+    summary: 'submit a render to the farm over NATS and save frames + image under ./out/',
+    load: () => import('./imagine.js'),
+  },
   farm: { summary: 'renderers online, queue depth, jobs in flight', load: () => import('./farm.js') },
-  render: { summary: 'render locally with the engine, no NATS', load: () => import('../../renderer/src/cli/render.js') },
-  tokenize: { summary: 'print CLIP BPE token ids for a text', load: () => import('../../renderer/src/cli/tokenize.js') },
-  renderer: { summary: 'run one renderer process (connects to NATS_URL)', load: () => import('../../renderer/src/main.js') },
-  bot: { summary: 'run the Discord bot (connects to NATS_URL and Discord)', load: () => import('../../bot/src/main.js') },
-  commands: { summary: 'register slash commands: commands deploy [--guild ID]', load: () => import('../../bot/src/cli/commands.js') },
-  bench: { summary: 'benchmarks: engine steps/s vs PyTorch eager, bot CPU per frame', load: () => import('./bench.js') },
+  render: {
+    summary: 'render locally with the engine, no NATS',
+    load: () => import('../../renderer/src/cli/render.js'),
+  },
+  tokenize: {
+    summary: 'print CLIP BPE token ids for a text',
+    load: () => import('../../renderer/src/cli/tokenize.js'),
+  },
+  renderer: {
+    summary: 'run one renderer process (connects to NATS_URL)',
+    load: () => import('../../renderer/src/main.js'),
+  },
+  bot: {
+    summary: 'run the Discord bot (connects to NATS_URL and Discord)',
+    load: () => import('../../bot/src/main.js'),
+  },
+  commands: {
+    summary: 'register slash commands: commands deploy [--guild ID]',
+    load: () => import('../../bot/src/cli/commands.js'),
+  },
+  bench: {
+    summary: 'benchmarks: engine steps/s vs PyTorch eager, bot CPU per frame',
+    load: () => import('./bench.js'),
+  },
 };
 
 function usage(): string {

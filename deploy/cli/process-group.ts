@@ -27,7 +27,9 @@ function echo(name: string, line: string, fromStderr: boolean): void {
   try {
     const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
     if (typeof entry.level === 'number' && entry.level >= 40) {
-      process.stderr.write(`[${name}] ${LEVELS[entry.level] ?? entry.level} ${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}\n`);
+      process.stderr.write(
+        `[${name}] ${LEVELS[entry.level] ?? entry.level} ${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}\n`,
+      );
     }
   } catch {
     if (fromStderr && line.trim() !== '') process.stderr.write(`[${name}] ${line}\n`);

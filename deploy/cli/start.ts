@@ -35,7 +35,12 @@ ${DEFAULT_PLAYGROUND_PORT}; 0 picks a free one).
 export function botPlan(root: string, _config: Config): { start: boolean; why: string } {
   const entry = path.join(root, 'bot', 'src', 'main.ts');
   if (!existsSync(entry)) return { start: false, why: 'bot/src/main.ts is not there yet' };
-  return { start: true, why: _config.DISCORD_TOKEN ? 'Discord (DISCORD_TOKEN set)' : 'no DISCORD_TOKEN: the bot decides (playground)' };
+  return {
+    start: true,
+    why: _config.DISCORD_TOKEN
+      ? 'Discord (DISCORD_TOKEN set)'
+      : 'no DISCORD_TOKEN: the bot decides (playground)',
+  };
 }
 
 function portOpen(host: string, port: number): Promise<boolean> {
@@ -149,7 +154,9 @@ export async function run(argv: string[]): Promise<number> {
     natsNote = `${config.NATS_URL} (already running; not started by tessera)`;
   } else {
     if (spawnSync('nats-server', ['--version']).error) {
-      say('tessera start: nats-server is not on PATH. Run `npm start` (installs it when root) or `sudo apt-get install -y nats-server`.');
+      say(
+        'tessera start: nats-server is not on PATH. Run `npm start` (installs it when root) or `sudo apt-get install -y nats-server`.',
+      );
       return 1;
     }
     const nats = startManaged({
@@ -180,7 +187,10 @@ export async function run(argv: string[]): Promise<number> {
       logFile: path.join(logsDir, 'renderer.log'),
     });
     started.push(renderer);
-    const ready = await waitFor(() => renderer.tail().some((l) => l.includes('"renderer ready"')) || !isRunning(renderer), 120_000);
+    const ready = await waitFor(
+      () => renderer.tail().some((l) => l.includes('"renderer ready"')) || !isRunning(renderer),
+      120_000,
+    );
     if (!ready || !isRunning(renderer)) {
       say(`tessera start: the renderer did not start (log: ${show(renderer.logFile)}).`);
       await stopAll();
@@ -199,19 +209,35 @@ export async function run(argv: string[]): Promise<number> {
     let botArgs = tesseraArgs('bot');
     if (!config.DISCORD_TOKEN) {
       // No Discord account: the same bot process, pointed at the playground's local Discord.
-      const portText = values['playground-port'] ?? process.env.PLAYGROUND_PORT ?? String(DEFAULT_PLAYGROUND_PORT);
+      const portText =
+        values['playground-port'] ?? process.env.PLAYGROUND_PORT ?? String(DEFAULT_PLAYGROUND_PORT);
       const wanted = Number(portText);
       if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) {
-        say(`tessera start: --playground-port / PLAYGROUND_PORT expects a port number (0 = any free one), got ${JSON.stringify(portText)}`);
+        say(
+          `tessera start: --playground-port / PLAYGROUND_PORT expects a port number (0 = any free one), got ${JSON.stringify(portText)}`,
+        );
         await stopAll();
         return 2;
       }
       playground = await openPlayground(wanted, say);
       const emu = playground.emulator;
-      botEnv = { ...childEnv, DISCORD_TOKEN: emu.botToken, DISCORD_API_BASE: emu.apiBase, DISCORD_APP_ID: emu.applicationId, DISCORD_GUILD_ID: emu.guild.id };
+      botEnv = {
+        ...childEnv,
+        DISCORD_TOKEN: emu.botToken,
+        DISCORD_API_BASE: emu.apiBase,
+        DISCORD_APP_ID: emu.applicationId,
+        DISCORD_GUILD_ID: emu.guild.id,
+      };
       botArgs = [...botArgs, '--register'];
     }
-    const bot = startManaged({ name: 'bot', command: process.execPath, args: botArgs, env: botEnv, cwd: process.cwd(), logFile: path.join(logsDir, 'bot.log') });
+    const bot = startManaged({
+      name: 'bot',
+      command: process.execPath,
+      args: botArgs,
+      env: botEnv,
+      cwd: process.cwd(),
+      logFile: path.join(logsDir, 'bot.log'),
+    });
     started.push(bot);
     botNote = `pid ${bot.child.pid}, ${playground ? 'playground (no DISCORD_TOKEN): the local Discord below' : plan.why}, log: ${show(bot.logFile)}`;
   }
@@ -235,7 +261,9 @@ Ctrl-C stops everything.`);
   const first = await Promise.race([signalled.then((s) => ({ signal: s })), died]);
   let code = 0;
   if ('p' in first) {
-    say(`tessera: ${first.p.name} exited (${first.how.signal ?? `code ${first.how.code}`}); see ${show(first.p.logFile)}`);
+    say(
+      `tessera: ${first.p.name} exited (${first.how.signal ?? `code ${first.how.code}`}); see ${show(first.p.logFile)}`,
+    );
     code = 1;
   }
   await stopAll();

@@ -63,14 +63,18 @@ function wrap(text: string, max: number): string[] {
 
 function caption(text: string, width: number): Buffer {
   const lines = wrap(text, 38).slice(0, 3);
-  const tspans = lines.map((l, i) => `<tspan x="${width / 2}" dy="${i === 0 ? 0 : 13}">${escapeXml(l)}</tspan>`).join('');
+  const tspans = lines
+    .map((l, i) => `<tspan x="${width / 2}" dy="${i === 0 ? 0 : 13}">${escapeXml(l)}</tspan>`)
+    .join('');
   return Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${CAPTION}"><text x="${width / 2}" y="12" font-family="DejaVu Sans, sans-serif" font-size="11" fill="#222" text-anchor="middle">${tspans}</text></svg>`,
   );
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string' } },
+  });
   const outDir = path.resolve(values.out ?? path.join(repoRoot, 'renderer', 'scripts', 'readme'));
   const model = values.model ?? 'tiny-shapes';
   const engine = await createOnnxEngine({
@@ -88,18 +92,36 @@ async function main(): Promise<void> {
     for (const [i, { prompt, seed }] of GRID.entries()) {
       const parsed = parsePromptLine(prompt);
       if (!parsed.ok) throw new Error(`grid prompt '${prompt}': ${parsed.error.message}`);
-      const result = await engine.render({ prompts: parsed.prompts.map((p) => ({ kind: 'text', ...p })), seed, width, height, steps }, {});
-      process.stderr.write(`${i + 1}/${GRID.length} ${prompt} (seed ${seed}, ${(result.elapsedMs / 1000).toFixed(1)} s)\n`);
-      const big = await sharp(result.png).resize(cellW, height * SCALE, { kernel: 'nearest' }).png().toBuffer();
+      const result = await engine.render(
+        { prompts: parsed.prompts.map((p) => ({ kind: 'text', ...p })), seed, width, height, steps },
+        {},
+      );
+      process.stderr.write(
+        `${i + 1}/${GRID.length} ${prompt} (seed ${seed}, ${(result.elapsedMs / 1000).toFixed(1)} s)\n`,
+      );
+      const big = await sharp(result.png)
+        .resize(cellW, height * SCALE, { kernel: 'nearest' })
+        .png()
+        .toBuffer();
       const left = PAD + (i % COLUMNS) * (cellW + PAD);
       const top = PAD + Math.floor(i / COLUMNS) * (cellH + PAD);
-      tiles.push({ input: big, left, top }, { input: caption(`${prompt} · seed ${seed}`, cellW), left, top: top + height * SCALE + 2 });
+      tiles.push(
+        { input: big, left, top },
+        { input: caption(`${prompt} · seed ${seed}`, cellW), left, top: top + height * SCALE + 2 },
+      );
     }
   } finally {
     await engine.close();
   }
   const rows = Math.ceil(GRID.length / COLUMNS);
-  const grid = await sharp({ create: { width: PAD + COLUMNS * (cellW + PAD), height: PAD + rows * (cellH + PAD), channels: 3, background: '#ffffff' } })
+  const grid = await sharp({
+    create: {
+      width: PAD + COLUMNS * (cellW + PAD),
+      height: PAD + rows * (cellH + PAD),
+      channels: 3,
+      background: '#ffffff',
+    },
+  })
     .composite(tiles)
     .png({ compressionLevel: 9 })
     .toBuffer();

@@ -56,7 +56,8 @@ export function qualityCases(): Case[] {
 function numbers(name: string, s: string | undefined): number[] | undefined {
   if (s === undefined) return undefined;
   const xs = s.split(',').map((t) => Number(t.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new Error(`--${name}: expected comma-separated numbers, got '${s}'`);
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x)))
+    throw new Error(`--${name}: expected comma-separated numbers, got '${s}'`);
   return xs;
 }
 
@@ -78,7 +79,8 @@ function parseConfigs(text: string, file: string): Config[] {
     if (typeof c !== 'object' || c === null) throw new Error(`${file}: config ${i} is not an object`);
     const out: Config = {};
     for (const [k, v] of Object.entries(c)) {
-      if (!(KEYS as readonly string[]).includes(k) || typeof v !== 'number') throw new Error(`${file}: config ${i}: unknown key or non-number '${k}'`);
+      if (!(KEYS as readonly string[]).includes(k) || typeof v !== 'number')
+        throw new Error(`${file}: config ${i}: unknown key or non-number '${k}'`);
       out[k as Key] = v;
     }
     return out;
@@ -101,7 +103,9 @@ async function main(argv: string[]): Promise<number> {
   const v = values as Record<string, string | boolean | undefined>;
   const configs = v.configs
     ? parseConfigs(await readFile(v.configs as string, 'utf8'), v.configs as string)
-    : grid(Object.fromEntries(KEYS.map((k) => [k, numbers(k, v[k] as string | undefined)]).filter(([, x]) => x)));
+    : grid(
+        Object.fromEntries(KEYS.map((k) => [k, numbers(k, v[k] as string | undefined)]).filter(([, x]) => x)),
+      );
   const model = v.model as string;
   const source = path.join(path.resolve((v['models-dir'] as string | undefined) ?? testModelsDir), model);
   const cases = qualityCases().slice(0, v.cases ? Number(v.cases) : 24);
@@ -114,8 +118,12 @@ async function main(argv: string[]): Promise<number> {
     await mkdir(snapshot);
     const files = await readdir(source);
     for (const f of files) await copyFile(path.join(source, f), path.join(snapshot, f));
-    const manifest = JSON.parse(await readFile(path.join(snapshot, 'manifest.json'), 'utf8')) as { defaults: Record<string, number> };
-    process.stdout.write(`sweep: ${model} from ${source}, ${configs.length} configs × ${cases.length} prompts, bundle defaults ${JSON.stringify(manifest.defaults)}\n`);
+    const manifest = JSON.parse(await readFile(path.join(snapshot, 'manifest.json'), 'utf8')) as {
+      defaults: Record<string, number>;
+    };
+    process.stdout.write(
+      `sweep: ${model} from ${source}, ${configs.length} configs × ${cases.length} prompts, bundle defaults ${JSON.stringify(manifest.defaults)}\n`,
+    );
 
     const results: object[] = [];
     for (const [ci, cfg] of configs.entries()) {
@@ -123,16 +131,38 @@ async function main(argv: string[]): Promise<number> {
       const dir = path.join(work, `c${ci}`);
       const bundleDir = path.join(dir, model);
       await mkdir(bundleDir, { recursive: true });
-      for (const f of files) if (f !== 'manifest.json') await symlink(path.join(snapshot, f), path.join(bundleDir, f));
-      await writeFile(path.join(bundleDir, 'manifest.json'), JSON.stringify({ ...manifest, defaults }, null, 2));
+      for (const f of files)
+        if (f !== 'manifest.json') await symlink(path.join(snapshot, f), path.join(bundleDir, f));
+      await writeFile(
+        path.join(bundleDir, 'manifest.json'),
+        JSON.stringify({ ...manifest, defaults }, null, 2),
+      );
 
-      const engine = await createOnnxEngine({ modelsDir: dir, model, ep: 'cpu', log: silentLogger(), intraOpNumThreads: threads });
-      let colourOk = 0, shapeOk = 0, allOk = 0, ms = 0;
+      const engine = await createOnnxEngine({
+        modelsDir: dir,
+        model,
+        ep: 'cpu',
+        log: silentLogger(),
+        intraOpNumThreads: threads,
+      });
+      let colourOk = 0,
+        shapeOk = 0,
+        allOk = 0,
+        ms = 0;
       try {
         for (const c of cases) {
           const prompt = `a ${c.colour} ${c.shape} on a ${c.background} background`;
           const t0 = performance.now();
-          const { png, width, height } = await engine.render({ prompts: [{ kind: 'text', text: prompt, weight: 1 }], seed: c.seed, width: 64, height: 64, steps: defaults.steps! }, {});
+          const { png, width, height } = await engine.render(
+            {
+              prompts: [{ kind: 'text', text: prompt, weight: 1 }],
+              seed: c.seed,
+              width: 64,
+              height: 64,
+              steps: defaults.steps!,
+            },
+            {},
+          );
           ms += performance.now() - t0;
           const rgb = await sharp(png).removeAlpha().raw().toBuffer();
           const j = judgeImage(rgb, width, height);
@@ -141,14 +171,25 @@ async function main(argv: string[]): Promise<number> {
           colourOk += col ? 1 : 0;
           shapeOk += shp ? 1 : 0;
           allOk += col && shp ? 1 : 0;
-          if (v.verbose) process.stdout.write(`  ${col ? 'ok ' : 'BAD'} ${shp ? 'ok ' : 'BAD'} ${prompt} → ${j.colour ?? '-'} ${j.shape ?? '-'} on ${j.background} (fill ${j.fill.toFixed(2)})\n`);
+          if (v.verbose)
+            process.stdout.write(
+              `  ${col ? 'ok ' : 'BAD'} ${shp ? 'ok ' : 'BAD'} ${prompt} → ${j.colour ?? '-'} ${j.shape ?? '-'} on ${j.background} (fill ${j.fill.toFixed(2)})\n`,
+            );
         }
       } finally {
         await engine.close();
       }
       const n = cases.length;
       const pct = (k: number): number => Math.round((1000 * k) / n) / 10;
-      const r = { config: cfg, defaults, n, colourPct: pct(colourOk), shapePct: pct(shapeOk), allPct: pct(allOk), msPerRender: Math.round(ms / n) };
+      const r = {
+        config: cfg,
+        defaults,
+        n,
+        colourPct: pct(colourOk),
+        shapePct: pct(shapeOk),
+        allPct: pct(allOk),
+        msPerRender: Math.round(ms / n),
+      };
       results.push(r);
       process.stdout.write(
         `[${ci + 1}/${configs.length}] ${KEYS.map((k) => `${k}=${defaults[k]}`).join(' ')}: colour ${r.colourPct} %, shape ${r.shapePct} %, all ${r.allPct} %, ${r.msPerRender} ms/render\nJSON ${JSON.stringify(r)}\n`,

@@ -7,7 +7,14 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, createLogger, describeError, loadConfig, type Config, type Logger } from '../../shared/src/index.js';
+import {
+  ConfigError,
+  createLogger,
+  describeError,
+  loadConfig,
+  type Config,
+  type Logger,
+} from '../../shared/src/index.js';
 import type { Engine } from './engine/engine.js';
 import { startRenderer } from './worker/renderer-process.js';
 
@@ -39,7 +46,12 @@ export async function loadOnnxEngine(config: Config, log: Logger): Promise<Engin
   let manifest = path.join(modelsDir, config.RENDERER_MODEL, 'manifest.json');
   for (const dir of candidates) {
     const file = path.join(dir, config.RENDERER_MODEL, 'manifest.json');
-    if (await access(file).then(() => true, () => false)) {
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    ) {
       modelsDir = dir;
       manifest = file;
       break;
@@ -57,12 +69,23 @@ export async function loadOnnxEngine(config: Config, log: Logger): Promise<Engin
   try {
     mod = await import('./engine/onnx-engine.js');
   } catch (cause) {
-    throw new RendererStartError(`the VQGAN-CLIP engine could not be loaded: ${describeError(cause)}`, { cause });
+    throw new RendererStartError(`the VQGAN-CLIP engine could not be loaded: ${describeError(cause)}`, {
+      cause,
+    });
   }
   try {
-    return await mod.createOnnxEngine({ modelsDir, model: config.RENDERER_MODEL, ep: config.RENDERER_EP, webgpuOptions: config.RENDERER_WEBGPU_OPTIONS, log });
+    return await mod.createOnnxEngine({
+      modelsDir,
+      model: config.RENDERER_MODEL,
+      ep: config.RENDERER_EP,
+      webgpuOptions: config.RENDERER_WEBGPU_OPTIONS,
+      log,
+    });
   } catch (cause) {
-    throw new RendererStartError(`the engine could not load model '${config.RENDERER_MODEL}' from ${modelsDir}: ${describeError(cause)}`, { cause });
+    throw new RendererStartError(
+      `the engine could not load model '${config.RENDERER_MODEL}' from ${modelsDir}: ${describeError(cause)}`,
+      { cause },
+    );
   }
 }
 
@@ -109,7 +132,9 @@ export async function run(argv: string[]): Promise<number> {
     // e.g. a server without JetStream (`nats-server -js`), or no permission to create streams.
     log.fatal({ err: e }, 'renderer cannot start');
     const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : '';
-    process.stderr.write(`tessera renderer: cannot set up NATS at ${config.NATS_URL}: ${describeError(e)}${cause}\n`);
+    process.stderr.write(
+      `tessera renderer: cannot set up NATS at ${config.NATS_URL}: ${describeError(e)}${cause}\n`,
+    );
     await engine.close().catch(() => undefined);
     return 1;
   }

@@ -59,7 +59,12 @@ export function decodeMessage<S extends z.ZodType>(
       error: new ContractError(`The ${name} is not valid JSON.`, 'malformed-json', context, { cause }),
     };
   }
-  if (typeof json === 'object' && json !== null && 'v' in json && (json as { v: unknown }).v !== CONTRACT_VERSION) {
+  if (
+    typeof json === 'object' &&
+    json !== null &&
+    'v' in json &&
+    (json as { v: unknown }).v !== CONTRACT_VERSION
+  ) {
     const got = JSON.stringify((json as { v: unknown }).v);
     return {
       ok: false,
@@ -74,9 +79,14 @@ export function decodeMessage<S extends z.ZodType>(
   if (!parsed.success) {
     return {
       ok: false,
-      error: new ContractError(`The ${name} is invalid: ${summarizeIssues(parsed.error)}.`, 'invalid-job', context, {
-        cause: parsed.error,
-      }),
+      error: new ContractError(
+        `The ${name} is invalid: ${summarizeIssues(parsed.error)}.`,
+        'invalid-job',
+        context,
+        {
+          cause: parsed.error,
+        },
+      ),
     };
   }
   return { ok: true, value: parsed.data };

@@ -42,9 +42,26 @@ export const CONFIG_VARS = {
     description: 'NATS server(s), comma-separated.',
     usedBy: 'all',
   }),
-  NATS_USER: v({ schema: optionalString, default: undefined, description: 'NATS user name (optional).', usedBy: 'all' }),
-  NATS_PASSWORD: v({ schema: optionalString, default: undefined, description: 'NATS password (optional).', secret: true, usedBy: 'all' }),
-  NATS_TOKEN: v({ schema: optionalString, default: undefined, description: 'NATS auth token (optional).', secret: true, usedBy: 'all' }),
+  NATS_USER: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'NATS user name (optional).',
+    usedBy: 'all',
+  }),
+  NATS_PASSWORD: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'NATS password (optional).',
+    secret: true,
+    usedBy: 'all',
+  }),
+  NATS_TOKEN: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'NATS auth token (optional).',
+    secret: true,
+    usedBy: 'all',
+  }),
   LOG_LEVEL: v({
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
@@ -54,14 +71,21 @@ export const CONFIG_VARS = {
   RENDERER_MODEL: v({
     schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a model name (lower-case a-z 0-9 _ -)'),
     default: 'tiny-shapes',
-    description: 'Model bundle this renderer serves (a folder under RENDERER_MODELS_DIR); also the default model of jobs.',
+    description:
+      'Model bundle this renderer serves (a folder under RENDERER_MODELS_DIR); also the default model of jobs.',
     usedBy: 'all',
   }),
-  RENDERER_MODELS_DIR: v({ schema: z.string().min(1), default: 'models', description: 'Folder holding model bundles (relative to the working directory).', usedBy: 'renderer' }),
+  RENDERER_MODELS_DIR: v({
+    schema: z.string().min(1),
+    default: 'models',
+    description: 'Folder holding model bundles (relative to the working directory).',
+    usedBy: 'renderer',
+  }),
   RENDERER_EP: v({
     schema: z.enum(['auto', 'cpu', 'webgpu', 'cuda']),
     default: 'auto',
-    description: 'onnxruntime execution provider: auto picks cuda, then webgpu (only where a GPU device exists), then cpu.',
+    description:
+      'onnxruntime execution provider: auto picks cuda, then webgpu (only where a GPU device exists), then cpu.',
     usedBy: 'renderer',
   }),
   RENDERER_WEBGPU_OPTIONS: v({
@@ -72,34 +96,108 @@ export const CONFIG_VARS = {
         try {
           return parseWebGpuOptions(s ?? '');
         } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `name=value pairs of the WebGPU provider: ${(err as Error).message}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `name=value pairs of the WebGPU provider: ${(err as Error).message}`,
+          });
           return z.NEVER;
         }
       }),
     default: undefined,
-    description: 'WebGPU provider options, e.g. `validationMode=disabled,preferredLayout=NCHW` (names and values: `shared/src/webgpu-options.ts`).',
+    description:
+      'WebGPU provider options, e.g. `validationMode=disabled,preferredLayout=NCHW` (names and values: `shared/src/webgpu-options.ts`).',
     usedBy: 'renderer',
   }),
   RENDERER_ID: v({
-    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'an id of A-Z a-z 0-9 _ . - (max 128)').optional(),
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'an id of A-Z a-z 0-9 _ . - (max 128)')
+      .optional(),
     default: undefined,
     defaultLabel: '`<hostname>-<pid>`',
     description: 'Name of this renderer in presence, events and logs.',
     usedBy: 'renderer',
   }),
-  RENDERER_FRAME_EVERY: v({ schema: int(1, 10_000), default: '10', description: 'Publish a progress frame at most every N steps.', usedBy: 'renderer' }),
-  RENDERER_FRAME_MIN_INTERVAL_MS: v({ schema: int(0, 60_000), default: '250', description: 'And at most one progress event per this many milliseconds.', usedBy: 'renderer' }),
-  RENDERER_MAX_JOB_BYTES: v({ schema: int(1024, 1_048_576), default: '65536', description: 'Jobs larger than this are refused (images travel by object-store reference).', usedBy: 'renderer' }),
-  RENDERER_RETRY_DELAY_MS: v({ schema: int(0, 600_000), default: '2000', description: 'Base delay before a transiently failed job is redelivered; doubles per attempt.', usedBy: 'renderer' }),
-  RENDERER_SHUTDOWN_GRACE_MS: v({ schema: int(0, 600_000), default: '10000', description: 'On SIGTERM, how long the current job may run on before it is handed back to the queue.', usedBy: 'renderer' }),
-  JOB_ACK_WAIT_MS: v({ schema: int(500, 3_600_000), default: '30000', description: 'JetStream AckWait of the jobs consumer; renderers heartbeat (`working()`) at a third of it.', usedBy: 'all' }),
-  JOB_MAX_DELIVER: v({ schema: int(1, 100), default: '3', description: 'Deliveries of a job before it fails with `max-deliveries`.', usedBy: 'all' }),
-  JOB_DUPLICATE_WINDOW_MS: v({ schema: int(1000, 86_400_000), default: '120000', description: 'Window in which a job published again with the same id is dropped.', usedBy: 'all' }),
-  EVENTS_MAX_AGE_S: v({ schema: int(60, 31_536_000), default: '86400', description: 'How long job events stay in the events stream.', usedBy: 'all' }),
-  RESULTS_MAX_AGE_S: v({ schema: int(60, 31_536_000), default: '604800', description: 'How long jobs, results and images are kept.', usedBy: 'all' }),
-  DISCORD_TOKEN: v({ schema: optionalString, default: undefined, description: 'Bot token. Without it `tessera start` runs no bot.', secret: true, usedBy: 'bot' }),
-  DISCORD_APP_ID: v({ schema: optionalString, default: undefined, description: 'Application id (for registering slash commands).', usedBy: 'bot' }),
-  DISCORD_GUILD_ID: v({ schema: optionalString, default: undefined, description: 'Register commands in this guild only (instant; for development).', usedBy: 'bot' }),
+  RENDERER_FRAME_EVERY: v({
+    schema: int(1, 10_000),
+    default: '10',
+    description: 'Publish a progress frame at most every N steps.',
+    usedBy: 'renderer',
+  }),
+  RENDERER_FRAME_MIN_INTERVAL_MS: v({
+    schema: int(0, 60_000),
+    default: '250',
+    description: 'And at most one progress event per this many milliseconds.',
+    usedBy: 'renderer',
+  }),
+  RENDERER_MAX_JOB_BYTES: v({
+    schema: int(1024, 1_048_576),
+    default: '65536',
+    description: 'Jobs larger than this are refused (images travel by object-store reference).',
+    usedBy: 'renderer',
+  }),
+  RENDERER_RETRY_DELAY_MS: v({
+    schema: int(0, 600_000),
+    default: '2000',
+    description: 'Base delay before a transiently failed job is redelivered; doubles per attempt.',
+    usedBy: 'renderer',
+  }),
+  RENDERER_SHUTDOWN_GRACE_MS: v({
+    schema: int(0, 600_000),
+    default: '10000',
+    description: 'On SIGTERM, how long the current job may run on before it is handed back to the queue.',
+    usedBy: 'renderer',
+  }),
+  JOB_ACK_WAIT_MS: v({
+    schema: int(500, 3_600_000),
+    default: '30000',
+    description:
+      'JetStream AckWait of the jobs consumer; renderers heartbeat (`working()`) at a third of it.',
+    usedBy: 'all',
+  }),
+  JOB_MAX_DELIVER: v({
+    schema: int(1, 100),
+    default: '3',
+    description: 'Deliveries of a job before it fails with `max-deliveries`.',
+    usedBy: 'all',
+  }),
+  JOB_DUPLICATE_WINDOW_MS: v({
+    schema: int(1000, 86_400_000),
+    default: '120000',
+    description: 'Window in which a job published again with the same id is dropped.',
+    usedBy: 'all',
+  }),
+  EVENTS_MAX_AGE_S: v({
+    schema: int(60, 31_536_000),
+    default: '86400',
+    description: 'How long job events stay in the events stream.',
+    usedBy: 'all',
+  }),
+  RESULTS_MAX_AGE_S: v({
+    schema: int(60, 31_536_000),
+    default: '604800',
+    description: 'How long jobs, results and images are kept.',
+    usedBy: 'all',
+  }),
+  DISCORD_TOKEN: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'Bot token. Without it `tessera start` runs no bot.',
+    secret: true,
+    usedBy: 'bot',
+  }),
+  DISCORD_APP_ID: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'Application id (for registering slash commands).',
+    usedBy: 'bot',
+  }),
+  DISCORD_GUILD_ID: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'Register commands in this guild only (instant; for development).',
+    usedBy: 'bot',
+  }),
   DISCORD_API_BASE: v({
     schema: optionalString.pipe(z.url('an http(s) URL').optional()),
     default: undefined,

@@ -209,7 +209,11 @@ export const JobEvent = z.discriminatedUnion('type', [
 export type JobEvent = z.infer<typeof JobEvent>;
 
 /** The events that end a job; exactly one is stored per job (KV `create`, first writer wins). */
-export const TerminalJobEvent = z.discriminatedUnion('type', [JobDoneEvent, JobFailedEvent, JobCancelledEvent]);
+export const TerminalJobEvent = z.discriminatedUnion('type', [
+  JobDoneEvent,
+  JobFailedEvent,
+  JobCancelledEvent,
+]);
 export type TerminalJobEvent = z.infer<typeof TerminalJobEvent>;
 
 export type JobEventType = JobEvent['type'];

@@ -10,7 +10,10 @@ export class ConfigError extends Error {
   constructor(readonly problems: { name: string; expected: string; got?: string }[]) {
     super(
       `invalid configuration:\n${problems
-        .map((p) => `  ${p.name}: expected ${p.expected}${p.got === undefined ? '' : `, got ${JSON.stringify(p.got)}`}`)
+        .map(
+          (p) =>
+            `  ${p.name}: expected ${p.expected}${p.got === undefined ? '' : `, got ${JSON.stringify(p.got)}`}`,
+        )
         .join('\n')}`,
     );
   }
@@ -21,7 +24,10 @@ export class ContractError extends Error {
   override readonly name = 'ContractError';
   constructor(
     message: string,
-    readonly code: Extract<FailureCode, 'malformed-json' | 'unsupported-version' | 'invalid-job' | 'job-too-large'>,
+    readonly code: Extract<
+      FailureCode,
+      'malformed-json' | 'unsupported-version' | 'invalid-job' | 'job-too-large'
+    >,
     readonly context: { subject?: string; schema?: string } = {},
     options?: { cause?: unknown },
   ) {

@@ -13,7 +13,15 @@ import {
   type RenderJobInput,
 } from './contracts.js';
 import type { Farm } from './nats.js';
-import { cancelSubject, eventMsgId, eventSubject, frameSubject, jobSubject, jobsConsumer, jobsStream } from './subjects.js';
+import {
+  cancelSubject,
+  eventMsgId,
+  eventSubject,
+  frameSubject,
+  jobSubject,
+  jobsConsumer,
+  jobsStream,
+} from './subjects.js';
 
 /** The server's answer to a publish whose compare-and-set failed (KV `create` of an existing key). */
 function isWrongLastSequence(e: unknown): boolean {
@@ -32,13 +40,25 @@ export interface SubmitResult {
  * Queues a job: stores it in the jobs bucket, publishes it on `jobSubject(model, jobId)` with
  * `Nats-Msg-Id: jobId` (a retried submit is one job), and publishes `queued` once.
  */
-export async function submitJob(farm: Farm, input: RenderJobInput, options: { signal?: AbortSignal } = {}): Promise<SubmitResult> {
+export async function submitJob(
+  farm: Farm,
+  input: RenderJobInput,
+  options: { signal?: AbortSignal } = {},
+): Promise<SubmitResult> {
   const job = RenderJob.parse(input);
   options.signal?.throwIfAborted();
   await farm.jobs.put(job.jobId, encodeMessage(RenderJob, job));
-  const ack = await farm.js.publish(jobSubject(job.model, job.jobId), encodeMessage(RenderJob, job), { msgID: job.jobId });
+  const ack = await farm.js.publish(jobSubject(job.model, job.jobId), encodeMessage(RenderJob, job), {
+    msgID: job.jobId,
+  });
   if (!ack.duplicate) {
-    const queued: JobQueuedEvent = { v: 1, jobId: job.jobId, at: new Date().toISOString(), type: 'queued', model: job.model };
+    const queued: JobQueuedEvent = {
+      v: 1,
+      jobId: job.jobId,
+      at: new Date().toISOString(),
+      type: 'queued',
+      model: job.model,
+    };
     await publishJobEvent(farm, queued);
   }
   return { job, seq: ack.seq, duplicate: ack.duplicate };
@@ -61,13 +81,19 @@ export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobE
   await farm.js.publish(eventSubject(event.jobId), data, { msgID });
 }
 
-export type SettleResult = { won: true; event: TerminalJobEvent } | { won: false; existing: TerminalJobEvent | undefined };
+export type SettleResult =
+  | { won: true; event: TerminalJobEvent }
+  | { won: false; existing: TerminalJobEvent | undefined };
 
 /**
  * Records the job's outcome if it has none yet (KV `create`: first writer wins) and publishes it
  * when this caller won. A redelivered job therefore never produces two results.
  */
-export async function settleJob(farm: Farm, event: TerminalJobEvent, options: { signal?: AbortSignal } = {}): Promise<SettleResult> {
+export async function settleJob(
+  farm: Farm,
+  event: TerminalJobEvent,
+  options: { signal?: AbortSignal } = {},
+): Promise<SettleResult> {
   options.signal?.throwIfAborted();
   try {
     await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
@@ -80,9 +106,12 @@ export async function settleJob(farm: Farm, event: TerminalJobEvent, options: { 
 }
 
 /** The job's terminal event, if it has ended. */
-export async function getJobResult(farm: Pick<Farm, 'results'>, jobId: string): Promise<TerminalJobEvent | undefined> {
+export async function getJobResult(
+  farm: Pick<Farm, 'results'>,
+  jobId: string,
+): Promise<TerminalJobEvent | undefined> {
   const entry = await farm.results.get(jobId);
-  if (!entry || entry.operation !== 'PUT') return undefined;
+  if (entry?.operation !== 'PUT') return undefined;
   const decoded = decodeMessage(TerminalJobEvent, entry.value, { name: 'result' });
   return decoded.ok ? decoded.value : undefined;
 }
@@ -90,7 +119,7 @@ export async function getJobResult(farm: Pick<Farm, 'results'>, jobId: string): 
 /** The submitted job, if it is still kept. */
 export async function getJob(farm: Pick<Farm, 'jobs'>, jobId: string): Promise<RenderJob | undefined> {
   const entry = await farm.jobs.get(jobId);
-  if (!entry || entry.operation !== 'PUT') return undefined;
+  if (entry?.operation !== 'PUT') return undefined;
   const decoded = decodeMessage(RenderJob, entry.value, { name: 'job' });
   return decoded.ok ? decoded.value : undefined;
 }
@@ -125,7 +154,9 @@ export async function requestCancel(
   let queued = false;
   if (model !== undefined) {
     try {
-      const msg = await farm.jsm.streams.getMessage(jobsStream(), { last_by_subj: jobSubject(model, cancel.jobId) });
+      const msg = await farm.jsm.streams.getMessage(jobsStream(), {
+        last_by_subj: jobSubject(model, cancel.jobId),
+      });
       if (msg) {
         const info = await farm.jsm.consumers.info(jobsStream(), jobsConsumer(model)).catch(() => undefined);
         // Delivered and not yet acked ⇒ a renderer holds it and will settle the job itself.
@@ -143,6 +174,12 @@ export async function requestCancel(
     if (after) return { status: 'already-finished', result: after };
     return { status: 'cancelling' };
   }
-  const settled = await settleJob(farm, { v: 1, type: 'cancelled', jobId: cancel.jobId, at: cancel.at, by: cancel.by });
+  const settled = await settleJob(farm, {
+    v: 1,
+    type: 'cancelled',
+    jobId: cancel.jobId,
+    at: cancel.at,
+    by: cancel.by,
+  });
   return settled.won ? { status: 'cancelled' } : { status: 'already-finished', result: settled.existing };
 }

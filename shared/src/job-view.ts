@@ -40,7 +40,15 @@ export function reduceJobView(view: JobView, event: JobEvent): JobView {
       return view;
     case 'started':
       // A new attempt starts over: its frames replace the old attempt's.
-      return { ...view, status: 'running', attempt: event.attempt, rendererId: event.rendererId, step: 0, total: event.total ?? view.total, frame: undefined };
+      return {
+        ...view,
+        status: 'running',
+        attempt: event.attempt,
+        rendererId: event.rendererId,
+        step: 0,
+        total: event.total ?? view.total,
+        frame: undefined,
+      };
     case 'progress': {
       const newer = event.attempt > view.attempt;
       if (!newer && event.step < view.step) return view;

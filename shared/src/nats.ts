@@ -66,7 +66,11 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
 }
 
 /** `connectNats` with the connection settings of a `Config`. */
-export function connectFromConfig(config: Config, name: string, options: { waitOnFirstConnect?: boolean } = {}): Promise<NatsConnection> {
+export function connectFromConfig(
+  config: Config,
+  name: string,
+  options: { waitOnFirstConnect?: boolean } = {},
+): Promise<NatsConnection> {
   return connectNats({
     url: config.NATS_URL,
     name,
@@ -88,7 +92,10 @@ export interface FarmSettings {
   resultsMaxAgeS: number;
 }
 
-export function farmSettingsFromConfig(config: Config, models: string[] = [config.RENDERER_MODEL]): FarmSettings {
+export function farmSettingsFromConfig(
+  config: Config,
+  models: string[] = [config.RENDERER_MODEL],
+): FarmSettings {
   return {
     models,
     ackWaitMs: config.JOB_ACK_WAIT_MS,
@@ -121,27 +128,43 @@ function isAlreadyExists(e: unknown): boolean {
   return e instanceof JetStreamApiError && [10058, 10148, 10013, 10105].includes(e.code);
 }
 
-async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+async function upsertStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.add(config);
   } catch (e) {
-    if (!isAlreadyExists(e)) throw new NatsSetupError(`cannot create stream ${config.name}`, { stream: config.name }, { cause: e });
+    if (!isAlreadyExists(e))
+      throw new NatsSetupError(`cannot create stream ${config.name}`, { stream: config.name }, { cause: e });
     // It exists with other settings (an older version, or edited limits): bring it in line.
     const { name, retention: _retention, storage: _storage, ...update } = config;
     try {
       await jsm.streams.update(name, update);
     } catch (cause) {
-      throw new NatsSetupError(`stream ${name} exists and cannot be updated to the wanted settings`, { stream: name }, { cause });
+      throw new NatsSetupError(
+        `stream ${name} exists and cannot be updated to the wanted settings`,
+        { stream: name },
+        { cause },
+      );
     }
   }
 }
 
-async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+async function upsertConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
   try {
     await jsm.consumers.add(stream, config);
   } catch (e) {
     if (!isAlreadyExists(e)) {
-      throw new NatsSetupError(`cannot create consumer ${config.durable_name}`, { stream, consumer: config.durable_name }, { cause: e });
+      throw new NatsSetupError(
+        `cannot create consumer ${config.durable_name}`,
+        { stream, consumer: config.durable_name },
+        { cause: e },
+      );
     }
     try {
       await jsm.consumers.update(stream, config.durable_name, {
@@ -150,13 +173,21 @@ async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Par
         max_ack_pending: config.max_ack_pending,
       });
     } catch (cause) {
-      throw new NatsSetupError(`consumer ${config.durable_name} exists and cannot be updated`, { stream, consumer: config.durable_name }, { cause });
+      throw new NatsSetupError(
+        `consumer ${config.durable_name} exists and cannot be updated`,
+        { stream, consumer: config.durable_name },
+        { cause },
+      );
     }
   }
 }
 
 /** Creates or updates the jobs consumer for one model. */
-export async function ensureModelConsumer(jsm: JetStreamManager, model: string, settings: FarmSettings): Promise<void> {
+export async function ensureModelConsumer(
+  jsm: JetStreamManager,
+  model: string,
+  settings: FarmSettings,
+): Promise<void> {
   await upsertConsumer(jsm, jobsStream(), {
     durable_name: jobsConsumer(model),
     filter_subject: modelJobsFilter(model),
@@ -214,7 +245,11 @@ export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Pr
   try {
     images = await new Objm(js).create(imagesStore(), { ttl: nanos(ttl) });
   } catch (cause) {
-    throw new NatsSetupError(`cannot create object store ${imagesStore()}`, { bucket: imagesStore() }, { cause });
+    throw new NatsSetupError(
+      `cannot create object store ${imagesStore()}`,
+      { bucket: imagesStore() },
+      { cause },
+    );
   }
   return { nc, js, jsm, results, jobs, cancellations, quotas, guildSettings, images, settings };
 }

@@ -52,7 +52,10 @@ function parseNumber(raw: string): number | undefined {
 }
 
 function fail(identifier: PromptSyntaxErrorId, message: string, segment?: number): PromptParseResult {
-  return { ok: false, error: segment === undefined ? { identifier, message } : { identifier, message, segment } };
+  return {
+    ok: false,
+    error: segment === undefined ? { identifier, message } : { identifier, message, segment },
+  };
 }
 
 function quote(s: string): string {
@@ -63,39 +66,68 @@ function quote(s: string): string {
 export function parsePromptLine(input: string): PromptParseResult {
   if (typeof input !== 'string' || input.trim() === '') return fail('empty-prompt', 'The prompt is empty.');
   if (input.length > MAX_PROMPT_LENGTH) {
-    return fail('prompt-too-long', `The prompt is ${input.length} characters long; at most ${MAX_PROMPT_LENGTH} are accepted.`);
+    return fail(
+      'prompt-too-long',
+      `The prompt is ${input.length} characters long; at most ${MAX_PROMPT_LENGTH} are accepted.`,
+    );
   }
   const segments = input.split('|');
   if (segments.length > MAX_PROMPTS) {
-    return fail('too-many-prompts', `${segments.length} prompts joined by '|'; at most ${MAX_PROMPTS} are accepted.`);
+    return fail(
+      'too-many-prompts',
+      `${segments.length} prompts joined by '|'; at most ${MAX_PROMPTS} are accepted.`,
+    );
   }
   const prompts: ParsedPrompt[] = [];
   for (const [i, segment] of segments.entries()) {
     const parts = segment.split(':');
     if (parts.length > 3) {
-      return fail('too-many-colons', `Prompt ${i + 1} (${quote(segment.trim())}) has ${parts.length - 1} ':'; the syntax is text:weight:stop and the text itself cannot contain ':'.`, i);
+      return fail(
+        'too-many-colons',
+        `Prompt ${i + 1} (${quote(segment.trim())}) has ${parts.length - 1} ':'; the syntax is text:weight:stop and the text itself cannot contain ':'.`,
+        i,
+      );
     }
     const text = (parts[0] ?? '').trim().replace(/\s+/g, ' ');
-    if (text === '') return fail('empty-prompt', `Prompt ${i + 1} has no text (the syntax is text:weight:stop, joined by '|').`, i);
+    if (text === '')
+      return fail(
+        'empty-prompt',
+        `Prompt ${i + 1} has no text (the syntax is text:weight:stop, joined by '|').`,
+        i,
+      );
     const prompt: ParsedPrompt = { text, weight: 1 };
     const rawWeight = parts[1];
     if (rawWeight !== undefined && rawWeight.trim() !== '') {
       const weight = parseNumber(rawWeight);
-      if (weight === undefined) return fail('bad-weight', `The weight of prompt ${i + 1} (${quote(rawWeight.trim())}) is not a number.`, i);
-      if (weight === 0) return fail('bad-weight', `The weight of prompt ${i + 1} is 0, which does nothing; leave the prompt out instead.`, i);
+      if (weight === undefined)
+        return fail(
+          'bad-weight',
+          `The weight of prompt ${i + 1} (${quote(rawWeight.trim())}) is not a number.`,
+          i,
+        );
+      if (weight === 0)
+        return fail(
+          'bad-weight',
+          `The weight of prompt ${i + 1} is 0, which does nothing; leave the prompt out instead.`,
+          i,
+        );
       prompt.weight = weight;
     }
     const rawStop = parts[2];
     if (rawStop !== undefined && rawStop.trim() !== '') {
       const stop = parseNumber(rawStop);
-      if (stop === undefined) return fail('bad-stop', `The stop of prompt ${i + 1} (${quote(rawStop.trim())}) is not a number.`, i);
+      if (stop === undefined)
+        return fail('bad-stop', `The stop of prompt ${i + 1} (${quote(rawStop.trim())}) is not a number.`, i);
       prompt.stop = stop;
     }
     prompts.push(prompt);
   }
   const sum = prompts.reduce((acc, p) => acc + p.weight, 0);
   if (sum <= 0) {
-    return fail('weights-not-positive', `The prompt weights add up to ${sum}; they must add up to more than 0 (negative weights only push away from something).`);
+    return fail(
+      'weights-not-positive',
+      `The prompt weights add up to ${sum}; they must add up to more than 0 (negative weights only push away from something).`,
+    );
   }
   return { ok: true, prompts };
 }
@@ -103,6 +135,12 @@ export function parsePromptLine(input: string): PromptParseResult {
 /** The inverse of {@link parsePromptLine} for display (metadata, captions). */
 export function formatPromptLine(prompts: readonly ParsedPrompt[]): string {
   return prompts
-    .map((p) => (p.stop !== undefined ? `${p.text}:${p.weight}:${p.stop}` : p.weight !== 1 ? `${p.text}:${p.weight}` : p.text))
+    .map((p) =>
+      p.stop !== undefined
+        ? `${p.text}:${p.weight}:${p.stop}`
+        : p.weight !== 1
+          ? `${p.text}:${p.weight}`
+          : p.text,
+    )
     .join(' | ');
 }

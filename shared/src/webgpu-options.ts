@@ -29,8 +29,12 @@ export function parseWebGpuOptions(raw: string): WebGpuOptions {
     if (!m) throw new Error(`'${part.trim()}' is not name=value`);
     const [, name, value] = m as unknown as [string, string, string];
     const allowed = WEBGPU_OPTION_VALUES[name];
-    if (!allowed) throw new Error(`unknown WebGPU option '${name}' (known: ${Object.keys(WEBGPU_OPTION_VALUES).join(', ')})`);
-    if (!allowed.includes(value)) throw new Error(`WebGPU option ${name} must be one of ${allowed.join(', ')} (got '${value}')`);
+    if (!allowed)
+      throw new Error(
+        `unknown WebGPU option '${name}' (known: ${Object.keys(WEBGPU_OPTION_VALUES).join(', ')})`,
+      );
+    if (!allowed.includes(value))
+      throw new Error(`WebGPU option ${name} must be one of ${allowed.join(', ')} (got '${value}')`);
     if (name in out) throw new Error(`WebGPU option ${name} is given twice`);
     out[name] = value;
   }

@@ -6,9 +6,15 @@ import { createDiscordEmulator, type DiscordEmulator } from '../../bot/src/emula
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function tessera(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function tessera(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), ...args], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -27,7 +33,11 @@ describe('npx tessera commands deploy', () => {
   });
 
   it('registers the slash commands in a guild, moderator commands behind ManageGuild', async () => {
-    const r = await tessera(['commands', 'deploy', '--guild', emulator.guild.id], { DISCORD_TOKEN: emulator.botToken, DISCORD_API_BASE: emulator.apiBase, DISCORD_APP_ID: '' });
+    const r = await tessera(['commands', 'deploy', '--guild', emulator.guild.id], {
+      DISCORD_TOKEN: emulator.botToken,
+      DISCORD_API_BASE: emulator.apiBase,
+      DISCORD_APP_ID: '',
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/registered \/imagine, \/quota, \/settings, \/farm in guild/);
@@ -39,8 +49,18 @@ describe('npx tessera commands deploy', () => {
     expect(commands.find((c) => c.name === 'settings')!.defaultMemberPermissions).toBe(manageGuild);
     expect(commands.find((c) => c.name === 'imagine')!.defaultMemberPermissions).toBeNull();
     const imagine = commands.find((c) => c.name === 'imagine')!;
-    expect(imagine.options.map((o) => o.name)).toEqual(['prompt', 'seed', 'steps', 'size', 'quality', 'init_image', 'avoid']);
-    expect(imagine.options.find((o) => o.name === 'size')!.choices).toEqual([{ name: '64x64', value: '64x64' }]);
+    expect(imagine.options.map((o) => o.name)).toEqual([
+      'prompt',
+      'seed',
+      'steps',
+      'size',
+      'quality',
+      'init_image',
+      'avoid',
+    ]);
+    expect(imagine.options.find((o) => o.name === 'size')!.choices).toEqual([
+      { name: '64x64', value: '64x64' },
+    ]);
   });
 
   it('explains what is missing without a token', async () => {

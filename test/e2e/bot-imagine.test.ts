@@ -17,11 +17,15 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 /** `tessera bot` as its own process (not through the tessera.mjs wrapper, so SIGKILL reaches it). */
 function spawnBot(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'bot'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  return spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'bot'],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 }
 
 /** The bot's clock runs this far ahead of the emulator's (to reach the 14-minute token switch). */
@@ -37,27 +41,42 @@ afterAll(async () => {
 
 /** Sends /imagine and returns the render message once the bot deferred. */
 async function imagine(user: string, options: Record<string, string | number>) {
-  const sent = stack.emulator.sendSlashCommand({ user, command: 'imagine', options: options as Record<string, string | number> });
+  const sent = stack.emulator.sendSlashCommand({
+    user,
+    command: 'imagine',
+    options: options as Record<string, string | number>,
+  });
   const reply = await sent.response();
   return { sent, reply };
 }
 
 /** Waits until the bot offers 🔁 on a finished render. */
 function rerollOffered(messageId: string) {
-  return stack.emulator.waitFor(() => stack.emulator.message(messageId)?.reactions.get('🔁')?.has(stack.emulator.applicationId) || undefined, { what: 'the bot to add 🔁' });
+  return stack.emulator.waitFor(
+    () =>
+      stack.emulator.message(messageId)?.reactions.get('🔁')?.has(stack.emulator.applicationId) || undefined,
+    { what: 'the bot to add 🔁' },
+  );
 }
 
 /** Waits for the first frame edit of a message (the render is running). */
 function firstFrame(messageId: string) {
-  return stack.emulator.waitFor(() => {
-    const m = stack.emulator.message(messageId);
-    return m && m.attachments.some((a) => a.filename.startsWith('frame')) ? m : undefined;
-  }, { timeoutMs: 60_000, what: 'a first frame' });
+  return stack.emulator.waitFor(
+    () => {
+      const m = stack.emulator.message(messageId);
+      return m?.attachments.some((a) => a.filename.startsWith('frame')) ? m : undefined;
+    },
+    { timeoutMs: 60_000, what: 'a first frame' },
+  );
 }
 
 describe('/imagine end to end', () => {
   it('shows at least 3 distinct frames, then the final image with its seed', async () => {
-    const { sent, reply } = await imagine('alice', { prompt: 'a red circle on a blue background', seed: 1234, steps: 60 });
+    const { sent, reply } = await imagine('alice', {
+      prompt: 'a red circle on a blue background',
+      seed: 1234,
+      steps: 60,
+    });
     const done = await waitFinished(stack.emulator, reply.id);
     await rerollOffered(reply.id);
     expect(done.content).toMatch(/^✅ Done/u);
@@ -79,7 +98,10 @@ describe('/imagine end to end', () => {
     await rerollOffered(reply.id);
     const before = stack.emulator.messages().length;
     stack.emulator.addReaction({ user: 'bob', messageId: reply.id, emoji: '🔁' });
-    const reroll = await stack.emulator.waitFor(() => stack.emulator.messages().find((m) => m.referenceMessageId === reply.id), { what: 'reroll message' });
+    const reroll = await stack.emulator.waitFor(
+      () => stack.emulator.messages().find((m) => m.referenceMessageId === reply.id),
+      { what: 'reroll message' },
+    );
     expect(stack.emulator.messages().length).toBeGreaterThan(before);
     const done = await waitFinished(stack.emulator, reroll.id);
     expect(done.content).toMatch(/^✅ Done/u);
@@ -88,7 +110,9 @@ describe('/imagine end to end', () => {
     const embed = done.embeds[0] as { description: string };
     expect(embed.description).toContain(reply.id);
     expect(embed.description).toContain(`<@${stack.emulator.users.bob!.id}>`);
-    const entry = await stack.farm.quotas.get(`usage.${stack.emulator.guild.id}.${stack.emulator.users.bob!.id}`);
+    const entry = await stack.farm.quotas.get(
+      `usage.${stack.emulator.guild.id}.${stack.emulator.users.bob!.id}`,
+    );
     expect(JSON.parse(new TextDecoder().decode(entry!.value)).day.jobs).toHaveLength(1);
   });
 
@@ -103,7 +127,9 @@ describe('/imagine end to end', () => {
       },
     });
     const frames: number[] = [];
-    const frameSub = stack.farm.nc.subscribe(`tessera.frames.${sent.id}`, { callback: () => void frames.push(Date.now()) });
+    const frameSub = stack.farm.nc.subscribe(`tessera.frames.${sent.id}`, {
+      callback: () => void frames.push(Date.now()),
+    });
     const t0 = Date.now();
     stack.emulator.addReaction({ user: 'alice', messageId: reply.id, emoji: '❌' });
     const done = await waitFinished(stack.emulator, reply.id);
@@ -115,12 +141,21 @@ describe('/imagine end to end', () => {
     expect(frames.filter((f) => f > cancelled!.at + 200)).toEqual([]);
     expect(done.content).toMatch(/^🛑 Cancelled/u);
     const key = `usage.${stack.emulator.guild.id}.${stack.emulator.users.alice!.id}`;
-    const usage = JSON.parse(new TextDecoder().decode((await stack.farm.quotas.get(key))!.value)) as { day: { jobs: string[] }; active: string[] };
+    const usage = JSON.parse(new TextDecoder().decode((await stack.farm.quotas.get(key))!.value)) as {
+      day: { jobs: string[] };
+      active: string[];
+    };
     expect(usage.day.jobs).not.toContain(sent.id);
     expect(usage.active).not.toContain(sent.id);
     const revision = (await stack.farm.quotas.get(key))!.revision;
     // A redelivered terminal event settles again: nothing changes, nothing is refunded twice.
-    await stack.bot.renders.onEvent({ v: 1, type: 'cancelled', jobId: sent.id, by: 'x', at: new Date().toISOString() });
+    await stack.bot.renders.onEvent({
+      v: 1,
+      type: 'cancelled',
+      jobId: sent.id,
+      by: 'x',
+      at: new Date().toISOString(),
+    });
     expect((await stack.farm.quotas.get(key))!.revision).toBe(revision);
   });
 
@@ -129,12 +164,20 @@ describe('/imagine end to end', () => {
     await firstFrame(reply.id);
     stack.emulator.addReaction({ user: 'bob', messageId: reply.id, emoji: '❌' });
     // The bot takes bob's ❌ away and the render goes on.
-    await stack.emulator.waitFor(() => (stack.emulator.message(reply.id)?.reactions.get('❌')?.has(stack.emulator.users.bob!.id) === false ? true : undefined), { what: "bob's ❌ to be removed" });
+    await stack.emulator.waitFor(
+      () =>
+        stack.emulator.message(reply.id)?.reactions.get('❌')?.has(stack.emulator.users.bob!.id) === false
+          ? true
+          : undefined,
+      { what: "bob's ❌ to be removed" },
+    );
     expect(stack.emulator.message(reply.id)!.content).toMatch(/^🎨 Rendering/u);
     stack.emulator.addReaction({ user: 'mia', messageId: reply.id, emoji: '❌' });
     const done = await waitFinished(stack.emulator, reply.id);
     expect(done.content).toMatch(/^🛑 Cancelled/u);
-    expect((done.embeds[0] as { description: string }).description).toContain(`Cancelled by** <@${stack.emulator.users.mia!.id}>`);
+    expect((done.embeds[0] as { description: string }).description).toContain(
+      `Cancelled by** <@${stack.emulator.users.mia!.id}>`,
+    );
   });
 
   it('lands the final frame through a 429 storm with at most one edit in flight per message', async () => {
@@ -171,7 +214,11 @@ describe('/imagine end to end', () => {
       expect(done.revisions.at(-1)!.via).toBe('channel');
       expect(done.revisions.some((r) => r.via === 'webhook')).toBe(true);
       // Proactive: the token still worked, nothing was refused.
-      expect(stack.emulator.requests().filter((r) => r.messageId === reply.id && r.status >= 400 && r.status !== 429)).toEqual([]);
+      expect(
+        stack.emulator
+          .requests()
+          .filter((r) => r.messageId === reply.id && r.status >= 400 && r.status !== 429),
+      ).toEqual([]);
     } finally {
       skewMs = 0;
     }
@@ -187,15 +234,25 @@ describe('/imagine end to end', () => {
     await rerollOffered(reply.id);
     // And reactions on that pre-restart message still work.
     stack.emulator.addReaction({ user: 'alice', messageId: reply.id, emoji: '❌' });
-    await stack.emulator.waitFor(() => stack.emulator.message(reply.id)?.deleted || undefined, { what: 'the finished render to be deleted' });
+    await stack.emulator.waitFor(() => stack.emulator.message(reply.id)?.deleted || undefined, {
+      what: 'the finished render to be deleted',
+    });
   });
 
   it('starts from an init image given as an attachment', async () => {
-    const png = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#cc2222' } }).png().toBuffer());
+    const png = new Uint8Array(
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#cc2222' } })
+        .png()
+        .toBuffer(),
+    );
     const sent = stack.emulator.sendSlashCommand({
       user: 'bob',
       command: 'imagine',
-      options: { prompt: 'a red circle', steps: 10, init_image: { filename: 'start.png', data: png, contentType: 'image/png' } },
+      options: {
+        prompt: 'a red circle',
+        steps: 10,
+        init_image: { filename: 'start.png', data: png, contentType: 'image/png' },
+      },
     });
     const reply = await sent.response();
     const done = await waitFinished(stack.emulator, reply.id);
@@ -212,9 +269,17 @@ describe('/imagine end to end', () => {
   it('finishes the message when the bot process is SIGKILLed mid-render and started again', async () => {
     // Hand the application over to real `tessera bot` processes for this test.
     await stack.bot.stop();
-    const env = { NATS_URL: stack.nats.url, DISCORD_TOKEN: stack.emulator.botToken, DISCORD_API_BASE: stack.emulator.apiBase, LOG_LEVEL: 'warn' };
+    const env = {
+      NATS_URL: stack.nats.url,
+      DISCORD_TOKEN: stack.emulator.botToken,
+      DISCORD_API_BASE: stack.emulator.apiBase,
+      LOG_LEVEL: 'warn',
+    };
     const first = spawnBot(env);
-    await stack.emulator.waitFor(() => stack.emulator.connectedBots() === 1 || undefined, { timeoutMs: 60_000, what: 'the bot process to connect' });
+    await stack.emulator.waitFor(() => stack.emulator.connectedBots() === 1 || undefined, {
+      timeoutMs: 60_000,
+      what: 'the bot process to connect',
+    });
     const { reply } = await imagine('alice', { prompt: 'a blue triangle', steps: 80 });
     await firstFrame(reply.id);
     first.kill('SIGKILL');

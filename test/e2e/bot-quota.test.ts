@@ -32,27 +32,55 @@ afterAll(async () => {
 const isEphemeral = (m: StoredMessage) => (m.flags & MessageFlag.Ephemeral) !== 0;
 
 /** Runs a command and returns the message the user ends up seeing (reply or follow-up). */
-async function run(user: string, command: string, options: Record<string, unknown> = {}, subcommand?: string): Promise<StoredMessage> {
-  const sent = stack.emulator.sendSlashCommand({ user, command, options: options as never, ...(subcommand ? { subcommand } : {}) });
+async function run(
+  user: string,
+  command: string,
+  options: Record<string, unknown> = {},
+  subcommand?: string,
+): Promise<StoredMessage> {
+  const sent = stack.emulator.sendSlashCommand({
+    user,
+    command,
+    options: options as never,
+    ...(subcommand ? { subcommand } : {}),
+  });
   await sent.response();
   // Settled: an ephemeral answer, or the render message with content (not the "thinking…" placeholder).
-  return stack.emulator.waitFor(() => {
-    const mine = stack.emulator.messages().filter((m) => m.interactionId === sent.id);
-    return mine.find((m) => isEphemeral(m) && m.content !== '') ?? mine.find((m) => !isEphemeral(m) && m.content !== '');
-  }, { what: `an answer to /${command}` });
+  return stack.emulator.waitFor(
+    () => {
+      const mine = stack.emulator.messages().filter((m) => m.interactionId === sent.id);
+      return (
+        mine.find((m) => isEphemeral(m) && m.content !== '') ??
+        mine.find((m) => !isEphemeral(m) && m.content !== '')
+      );
+    },
+    { what: `an answer to /${command}` },
+  );
 }
 
 describe('quotas and moderator commands', () => {
   it('refuses /quota set from a non-moderator, on the server side', async () => {
-    const answer = await run('alice', 'quota', { target: { userId: stack.emulator.users.bob!.id }, renders: 100, per: 'day' }, 'set');
+    const answer = await run(
+      'alice',
+      'quota',
+      { target: { userId: stack.emulator.users.bob!.id }, renders: 100, per: 'day' },
+      'set',
+    );
     expect(isEphemeral(answer)).toBe(true);
     expect(answer.content).toMatch(/Only moderators/);
     const settings = await stack.farm.guildSettings.get(stack.emulator.guild.id);
-    expect(settings?.value ? JSON.parse(new TextDecoder().decode(settings.value)).userQuotas ?? {} : {}).toEqual({});
+    expect(
+      settings?.value ? (JSON.parse(new TextDecoder().decode(settings.value)).userQuotas ?? {}) : {},
+    ).toEqual({});
   });
 
   it('lets a moderator set a quota, then refuses politely once it is used up', async () => {
-    const set = await run('mia', 'quota', { target: { userId: stack.emulator.users.bob!.id }, renders: 1, per: 'day' }, 'set');
+    const set = await run(
+      'mia',
+      'quota',
+      { target: { userId: stack.emulator.users.bob!.id }, renders: 1, per: 'day' },
+      'set',
+    );
     expect(set.content).toMatch(/1 render per day/);
     const first = await run('bob', 'imagine', { prompt: 'a red circle', steps: 10 });
     expect(isEphemeral(first)).toBe(false);
@@ -70,7 +98,12 @@ describe('quotas and moderator commands', () => {
   });
 
   it('applies a role quota to the role’s members', async () => {
-    const set = await run('mia', 'quota', { target: { roleId: stack.emulator.guild.roles.artist! }, renders: 0, per: 'day' }, 'set');
+    const set = await run(
+      'mia',
+      'quota',
+      { target: { roleId: stack.emulator.guild.roles.artist! }, renders: 0, per: 'day' },
+      'set',
+    );
     expect(set.content).toMatch(/Members with the role/);
     const refused = await run('erin', 'imagine', { prompt: 'a red circle', steps: 10 });
     expect(isEphemeral(refused)).toBe(true);
@@ -80,13 +113,31 @@ describe('quotas and moderator commands', () => {
   });
 
   it('accepts exactly one of 20 concurrent /imagine at the last unit of quota', async () => {
-    await run('mia', 'quota', { target: { userId: stack.emulator.users.dave!.id }, renders: 1, per: 'hour' }, 'set');
-    const sent = Array.from({ length: 20 }, (_, k) => stack.emulator.sendSlashCommand({ user: 'dave', command: 'imagine', options: { prompt: `a green circle`, steps: 10, seed: k } }));
+    await run(
+      'mia',
+      'quota',
+      { target: { userId: stack.emulator.users.dave!.id }, renders: 1, per: 'hour' },
+      'set',
+    );
+    const sent = Array.from({ length: 20 }, (_, k) =>
+      stack.emulator.sendSlashCommand({
+        user: 'dave',
+        command: 'imagine',
+        options: { prompt: `a green circle`, steps: 10, seed: k },
+      }),
+    );
     await Promise.all(sent.map((s) => s.response()));
-    const answers = await stack.emulator.waitFor(() => {
-      const settled = sent.map((s) => stack.emulator.messages({ includeDeleted: true }).filter((m) => m.interactionId === s.id && m.content !== '' && !m.deleted));
-      return settled.every((list) => list.length > 0) ? settled.map((l) => l[0]!) : undefined;
-    }, { what: 'all 20 answers', timeoutMs: 30_000 });
+    const answers = await stack.emulator.waitFor(
+      () => {
+        const settled = sent.map((s) =>
+          stack.emulator
+            .messages({ includeDeleted: true })
+            .filter((m) => m.interactionId === s.id && m.content !== '' && !m.deleted),
+        );
+        return settled.every((list) => list.length > 0) ? settled.map((l) => l[0]!) : undefined;
+      },
+      { what: 'all 20 answers', timeoutMs: 30_000 },
+    );
     const accepted = answers.filter((m) => !isEphemeral(m));
     const refused = answers.filter((m) => isEphemeral(m));
     expect(accepted).toHaveLength(1);
@@ -116,8 +167,12 @@ describe('quotas and moderator commands', () => {
     const answer = await run('carol', 'imagine', { prompt, steps: 10 });
     const done = await waitFinished(stack.emulator, answer.id);
     expect(done.content).toMatch(/^⚠️ Failed · not counted against your quota/u);
-    expect((done.embeds[0] as { description: string }).description).toMatch(new RegExp(`Why:.*${word}`, 'is'));
-    const usage = await stack.farm.quotas.get(`usage.${stack.emulator.guild.id}.${stack.emulator.users.carol!.id}`);
+    expect((done.embeds[0] as { description: string }).description).toMatch(
+      new RegExp(`Why:.*${word}`, 'is'),
+    );
+    const usage = await stack.farm.quotas.get(
+      `usage.${stack.emulator.guild.id}.${stack.emulator.users.carol!.id}`,
+    );
     expect(JSON.parse(new TextDecoder().decode(usage!.value)).day.jobs).not.toContain(answer.interactionId);
   });
 
@@ -128,7 +183,12 @@ describe('quotas and moderator commands', () => {
     const refused = await run('carol', 'imagine', { prompt: 'a red circle', steps: 10 });
     expect(isEphemeral(refused)).toBe(true);
     expect(refused.content).toMatch(new RegExp(`not enabled in this channel.*<#${art}>`));
-    const sent = stack.emulator.sendSlashCommand({ user: 'carol', command: 'imagine', channelId: art, options: { prompt: 'a red circle', steps: 10 } });
+    const sent = stack.emulator.sendSlashCommand({
+      user: 'carol',
+      command: 'imagine',
+      channelId: art,
+      options: { prompt: 'a red circle', steps: 10 },
+    });
     const reply = await sent.response();
     expect(reply.channelId).toBe(art);
     await waitFinished(stack.emulator, reply.id);

@@ -44,9 +44,15 @@ describe('discord emulator with the real discord.js client', () => {
     const sent = emulator.sendSlashCommand({
       user: 'alice',
       command: 'imagine',
-      options: { prompt: 'a red circle', seed: 7, init_image: { filename: 'x.png', data: new Uint8Array([1, 2, 3]), contentType: 'image/png' } },
+      options: {
+        prompt: 'a red circle',
+        seed: 7,
+        init_image: { filename: 'x.png', data: new Uint8Array([1, 2, 3]), contentType: 'image/png' },
+      },
     });
-    const i = await emulator.waitFor(() => interactions.find((x) => x.id === sent.id), { what: 'interaction' });
+    const i = await emulator.waitFor(() => interactions.find((x) => x.id === sent.id), {
+      what: 'interaction',
+    });
     expect(i.options.getString('prompt')).toBe('a red circle');
     expect(i.options.getInteger('seed')).toBe(7);
     const att = i.options.getAttachment('init_image');
@@ -59,8 +65,14 @@ describe('discord emulator with the real discord.js client', () => {
     await i.deferReply();
     const original = await sent.response();
     expect(original.flags & 128).toBe(128);
-    await i.editReply({ content: 'step 1', files: [{ attachment: Buffer.from('frame1'), name: 'frame.webp' }] });
-    await i.editReply({ content: 'step 2 <@' + emulator.users.bob!.id + '> @everyone', files: [{ attachment: Buffer.from('frame2'), name: 'frame.webp' }] });
+    await i.editReply({
+      content: 'step 1',
+      files: [{ attachment: Buffer.from('frame1'), name: 'frame.webp' }],
+    });
+    await i.editReply({
+      content: `step 2 <@${emulator.users.bob!.id}> @everyone`,
+      files: [{ attachment: Buffer.from('frame2'), name: 'frame.webp' }],
+    });
     const m = emulator.message(original.id)!;
     expect(m.revisions.map((r) => r.content)).toEqual(['', 'step 1', expect.stringContaining('step 2')]);
     expect(m.attachments).toHaveLength(1);
@@ -71,7 +83,9 @@ describe('discord emulator with the real discord.js client', () => {
     await reply.react('🔁');
     expect([...m.reactions.get('🔁')!]).toEqual([emulator.applicationId]);
     emulator.addReaction({ user: 'bob', messageId: m.id, emoji: '❌' });
-    await emulator.waitFor(() => reactions.find((r) => r.user === emulator.users.bob!.id), { what: 'reaction event' });
+    await emulator.waitFor(() => reactions.find((r) => r.user === emulator.users.bob!.id), {
+      what: 'reaction event',
+    });
 
     const follow = await i.followUp({ content: 'second' });
     expect(follow.id).not.toBe(m.id);

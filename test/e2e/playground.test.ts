@@ -94,7 +94,9 @@ const RECORD_FRAMES = () => {
   new MutationObserver((records: any[]) => {
     for (const r of records) {
       if (r.type === 'attributes') note(r.target);
-      r.addedNodes.forEach((n: any) => n instanceof Element && [n, ...n.querySelectorAll('img')].forEach(note));
+      r.addedNodes.forEach(
+        (n: any) => n instanceof Element && [n, ...n.querySelectorAll('img')].forEach(note),
+      );
     }
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
 };
@@ -102,32 +104,46 @@ const RECORD_FRAMES = () => {
 async function sha(src: string): Promise<string> {
   const res = await fetch(new URL(src, url));
   expect(res.status).toBe(200);
-  return createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(await res.arrayBuffer()))
+    .digest('hex');
 }
 
 /** The newest message in the channel answering a command of `who`, waited for. */
 async function newestReplyId(after: number): Promise<string> {
-  await page.waitForFunction((n) => document.querySelectorAll('.message').length > n, after, { timeout: 30_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('.message').length > n, after, {
+    timeout: 30_000,
+  });
   return page.$$eval('.message', (ms) => (ms[ms.length - 1] as HTMLElement).dataset.messageId!);
 }
 
-const contentOf = (id: string) => page.$eval(`[data-message-id="${id}"] .content`, (n) => n.textContent ?? '');
+const contentOf = (id: string) =>
+  page.$eval(`[data-message-id="${id}"] .content`, (n) => n.textContent ?? '');
 
 describe.skipIf(!chromium.ok)('playground in a browser', () => {
   beforeAll(async () => {
     await mkdir(artifacts, { recursive: true });
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-playground-'));
     natsUrl = `nats://127.0.0.1:${await freePort()}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: natsUrl, PLAYGROUND_PORT: '0', LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NATS_URL: natsUrl,
+      PLAYGROUND_PORT: '0',
+      LOG_LEVEL: 'info',
+    };
     delete env.DISCORD_TOKEN;
     delete env.DISCORD_API_BASE;
     // Own process group, so SIGINT to the group is exactly what Ctrl-C in a terminal does.
-    start = spawn(process.execPath, [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), 'start', '--data', dataDir], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    start = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), 'start', '--data', dataDir],
+      {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     const keep = (b: Buffer) => {
       output = (output + b.toString()).slice(-50_000);
     };
@@ -135,7 +151,8 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     start.stderr!.on('data', keep);
     const deadline = Date.now() + 120_000;
     while (!/^playground: (http:\/\/\S+)$/m.test(output)) {
-      if (start.exitCode !== null || Date.now() > deadline) throw new Error(`tessera start did not print the playground URL:\n${output}`);
+      if (start.exitCode !== null || Date.now() > deadline)
+        throw new Error(`tessera start did not print the playground URL:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     url = /^playground: (http:\/\/\S+)$/m.exec(output)![1]!;
@@ -159,24 +176,45 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
 
   it('renders /imagine frame by frame, then the final image; 🔁 makes a second render, ❌ deletes it', async () => {
     const before = await page.$$eval('.message', (ms) => ms.length);
-    await page.fill('#composer-input', '/imagine prompt:a red circle on a blue background seed:1234 steps:400');
+    await page.fill(
+      '#composer-input',
+      '/imagine prompt:a red circle on a blue background seed:1234 steps:400',
+    );
     await page.press('#composer-input', 'Enter');
     const id = await newestReplyId(before);
-    await expect.poll(() => page.$eval(`[data-message-id="${id}"] .context`, (n) => n.textContent)).toMatch(/Alice used \/imagine/);
+    await expect
+      .poll(() => page.$eval(`[data-message-id="${id}"] .context`, (n) => n.textContent))
+      .toMatch(/Alice used \/imagine/);
 
     // Mid-render: a frame is on screen while the status says Rendering.
     await page.waitForFunction(
       (mid) => {
         const m = document.querySelector(`[data-message-id="${mid}"]`);
-        return m?.querySelector('.embed-image[src*="frame"]') && /Rendering · step [1-9]/u.test(m.querySelector('.content')?.textContent ?? '');
+        return (
+          m?.querySelector('.embed-image[src*="frame"]') &&
+          /Rendering · step [1-9]/u.test(m.querySelector('.content')?.textContent ?? '')
+        );
       },
       id,
       { timeout: 60_000 },
     );
     await page.screenshot({ path: path.join(artifacts, 'playground-mid-render.png') });
 
-    await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), id, { timeout: 120_000 });
-    await page.waitForFunction((mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`)?.getAttribute('src')?.endsWith('/tessera-1234.png'), id, { timeout: 10_000 });
+    await page.waitForFunction(
+      (mid) =>
+        /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
+      id,
+      { timeout: 120_000 },
+    );
+    await page.waitForFunction(
+      (mid) =>
+        document
+          .querySelector(`[data-message-id="${mid}"] .embed-image`)
+          ?.getAttribute('src')
+          ?.endsWith('/tessera-1234.png'),
+      id,
+      { timeout: 10_000 },
+    );
     const shown = await page.evaluate((mid) => (window.__frames[mid] ?? []) as string[], id);
     const frames = shown.filter((s) => /\/frame\.webp$/.test(s));
     const distinct = new Set(await Promise.all(frames.map(sha)));
@@ -185,7 +223,12 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     expect(final).toMatch(/\/tessera-1234\.png$/);
     const png = Buffer.from(await (await fetch(new URL(final, url))).arrayBuffer());
     expect(png.subarray(1, 4).toString()).toBe('PNG');
-    expect(await page.$eval(`[data-message-id="${id}"] .embed-image`, (img) => getComputedStyle(img).imageRendering)).toBe('pixelated');
+    expect(
+      await page.$eval(
+        `[data-message-id="${id}"] .embed-image`,
+        (img) => getComputedStyle(img).imageRendering,
+      ),
+    ).toBe('pixelated');
 
     // 🔁 under the finished render → a new message linked to it, rendered to the end.
     const reroll = page.locator(`[data-message-id="${id}"] .reaction[data-emoji="🔁"]`);
@@ -194,11 +237,27 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     await reroll.click();
     const second = await newestReplyId(count);
     expect(second).not.toBe(id);
-    await expect.poll(() => page.$eval(`[data-message-id="${second}"] .context a`, (a) => (a as HTMLElement).dataset.jump), { timeout: 15_000 }).toBe(id);
-    await page.waitForFunction((mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`), second, { timeout: 60_000 });
-    await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), second, { timeout: 120_000 });
+    await expect
+      .poll(
+        () => page.$eval(`[data-message-id="${second}"] .context a`, (a) => (a as HTMLElement).dataset.jump),
+        { timeout: 15_000 },
+      )
+      .toBe(id);
+    await page.waitForFunction(
+      (mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`),
+      second,
+      { timeout: 60_000 },
+    );
+    await page.waitForFunction(
+      (mid) =>
+        /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
+      second,
+      { timeout: 120_000 },
+    );
     expect(await contentOf(second)).toMatch(/✅ Done/u);
-    const seed = await page.$eval(`[data-message-id="${second}"] .embed-image`, (img) => img.getAttribute('src'));
+    const seed = await page.$eval(`[data-message-id="${second}"] .embed-image`, (img) =>
+      img.getAttribute('src'),
+    );
     expect(seed).not.toMatch(/tessera-1234\.png$/);
     await page.screenshot({ path: path.join(artifacts, 'playground-reroll.png') });
 
@@ -217,8 +276,17 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     await page.fill('#composer-input', '/quota show');
     await page.press('#composer-input', 'Enter');
     const refusal = await newestReplyId(before);
-    await page.waitForFunction((mid) => /Only moderators/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), refusal, { timeout: 30_000 });
-    expect(await page.$eval(`[data-message-id="${refusal}"] .only-you`, (n) => n.textContent)).toMatch(/Only you can see this/);
+    await page.waitForFunction(
+      (mid) =>
+        /Only moderators/u.test(
+          document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? '',
+        ),
+      refusal,
+      { timeout: 30_000 },
+    );
+    expect(await page.$eval(`[data-message-id="${refusal}"] .only-you`, (n) => n.textContent)).toMatch(
+      /Only you can see this/,
+    );
 
     await page.selectOption('#user-switch', 'mia');
     await page.waitForFunction(() => /Mia/.test(document.querySelector('#me-name')?.textContent ?? ''));
@@ -227,15 +295,25 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
     await page.fill('#composer-input', '/quota show user:bob');
     await page.press('#composer-input', 'Enter');
     const shown = await newestReplyId(before);
-    await page.waitForFunction((mid) => /Bob/u.test(document.querySelector(`[data-message-id="${mid}"]`)?.textContent ?? '') && !document.querySelector(`[data-message-id="${mid}"] .thinking`), shown, { timeout: 30_000 });
-    expect(await page.$eval(`[data-message-id="${shown}"]`, (n) => n.textContent)).not.toMatch(/Only moderators/u);
+    await page.waitForFunction(
+      (mid) =>
+        /Bob/u.test(document.querySelector(`[data-message-id="${mid}"]`)?.textContent ?? '') &&
+        !document.querySelector(`[data-message-id="${mid}"] .thinking`),
+      shown,
+      { timeout: 30_000 },
+    );
+    expect(await page.$eval(`[data-message-id="${shown}"]`, (n) => n.textContent)).not.toMatch(
+      /Only moderators/u,
+    );
     await page.selectOption('#user-switch', 'alice');
   }, 120_000);
 
   it('helps with typing: commands, then the options still to give, and explains mistakes', async () => {
     await page.fill('#composer-input', '');
     await page.type('#composer-input', '/im');
-    await expect.poll(() => page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent))).toEqual(['/imagine']);
+    await expect
+      .poll(() => page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent)))
+      .toEqual(['/imagine']);
     await page.keyboard.press('Tab');
     expect(await page.inputValue('#composer-input')).toBe('/imagine ');
     await page.type('#composer-input', 'a cat ');
@@ -249,14 +327,23 @@ describe.skipIf(!chromium.ok)('playground in a browser', () => {
   }, 30_000);
 
   it('sends a picked file as the init_image attachment', async () => {
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    const png = await sharp({
+      create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } },
+    })
+      .png()
+      .toBuffer();
     await page.setInputFiles('#file-input', { name: 'start.png', mimeType: 'image/png', buffer: png });
     await expect.poll(() => page.textContent('#attached')).toMatch(/init_image: start\.png/);
     const before = await page.$$eval('.message', (ms) => ms.length);
     await page.fill('#composer-input', '/imagine prompt:a red circle steps:20 seed:5');
     await page.press('#composer-input', 'Enter');
     const id = await newestReplyId(before);
-    await page.waitForFunction((mid) => /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''), id, { timeout: 60_000 });
+    await page.waitForFunction(
+      (mid) =>
+        /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
+      id,
+      { timeout: 60_000 },
+    );
     expect(await page.isHidden('#attached')).toBe(true);
     // The bot got the file as the interaction's attachment and handed the very bytes to the farm.
     const nc = await connectNats({ url: natsUrl, name: 'playground-test', waitOnFirstConnect: false });

@@ -36,11 +36,29 @@ afterAll(async () => {
 
 describe('tessera render', () => {
   it('writes the PNG and an animated WebP timelapse', async () => {
-    const r = await tessera(['render', 'a red circle on a blue background', '--seed', '1', '--steps', '12', '--frame-every', '3', '--models-dir', modelsDir, '--out', 'x.png', '--timelapse', 't.webp']);
+    const r = await tessera([
+      'render',
+      'a red circle on a blue background',
+      '--seed',
+      '1',
+      '--steps',
+      '12',
+      '--frame-every',
+      '3',
+      '--models-dir',
+      modelsDir,
+      '--out',
+      'x.png',
+      '--timelapse',
+      't.webp',
+    ]);
     expect(r.stderr).toMatch(/wrote x\.png and t\.webp/);
     expect(r.code).toBe(0);
     const png = await readFile(path.join(dir, 'x.png'));
-    expect(readPngText(png)).toMatchObject({ Software: 'tessera', prompt: 'a red circle on a blue background' });
+    expect(readPngText(png)).toMatchObject({
+      Software: 'tessera',
+      prompt: 'a red circle on a blue background',
+    });
     const meta = await sharp(path.join(dir, 't.webp'), { animated: true }).metadata();
     expect(meta.format).toBe('webp');
     expect(meta.pageHeight).toBe(64);
@@ -50,7 +68,12 @@ describe('tessera render', () => {
     ['an unknown word', ['a hexagon', '--out', 'y.png'], 1, /does not know the word 'hexagon'.*It knows: /s],
     ['a 12 000-character prompt', ['red'.repeat(4000), '--out', 'y.png'], 1, /at most 1000 are accepted/],
     ['a negative weight alone', ['a red circle:-1', '--out', 'y.png'], 1, /add up to -1/],
-    ['a missing init image', ['a red circle', '--init-image', 'missing.png', '--out', 'y.png'], 1, /cannot read the init image/],
+    [
+      'a missing init image',
+      ['a red circle', '--init-image', 'missing.png', '--out', 'y.png'],
+      1,
+      /cannot read the init image/,
+    ],
     ['no --out', ['a red circle'], 2, /--out FILE\.png is required/],
     ['a bad --size', ['a red circle', '--out', 'y.png', '--size', 'big'], 2, /--size must look like 64x64/],
   ])('fails clearly for %s', async (_name, args, code, message) => {

@@ -5,13 +5,22 @@
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineInputError, type RenderProgress, type RenderRequest } from '../../renderer/src/engine/engine.js';
+import {
+  EngineInputError,
+  type RenderProgress,
+  type RenderRequest,
+} from '../../renderer/src/engine/engine.js';
 import { drawScene } from '../../renderer/src/engine/judge.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WorkerInit } from '../../renderer/src/engine/worker-protocol.js';
-import { createOnnxEngine, EngineCrashedError, spawnWorker, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
+import {
+  createOnnxEngine,
+  EngineCrashedError,
+  spawnWorker,
+  type OnnxEngine,
+} from '../../renderer/src/engine/onnx-engine.js';
 import { readPngText } from '../../renderer/src/engine/png-text.js';
 import { silentLogger } from '../../shared/src/logger.js';
 import { hugePngHeader, modelsDir, repoRoot } from '../quality/fixtures.js';
@@ -20,7 +29,15 @@ let engine: OnnxEngine;
 const log = silentLogger();
 
 function request(over: Partial<RenderRequest> = {}): RenderRequest {
-  return { prompts: [{ kind: 'text', text: 'a red circle on a blue background', weight: 1 }], seed: 7, width: 64, height: 64, steps: 12, frameEvery: 4, ...over };
+  return {
+    prompts: [{ kind: 'text', text: 'a red circle on a blue background', weight: 1 }],
+    seed: 7,
+    width: 64,
+    height: 64,
+    steps: 12,
+    frameEvery: 4,
+    ...over,
+  };
 }
 
 async function inputError(p: Promise<unknown>): Promise<EngineInputError> {
@@ -49,7 +66,13 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
     expect(result).toMatchObject({ width: 64, height: 64, seed: 7, steps: 12 });
     const text = readPngText(result.png);
     expect(text.prompt).toBe('a red circle on a blue background');
-    expect(JSON.parse(text.parameters!)).toMatchObject({ model: 'tiny-shapes', seed: 7, steps: 12, size: '64x64', executionProvider: 'cpu' });
+    expect(JSON.parse(text.parameters!)).toMatchObject({
+      model: 'tiny-shapes',
+      seed: 7,
+      steps: 12,
+      size: '64x64',
+      executionProvider: 'cpu',
+    });
     expect(progress.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(progress.every((p) => p.total === 12 && p.itPerSec > 0)).toBe(true);
     const frames = progress.filter((p) => p.frame);
@@ -92,7 +115,9 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
   });
 
   it('names unknown words and lists the words it knows', async () => {
-    const err = await inputError(engine.render(request({ prompts: [{ kind: 'text', text: 'a mauve dodecahedron', weight: 1 }] }), {}));
+    const err = await inputError(
+      engine.render(request({ prompts: [{ kind: 'text', text: 'a mauve dodecahedron', weight: 1 }] }), {}),
+    );
     expect(err.identifier).toBe('unknown-words');
     expect(err.message).toMatch(/'mauve', 'dodecahedron'/);
     expect(err.message).toMatch(/It knows: .*red.*circle/);
@@ -101,9 +126,26 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
   it.each([
     ['no prompts', { prompts: [] }, 'empty-prompt'],
     ['an empty prompt', { prompts: [{ kind: 'text' as const, text: '  ', weight: 1 }] }, 'empty-prompt'],
-    ['a 10 000-character prompt', { prompts: [{ kind: 'text' as const, text: 'red '.repeat(2500), weight: 1 }] }, 'prompt-too-long'],
-    ['weights that sum to 0', { prompts: [{ kind: 'text' as const, text: 'red', weight: 1 }, { kind: 'text' as const, text: 'blue', weight: -1 }] }, 'weights-not-positive'],
-    ['a negative weight alone', { prompts: [{ kind: 'text' as const, text: 'red', weight: -2 }] }, 'weights-not-positive'],
+    [
+      'a 10 000-character prompt',
+      { prompts: [{ kind: 'text' as const, text: 'red '.repeat(2500), weight: 1 }] },
+      'prompt-too-long',
+    ],
+    [
+      'weights that sum to 0',
+      {
+        prompts: [
+          { kind: 'text' as const, text: 'red', weight: 1 },
+          { kind: 'text' as const, text: 'blue', weight: -1 },
+        ],
+      },
+      'weights-not-positive',
+    ],
+    [
+      'a negative weight alone',
+      { prompts: [{ kind: 'text' as const, text: 'red', weight: -2 }] },
+      'weights-not-positive',
+    ],
     ['a non-image init file', { initImage: new TextEncoder().encode('{"not": "an image"}') }, 'bad-image'],
     ['a 30000×30000 PNG header', { initImage: hugePngHeader(30000, 30000) }, 'image-too-large'],
     ['a size the model lacks', { width: 512, height: 512 }, 'unsupported-size'],
@@ -118,13 +160,27 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
   });
 
   it('starts from an init image and takes image prompts', async () => {
-    const scene = drawScene({ colour: 'yellow', shape: 'square', background: 'purple', width: 64, height: 64, cx: 32, cy: 32, side: 30 });
-    const png = await sharp(scene, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    const scene = drawScene({
+      colour: 'yellow',
+      shape: 'square',
+      background: 'purple',
+      width: 64,
+      height: 64,
+      cx: 32,
+      cy: 32,
+      side: 30,
+    });
+    const png = await sharp(scene, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
     const fromInit = await engine.render(request({ initImage: png, steps: 2 }), {});
     const fromNoise = await engine.render(request({ steps: 2 }), {});
     expect(Buffer.from(fromInit.png).equals(Buffer.from(fromNoise.png))).toBe(false);
     expect(JSON.parse(readPngText(fromInit.png).parameters!).initImage).toBe(true);
-    const withImagePrompt = await engine.render(request({ prompts: [{ kind: 'image', image: png, weight: 1 }], steps: 2 }), {});
+    const withImagePrompt = await engine.render(
+      request({ prompts: [{ kind: 'image', image: png, weight: 1 }], steps: 2 }),
+      {},
+    );
     expect(readPngText(withImagePrompt.png).prompt).toBe('[image]');
   });
 
@@ -133,8 +189,15 @@ describe('OnnxEngine on tiny-shapes (CPU)', () => {
     // progress of step 2). Terminating it from outside would land in the middle of a native
     // onnxruntime run, which aborts the whole process (Napi::Error → std::terminate).
     const workers: Worker[] = [];
-    const spawn = (init: WorkerInit): Worker => workers[workers.push(workers.length === 0 ? spawnDyingWorker(init) : spawnWorker(init)) - 1]!;
-    const crashy = await createOnnxEngine({ modelsDir, model: 'tiny-shapes', ep: 'cpu', log, spawnWorker: spawn });
+    const spawn = (init: WorkerInit): Worker =>
+      workers[workers.push(workers.length === 0 ? spawnDyingWorker(init) : spawnWorker(init)) - 1]!;
+    const crashy = await createOnnxEngine({
+      modelsDir,
+      model: 'tiny-shapes',
+      ep: 'cpu',
+      log,
+      spawnWorker: spawn,
+    });
     try {
       const err = await crashy.render(request({ steps: 500 }), {}).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EngineCrashedError);

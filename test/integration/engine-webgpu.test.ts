@@ -16,9 +16,13 @@ import { silentLogger } from '../../shared/src/logger.js';
 import { modelsDir } from '../quality/fixtures.js';
 
 async function webgpuAdapter(): Promise<string | undefined> {
-  if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu')) return 'this onnxruntime-node build has no WebGPU provider';
+  if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu'))
+    return 'this onnxruntime-node build has no WebGPU provider';
   try {
-    const s = await ort.InferenceSession.create(path.join(modelsDir, 'tiny-shapes', 'decoder.onnx'), { executionProviders: ['webgpu'], logSeverityLevel: 4 });
+    const s = await ort.InferenceSession.create(path.join(modelsDir, 'tiny-shapes', 'decoder.onnx'), {
+      executionProviders: ['webgpu'],
+      logSeverityLevel: 4,
+    });
     await s.release();
     return undefined;
   } catch (err) {
@@ -27,12 +31,20 @@ async function webgpuAdapter(): Promise<string | undefined> {
 }
 
 const why = await webgpuAdapter();
-if (why) console.warn(`engine-webgpu: skipped: ${why}. A GPU, or lavapipe (mesa-vulkan-drivers >= 23), runs it.`);
+if (why)
+  console.warn(`engine-webgpu: skipped: ${why}. A GPU, or lavapipe (mesa-vulkan-drivers >= 23), runs it.`);
 
 describe.skipIf(why !== undefined)('OnnxEngine on the WebGPU provider', () => {
   const log = silentLogger();
   let cpu: OnnxEngine;
-  const request: RenderRequest = { prompts: [{ kind: 'text', text: 'a yellow triangle on a green background', weight: 1 }], seed: 3, width: 64, height: 64, steps: 4, frameEvery: 4 };
+  const request: RenderRequest = {
+    prompts: [{ kind: 'text', text: 'a yellow triangle on a green background', weight: 1 }],
+    seed: 3,
+    width: 64,
+    height: 64,
+    steps: 4,
+    frameEvery: 4,
+  };
 
   beforeAll(async () => {
     cpu = await createOnnxEngine({ modelsDir, model: 'tiny-shapes', ep: 'cpu', log });
@@ -49,28 +61,38 @@ describe.skipIf(why !== undefined)('OnnxEngine on the WebGPU provider', () => {
     ['default options', {}],
     // RENDERER_WEBGPU_OPTIONS reach the provider: other kernels (NCHW convolutions), same image
     ['NCHW layout, validation off', { preferredLayout: 'NCHW', validationMode: 'disabled' }],
-  ])('renders what the CPU provider renders, to float rounding (%s)', async (_label, webgpuOptions) => {
-    const gpu = await createOnnxEngine({ modelsDir, model: 'tiny-shapes', ep: 'webgpu', webgpuOptions, log });
-    try {
-      expect(gpu.executionProvider, gpu.executionProviderReason).toBe('webgpu'); // not a silent CPU fallback
-      expect(gpu.executionProviderReason).toBe('requested webgpu');
-      const [a, b] = [await cpu.render(request, {}), await gpu.render(request, {})];
-      const [pa, pb] = await Promise.all([a, b].map((r) => sharp(r.png).raw().toBuffer()));
-      expect(pa!.length).toBe(64 * 64 * 3);
-      let sum = 0;
-      let max = 0;
-      for (let i = 0; i < pa!.length; i++) {
-        const d = Math.abs(pa![i]! - pb![i]!);
-        sum += d;
-        max = Math.max(max, d);
+  ])(
+    'renders what the CPU provider renders, to float rounding (%s)',
+    async (_label, webgpuOptions) => {
+      const gpu = await createOnnxEngine({
+        modelsDir,
+        model: 'tiny-shapes',
+        ep: 'webgpu',
+        webgpuOptions,
+        log,
+      });
+      try {
+        expect(gpu.executionProvider, gpu.executionProviderReason).toBe('webgpu'); // not a silent CPU fallback
+        expect(gpu.executionProviderReason).toBe('requested webgpu');
+        const [a, b] = [await cpu.render(request, {}), await gpu.render(request, {})];
+        const [pa, pb] = await Promise.all([a, b].map((r) => sharp(r.png).raw().toBuffer()));
+        expect(pa!.length).toBe(64 * 64 * 3);
+        let sum = 0;
+        let max = 0;
+        for (let i = 0; i < pa!.length; i++) {
+          const d = Math.abs(pa![i]! - pb![i]!);
+          sum += d;
+          max = Math.max(max, d);
+        }
+        // Measured with lavapipe: byte-identical after 4 steps; another seed differs by 56 levels on
+        // average. (FSQ rounding can flip a code late in a long render, so 200-step renders differ
+        // more, 1.8 levels on average; that is not what this checks.)
+        expect(sum / pa!.length).toBeLessThan(1);
+        expect(max).toBeLessThanOrEqual(8);
+      } finally {
+        await gpu.close();
       }
-      // Measured with lavapipe: byte-identical after 4 steps; another seed differs by 56 levels on
-      // average. (FSQ rounding can flip a code late in a long render, so 200-step renders differ
-      // more, 1.8 levels on average; that is not what this checks.)
-      expect(sum / pa!.length).toBeLessThan(1);
-      expect(max).toBeLessThanOrEqual(8);
-    } finally {
-      await gpu.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

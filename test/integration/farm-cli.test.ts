@@ -37,25 +37,44 @@ describe.skipIf(!hasBundle)('tessera start / imagine / farm (real renderer on th
   it('runs the stack, renders through NATS into ./out, lists the renderer, and Ctrl-C leaves nothing running', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-cli-'));
     const port = await freePort();
-    const env = { ...process.env, NATS_URL: `nats://127.0.0.1:${port}`, LOG_LEVEL: 'info', RENDERER_ID: 'cli-test', RENDERER_MODELS_DIR: path.join(repoRoot, 'models') };
+    const env = {
+      ...process.env,
+      NATS_URL: `nats://127.0.0.1:${port}`,
+      LOG_LEVEL: 'info',
+      RENDERER_ID: 'cli-test',
+      RENDERER_MODELS_DIR: path.join(repoRoot, 'models'),
+    };
     // Its own process group, like a terminal: Ctrl-C is SIGINT to the whole group.
-    const start = spawn(process.execPath, [tessera, 'start', '--no-bot'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const start = spawn(process.execPath, [tessera, 'start', '--no-bot'], {
+      cwd: dir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     start.stdout.on('data', (c: Buffer) => (out += c.toString()));
     start.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => start.once('exit', (code) => resolve(code)));
     try {
-      await waitUntil(() => out.includes('tessera is running') || start.exitCode !== null, 90_000, () => out);
+      await waitUntil(
+        () => out.includes('tessera is running') || start.exitCode !== null,
+        90_000,
+        () => out,
+      );
       expect(out).toContain('tessera is running');
       const rendererPid = Number(/renderer\s+pid (\d+)/.exec(out)?.[1]);
       expect(alive(rendererPid)).toBe(true);
 
-      const imagine = spawnSync(process.execPath, [tessera, 'imagine', 'a red circle on a blue background', '--seed', '3', '--steps', '20'], {
-        cwd: dir,
-        env,
-        encoding: 'utf8',
-        timeout: 90_000,
-      });
+      const imagine = spawnSync(
+        process.execPath,
+        [tessera, 'imagine', 'a red circle on a blue background', '--seed', '3', '--steps', '20'],
+        {
+          cwd: dir,
+          env,
+          encoding: 'utf8',
+          timeout: 90_000,
+        },
+      );
       expect(imagine.status, imagine.stderr).toBe(0);
       const file = imagine.stdout.trim();
       expect(file).toMatch(/^out\/cli-[\w-]+\.png$/);
@@ -63,9 +82,16 @@ describe.skipIf(!hasBundle)('tessera start / imagine / farm (real renderer on th
       const frames = await readdir(path.join(dir, file.replace(/\.png$/, '')));
       expect(frames.length).toBeGreaterThan(0);
 
-      const farm = spawnSync(process.execPath, [tessera, 'farm', '--json'], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+      const farm = spawnSync(process.execPath, [tessera, 'farm', '--json'], {
+        cwd: dir,
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(farm.status, farm.stderr).toBe(0);
-      const report = JSON.parse(farm.stdout) as { renderers: { id: string; state: string; jobsDone: number }[] };
+      const report = JSON.parse(farm.stdout) as {
+        renderers: { id: string; state: string; jobsDone: number }[];
+      };
       expect(report.renderers).toMatchObject([{ id: 'cli-test', state: 'idle', jobsDone: 1 }]);
 
       process.kill(-start.pid!, 'SIGINT');

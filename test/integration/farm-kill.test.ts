@@ -11,7 +11,14 @@ import {
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { EventRecorder, spawnTestRenderer, testConfig, testJob, waitUntil, type ChildRenderer } from '../support/farm-harness.js';
+import {
+  EventRecorder,
+  spawnTestRenderer,
+  testConfig,
+  testJob,
+  waitUntil,
+  type ChildRenderer,
+} from '../support/farm-harness.js';
 
 describe('renderer processes that die or are stopped mid-job', () => {
   let server: NatsServerHandle;
@@ -23,7 +30,11 @@ describe('renderer processes that die or are stopped mid-job', () => {
   async function spawnReady(id: string, env: Record<string, string> = {}): Promise<ChildRenderer> {
     const child = spawnTestRenderer(server.url, { id, stepMs: 20, env });
     children.push(child);
-    await waitUntil(() => child.output().includes('renderer ready'), 20_000, () => child.output());
+    await waitUntil(
+      () => child.output().includes('renderer ready'),
+      20_000,
+      () => child.output(),
+    );
     return child;
   }
 
@@ -58,10 +69,22 @@ describe('renderer processes that die or are stopped mid-job', () => {
     expect(done.attempt).toBe(2);
 
     // A late frame from the dead attempt (as a slow network would deliver it) must not show.
-    await publishJobEvent(farm, { v: 1, type: 'progress', jobId: 'job-kill', at: new Date().toISOString(), attempt: 1, step: 99, total: 100, itPerSec: 1, frame: 'c3RhbGU=' });
+    await publishJobEvent(farm, {
+      v: 1,
+      type: 'progress',
+      jobId: 'job-kill',
+      at: new Date().toISOString(),
+      attempt: 1,
+      step: 99,
+      total: 100,
+      itPerSec: 1,
+      frame: 'c3RhbGU=',
+    });
     await new Promise((r) => setTimeout(r, 500));
     expect(events.of('job-kill', 'done')).toHaveLength(1);
-    expect(events.of('job-kill', 'started').map((e) => (e.type === 'started' ? e.attempt : 0))).toEqual([1, 2]);
+    expect(events.of('job-kill', 'started').map((e) => (e.type === 'started' ? e.attempt : 0))).toEqual([
+      1, 2,
+    ]);
 
     let view = initialJobView('job-kill');
     const attemptsShown: number[] = [];
@@ -85,7 +108,9 @@ describe('renderer processes that die or are stopped mid-job', () => {
       spawnReady('term-d', { JOB_ACK_WAIT_MS: '4000' }),
     ]);
     // Make sure `term-c` takes the job: pause the others until their pending pulls expire (1 s).
-    const others = children.filter((o) => o !== c && o.process.exitCode === null && o.process.signalCode === null);
+    const others = children.filter(
+      (o) => o !== c && o.process.exitCode === null && o.process.signalCode === null,
+    );
     for (const o of others) o.process.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, 1300));
     await submitJob(farm, testJob('job-term', { steps: 150 }));
@@ -97,7 +122,9 @@ describe('renderer processes that die or are stopped mid-job', () => {
     c.process.kill('SIGTERM');
     expect(await c.exited).toBe(0);
     await waitUntil(() => events.of('job-term', 'started').length >= 2, 10_000);
-    const restartedAt = events.events.filter((r) => r.event.jobId === 'job-term' && r.event.type === 'started')[1]!.receivedAt;
+    const restartedAt = events.events.filter(
+      (r) => r.event.jobId === 'job-term' && r.event.type === 'started',
+    )[1]!.receivedAt;
     // Handed back (nak), not left to AckWait (4 s) expiring.
     expect(restartedAt - sent).toBeLessThan(2500);
     const done = await events.waitFor('job-term', 'done', 20_000);

@@ -24,7 +24,10 @@ describe('a job whose renderers never finish it', () => {
   beforeAll(async () => {
     server = await startNatsServer();
     nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, { JOB_MAX_DELIVER: '2', JOB_ACK_WAIT_MS: '600' })));
+    farm = await ensureFarm(
+      nc,
+      farmSettingsFromConfig(testConfig(server.url, { JOB_MAX_DELIVER: '2', JOB_ACK_WAIT_MS: '600' })),
+    );
     events = new EventRecorder(nc);
   });
   afterAll(async () => {
@@ -52,7 +55,9 @@ describe('a job whose renderers never finish it', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(events.of('job-stuck', 'failed')).toHaveLength(1);
     expect((await getJobResult(farm, 'job-stuck'))?.type).toBe('failed');
-    expect(await eventually(async () => (await farm.jsm.streams.info(jobsStream())).state.messages, 0)).toBe(0);
+    expect(await eventually(async () => (await farm.jsm.streams.info(jobsStream())).state.messages, 0)).toBe(
+      0,
+    );
     for (const l of listeners) l.stop();
   });
 });

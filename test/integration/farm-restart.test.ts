@@ -51,7 +51,10 @@ describe('a NATS server restart in the middle of a run', () => {
   it('loses no job: every queued job ends with exactly one done', async () => {
     const ids = Array.from({ length: 6 }, (_, i) => `job-restart-${i}`);
     for (const id of ids) await submitJob(farm, testJob(id, { steps: 20 }));
-    await waitUntil(() => renderer.worker.status().jobsDone >= 1 && renderer.worker.status().state === 'busy', 10_000);
+    await waitUntil(
+      () => renderer.worker.status().jobsDone >= 1 && renderer.worker.status().state === 'busy',
+      10_000,
+    );
 
     await server.stop({ kill: true });
     await new Promise((r) => setTimeout(r, 1000));
@@ -68,7 +71,10 @@ describe('a NATS server restart in the middle of a run', () => {
 
     const stored = await storedEvents(farm);
     for (const id of ids) {
-      expect(stored.filter((e) => e.jobId === id && e.type === 'done'), id).toHaveLength(1);
+      expect(
+        stored.filter((e) => e.jobId === id && e.type === 'done'),
+        id,
+      ).toHaveLength(1);
     }
     // Nothing waits and nothing is in flight. (The stream itself may still hold the message of a
     // job acked just before the server was killed: nats-server 2.9 recorded the ack in the

@@ -15,7 +15,13 @@ import {
 } from '../../shared/src/index.js';
 import { collectFarmReport } from '../../deploy/cli/farm.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { EventRecorder, eventually, startTestRenderer, testConfig, testJob } from '../support/farm-harness.js';
+import {
+  EventRecorder,
+  eventually,
+  startTestRenderer,
+  testConfig,
+  testJob,
+} from '../support/farm-harness.js';
 
 describe('renderer worker on a real nats-server', () => {
   let server: NatsServerHandle;
@@ -53,7 +59,11 @@ describe('renderer worker on a real nats-server', () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.length).toBeLessThanOrEqual(6);
     const withFrame = progress.find((e) => e.type === 'progress' && e.frame);
-    expect(withFrame && withFrame.type === 'progress' && Buffer.from(withFrame.frame!, 'base64').subarray(8, 12).toString()).toBe('WEBP');
+    expect(
+      withFrame &&
+        withFrame.type === 'progress' &&
+        Buffer.from(withFrame.frame!, 'base64').subarray(8, 12).toString(),
+    ).toBe('WEBP');
     if (done.type !== 'done') throw new Error('not done');
     expect(done.attempt).toBe(1);
     expect(done.rendererId).toBe('r1');
@@ -65,7 +75,11 @@ describe('renderer worker on a real nats-server', () => {
 
   it('renders a job published twice with the same message id once', async () => {
     const first = await submitJob(farm, testJob('job-twice'));
-    const again = await farm.js.publish(jobSubject('tiny-shapes', 'job-twice'), encodeMessage(RenderJob, first.job), { msgID: 'job-twice' });
+    const again = await farm.js.publish(
+      jobSubject('tiny-shapes', 'job-twice'),
+      encodeMessage(RenderJob, first.job),
+      { msgID: 'job-twice' },
+    );
     expect(again.duplicate).toBe(true);
     await events.waitFor('job-twice', 'done');
     await new Promise((r) => setTimeout(r, 300));
@@ -74,11 +88,42 @@ describe('renderer worker on a real nats-server', () => {
   });
 
   it.each([
-    ['malformed JSON', 'bad-json', new TextEncoder().encode('{"v":1, "jobId": "bad-json", '), 'malformed-json'],
-    ['a wrong schema version', 'bad-version', new TextEncoder().encode(JSON.stringify({ ...testJob('bad-version'), v: 2 })), 'unsupported-version'],
-    ['missing fields', 'bad-fields', new TextEncoder().encode(JSON.stringify({ v: 1, jobId: 'bad-fields', model: 'tiny-shapes' })), 'invalid-job'],
-    ['a body whose job id differs from its subject', 'bad-id', new TextEncoder().encode(JSON.stringify(testJob('someone-else'))), 'invalid-job'],
-    ['an over-size payload', 'bad-size', new TextEncoder().encode(JSON.stringify({ ...testJob('bad-size'), promptText: 'x'.repeat(1000), padding: 'y'.repeat(100_000) })), 'job-too-large'],
+    [
+      'malformed JSON',
+      'bad-json',
+      new TextEncoder().encode('{"v":1, "jobId": "bad-json", '),
+      'malformed-json',
+    ],
+    [
+      'a wrong schema version',
+      'bad-version',
+      new TextEncoder().encode(JSON.stringify({ ...testJob('bad-version'), v: 2 })),
+      'unsupported-version',
+    ],
+    [
+      'missing fields',
+      'bad-fields',
+      new TextEncoder().encode(JSON.stringify({ v: 1, jobId: 'bad-fields', model: 'tiny-shapes' })),
+      'invalid-job',
+    ],
+    [
+      'a body whose job id differs from its subject',
+      'bad-id',
+      new TextEncoder().encode(JSON.stringify(testJob('someone-else'))),
+      'invalid-job',
+    ],
+    [
+      'an over-size payload',
+      'bad-size',
+      new TextEncoder().encode(
+        JSON.stringify({
+          ...testJob('bad-size'),
+          promptText: 'x'.repeat(1000),
+          padding: 'y'.repeat(100_000),
+        }),
+      ),
+      'job-too-large',
+    ],
   ])('fails %s with a reason and keeps serving the next job', async (_what, jobId, payload, code) => {
     await farm.js.publish(jobSubject('tiny-shapes', jobId), payload, { msgID: jobId });
     await submitJob(farm, testJob(`${jobId}-next`));
@@ -107,7 +152,9 @@ describe('renderer worker on a real nats-server', () => {
     if (failed.type !== 'failed') throw new Error('not failed');
     expect(failed.code).toBe('max-deliveries');
     expect(failed.reason).toContain('exploded');
-    expect(events.of('job-explode', 'started').map((e) => (e.type === 'started' ? e.attempt : 0))).toEqual([1, 2, 3]);
+    expect(events.of('job-explode', 'started').map((e) => (e.type === 'started' ? e.attempt : 0))).toEqual([
+      1, 2, 3,
+    ]);
     expect(await eventually(queueDepth, 0)).toBe(0);
   });
 
@@ -116,7 +163,7 @@ describe('renderer worker on a real nats-server', () => {
     await events.waitFor('job-cancel-running', 'progress');
     const asked = Date.now();
     const outcome = await requestCancel(farm, { jobId: 'job-cancel-running', by: 'user-1' });
-    expect(["cancelling", "cancelled"]).toContain(outcome.status);
+    expect(['cancelling', 'cancelled']).toContain(outcome.status);
     await events.waitFor('job-cancel-running', 'cancelled', 2000);
     expect(events.first('job-cancel-running', 'cancelled')!.receivedAt - asked).toBeLessThan(1000);
     expect(events.of('job-cancel-running', 'done')).toHaveLength(0);
@@ -142,7 +189,13 @@ describe('renderer worker on a real nats-server', () => {
     await events.waitFor('job-presence', 'progress');
     const busy = await collectFarmReport(nc, 500);
     expect(busy.renderers).toHaveLength(1);
-    expect(busy.renderers[0]).toMatchObject({ id: 'r1', model: 'tiny-shapes', executionProvider: 'test', state: 'busy', jobId: 'job-presence' });
+    expect(busy.renderers[0]).toMatchObject({
+      id: 'r1',
+      model: 'tiny-shapes',
+      executionProvider: 'test',
+      state: 'busy',
+      jobId: 'job-presence',
+    });
     expect(busy.renderers[0]!.recentItPerSec).toBeGreaterThan(0);
     expect(busy.models).toEqual([{ model: 'tiny-shapes', queued: 0, inFlight: 1, redelivered: 0 }]);
     await submitJob(farm, testJob('job-presence-2', { steps: 2 }));

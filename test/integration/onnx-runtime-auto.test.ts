@@ -17,28 +17,52 @@ describe('GPU device nodes', () => {
       '/dev': ['null', 'nvidia0', 'nvidia1', 'nvidiactl', 'nvidia-uvm', 'dxg', 'tty0'],
       '/dev/dri': ['card0', 'renderD128'],
     };
-    expect(gpuDeviceNodes((d) => fake[d] ?? [])).toEqual(['/dev/nvidia0', '/dev/nvidia1', '/dev/dxg', '/dev/dri/renderD128']);
+    expect(gpuDeviceNodes((d) => fake[d] ?? [])).toEqual([
+      '/dev/nvidia0',
+      '/dev/nvidia1',
+      '/dev/dxg',
+      '/dev/dri/renderD128',
+    ]);
     expect(gpuDeviceNodes((d) => (d === '/dev' ? ['null', 'nvidiactl'] : []))).toEqual([]);
   });
 });
 
 describe('createOnnxRuntime with auto', () => {
   it('skips WebGPU on a Linux machine without a GPU device, and says why', async () => {
-    const rt = await createOnnxRuntime({ ep: 'auto', intraOpNumThreads: 1, probeGraph, gpuDevices: () => [], platform: 'linux' });
+    const rt = await createOnnxRuntime({
+      ep: 'auto',
+      intraOpNumThreads: 1,
+      probeGraph,
+      gpuDevices: () => [],
+      platform: 'linux',
+    });
     expect(rt.executionProvider).toBe('cpu');
     expect(rt.reason).toMatch(/webgpu: no GPU device \(\/dev\/nvidia\*, \/dev\/dri\/renderD\*\)/);
     expect(rt.reason).toMatch(/using cpu$/);
   });
 
   it('tries WebGPU where a GPU device exists (it still needs an adapter)', async () => {
-    const rt = await createOnnxRuntime({ ep: 'auto', intraOpNumThreads: 1, probeGraph, gpuDevices: () => ['/dev/nvidia0'], platform: 'linux' });
+    const rt = await createOnnxRuntime({
+      ep: 'auto',
+      intraOpNumThreads: 1,
+      probeGraph,
+      gpuDevices: () => ['/dev/nvidia0'],
+      platform: 'linux',
+    });
     expect(rt.reason).not.toMatch(/no GPU device/);
-    if (rt.executionProvider === 'cpu') expect(rt.reason).toMatch(/webgpu: /); // no adapter here: a reason, not silence
+    if (rt.executionProvider === 'cpu')
+      expect(rt.reason).toMatch(/webgpu: /); // no adapter here: a reason, not silence
     else expect(rt.executionProvider).toBe('webgpu');
   });
 
   it('lets an explicit RENDERER_EP=webgpu use whatever adapter there is', async () => {
-    const rt = await createOnnxRuntime({ ep: 'webgpu', intraOpNumThreads: 1, probeGraph, gpuDevices: () => [], platform: 'linux' });
+    const rt = await createOnnxRuntime({
+      ep: 'webgpu',
+      intraOpNumThreads: 1,
+      probeGraph,
+      gpuDevices: () => [],
+      platform: 'linux',
+    });
     expect(rt.reason).not.toMatch(/no GPU device/);
   });
 });

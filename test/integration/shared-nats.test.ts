@@ -73,7 +73,14 @@ describe('NATS setup and job helpers (real nats-server)', () => {
 
   it('keeps the first terminal event of a job and drops later ones', async () => {
     const at = new Date().toISOString();
-    const a = await settleJob(farm, { v: 1, type: 'failed', jobId: 'settle1', at, reason: 'first', code: 'engine-error' });
+    const a = await settleJob(farm, {
+      v: 1,
+      type: 'failed',
+      jobId: 'settle1',
+      at,
+      reason: 'first',
+      code: 'engine-error',
+    });
     const b = await settleJob(farm, { v: 1, type: 'cancelled', jobId: 'settle1', at, by: 'u' });
     expect(a.won).toBe(true);
     expect(b.won).toBe(false);

@@ -16,7 +16,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLOURS, judgeImage, SHAPES, type Judgement, type PaletteColour, type Shape } from '../../renderer/src/engine/judge.js';
+import {
+  COLOURS,
+  judgeImage,
+  SHAPES,
+  type Judgement,
+  type PaletteColour,
+  type Shape,
+} from '../../renderer/src/engine/judge.js';
 import { createOnnxEngine, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
 import { silentLogger } from '../../shared/src/logger.js';
 import { modelsDir, repoRoot } from './fixtures.js';
@@ -29,7 +36,7 @@ interface Case {
 }
 
 /** 24 distinct (colour, shape) pairs; background offsets 1, 3, 5 keep it different from the colour. The same prompts and seeds as `quality_prompts(24)` in models/tessera_models/reference_loop.py, so the figures compare. */
-export function qualityCases(): Case[] {
+function qualityCases(): Case[] {
   return Array.from({ length: 24 }, (_, i) => ({
     colour: COLOURS[i % 8]!,
     shape: SHAPES[i % 3]!,
@@ -68,7 +75,16 @@ async function measure(): Promise<Scores> {
   const started = performance.now();
   for (const c of cases) {
     const prompt = `a ${c.colour} ${c.shape} on a ${c.background} background`;
-    const { png, width, height } = await engine.render({ prompts: [{ kind: 'text', text: prompt, weight: 1 }], seed: c.seed, width: 64, height: 64, steps: engine.manifest.defaults.steps }, {});
+    const { png, width, height } = await engine.render(
+      {
+        prompts: [{ kind: 'text', text: prompt, weight: 1 }],
+        seed: c.seed,
+        width: 64,
+        height: 64,
+        steps: engine.manifest.defaults.steps,
+      },
+      {},
+    );
     await writeFile(path.join(artifacts, `${prompt.replaceAll(' ', '-')}.png`), png);
     const rgb = await sharp(png).removeAlpha().raw().toBuffer();
     rows.push({ c, j: judgeImage(rgb, width, height) });
@@ -76,7 +92,9 @@ async function measure(): Promise<Scores> {
   const seconds = (performance.now() - started) / 1000;
   const colourOk = rows.filter(({ c, j }) => j.background === c.background && j.colour === c.colour).length;
   const shapeOk = rows.filter(({ c, j }) => j.shape === c.shape).length;
-  const allOk = rows.filter(({ c, j }) => j.background === c.background && j.colour === c.colour && j.shape === c.shape).length;
+  const allOk = rows.filter(
+    ({ c, j }) => j.background === c.background && j.colour === c.colour && j.shape === c.shape,
+  ).length;
   const n = rows.length;
   const pct = (k: number): string => `${((100 * k) / n).toFixed(1)} %`;
   const lines = rows.map(

@@ -5,7 +5,8 @@ import type { DiscordEmulator, StoredMessage } from '../../bot/src/emulator/inde
 export function distinctFrames(m: StoredMessage): number {
   const seen = new Set<string>();
   for (const r of m.revisions) {
-    for (const a of r.attachments) if (a.filename.startsWith('frame')) seen.add(Buffer.from(a.data).toString('base64'));
+    for (const a of r.attachments)
+      if (a.filename.startsWith('frame')) seen.add(Buffer.from(a.data).toString('base64'));
   }
   return seen.size;
 }
@@ -21,14 +22,23 @@ export function isFinished(m: StoredMessage): boolean {
 }
 
 /** Waits until the message reached a final state and returns it. */
-export function waitFinished(emulator: DiscordEmulator, messageId: string, timeoutMs = 60_000): Promise<StoredMessage> {
-  return emulator.waitFor(() => {
-    const m = emulator.message(messageId);
-    return m && isFinished(m) ? m : undefined;
-  }, { timeoutMs, what: `message ${messageId} to finish` });
+export function waitFinished(
+  emulator: DiscordEmulator,
+  messageId: string,
+  timeoutMs = 60_000,
+): Promise<StoredMessage> {
+  return emulator.waitFor(
+    () => {
+      const m = emulator.message(messageId);
+      return m && isFinished(m) ? m : undefined;
+    },
+    { timeoutMs, what: `message ${messageId} to finish` },
+  );
 }
 
 /** Every message the bot posted that notified anyone. */
 export function pingingMessages(emulator: DiscordEmulator): StoredMessage[] {
-  return emulator.messages({ includeDeleted: true }).filter((m) => m.pings.everyone || m.pings.users.length > 0 || m.pings.roles.length > 0);
+  return emulator
+    .messages({ includeDeleted: true })
+    .filter((m) => m.pings.everyone || m.pings.users.length > 0 || m.pings.roles.length > 0);
 }

@@ -12,16 +12,32 @@ import { fileURLToPath } from 'node:url';
 import { REST } from 'discord.js';
 import { startBot, type BotHandle, type BotOptions } from '../../bot/src/bot.js';
 import { deployCommands } from '../../bot/src/cli/commands.js';
-import { createDiscordEmulator, type DiscordEmulator, type DiscordEmulatorOptions } from '../../bot/src/emulator/index.js';
+import {
+  createDiscordEmulator,
+  type DiscordEmulator,
+  type DiscordEmulatorOptions,
+} from '../../bot/src/emulator/index.js';
 import { loadModelFacts } from '../../bot/src/model-facts.js';
 import type { ModelFacts } from '../../bot/src/core/imagine-request.js';
-import { connectNats, ensureFarm, createLogger, type Farm, type NatsConnection } from '../../shared/src/index.js';
+import {
+  connectNats,
+  ensureFarm,
+  createLogger,
+  type Farm,
+  type NatsConnection,
+} from '../../shared/src/index.js';
 import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODEL = 'tiny-shapes';
 
-export const farmSettings = { ackWaitMs: 10_000, maxDeliver: 3, duplicateWindowMs: 120_000, eventsMaxAgeS: 3600, resultsMaxAgeS: 3600 };
+export const farmSettings = {
+  ackWaitMs: 10_000,
+  maxDeliver: 3,
+  duplicateWindowMs: 120_000,
+  eventsMaxAgeS: 3600,
+  resultsMaxAgeS: 3600,
+};
 
 export interface DiscordStack {
   nats: NatsServerHandle;
@@ -49,7 +65,11 @@ function useRealRenderer(): boolean {
   return existsSync(path.join(repoRoot, 'models', MODEL, 'manifest.json'));
 }
 
-function spawnRenderer(natsUrl: string, real: boolean, stepMs: number): { child: ChildProcess; output: () => string } {
+function spawnRenderer(
+  natsUrl: string,
+  real: boolean,
+  stepMs: number,
+): { child: ChildProcess; output: () => string } {
   const env = {
     ...process.env,
     NATS_URL: natsUrl,
@@ -81,13 +101,19 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   const nc: NatsConnection = await connectNats({ url: nats.url, name: 'e2e-test' });
   const farm = await ensureFarm(nc, { ...farmSettings, models: [MODEL] });
   const real = useRealRenderer();
-  if (!real) process.stderr.write('[discord-stack] using the deterministic test engine in the renderer process (no models/tiny-shapes bundle or TESSERA_E2E_RENDERER=test)\n');
+  if (!real)
+    process.stderr.write(
+      '[discord-stack] using the deterministic test engine in the renderer process (no models/tiny-shapes bundle or TESSERA_E2E_RENDERER=test)\n',
+    );
   const renderer = spawnRenderer(nats.url, real, options.testEngineStepMs ?? 25);
   const model = await loadModelFacts(MODEL, path.join(repoRoot, 'models'));
   const rest = new REST({ api: emulator.apiBase }).setToken(emulator.botToken);
   await deployCommands({ rest, applicationId: emulator.applicationId, guildId: emulator.guild.id, model });
 
-  const log = createLogger({ level: (process.env.TESSERA_TEST_LOG as 'info' | undefined) ?? 'silent', name: 'bot' });
+  const log = createLogger({
+    level: (process.env.TESSERA_TEST_LOG as 'info' | undefined) ?? 'silent',
+    name: 'bot',
+  });
   const launch = () =>
     startBot({
       discord: { token: emulator.botToken, apiBase: emulator.apiBase },
@@ -97,7 +123,9 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
       log,
       editMinIntervalMs: options.bot?.editMinIntervalMs ?? 150,
       ...(options.bot?.editsPerSecond !== undefined ? { editsPerSecond: options.bot.editsPerSecond } : {}),
-      ...(options.bot?.tokenSwitchAfterMs !== undefined ? { tokenSwitchAfterMs: options.bot.tokenSwitchAfterMs } : {}),
+      ...(options.bot?.tokenSwitchAfterMs !== undefined
+        ? { tokenSwitchAfterMs: options.bot.tokenSwitchAfterMs }
+        : {}),
       ...(options.bot?.now ? { now: options.bot.now } : {}),
     });
   const stack: DiscordStack = {
@@ -115,7 +143,9 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
     rendererOutput: renderer.output,
     async stop() {
       await stack.bot.stop().catch(() => undefined);
-      const exited = new Promise<void>((resolve) => (renderer.child.exitCode !== null ? resolve() : renderer.child.once('exit', () => resolve())));
+      const exited = new Promise<void>((resolve) =>
+        renderer.child.exitCode !== null ? resolve() : renderer.child.once('exit', () => resolve()),
+      );
       renderer.child.kill('SIGTERM');
       const t = setTimeout(() => renderer.child.kill('SIGKILL'), 5000);
       await exited;

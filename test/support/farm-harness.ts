@@ -43,7 +43,10 @@ export function testConfig(natsUrl: string, overrides: Record<string, string> = 
   return loadConfig(testEnv(natsUrl, overrides));
 }
 
-export async function startTestRenderer(natsUrl: string, options: { id: string; stepMs?: number; env?: Record<string, string> }): Promise<RendererHandle & { engine: TestEngine }> {
+export async function startTestRenderer(
+  natsUrl: string,
+  options: { id: string; stepMs?: number; env?: Record<string, string> },
+): Promise<RendererHandle & { engine: TestEngine }> {
   const config = testConfig(natsUrl, { RENDERER_ID: options.id, ...options.env });
   const engine = new TestEngine({ model: config.RENDERER_MODEL, stepMs: options.stepMs ?? 10 });
   const handle = await startRenderer({ config, engine, log: silentLogger() });
@@ -58,7 +61,10 @@ export interface ChildRenderer {
 }
 
 /** A renderer in its own process (`test/support/farm-renderer.ts`), for SIGKILL tests. */
-export function spawnTestRenderer(natsUrl: string, options: { id: string; stepMs?: number; env?: Record<string, string> }): ChildRenderer {
+export function spawnTestRenderer(
+  natsUrl: string,
+  options: { id: string; stepMs?: number; env?: Record<string, string> },
+): ChildRenderer {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const child = spawn(process.execPath, ['--import', tsx, path.join(here, 'farm-renderer.ts')], {
     cwd: repoRoot,
@@ -77,7 +83,11 @@ export function spawnTestRenderer(natsUrl: string, options: { id: string; stepMs
 }
 
 /** Waits until `predicate` holds, polling; throws with `describe()` on timeout. */
-export async function waitUntil(predicate: () => boolean, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
+export async function waitUntil(
+  predicate: () => boolean,
+  timeoutMs: number,
+  describe: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms ${describe()}`);
@@ -124,7 +134,9 @@ export class EventRecorder {
   }
 
   of(jobId: string, type?: JobEvent['type']): JobEvent[] {
-    return this.events.map((r) => r.event).filter((e) => e.jobId === jobId && (type === undefined || e.type === type));
+    return this.events
+      .map((r) => r.event)
+      .filter((e) => e.jobId === jobId && (type === undefined || e.type === type));
   }
 
   first(jobId: string, type: JobEvent['type']): RecordedEvent | undefined {
@@ -132,7 +144,11 @@ export class EventRecorder {
   }
 
   async waitFor(jobId: string, type: JobEvent['type'], timeoutMs = 10_000): Promise<JobEvent> {
-    await waitUntil(() => this.of(jobId, type).length > 0, timeoutMs, () => `waiting for ${type} of ${jobId}; saw ${JSON.stringify(this.of(jobId).map((e) => e.type))}`);
+    await waitUntil(
+      () => this.of(jobId, type).length > 0,
+      timeoutMs,
+      () => `waiting for ${type} of ${jobId}; saw ${JSON.stringify(this.of(jobId).map((e) => e.type))}`,
+    );
     return this.of(jobId, type)[0]!;
   }
 

@@ -12,7 +12,16 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectNats, ensureFarm, farmSettingsFromConfig, submitJob } from '../../shared/src/index.js';
-import { EventRecorder, repoRoot, spawnTestRenderer, testConfig, testEnv, testJob, waitUntil, type ChildRenderer } from './farm-harness.js';
+import {
+  EventRecorder,
+  repoRoot,
+  spawnTestRenderer,
+  testConfig,
+  testEnv,
+  testJob,
+  waitUntil,
+  type ChildRenderer,
+} from './farm-harness.js';
 import { startNatsServer } from './nats-server.js';
 
 const [jobs = 20, steps = 20, stepMs = 10] = process.argv.slice(2).map(Number);
@@ -36,11 +45,18 @@ const real = process.env.FARM_LATENCY_ENGINE === 'onnx';
 /** The real renderer process (`tessera renderer`), for FARM_LATENCY_ENGINE=onnx. */
 function spawnOnnxRenderer(): ChildRenderer {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'renderer'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...testEnv(server.url, { ...env, RENDERER_ID: 'latency-onnx', LOG_LEVEL: 'info' }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', tsx, path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'renderer'],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        ...testEnv(server.url, { ...env, RENDERER_ID: 'latency-onnx', LOG_LEVEL: 'info' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -48,9 +64,15 @@ function spawnOnnxRenderer(): ChildRenderer {
   return { id: 'latency-onnx', process: child, exited, output: () => out };
 }
 
-const renderer = real ? spawnOnnxRenderer() : spawnTestRenderer(server.url, { id: 'latency-r', stepMs, env: { ...env, LOG_LEVEL: 'info' } });
+const renderer = real
+  ? spawnOnnxRenderer()
+  : spawnTestRenderer(server.url, { id: 'latency-r', stepMs, env: { ...env, LOG_LEVEL: 'info' } });
 try {
-  await waitUntil(() => renderer.output().includes('renderer ready'), 120_000, () => renderer.output());
+  await waitUntil(
+    () => renderer.output().includes('renderer ready'),
+    120_000,
+    () => renderer.output(),
+  );
   const nc = await connectNats({ url: server.url, name: 'latency' });
   const farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, env)));
   const events = new EventRecorder(nc);
@@ -63,8 +85,19 @@ try {
   for (let i = 0; i < jobs; i++) {
     const jobId = `lat-${i}`;
     const wall0 = Date.now();
-    await submitJob(farm, testJob(jobId, { steps, width: 64, height: 64, ...(real ? { prompts: [{ text: 'a red circle on a blue background' }] } : {}) }));
-    const end = await Promise.race([events.waitFor(jobId, 'done', 300_000), events.waitFor(jobId, 'failed', 300_000)]);
+    await submitJob(
+      farm,
+      testJob(jobId, {
+        steps,
+        width: 64,
+        height: 64,
+        ...(real ? { prompts: [{ text: 'a red circle on a blue background' }] } : {}),
+      }),
+    );
+    const end = await Promise.race([
+      events.waitFor(jobId, 'done', 300_000),
+      events.waitFor(jobId, 'failed', 300_000),
+    ]);
     if (end.type !== 'done') throw new Error(`job failed: ${JSON.stringify(end)}`);
     toStarted.push(events.first(jobId, 'started')!.receivedAt - wall0);
     toProgress.push(events.first(jobId, 'progress')!.receivedAt - wall0);

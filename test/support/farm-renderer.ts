@@ -9,7 +9,10 @@ import { TestEngine } from './test-engine.js';
 
 const config = loadConfig();
 const log = createLogger({ level: config.LOG_LEVEL, name: 'renderer' });
-const engine = new TestEngine({ model: config.RENDERER_MODEL, stepMs: Number(process.env.TEST_ENGINE_STEP_MS ?? '20') });
+const engine = new TestEngine({
+  model: config.RENDERER_MODEL,
+  stepMs: Number(process.env.TEST_ENGINE_STEP_MS ?? '20'),
+});
 const renderer = await startRenderer({ config, engine, log });
 process.once('SIGTERM', () => {
   void renderer.stop().then(() => process.exit(0));

@@ -8,8 +8,41 @@ describe('tessera bench arguments', () => {
 
   it('takes the GPU check settings', () => {
     expect(
-      parseBenchArgs(['--model', 'real', '--models-dir', '/m', '--ep', 'webgpu', '--size', '256x256', '--cutn', '32', '--steps', '100', '--frame-every', '100', '--renders', '1', '--no-torch', '--json'], {}),
-    ).toEqual({ model: 'real', modelsDir: '/m', ep: 'webgpu', size: [256, 256], cutn: 32, steps: 100, frameEvery: 100, renders: 1, torch: false, json: true });
+      parseBenchArgs(
+        [
+          '--model',
+          'real',
+          '--models-dir',
+          '/m',
+          '--ep',
+          'webgpu',
+          '--size',
+          '256x256',
+          '--cutn',
+          '32',
+          '--steps',
+          '100',
+          '--frame-every',
+          '100',
+          '--renders',
+          '1',
+          '--no-torch',
+          '--json',
+        ],
+        {},
+      ),
+    ).toEqual({
+      model: 'real',
+      modelsDir: '/m',
+      ep: 'webgpu',
+      size: [256, 256],
+      cutn: 32,
+      steps: 100,
+      frameEvery: 100,
+      renders: 1,
+      torch: false,
+      json: true,
+    });
   });
 
   it('keeps width and height apart', () => {
@@ -33,9 +66,16 @@ describe('tessera bench arguments', () => {
   });
 
   it('takes WebGPU provider options from the flag, else from RENDERER_WEBGPU_OPTIONS', () => {
-    expect(parseBenchArgs(['--ep', 'webgpu', '--webgpu-options', 'preferredLayout=NCHW'], {})).toEqual({ ep: 'webgpu', webgpuOptions: { preferredLayout: 'NCHW' } });
-    expect(parseBenchArgs(['--ep', 'webgpu'], { RENDERER_WEBGPU_OPTIONS: 'validationMode=disabled' })).toEqual({ ep: 'webgpu', webgpuOptions: { validationMode: 'disabled' } });
-    expect(() => parseBenchArgs(['--webgpu-options', 'turbo=1'], {})).toThrow(/--webgpu-options: unknown WebGPU option 'turbo'/);
+    expect(parseBenchArgs(['--ep', 'webgpu', '--webgpu-options', 'preferredLayout=NCHW'], {})).toEqual({
+      ep: 'webgpu',
+      webgpuOptions: { preferredLayout: 'NCHW' },
+    });
+    expect(
+      parseBenchArgs(['--ep', 'webgpu'], { RENDERER_WEBGPU_OPTIONS: 'validationMode=disabled' }),
+    ).toEqual({ ep: 'webgpu', webgpuOptions: { validationMode: 'disabled' } });
+    expect(() => parseBenchArgs(['--webgpu-options', 'turbo=1'], {})).toThrow(
+      /--webgpu-options: unknown WebGPU option 'turbo'/,
+    );
   });
 
   it('answers --help', () => {

@@ -4,7 +4,12 @@ import { createSnowflakeGenerator, snowflakeTime } from '../../bot/src/emulator/
 import { resolvePings } from '../../bot/src/emulator/world.js';
 import type { EmulatedGuild } from '../../bot/src/emulator/model.js';
 
-const route = { method: 'PATCH', route: 'PATCH /channels/:channel/messages/:message', major: '1', path: '/channels/1/messages/2' };
+const route = {
+  method: 'PATCH',
+  route: 'PATCH /channels/:channel/messages/:message',
+  major: '1',
+  path: '/channels/1/messages/2',
+};
 
 describe('emulator rate limits', () => {
   it('answers injected 429s with Retry-After in seconds, then passes', () => {
@@ -49,7 +54,11 @@ describe('emulator mentions', () => {
   const content = '@everyone hi <@111111111111111111> <@&222222222222222222>';
 
   it('pings everything when allowed_mentions is absent, like Discord', () => {
-    expect(resolvePings(content, undefined, guild)).toEqual({ everyone: true, users: ['111111111111111111'], roles: ['222222222222222222'] });
+    expect(resolvePings(content, undefined, guild)).toEqual({
+      everyone: true,
+      users: ['111111111111111111'],
+      roles: ['222222222222222222'],
+    });
   });
 
   it('pings nothing with parse: []', () => {

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { FrameEditor, MessageEditError, createEditPacer, type EditTarget, type MessageEditPort, type RenderPayload } from '../../bot/src/core/frame-editor.js';
+import {
+  FrameEditor,
+  MessageEditError,
+  createEditPacer,
+  type EditTarget,
+  type MessageEditPort,
+  type RenderPayload,
+} from '../../bot/src/core/frame-editor.js';
 
-const interactionTarget = (issuedAt = 0): EditTarget => ({ kind: 'interaction', applicationId: '1', token: 't', issuedAt, channelId: '2', messageId: '3' });
+const interactionTarget = (issuedAt = 0): EditTarget => ({
+  kind: 'interaction',
+  applicationId: '1',
+  token: 't',
+  issuedAt,
+  channelId: '2',
+  messageId: '3',
+});
 
 class RecordingPort implements MessageEditPort {
   readonly calls: { target: EditTarget; payload: RenderPayload }[] = [];
@@ -25,7 +39,10 @@ class RecordingPort implements MessageEditPort {
   }
 }
 
-const frame = (n: number): RenderPayload => ({ content: `step ${n}`, image: { name: 'frame.webp', data: new Uint8Array([n]) } });
+const frame = (n: number): RenderPayload => ({
+  content: `step ${n}`,
+  image: { name: 'frame.webp', data: new Uint8Array([n]) },
+});
 
 describe('FrameEditor', () => {
   it('keeps one edit in flight and always sends the newest state', async () => {
@@ -62,7 +79,9 @@ describe('FrameEditor', () => {
   });
 
   it('switches to the channel message when the interaction token expired (50027) and resends', async () => {
-    const port = new RecordingPort(1, (t) => (t.kind === 'interaction' ? new MessageEditError('Invalid Webhook Token', 50027, 401) : undefined));
+    const port = new RecordingPort(1, (t) =>
+      t.kind === 'interaction' ? new MessageEditError('Invalid Webhook Token', 50027, 401) : undefined,
+    );
     const editor = new FrameEditor({ port, target: interactionTarget(Date.now()), minIntervalMs: 0 });
     editor.show(frame(1));
     await editor.idle();
@@ -86,7 +105,12 @@ describe('FrameEditor', () => {
 
   it('leaves out images over the size limit instead of failing the edit', async () => {
     const port = new RecordingPort(1);
-    const editor = new FrameEditor({ port, target: interactionTarget(Date.now()), minIntervalMs: 0, maxFileBytes: 4 });
+    const editor = new FrameEditor({
+      port,
+      target: interactionTarget(Date.now()),
+      minIntervalMs: 0,
+      maxFileBytes: 4,
+    });
     editor.show({ content: 'big', image: { name: 'a.webp', data: new Uint8Array(10) } });
     await editor.idle();
     expect(port.calls[0]!.payload.image).toBeUndefined();
@@ -96,7 +120,12 @@ describe('FrameEditor', () => {
   it('stops when the message is gone and releases a waiting finish', async () => {
     let gone = 0;
     const port = new RecordingPort(1, () => new MessageEditError('Unknown Message', 10008, 404));
-    const editor = new FrameEditor({ port, target: interactionTarget(Date.now()), minIntervalMs: 0, onGone: () => gone++ });
+    const editor = new FrameEditor({
+      port,
+      target: interactionTarget(Date.now()),
+      minIntervalMs: 0,
+      onGone: () => gone++,
+    });
     editor.show(frame(1));
     await editor.idle();
     await editor.finish({ content: 'done' });
@@ -107,7 +136,9 @@ describe('FrameEditor', () => {
   });
 
   it('retries a final state after a server error', async () => {
-    const port = new RecordingPort(1, (_t, n) => (n === 0 ? new MessageEditError('Internal', 0, 500) : undefined));
+    const port = new RecordingPort(1, (_t, n) =>
+      n === 0 ? new MessageEditError('Internal', 0, 500) : undefined,
+    );
     const editor = new FrameEditor({ port, target: interactionTarget(Date.now()), minIntervalMs: 0 });
     await editor.finish({ content: 'done' });
     expect(port.calls.map((c) => c.payload.content)).toEqual(['done', 'done']);

@@ -7,7 +7,11 @@ describe('fitImage', () => {
     const raw = Buffer.alloc(256 * 256 * 3);
     let x = 12345;
     for (let i = 0; i < raw.length; i++) raw[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
-    const png = new Uint8Array(await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } }).png().toBuffer());
+    const png = new Uint8Array(
+      await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
     expect(png.byteLength).toBeGreaterThan(100_000);
     expect(await fitImage(png, png.byteLength, 'x')).toEqual({ name: 'x.png', data: png });
     const small = await fitImage(png, 20_000, 'x');

@@ -3,7 +3,14 @@ import { defaultGuildSettings } from '../../bot/src/core/guild-settings.js';
 import { validateImagine, type ModelFacts } from '../../bot/src/core/imagine-request.js';
 import { resolveQuality } from '../../bot/src/core/presets.js';
 
-const model: ModelFacts = { name: 'tiny-shapes', sizes: [[64, 64]], defaultSize: [64, 64], defaultSteps: 100, defaultCutn: 16, maxSteps: 1000 };
+const model: ModelFacts = {
+  name: 'tiny-shapes',
+  sizes: [[64, 64]],
+  defaultSize: [64, 64],
+  defaultSteps: 100,
+  defaultCutn: 16,
+  maxSteps: 1000,
+};
 const ctx = (over: Partial<ReturnType<typeof defaultGuildSettings>> = {}) => ({
   model,
   settings: { ...defaultGuildSettings(), ...over },
@@ -14,7 +21,18 @@ const ctx = (over: Partial<ReturnType<typeof defaultGuildSettings>> = {}) => ({
 describe('validateImagine', () => {
   it('accepts a plain prompt with model defaults and a random seed', () => {
     const r = validateImagine({ prompt: 'a red circle' }, ctx());
-    expect(r).toMatchObject({ ok: true, value: { promptText: 'a red circle', seed: 42, steps: 100, cutn: 16, width: 64, height: 64, prompts: [{ text: 'a red circle', weight: 1 }] } });
+    expect(r).toMatchObject({
+      ok: true,
+      value: {
+        promptText: 'a red circle',
+        seed: 42,
+        steps: 100,
+        cutn: 16,
+        width: 64,
+        height: 64,
+        prompts: [{ text: 'a red circle', weight: 1 }],
+      },
+    });
   });
 
   it('turns avoid into negative prompts whose weights keep the sum positive', () => {
@@ -41,17 +59,43 @@ describe('validateImagine', () => {
   });
 
   it('applies server settings: channels, banned words, steps, size', () => {
-    expect(validateImagine({ prompt: 'x' }, ctx({ allowedChannels: ['200000000000000002'] }))).toMatchObject({ ok: false, error: { identifier: 'channel-not-allowed' } });
-    expect(validateImagine({ prompt: 'a Gory red disc' }, ctx({ bannedWords: ['gory'] }))).toMatchObject({ ok: false, error: { identifier: 'banned-words' } });
-    expect(validateImagine({ prompt: 'x', steps: 500 }, ctx({ maxSteps: 200 }))).toMatchObject({ ok: false, error: { identifier: 'too-many-steps' } });
-    expect(validateImagine({ prompt: 'x', quality: 'fine' }, ctx({ maxSteps: 150 }))).toMatchObject({ ok: false, error: { identifier: 'too-many-steps' } });
-    expect(validateImagine({ prompt: 'x', size: '512x512' }, ctx())).toMatchObject({ ok: false, error: { identifier: 'size-not-supported' } });
-    expect(validateImagine({ prompt: 'x', size: '64x64' }, ctx({ maxSize: 32 }))).toMatchObject({ ok: false, error: { identifier: 'size-too-large' } });
+    expect(validateImagine({ prompt: 'x' }, ctx({ allowedChannels: ['200000000000000002'] }))).toMatchObject({
+      ok: false,
+      error: { identifier: 'channel-not-allowed' },
+    });
+    expect(validateImagine({ prompt: 'a Gory red disc' }, ctx({ bannedWords: ['gory'] }))).toMatchObject({
+      ok: false,
+      error: { identifier: 'banned-words' },
+    });
+    expect(validateImagine({ prompt: 'x', steps: 500 }, ctx({ maxSteps: 200 }))).toMatchObject({
+      ok: false,
+      error: { identifier: 'too-many-steps' },
+    });
+    expect(validateImagine({ prompt: 'x', quality: 'fine' }, ctx({ maxSteps: 150 }))).toMatchObject({
+      ok: false,
+      error: { identifier: 'too-many-steps' },
+    });
+    expect(validateImagine({ prompt: 'x', size: '512x512' }, ctx())).toMatchObject({
+      ok: false,
+      error: { identifier: 'size-not-supported' },
+    });
+    expect(validateImagine({ prompt: 'x', size: '64x64' }, ctx({ maxSize: 32 }))).toMatchObject({
+      ok: false,
+      error: { identifier: 'size-too-large' },
+    });
   });
 
   it('checks the init image type and size', () => {
-    const initImage = { url: 'http://127.0.0.1/a.gif', filename: 'a.gif', contentType: 'image/gif', size: 10 };
-    expect(validateImagine({ prompt: 'x', initImage }, ctx())).toMatchObject({ ok: false, error: { identifier: 'init-image-invalid' } });
+    const initImage = {
+      url: 'http://127.0.0.1/a.gif',
+      filename: 'a.gif',
+      contentType: 'image/gif',
+      size: 10,
+    };
+    expect(validateImagine({ prompt: 'x', initImage }, ctx())).toMatchObject({
+      ok: false,
+      error: { identifier: 'init-image-invalid' },
+    });
     const ok = validateImagine({ prompt: 'x', initImage: { ...initImage, contentType: 'image/png' } }, ctx());
     expect(ok.ok).toBe(true);
   });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { defaultGuildSettings, effectiveQuota, findBannedWords } from '../../bot/src/core/guild-settings.js';
-import { charge, emptyUsage, formatDuration, msUntilReset, remaining, settle, windowId } from '../../bot/src/core/quota.js';
+import {
+  charge,
+  emptyUsage,
+  formatDuration,
+  msUntilReset,
+  remaining,
+  settle,
+  windowId,
+} from '../../bot/src/core/quota.js';
 
 const T = Date.parse('2026-11-27T03:30:00Z');
 
@@ -14,7 +22,10 @@ describe('quota arithmetic', () => {
       if (r.ok) u = r.usage;
     }
     const third = charge(u, 'c', rule, 10, T);
-    expect(third).toMatchObject({ ok: false, refusal: { identifier: 'quota-exhausted', resetInMs: 20.5 * 3_600_000 } });
+    expect(third).toMatchObject({
+      ok: false,
+      refusal: { identifier: 'quota-exhausted', resetInMs: 20.5 * 3_600_000 },
+    });
   });
 
   it('charges a retried job once', () => {
@@ -41,7 +52,10 @@ describe('quota arithmetic', () => {
     const rule = { limit: 3, per: 'day' as const };
     const r = charge(emptyUsage(T), 'a', rule, 1, T);
     if (!r.ok) throw new Error('refused');
-    expect(charge(r.usage, 'b', rule, 1, T)).toMatchObject({ ok: false, refusal: { identifier: 'too-many-running' } });
+    expect(charge(r.usage, 'b', rule, 1, T)).toMatchObject({
+      ok: false,
+      refusal: { identifier: 'too-many-running' },
+    });
     const s = settle(r.usage, 'a', false, T);
     expect(s.usage.active).toEqual([]);
     expect(remaining(s.usage, rule, T)).toBe(2);

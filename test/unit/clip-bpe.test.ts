@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run as tokenizeCli } from '../../renderer/src/cli/tokenize.js';
-import { ClipBpeTokenizer, ClipVocabularyError, EOT_ID, SOT_ID } from '../../renderer/src/tokenizer/clip-bpe.js';
+import {
+  ClipBpeTokenizer,
+  ClipVocabularyError,
+  EOT_ID,
+  SOT_ID,
+} from '../../renderer/src/tokenizer/clip-bpe.js';
 import { cleanText } from '../../renderer/src/tokenizer/clip-clean.js';
 import { htmlUnescape } from '../../renderer/src/tokenizer/html-unescape.js';
 
@@ -20,7 +25,9 @@ type Golden = {
 };
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const golden = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/clip-bpe/cases.json'), 'utf8')) as Golden;
+const golden = JSON.parse(
+  readFileSync(path.join(repoRoot, 'test/fixtures/clip-bpe/cases.json'), 'utf8'),
+) as Golden;
 const vocabPath = path.resolve(repoRoot, '..', 'shared', 'data', 'clip', 'bpe_simple_vocab_16e6.txt.gz');
 const haveVocab = existsSync(vocabPath);
 
@@ -50,9 +57,12 @@ describe.skipIf(!haveVocab)(
       expect(tokenizer.encode(text)).toEqual(expected);
     });
 
-    it.each(golden.encode)('gives the raw BPE ids of $name as SimpleTokenizer.encode does', ({ text, tokens }) => {
-      expect(tokenizer.tokens(text)).toEqual(tokens);
-    });
+    it.each(golden.encode)(
+      'gives the raw BPE ids of $name as SimpleTokenizer.encode does',
+      ({ text, tokens }) => {
+        expect(tokenizer.tokens(text)).toEqual(tokens);
+      },
+    );
 
     it('gives the same ids from a warm cache as from a cold one', async () => {
       const cold = await ClipBpeTokenizer.load(vocabPath);
@@ -77,7 +87,10 @@ describe.skipIf(!haveVocab)(
       out.restore();
       expect(code).toBe(0);
       const design = golden.encode.find((c) => c.name === 'design: apple painting')!;
-      expect(JSON.parse(lines.at(-1)!)).toEqual([...design.ids, ...new Array<number>(77 - design.ids.length).fill(0)]);
+      expect(JSON.parse(lines.at(-1)!)).toEqual([
+        ...design.ids,
+        ...new Array<number>(77 - design.ids.length).fill(0),
+      ]);
     });
   },
 );

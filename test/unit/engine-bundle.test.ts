@@ -48,14 +48,36 @@ beforeAll(async () => {
   await bundle('good', manifest());
   await bundle('bad-json', '{ "v": 1,');
   await bundle('bad-schema', manifest({ latent: { channels: 2 } }));
-  await bundle('bad-range', manifest({ latent: { channels: 2, downsample: 4, min: [-1], max: [1, 1], init: { kind: 'uniform' } } }));
+  await bundle(
+    'bad-range',
+    manifest({ latent: { channels: 2, downsample: 4, min: [-1], max: [1, 1], init: { kind: 'uniform' } } }),
+  );
   await bundle('bad-size', manifest({ image: { sizes: [[62, 64]], defaultSize: [62, 64] } }));
   await bundle('bad-hash', manifest(), { 'g.onnx': 'tampered' });
-  await bundle('escape', manifest({ tokenizer: { kind: 'words', file: '../good/vocab.json', contextLength: 16 } }));
-  await bundle('with-weights', manifest({ weights: { file: 'g.onnx', sha256: sha, bytes: graphBytes.length } }));
-  await bundle('bad-weights', manifest({ weights: { file: 'weights.bin', sha256: sha } }), { 'weights.bin': 'other bytes' });
+  await bundle(
+    'escape',
+    manifest({ tokenizer: { kind: 'words', file: '../good/vocab.json', contextLength: 16 } }),
+  );
+  await bundle(
+    'with-weights',
+    manifest({ weights: { file: 'g.onnx', sha256: sha, bytes: graphBytes.length } }),
+  );
+  await bundle('bad-weights', manifest({ weights: { file: 'weights.bin', sha256: sha } }), {
+    'weights.bin': 'other bytes',
+  });
   await bundle('missing-weights', manifest({ weights: { file: 'weights.bin', sha256: sha } }));
-  await bundle('codes-without-graph', manifest({ latent: { channels: 2, downsample: 4, min: [-1, -1], max: [1, 1], init: { kind: 'codes', numCodes: 8, graph: 'codes' } } }));
+  await bundle(
+    'codes-without-graph',
+    manifest({
+      latent: {
+        channels: 2,
+        downsample: 4,
+        min: [-1, -1],
+        max: [1, 1],
+        init: { kind: 'codes', numCodes: 8, graph: 'codes' },
+      },
+    }),
+  );
 });
 
 afterAll(async () => {

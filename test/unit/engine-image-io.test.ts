@@ -1,7 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { EngineInputError } from '../../renderer/src/engine/engine.js';
-import { decodeImageToTensor, encodeFinalPng, encodeTimelapse, rgbToTensor, tensorToRgb } from '../../renderer/src/engine/image-io.js';
+import {
+  decodeImageToTensor,
+  encodeFinalPng,
+  encodeTimelapse,
+  rgbToTensor,
+  tensorToRgb,
+} from '../../renderer/src/engine/image-io.js';
 import { readPngText } from '../../renderer/src/engine/png-text.js';
 import { hugePngHeader } from '../quality/fixtures.js';
 
@@ -31,7 +37,11 @@ describe('tensor ↔ RGB', () => {
 
 describe('decodeImageToTensor', () => {
   it('decodes and resizes an image to the model size', async () => {
-    const png = await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toBuffer();
+    const png = await sharp({
+      create: { width: 40, height: 20, channels: 3, background: { r: 255, g: 0, b: 0 } },
+    })
+      .png()
+      .toBuffer();
     const t = await decodeImageToTensor(png, 8, 8);
     expect(t.length).toBe(3 * 64);
     expect(t[0]).toBeCloseTo(1, 2);
@@ -39,12 +49,16 @@ describe('decodeImageToTensor', () => {
   });
 
   it('rejects bytes that are no image', async () => {
-    expect(await identifierOf(decodeImageToTensor(Buffer.from('#!/bin/sh\necho hello\n'), 8, 8))).toBe('bad-image');
+    expect(await identifierOf(decodeImageToTensor(Buffer.from('#!/bin/sh\necho hello\n'), 8, 8))).toBe(
+      'bad-image',
+    );
   });
 
   it('rejects a 30000×30000 PNG header quickly, from the header alone', async () => {
     const started = performance.now();
-    expect(await identifierOf(decodeImageToTensor(hugePngHeader(30000, 30000), 64, 64))).toBe('image-too-large');
+    expect(await identifierOf(decodeImageToTensor(hugePngHeader(30000, 30000), 64, 64))).toBe(
+      'image-too-large',
+    );
     expect(performance.now() - started).toBeLessThan(1000);
   });
 

@@ -22,15 +22,26 @@ describe('Mulberry32', () => {
 
   it('draws normals from two uniforms each (cosine branch)', () => {
     const rng = new Mulberry32(7);
-    expect([rng.normal(), rng.normal(), rng.normal()]).toEqual([0.14197043782155663, -0.8642530248729361, -1.006366324094015]);
-    expect(Array.from(sampleNormals(new Mulberry32(7), 3))).toEqual([0.14197043782155663, -0.8642530248729361, -1.006366324094015].map(Math.fround));
+    expect([rng.normal(), rng.normal(), rng.normal()]).toEqual([
+      0.14197043782155663, -0.8642530248729361, -1.006366324094015,
+    ]);
+    expect(Array.from(sampleNormals(new Mulberry32(7), 3))).toEqual(
+      [0.14197043782155663, -0.8642530248729361, -1.006366324094015].map(Math.fround),
+    );
   });
 });
 
 describe('sampleCutouts', () => {
   it('draws size, x0, y0, flip, noise per cutout in the contract order', () => {
-    const { cuts, noise } = sampleCutouts(new Mulberry32(1), { width: 64, height: 64, cutn: 3, cutPow: 1, cutMin: 0.5, noise: 0.1 });
-    expect(Array.from(cuts)).toEqual([0, 6, 52, 0, 15, 18, 40, 1, 9, 2, 46, 1]) // x0, y0, size, flip;
+    const { cuts, noise } = sampleCutouts(new Mulberry32(1), {
+      width: 64,
+      height: 64,
+      cutn: 3,
+      cutPow: 1,
+      cutMin: 0.5,
+      noise: 0.1,
+    });
+    expect(Array.from(cuts)).toEqual([0, 6, 52, 0, 15, 18, 40, 1, 9, 2, 46, 1]); // x0, y0, size, flip;
     expect(noise[0]).toBeCloseTo(0.0968377898214385, 7);
     expect(noise[1]).toBeCloseTo(0.09948229456786067, 7);
     expect(noise[2]).toBeCloseTo(0.024752389639616013, 7);
@@ -66,7 +77,11 @@ describe('Adam', () => {
   it('matches torch.optim.Adam step by step', () => {
     const p = Float32Array.of(1, -2, 0.5);
     const adam = new Adam(3, { lr: 0.1 });
-    const grads = [[0.5, 0, -3], [-1, 2, 1e-3], [0.25, 0.25, 0.25]];
+    const grads = [
+      [0.5, 0, -3],
+      [-1, 2, 1e-3],
+      [0.25, 0.25, 0.25],
+    ];
     const expected = [
       [0.900000002, -2.0, 0.5999999996666667],
       [0.9366103542405654, -2.0744136818306456, 0.666981004067223],

@@ -8,7 +8,10 @@ const errorOf = (line: string): string | undefined => {
 
 describe('parsePromptLine', () => {
   it('parses a plain prompt with weight 1 and no stop', () => {
-    expect(parsePromptLine('  a red   circle on a blue background ')).toEqual({ ok: true, prompts: [{ text: 'a red circle on a blue background', weight: 1 }] });
+    expect(parsePromptLine('  a red   circle on a blue background ')).toEqual({
+      ok: true,
+      prompts: [{ text: 'a red circle on a blue background', weight: 1 }],
+    });
   });
 
   it('parses text:weight:stop joined by |', () => {
@@ -60,7 +63,16 @@ describe('parsePromptLine', () => {
   });
 
   it('never throws, whatever the input', () => {
-    for (const line of ['|||', ':::', '\u0000', 'a:1e999', '::', '|', 'ä:1', undefined as unknown as string]) {
+    for (const line of [
+      '|||',
+      ':::',
+      '\u0000',
+      'a:1e999',
+      '::',
+      '|',
+      'ä:1',
+      undefined as unknown as string,
+    ]) {
       expect(() => parsePromptLine(line)).not.toThrow();
     }
   });

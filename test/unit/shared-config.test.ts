@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARS, ConfigError, configTableMarkdown, createLogger, loadConfig } from '../../shared/src/index.js';
+import {
+  CONFIG_VARS,
+  ConfigError,
+  configTableMarkdown,
+  createLogger,
+  loadConfig,
+} from '../../shared/src/index.js';
 import { Writable } from 'node:stream';
 
 describe('loadConfig', () => {
@@ -24,7 +30,11 @@ describe('loadConfig', () => {
     expect(message).toContain('RENDERER_EP: expected one of "auto"|"cpu"|"webgpu"|"cuda", got "gpu"');
     expect(message).toContain('JOB_MAX_DELIVER: expected an integer from 1 to 100, got "0"');
     expect(message).toContain('NATS_URL: expected a nats:// URL');
-    expect((error as ConfigError).problems.map((p) => p.name).sort()).toEqual(['JOB_MAX_DELIVER', 'NATS_URL', 'RENDERER_EP']);
+    expect((error as ConfigError).problems.map((p) => p.name).sort()).toEqual([
+      'JOB_MAX_DELIVER',
+      'NATS_URL',
+      'RENDERER_EP',
+    ]);
   });
 
   it('generates a README row for every variable', () => {
@@ -38,7 +48,13 @@ describe('createLogger', () => {
     let out = '';
     const destination = new Writable({ write: (chunk, _enc, cb) => ((out += chunk.toString()), cb()) });
     const log = createLogger({ level: 'info', name: 't', destination });
-    log.info({ config: { DISCORD_TOKEN: 'sekrit-1', NATS_PASSWORD: 'sekrit-2' }, job: { discord: { interactionToken: 'sekrit-3' } } }, 'hi');
+    log.info(
+      {
+        config: { DISCORD_TOKEN: 'sekrit-1', NATS_PASSWORD: 'sekrit-2' },
+        job: { discord: { interactionToken: 'sekrit-3' } },
+      },
+      'hi',
+    );
     expect(out).toContain('[redacted]');
     expect(out).not.toMatch(/sekrit/);
   });

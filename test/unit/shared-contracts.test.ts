@@ -13,7 +13,10 @@ import {
 const job = {
   v: 1 as const,
   jobId: '1234567890123456789',
-  prompts: [{ text: 'a red disc', weight: 1 }, { text: 'blurry', weight: -0.5, stop: 0.2 }],
+  prompts: [
+    { text: 'a red disc', weight: 1 },
+    { text: 'blurry', weight: -0.5, stop: 0.2 },
+  ],
   seed: 42,
   width: 64,
   height: 64,
@@ -36,7 +39,8 @@ describe('RenderJob', () => {
   it('needs at least one prompt', () => {
     expect(RenderJob.safeParse({ ...job, prompts: [] }).success).toBe(false);
     expect(
-      RenderJob.safeParse({ ...job, prompts: [], imagePrompts: [{ image: { key: 'inputs/x/a.png' } }] }).success,
+      RenderJob.safeParse({ ...job, prompts: [], imagePrompts: [{ image: { key: 'inputs/x/a.png' } }] })
+        .success,
     ).toBe(true);
   });
 
@@ -69,7 +73,10 @@ describe('decodeMessage', () => {
   });
 
   it('refuses an over-size payload before parsing it', () => {
-    const r = decodeMessage(RenderJob, enc({ ...job, junk: 'x'.repeat(2000) }), { maxBytes: 1024, name: 'job' });
+    const r = decodeMessage(RenderJob, enc({ ...job, junk: 'x'.repeat(2000) }), {
+      maxBytes: 1024,
+      name: 'job',
+    });
     expect(r.ok ? 'ok' : r.error.code).toBe('job-too-large');
   });
 
@@ -87,19 +94,39 @@ describe('JobEvent', () => {
       { ...base, type: 'queued', model: 'tiny-shapes' },
       { ...base, type: 'started', rendererId: 'r1', attempt: 1 },
       { ...base, type: 'progress', attempt: 2, step: 10, total: 100, itPerSec: 3.5, frame: 'UklGRg==' },
-      { ...base, type: 'done', attempt: 1, image: { key: 'renders/j1/attempt-1.png' }, width: 64, height: 64, seed: 1, elapsedMs: 10 },
+      {
+        ...base,
+        type: 'done',
+        attempt: 1,
+        image: { key: 'renders/j1/attempt-1.png' },
+        width: 64,
+        height: 64,
+        seed: 1,
+        elapsedMs: 10,
+      },
       { ...base, type: 'failed', reason: 'The prompt is empty.', code: 'bad-input', retryable: false },
       { ...base, type: 'cancelled', by: 'u1' },
     ];
     for (const e of events) expect(JobEvent.safeParse(e).success, e.type).toBe(true);
-    expect(JobEvent.safeParse({ ...base, type: 'progress', step: 1, total: 2, itPerSec: 1 }).success).toBe(false); // no attempt
+    expect(JobEvent.safeParse({ ...base, type: 'progress', step: 1, total: 2, itPerSec: 1 }).success).toBe(
+      false,
+    ); // no attempt
     expect(JobEvent.safeParse({ ...base, type: 'failed', reason: 'x', code: 'oops' }).success).toBe(false);
   });
 
   it('also covers cancel requests and renderer presence', () => {
     expect(CancelRequest.safeParse({ v: 1, jobId: 'j1', by: 'u', at: base.at }).success).toBe(true);
     expect(
-      RendererPresence.safeParse({ v: 1, id: 'gpu-1', model: 'tiny-shapes', executionProvider: 'webgpu', state: 'busy', jobId: 'j1', recentItPerSec: 5, startedAt: base.at }).success,
+      RendererPresence.safeParse({
+        v: 1,
+        id: 'gpu-1',
+        model: 'tiny-shapes',
+        executionProvider: 'webgpu',
+        state: 'busy',
+        jobId: 'j1',
+        recentItPerSec: 5,
+        startedAt: base.at,
+      }).success,
     ).toBe(true);
   });
 });

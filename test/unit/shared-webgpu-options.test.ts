@@ -22,7 +22,11 @@ describe('WebGPU provider options (RENDERER_WEBGPU_OPTIONS)', () => {
 
   it('is part of the validated configuration', () => {
     expect(loadConfig({}).RENDERER_WEBGPU_OPTIONS).toEqual({});
-    expect(loadConfig({ RENDERER_WEBGPU_OPTIONS: 'validationMode=wgpuOnly' }).RENDERER_WEBGPU_OPTIONS).toEqual({ validationMode: 'wgpuOnly' });
-    expect(() => loadConfig({ RENDERER_WEBGPU_OPTIONS: 'preferredLayout=NWHC' })).toThrow(/RENDERER_WEBGPU_OPTIONS: .*preferredLayout must be one of NCHW, NHWC/);
+    expect(
+      loadConfig({ RENDERER_WEBGPU_OPTIONS: 'validationMode=wgpuOnly' }).RENDERER_WEBGPU_OPTIONS,
+    ).toEqual({ validationMode: 'wgpuOnly' });
+    expect(() => loadConfig({ RENDERER_WEBGPU_OPTIONS: 'preferredLayout=NWHC' })).toThrow(
+      /RENDERER_WEBGPU_OPTIONS: .*preferredLayout must be one of NCHW, NHWC/,
+    );
   });
 });

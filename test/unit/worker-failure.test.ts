@@ -11,7 +11,10 @@ describe('classifyFailure', () => {
   });
 
   it('treats contract errors as terminal with their own code', () => {
-    expect(classifyFailure(new ContractError('not JSON', 'malformed-json'))).toMatchObject({ code: 'malformed-json', retryable: false });
+    expect(classifyFailure(new ContractError('not JSON', 'malformed-json'))).toMatchObject({
+      code: 'malformed-json',
+      retryable: false,
+    });
   });
 
   it('retries anything else', () => {

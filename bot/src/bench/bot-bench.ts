@@ -64,10 +64,13 @@ async function freePort(): Promise<number> {
 }
 
 async function startNats(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (process.env.NATS_URL && process.env.BENCH_USE_NATS_URL === '1') return { url: process.env.NATS_URL, stop: async () => {} };
+  if (process.env.NATS_URL && process.env.BENCH_USE_NATS_URL === '1')
+    return { url: process.env.NATS_URL, stop: async () => {} };
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-nats-'));
-  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
+  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
+    stdio: 'ignore',
+  });
   const url = `nats://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const open = await new Promise<boolean>((r) => {
@@ -100,7 +103,13 @@ async function noiseFrames(count: number): Promise<string[]> {
   for (let k = 0; k < count; k++) {
     const raw = Buffer.alloc(64 * 64 * 3);
     for (let i = 0; i < raw.length; i++) raw[i] = (i * 31 + k * 97 + ((i * k) % 13)) & 0xff;
-    frames.push((await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } }).webp({ quality: 80 }).toBuffer()).toString('base64'));
+    frames.push(
+      (
+        await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
+          .webp({ quality: 80 })
+          .toBuffer()
+      ).toString('base64'),
+    );
   }
   return frames;
 }
@@ -108,20 +117,63 @@ async function noiseFrames(count: number): Promise<string[]> {
 function spawnBot(env: NodeJS.ProcessEnv): ChildProcess {
   // The bot runs as its own process (not through tessera.mjs) so its pid is the bot's.
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'bot'], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'deploy', 'cli', 'main.ts'), 'bot'], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 /** Streams one synthetic render: started, `frames` progress events at `fps`, then done. */
-async function fakeRender(farm: Farm, jobId: string, frames: string[], count: number, fps: number, png: Uint8Array): Promise<void> {
+async function fakeRender(
+  farm: Farm,
+  jobId: string,
+  frames: string[],
+  count: number,
+  fps: number,
+  png: Uint8Array,
+): Promise<void> {
   const at = () => new Date().toISOString();
-  await publishJobEvent(farm, { v: 1, type: 'started', jobId, at: at(), rendererId: 'bench', attempt: 1, total: count });
+  await publishJobEvent(farm, {
+    v: 1,
+    type: 'started',
+    jobId,
+    at: at(),
+    rendererId: 'bench',
+    attempt: 1,
+    total: count,
+  });
   for (let step = 1; step <= count; step++) {
     await new Promise((r) => setTimeout(r, 1000 / fps));
-    await publishJobEvent(farm, { v: 1, type: 'progress', jobId, at: at(), rendererId: 'bench', attempt: 1, step, total: count, itPerSec: fps, frame: frames[step % frames.length]! });
+    await publishJobEvent(farm, {
+      v: 1,
+      type: 'progress',
+      jobId,
+      at: at(),
+      rendererId: 'bench',
+      attempt: 1,
+      step,
+      total: count,
+      itPerSec: fps,
+      frame: frames[step % frames.length]!,
+    });
   }
   const key = renderImageKey(jobId, 1);
   await farm.images.putBlob({ name: key }, png);
-  await settleJob(farm, { v: 1, type: 'done', jobId, at: at(), rendererId: 'bench', attempt: 1, image: { key, contentType: 'image/png' }, width: 64, height: 64, seed: 1, steps: count, elapsedMs: (count / fps) * 1000 });
+  await settleJob(farm, {
+    v: 1,
+    type: 'done',
+    jobId,
+    at: at(),
+    rendererId: 'bench',
+    attempt: 1,
+    image: { key, contentType: 'image/png' },
+    width: 64,
+    height: 64,
+    seed: 1,
+    steps: count,
+    elapsedMs: (count / fps) * 1000,
+  });
 }
 
 export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBenchResult> {
@@ -137,20 +189,51 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
     routeLimit: { limit: 5, windowMs: 5000 },
   });
   const nc = await connectNats({ url: nats.url, name: 'bot-bench' });
-  const farm = await ensureFarm(nc, { models: [TINY_SHAPES_FACTS.name], ackWaitMs: 30_000, maxDeliver: 3, duplicateWindowMs: 120_000, eventsMaxAgeS: 3600, resultsMaxAgeS: 3600 });
-  const settings = { ...defaultGuildSettings(), defaultQuota: { limit: 10_000, per: 'day' as const }, maxConcurrentPerUser: 50 };
+  const farm = await ensureFarm(nc, {
+    models: [TINY_SHAPES_FACTS.name],
+    ackWaitMs: 30_000,
+    maxDeliver: 3,
+    duplicateWindowMs: 120_000,
+    eventsMaxAgeS: 3600,
+    resultsMaxAgeS: 3600,
+  });
+  const settings = {
+    ...defaultGuildSettings(),
+    defaultQuota: { limit: 10_000, per: 'day' as const },
+    maxConcurrentPerUser: 50,
+  };
   await farm.guildSettings.put(emulator.guild.id, new TextEncoder().encode(JSON.stringify(settings)));
-  await deployCommands({ rest: new REST({ api: emulator.apiBase }).setToken(emulator.botToken), applicationId: emulator.applicationId, guildId: emulator.guild.id, model: TINY_SHAPES_FACTS });
+  await deployCommands({
+    rest: new REST({ api: emulator.apiBase }).setToken(emulator.botToken),
+    applicationId: emulator.applicationId,
+    guildId: emulator.guild.id,
+    model: TINY_SHAPES_FACTS,
+  });
 
-  const bot = spawnBot({ ...process.env, NATS_URL: nats.url, DISCORD_TOKEN: emulator.botToken, DISCORD_APP_ID: emulator.applicationId, DISCORD_API_BASE: emulator.apiBase, LOG_LEVEL: 'warn', RENDERER_MODEL: TINY_SHAPES_FACTS.name });
+  const bot = spawnBot({
+    ...process.env,
+    NATS_URL: nats.url,
+    DISCORD_TOKEN: emulator.botToken,
+    DISCORD_APP_ID: emulator.applicationId,
+    DISCORD_API_BASE: emulator.apiBase,
+    LOG_LEVEL: 'warn',
+    RENDERER_MODEL: TINY_SHAPES_FACTS.name,
+  });
   let botErr = '';
   bot.stderr?.on('data', (b: Buffer) => (botErr = (botErr + b.toString()).slice(-4000)));
   try {
-    await emulator.waitFor(() => emulator.connectedBots() > 0 || undefined, { timeoutMs: 60_000, what: 'the bot to connect' });
+    await emulator.waitFor(() => emulator.connectedBots() > 0 || undefined, {
+      timeoutMs: 60_000,
+      what: 'the bot to connect',
+    });
     // The bot resumes and starts its feed right after it connected.
     await new Promise((r) => setTimeout(r, 1500));
     const frames = await noiseFrames(8);
-    const png = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer());
+    const png = new Uint8Array(
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+        .png()
+        .toBuffer(),
+    );
 
     const queued = new Set<string>();
     const renders: Promise<void>[] = [];
@@ -165,18 +248,30 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
     const cpuBefore = await cpuMs(bot.pid!);
     const t0 = Date.now();
     const sent = Array.from({ length: jobs }, (_, k) =>
-      emulator.sendSlashCommand({ user: `user${k % userCount}`, command: 'imagine', options: { prompt: `bench ${k}`, seed: k } }),
+      emulator.sendSlashCommand({
+        user: `user${k % userCount}`,
+        command: 'imagine',
+        options: { prompt: `bench ${k}`, seed: k },
+      }),
     );
-    await emulator.waitFor(() => queued.size >= jobs || undefined, { timeoutMs: 60_000, what: `${jobs} jobs queued` });
+    await emulator.waitFor(() => queued.size >= jobs || undefined, {
+      timeoutMs: 60_000,
+      what: `${jobs} jobs queued`,
+    });
     await Promise.all(renders);
     const messageIds = sent.map((s) => s.record.originalMessageId!);
-    await emulator.waitFor(() => messageIds.every((id) => /^✅/u.test(emulator.message(id)?.content ?? '')) || undefined, { timeoutMs: 120_000, what: 'every render message to finish' });
+    await emulator.waitFor(
+      () => messageIds.every((id) => /^✅/u.test(emulator.message(id)?.content ?? '')) || undefined,
+      { timeoutMs: 120_000, what: 'every render message to finish' },
+    );
     const wallMs = Date.now() - t0;
     const botCpuMs = (await cpuMs(bot.pid!)) - cpuBefore;
     events.unsubscribe();
 
     const ids = new Set(messageIds);
-    const edits = emulator.requests().filter((r) => r.method === 'PATCH' && r.messageId !== undefined && ids.has(r.messageId));
+    const edits = emulator
+      .requests()
+      .filter((r) => r.method === 'PATCH' && r.messageId !== undefined && ids.has(r.messageId));
     const result: BotBenchResult = {
       jobs,
       framesReceived: jobs * framesPerJob,
@@ -187,10 +282,16 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
       maxEditsInFlightPerMessage: Math.max(...messageIds.map((id) => emulator.maxEditsInFlight(id))),
       wallMs,
     };
-    out(`bot bench: ${jobs} concurrent renders × ${framesPerJob} frames at ${fps} fps through the local Discord emulator (5 edits / 5 s per message)`);
+    out(
+      `bot bench: ${jobs} concurrent renders × ${framesPerJob} frames at ${fps} fps through the local Discord emulator (5 edits / 5 s per message)`,
+    );
     out(`  frames streamed to the bot : ${result.framesReceived}`);
-    out(`  message edits sent         : ${result.editsSent} (${((result.editsSent / result.framesReceived) * 100).toFixed(1)} % of frames; ${result.rateLimited} answered 429)`);
-    out(`  bot CPU                    : ${result.botCpuMs.toFixed(0)} ms total, ${result.cpuPerFrameMs.toFixed(3)} ms per frame received, ${(result.botCpuMs / Math.max(1, result.editsSent)).toFixed(2)} ms per edit`);
+    out(
+      `  message edits sent         : ${result.editsSent} (${((result.editsSent / result.framesReceived) * 100).toFixed(1)} % of frames; ${result.rateLimited} answered 429)`,
+    );
+    out(
+      `  bot CPU                    : ${result.botCpuMs.toFixed(0)} ms total, ${result.cpuPerFrameMs.toFixed(3)} ms per frame received, ${(result.botCpuMs / Math.max(1, result.editsSent)).toFixed(2)} ms per edit`,
+    );
     out(`  max edits in flight / msg  : ${result.maxEditsInFlightPerMessage}`);
     out(`  wall time                  : ${(wallMs / 1000).toFixed(1)} s`);
     return result;

@@ -48,18 +48,27 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   if (!config.DISCORD_TOKEN) {
-    process.stderr.write('tessera commands: DISCORD_TOKEN is not set (the bot token from the Developer Portal, Bot page).\n');
+    process.stderr.write(
+      'tessera commands: DISCORD_TOKEN is not set (the bot token from the Developer Portal, Bot page).\n',
+    );
     return 2;
   }
   guildId ??= config.DISCORD_GUILD_ID;
   if (guildId !== undefined && !/^\d{15,25}$/.test(guildId)) {
-    process.stderr.write(`tessera commands: --guild expects a server id (digits), got ${JSON.stringify(guildId)}\n`);
+    process.stderr.write(
+      `tessera commands: --guild expects a server id (digits), got ${JSON.stringify(guildId)}\n`,
+    );
     return 2;
   }
-  const rest2 = new REST(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}).setToken(config.DISCORD_TOKEN);
-  const applicationId = config.DISCORD_APP_ID ?? ((await rest2.get(Routes.currentApplication())) as { id: string }).id;
+  const rest2 = new REST(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}).setToken(
+    config.DISCORD_TOKEN,
+  );
+  const applicationId =
+    config.DISCORD_APP_ID ?? ((await rest2.get(Routes.currentApplication())) as { id: string }).id;
   const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
   const names = await deployCommands({ rest: rest2, applicationId, model, ...(guildId ? { guildId } : {}) });
-  process.stdout.write(`registered ${names.map((n) => `/${n}`).join(', ')} ${guildId ? `in guild ${guildId}` : 'globally'}\n`);
+  process.stdout.write(
+    `registered ${names.map((n) => `/${n}`).join(', ')} ${guildId ? `in guild ${guildId}` : 'globally'}\n`,
+  );
   return 0;
 }

@@ -15,7 +15,7 @@ export class SpeedMeter {
     if (this.value === undefined) {
       this.value = itPerSec;
     } else {
-      const alpha = 1 - Math.pow(0.5, Math.max(0, at - this.lastAt) / this.halfLifeMs);
+      const alpha = 1 - 0.5 ** (Math.max(0, at - this.lastAt) / this.halfLifeMs);
       // At least a little weight for measurements arriving in the same millisecond.
       const a = Math.max(alpha, 0.1);
       this.value = this.value * (1 - a) + itPerSec * a;

@@ -13,7 +13,14 @@
 
 /** Where an edit goes: the interaction's webhook (token) or the channel message (bot token). */
 export type EditTarget =
-  | { kind: 'interaction'; applicationId: string; token: string; issuedAt: number; channelId: string; messageId: string }
+  | {
+      kind: 'interaction';
+      applicationId: string;
+      token: string;
+      issuedAt: number;
+      channelId: string;
+      messageId: string;
+    }
   | { kind: 'channel'; channelId: string; messageId: string };
 
 export interface MessageImage {
@@ -54,7 +61,11 @@ export interface EditPacer {
   acquire(signal?: AbortSignal): Promise<void>;
 }
 
-export function createEditPacer(options: { perSecond: number; burst?: number; now?: () => number }): EditPacer {
+export function createEditPacer(options: {
+  perSecond: number;
+  burst?: number;
+  now?: () => number;
+}): EditPacer {
   const now = options.now ?? Date.now;
   const burst = options.burst ?? Math.max(1, Math.ceil(options.perSecond));
   let tokens = burst;
@@ -120,7 +131,14 @@ const UNKNOWN_WEBHOOK = 10015;
 const OLD_MESSAGE = 30046;
 
 export class FrameEditor {
-  readonly stats: FrameEditorStats = { requested: 0, sent: 0, dropped: 0, maxInFlight: 0, switchedToChannel: false, oversizeImages: 0 };
+  readonly stats: FrameEditorStats = {
+    requested: 0,
+    sent: 0,
+    dropped: 0,
+    maxInFlight: 0,
+    switchedToChannel: false,
+    oversizeImages: 0,
+  };
   private target: EditTarget;
   private pending: RenderPayload | undefined;
   private pumping = false;
@@ -236,13 +254,18 @@ export class FrameEditor {
       const { image: _dropped, ...rest } = payload;
       body = rest;
     }
-    if (this.target.kind === 'interaction' && this.now() - this.target.issuedAt >= (this.options.tokenSwitchAfterMs ?? 14 * 60_000)) {
+    if (
+      this.target.kind === 'interaction' &&
+      this.now() - this.target.issuedAt >= (this.options.tokenSwitchAfterMs ?? 14 * 60_000)
+    ) {
       this.switchToChannel();
     }
     try {
       await this.tracked(() => this.options.port.edit(this.target, body));
     } catch (e) {
-      const expired = e instanceof MessageEditError && (e.code === EXPIRED_TOKEN || e.code === UNKNOWN_WEBHOOK || e.status === 401);
+      const expired =
+        e instanceof MessageEditError &&
+        (e.code === EXPIRED_TOKEN || e.code === UNKNOWN_WEBHOOK || e.status === 401);
       if (!expired || this.target.kind !== 'interaction') throw e;
       this.switchToChannel();
       await this.tracked(() => this.options.port.edit(this.target, body));

@@ -52,7 +52,11 @@ export function defaultGuildSettings(): GuildSettings {
  * The rule that applies to a member: their own rule, else the most generous of their roles'
  * rules (compared per hour, so 30/day beats 1/hour), else the server default.
  */
-export function effectiveQuota(settings: GuildSettings, userId: string, roleIds: readonly string[]): QuotaRule & { source: 'user' | 'role' | 'default' } {
+export function effectiveQuota(
+  settings: GuildSettings,
+  userId: string,
+  roleIds: readonly string[],
+): QuotaRule & { source: 'user' | 'role' | 'default' } {
   const own = settings.userQuotas[userId];
   if (own) return { ...own, source: 'user' };
   const perHour = (r: QuotaRule) => (r.per === 'hour' ? r.limit : r.limit / 24);
@@ -68,7 +72,11 @@ export function effectiveQuota(settings: GuildSettings, userId: string, roleIds:
 /** Banned words found in a prompt (whole words, case- and accent-insensitive). */
 export function findBannedWords(prompt: string, banned: readonly string[]): string[] {
   const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
-  const words = new Set(fold(prompt).split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+  const words = new Set(
+    fold(prompt)
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean),
+  );
   const text = ` ${fold(prompt).replace(/[^\p{L}\p{N}]+/gu, ' ')} `;
   return banned.filter((b) => {
     const w = fold(b).trim();

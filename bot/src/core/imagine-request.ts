@@ -32,7 +32,12 @@ export const ImagineOptions = z.object({
   quality: z.enum(QUALITY_PRESETS).optional(),
   avoid: z.string().max(6000).optional(),
   initImage: z
-    .object({ url: z.url(), filename: z.string().max(256), contentType: z.string().max(100).nullable(), size: z.number().int().nonnegative() })
+    .object({
+      url: z.url(),
+      filename: z.string().max(256),
+      contentType: z.string().max(100).nullable(),
+      size: z.number().int().nonnegative(),
+    })
     .optional(),
 });
 export type ImagineOptions = z.infer<typeof ImagineOptions>;
@@ -72,7 +77,10 @@ export interface ImagineRefusal {
 
 export type ImagineResult = { ok: true; value: ImagineRequest } | { ok: false; error: ImagineRefusal };
 
-const refuse = (identifier: ImagineRefusalId, message: string): ImagineResult => ({ ok: false, error: { identifier, message } });
+const refuse = (identifier: ImagineRefusalId, message: string): ImagineResult => ({
+  ok: false,
+  error: { identifier, message },
+});
 
 export function parseSize(raw: string): [number, number] | undefined {
   const m = /^\s*(\d{1,4})\s*[x×]\s*(\d{1,4})\s*$/i.exec(raw);
@@ -89,7 +97,8 @@ export function validateImagine(
   context: { model: ModelFacts; settings: GuildSettings; channelId: string; randomSeed: () => number },
 ): ImagineResult {
   const parsed = ImagineOptions.safeParse(raw);
-  if (!parsed.success) return refuse('invalid-options', 'Some options were not understood; please check them and try again.');
+  if (!parsed.success)
+    return refuse('invalid-options', 'Some options were not understood; please check them and try again.');
   const o = parsed.data;
   const { model, settings } = context;
 
@@ -98,24 +107,38 @@ export function validateImagine(
     return refuse('channel-not-allowed', `Renders are not enabled in this channel. Try ${where}.`);
   }
   if ([...o.prompt].length > MAX_PROMPT_CHARS) {
-    return refuse('prompt-too-long', `Your prompt is ${[...o.prompt].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`);
+    return refuse(
+      'prompt-too-long',
+      `Your prompt is ${[...o.prompt].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`,
+    );
   }
   const clean = cleanUserText(o.prompt);
-  if (clean.text === '') return refuse('prompt-empty', 'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.');
+  if (clean.text === '')
+    return refuse(
+      'prompt-empty',
+      'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.',
+    );
   const syntax = parsePromptLine(clean.text);
   if (!syntax.ok) return refuse('prompt-syntax', syntax.error.message);
 
   const longest = syntax.prompts.find((p) => [...p.text].length > 500);
-  if (longest) return refuse('prompt-too-long', 'Each prompt between `|` may be at most 500 characters long.');
+  if (longest)
+    return refuse('prompt-too-long', 'Each prompt between `|` may be at most 500 characters long.');
 
   let avoidText: string | undefined;
   const prompts = [...syntax.prompts];
   if (o.avoid !== undefined) {
     const cleanAvoid = cleanUserText(o.avoid);
     if ([...cleanAvoid.text].length > MAX_PROMPT_CHARS / 2) {
-      return refuse('prompt-too-long', `The \`avoid\` text is too long; please keep it under ${MAX_PROMPT_CHARS / 2} characters.`);
+      return refuse(
+        'prompt-too-long',
+        `The \`avoid\` text is too long; please keep it under ${MAX_PROMPT_CHARS / 2} characters.`,
+      );
     }
-    const parts = cleanAvoid.text.split('|').map((s) => s.replace(/:/g, ' ').trim()).filter(Boolean);
+    const parts = cleanAvoid.text
+      .split('|')
+      .map((s) => s.replace(/:/g, ' ').trim())
+      .filter(Boolean);
     if (parts.length > 0) {
       avoidText = parts.join(' | ');
       // Negative prompts push away at half the strength the wanted ones pull, in total.
@@ -124,27 +147,43 @@ export function validateImagine(
       for (const text of parts) prompts.push({ text, weight });
     }
   }
-  if (prompts.length > 8) return refuse('prompt-syntax', 'Too many prompts: at most 8 together with `avoid`.');
+  if (prompts.length > 8)
+    return refuse('prompt-syntax', 'Too many prompts: at most 8 together with `avoid`.');
 
   const banned = findBannedWords(`${clean.text} ${avoidText ?? ''}`, settings.bannedWords);
   if (banned.length > 0) {
-    return refuse('banned-words', `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts. Your prompt was not rendered.`);
+    return refuse(
+      'banned-words',
+      `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts. Your prompt was not rendered.`,
+    );
   }
 
   const quality = o.quality ?? 'standard';
-  const { steps, cutn } = resolveQuality({ steps: model.defaultSteps, cutn: model.defaultCutn }, quality, o.steps);
+  const { steps, cutn } = resolveQuality(
+    { steps: model.defaultSteps, cutn: model.defaultCutn },
+    quality,
+    o.steps,
+  );
   const maxSteps = Math.min(model.maxSteps, settings.maxSteps > 0 ? settings.maxSteps : model.maxSteps);
-  if (steps > maxSteps) return refuse('too-many-steps', `${steps} steps is more than this server allows (${maxSteps}).`);
+  if (steps > maxSteps)
+    return refuse('too-many-steps', `${steps} steps is more than this server allows (${maxSteps}).`);
 
   let size = model.defaultSize;
   if (o.size !== undefined) {
     const wanted = parseSize(o.size);
     const supported = wanted && model.sizes.find(([w, h]) => w === wanted[0] && h === wanted[1]);
-    if (!supported) return refuse('size-not-supported', `The model ${model.name} renders ${sizeChoices(model).join(', ')}; ${o.size} is not one of them.`);
+    if (!supported)
+      return refuse(
+        'size-not-supported',
+        `The model ${model.name} renders ${sizeChoices(model).join(', ')}; ${o.size} is not one of them.`,
+      );
     size = supported;
   }
   if (settings.maxSize > 0 && Math.max(size[0], size[1]) > settings.maxSize) {
-    return refuse('size-too-large', `${size[0]}x${size[1]} is larger than this server allows (${settings.maxSize} px).`);
+    return refuse(
+      'size-too-large',
+      `${size[0]}x${size[1]} is larger than this server allows (${settings.maxSize} px).`,
+    );
   }
 
   let initImage: ImagineRequest['initImage'];
@@ -154,9 +193,17 @@ export function validateImagine(
       return refuse('init-image-invalid', 'The init image must be a PNG, JPEG or WebP picture.');
     }
     if (o.initImage.size > MAX_INIT_IMAGE_BYTES) {
-      return refuse('init-image-invalid', `The init image is too large (${Math.round(o.initImage.size / 1024)} KiB; at most ${MAX_INIT_IMAGE_BYTES / 1024 / 1024} MiB).`);
+      return refuse(
+        'init-image-invalid',
+        `The init image is too large (${Math.round(o.initImage.size / 1024)} KiB; at most ${MAX_INIT_IMAGE_BYTES / 1024 / 1024} MiB).`,
+      );
     }
-    initImage = { url: o.initImage.url, filename: o.initImage.filename, contentType: type, size: o.initImage.size };
+    initImage = {
+      url: o.initImage.url,
+      filename: o.initImage.filename,
+      contentType: type,
+      size: o.initImage.size,
+    };
   }
 
   const removed = Object.values(clean.removed).reduce((a, b) => a + b, 0);

@@ -31,7 +31,12 @@ export function msUntilReset(per: QuotaPeriod, now: number): number {
 }
 
 export function emptyUsage(now: number): UsageRecord {
-  return { v: 1, hour: { id: windowId('hour', now), jobs: [] }, day: { id: windowId('day', now), jobs: [] }, active: [] };
+  return {
+    v: 1,
+    hour: { id: windowId('hour', now), jobs: [] },
+    day: { id: windowId('day', now), jobs: [] },
+    active: [],
+  };
 }
 
 /** The record with windows that ended replaced by empty ones. */
@@ -71,13 +76,24 @@ export function charge(
 ): ChargeOutcome {
   const u = rollWindows(usage, now);
   if (u[rule.per].jobs.includes(jobId)) {
-    return { ok: true, usage: u, remaining: Math.max(0, rule.limit - u[rule.per].jobs.length), alreadyCharged: true };
+    return {
+      ok: true,
+      usage: u,
+      remaining: Math.max(0, rule.limit - u[rule.per].jobs.length),
+      alreadyCharged: true,
+    };
   }
   if (u[rule.per].jobs.length >= rule.limit) {
-    return { ok: false, refusal: { identifier: 'quota-exhausted', rule, resetInMs: msUntilReset(rule.per, now) } };
+    return {
+      ok: false,
+      refusal: { identifier: 'quota-exhausted', rule, resetInMs: msUntilReset(rule.per, now) },
+    };
   }
   if (u.active.length >= maxConcurrent) {
-    return { ok: false, refusal: { identifier: 'too-many-running', running: u.active.length, max: maxConcurrent } };
+    return {
+      ok: false,
+      refusal: { identifier: 'too-many-running', running: u.active.length, max: maxConcurrent },
+    };
   }
   const next: UsageRecord = {
     ...u,
@@ -85,7 +101,12 @@ export function charge(
     day: { ...u.day, jobs: [...u.day.jobs, jobId] },
     active: [...u.active, jobId],
   };
-  return { ok: true, usage: next, remaining: Math.max(0, rule.limit - next[rule.per].jobs.length), alreadyCharged: false };
+  return {
+    ok: true,
+    usage: next,
+    remaining: Math.max(0, rule.limit - next[rule.per].jobs.length),
+    alreadyCharged: false,
+  };
 }
 
 /**
@@ -93,7 +114,12 @@ export function charge(
  * windows it is still in. Returns `changed: false` when there was nothing to do (already ended
  * or refunded), which is how "refund exactly once" holds under retries and redeliveries.
  */
-export function settle(usage: UsageRecord, jobId: string, refund: boolean, now: number): { usage: UsageRecord; changed: boolean; refunded: boolean } {
+export function settle(
+  usage: UsageRecord,
+  jobId: string,
+  refund: boolean,
+  now: number,
+): { usage: UsageRecord; changed: boolean; refunded: boolean } {
   const u = rollWindows(usage, now);
   const inHour = u.hour.jobs.includes(jobId);
   const inDay = u.day.jobs.includes(jobId);

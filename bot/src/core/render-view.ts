@@ -23,13 +23,27 @@ export interface RenderFacts {
 
 export type RenderState =
   | { kind: 'queued'; position: number | undefined; etaMs: number | undefined }
-  | { kind: 'running'; step: number; total: number; itPerSec: number | undefined; etaMs: number | undefined; frame?: Uint8Array }
+  | {
+      kind: 'running';
+      step: number;
+      total: number;
+      itPerSec: number | undefined;
+      etaMs: number | undefined;
+      frame?: Uint8Array;
+    }
   | { kind: 'cancelling'; by: string; frame?: Uint8Array }
   | { kind: 'done'; image: Uint8Array; imageName: string; elapsedMs: number }
   | { kind: 'failed'; reason: string; refunded: boolean; frame?: Uint8Array }
   | { kind: 'cancelled'; by: string; refunded: boolean; frame?: Uint8Array };
 
-const COLOURS = { queued: 0x95a5a6, running: 0x3498db, cancelling: 0xe67e22, done: 0x2ecc71, failed: 0xe74c3c, cancelled: 0x7f8c8d } as const;
+const COLOURS = {
+  queued: 0x95a5a6,
+  running: 0x3498db,
+  cancelling: 0xe67e22,
+  done: 0x2ecc71,
+  failed: 0xe74c3c,
+  cancelled: 0x7f8c8d,
+} as const;
 
 function statusLine(state: RenderState): string {
   switch (state.kind) {
@@ -38,7 +52,8 @@ function statusLine(state: RenderState): string {
         ? `⏳ Queued · starting soon · ETA ${formatEta(state.etaMs)}`
         : `⏳ Queued · position ${state.position} · ETA ${formatEta(state.etaMs)}`;
     case 'running': {
-      const speed = state.itPerSec !== undefined && state.itPerSec > 0 ? ` · ${state.itPerSec.toFixed(1)} it/s` : '';
+      const speed =
+        state.itPerSec !== undefined && state.itPerSec > 0 ? ` · ${state.itPerSec.toFixed(1)} it/s` : '';
       return `🎨 Rendering · step ${state.step}/${state.total}${speed} · ETA ${formatEta(state.etaMs)}`;
     }
     case 'cancelling':
@@ -65,7 +80,8 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
   lines.push(`**Requested by** <@${facts.requesterId}>`);
   if (facts.parentLink) lines.push(`🔁 Reroll of ${facts.parentLink}`);
   if (state.kind === 'failed') lines.push(`**Why:** ${displayText(state.reason, 900)}`);
-  if (state.kind === 'cancelled' || state.kind === 'cancelling') lines.push(`**Cancelled by** <@${state.by}>`);
+  if (state.kind === 'cancelled' || state.kind === 'cancelling')
+    lines.push(`**Cancelled by** <@${state.by}>`);
   const embed = {
     title: statusLine(state).slice(0, 256),
     description: lines.join('\n'),

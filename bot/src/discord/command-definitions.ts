@@ -17,16 +17,46 @@ export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicatio
     .setName('imagine')
     .setDescription('Paint a picture from text on the render farm')
     .setContexts(InteractionContextType.Guild)
-    .addStringOption((o) => o.setName('prompt').setDescription('What to paint; "text:weight" parts joined by |').setRequired(true))
-    .addIntegerOption((o) => o.setName('seed').setDescription('Same seed + same options = same picture').setMinValue(0).setMaxValue(0xffffffff))
-    .addIntegerOption((o) => o.setName('steps').setDescription('Iterations (more = more detail, slower)').setMinValue(1).setMaxValue(model.maxSteps))
-    .addStringOption((o) => o.setName('size').setDescription('Image size').addChoices(...sizeChoices(model).map((s) => ({ name: s, value: s }))))
-    .addStringOption((o) => o.setName('quality').setDescription('Preset for steps and cutouts').addChoices(...QUALITY_PRESETS.map((q) => ({ name: q, value: q }))))
-    .addAttachmentOption((o) => o.setName('init_image').setDescription('Start from this picture instead of noise'))
+    .addStringOption((o) =>
+      o.setName('prompt').setDescription('What to paint; "text:weight" parts joined by |').setRequired(true),
+    )
+    .addIntegerOption((o) =>
+      o
+        .setName('seed')
+        .setDescription('Same seed + same options = same picture')
+        .setMinValue(0)
+        .setMaxValue(0xffffffff),
+    )
+    .addIntegerOption((o) =>
+      o
+        .setName('steps')
+        .setDescription('Iterations (more = more detail, slower)')
+        .setMinValue(1)
+        .setMaxValue(model.maxSteps),
+    )
+    .addStringOption((o) =>
+      o
+        .setName('size')
+        .setDescription('Image size')
+        .addChoices(...sizeChoices(model).map((s) => ({ name: s, value: s }))),
+    )
+    .addStringOption((o) =>
+      o
+        .setName('quality')
+        .setDescription('Preset for steps and cutouts')
+        .addChoices(...QUALITY_PRESETS.map((q) => ({ name: q, value: q }))),
+    )
+    .addAttachmentOption((o) =>
+      o.setName('init_image').setDescription('Start from this picture instead of noise'),
+    )
     .addStringOption((o) => o.setName('avoid').setDescription('What the picture should not look like'));
 
   const per = (o: import('discord.js').SlashCommandStringOption) =>
-    o.setName('per').setDescription('Time window').setRequired(true).addChoices({ name: 'day', value: 'day' }, { name: 'hour', value: 'hour' });
+    o
+      .setName('per')
+      .setDescription('Time window')
+      .setRequired(true)
+      .addChoices({ name: 'day', value: 'day' }, { name: 'hour', value: 'hour' });
   const quota = new SlashCommandBuilder()
     .setName('quota')
     .setDescription('Render quotas (moderators)')
@@ -37,18 +67,42 @@ export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicatio
         .setName('set')
         .setDescription('Set how many renders a member or role may start')
         .addMentionableOption((o) => o.setName('target').setDescription('Member or role').setRequired(true))
-        .addIntegerOption((o) => o.setName('renders').setDescription('Renders per window').setRequired(true).setMinValue(0).setMaxValue(100_000))
+        .addIntegerOption((o) =>
+          o
+            .setName('renders')
+            .setDescription('Renders per window')
+            .setRequired(true)
+            .setMinValue(0)
+            .setMaxValue(100_000),
+        )
         .addStringOption(per),
     )
     .addSubcommand((s) =>
       s
         .setName('default')
         .setDescription('The server-wide quota for everyone without their own')
-        .addIntegerOption((o) => o.setName('renders').setDescription('Renders per window').setRequired(true).setMinValue(0).setMaxValue(100_000))
+        .addIntegerOption((o) =>
+          o
+            .setName('renders')
+            .setDescription('Renders per window')
+            .setRequired(true)
+            .setMinValue(0)
+            .setMaxValue(100_000),
+        )
         .addStringOption(per),
     )
-    .addSubcommand((s) => s.setName('show').setDescription('Show quotas and what a member has left').addUserOption((o) => o.setName('user').setDescription('Member')))
-    .addSubcommand((s) => s.setName('reset').setDescription("Forget a member's renders in the current windows").addUserOption((o) => o.setName('user').setDescription('Member').setRequired(true)));
+    .addSubcommand((s) =>
+      s
+        .setName('show')
+        .setDescription('Show quotas and what a member has left')
+        .addUserOption((o) => o.setName('user').setDescription('Member')),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('reset')
+        .setDescription("Forget a member's renders in the current windows")
+        .addUserOption((o) => o.setName('user').setDescription('Member').setRequired(true)),
+    );
 
   const settings = new SlashCommandBuilder()
     .setName('settings')
@@ -60,26 +114,63 @@ export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicatio
       s
         .setName('channels')
         .setDescription('Where /imagine works')
-        .addStringOption((o) => o.setName('action').setDescription('allow / disallow a channel, or allow everywhere').setRequired(true).addChoices({ name: 'allow', value: 'allow' }, { name: 'disallow', value: 'disallow' }, { name: 'everywhere', value: 'everywhere' }))
+        .addStringOption((o) =>
+          o
+            .setName('action')
+            .setDescription('allow / disallow a channel, or allow everywhere')
+            .setRequired(true)
+            .addChoices(
+              { name: 'allow', value: 'allow' },
+              { name: 'disallow', value: 'disallow' },
+              { name: 'everywhere', value: 'everywhere' },
+            ),
+        )
         .addChannelOption((o) => o.setName('channel').setDescription('Channel')),
     )
     .addSubcommand((s) =>
       s
         .setName('limits')
         .setDescription('Maximum steps and size, and concurrent renders per member')
-        .addIntegerOption((o) => o.setName('max_steps').setDescription('0 = the model maximum').setMinValue(0).setMaxValue(10_000))
-        .addIntegerOption((o) => o.setName('max_size').setDescription('Largest side in pixels; 0 = any').setMinValue(0).setMaxValue(4096))
-        .addIntegerOption((o) => o.setName('concurrent').setDescription('Renders one member may have running').setMinValue(1).setMaxValue(50)),
+        .addIntegerOption((o) =>
+          o.setName('max_steps').setDescription('0 = the model maximum').setMinValue(0).setMaxValue(10_000),
+        )
+        .addIntegerOption((o) =>
+          o
+            .setName('max_size')
+            .setDescription('Largest side in pixels; 0 = any')
+            .setMinValue(0)
+            .setMaxValue(4096),
+        )
+        .addIntegerOption((o) =>
+          o
+            .setName('concurrent')
+            .setDescription('Renders one member may have running')
+            .setMinValue(1)
+            .setMaxValue(50),
+        ),
     )
     .addSubcommand((s) =>
       s
         .setName('banned')
         .setDescription('Words refused in prompts')
-        .addStringOption((o) => o.setName('action').setDescription('add / remove / clear').setRequired(true).addChoices({ name: 'add', value: 'add' }, { name: 'remove', value: 'remove' }, { name: 'clear', value: 'clear' }))
+        .addStringOption((o) =>
+          o
+            .setName('action')
+            .setDescription('add / remove / clear')
+            .setRequired(true)
+            .addChoices(
+              { name: 'add', value: 'add' },
+              { name: 'remove', value: 'remove' },
+              { name: 'clear', value: 'clear' },
+            ),
+        )
         .addStringOption((o) => o.setName('words').setDescription('Comma-separated words or phrases')),
     );
 
-  const farm = new SlashCommandBuilder().setName('farm').setDescription('Renderers online, queue, speed, and your renders').setContexts(InteractionContextType.Guild);
+  const farm = new SlashCommandBuilder()
+    .setName('farm')
+    .setDescription('Renderers online, queue, speed, and your renders')
+    .setContexts(InteractionContextType.Guild);
 
   return [imagine.toJSON(), quota.toJSON(), settings.toJSON(), farm.toJSON()];
 }

@@ -39,16 +39,29 @@ async function downloadImage(url: string, signal: AbortSignal): Promise<Uint8Arr
 
 export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!i.inGuild() || !i.guildId) {
-    await i.reply({ content: '`/imagine` works in servers only.', flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await i.reply({
+      content: '`/imagine` works in servers only.',
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_PINGS,
+    });
     return;
   }
   const guildId = i.guildId;
   const log = ctx.log.child({ jobId: i.id, guildId, userId: i.user.id });
   const settings = await ctx.settings.get(guildId);
-  const checked = validateImagine(rawOptions(i), { model: ctx.model, settings, channelId: i.channelId, randomSeed: ctx.randomSeed });
+  const checked = validateImagine(rawOptions(i), {
+    model: ctx.model,
+    settings,
+    channelId: i.channelId,
+    randomSeed: ctx.randomSeed,
+  });
   if (!checked.ok) {
     log.info({ refusal: checked.error.identifier }, 'imagine refused');
-    await i.reply({ content: `🙅 ${checked.error.message}`, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await i.reply({
+      content: `🙅 ${checked.error.message}`,
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_PINGS,
+    });
     return;
   }
   const request = checked.value;
@@ -61,7 +74,11 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
   if (!charged.ok) {
     log.info({ refusal: charged.refusal.identifier }, 'imagine refused by quota');
     await i.deleteReply().catch(() => undefined);
-    await i.followUp({ content: refusalText(charged.refusal), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await i.followUp({
+      content: refusalText(charged.refusal),
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_PINGS,
+    });
     return;
   }
 
@@ -71,12 +88,22 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
     log.error({ err }, 'imagine could not be submitted');
     await ctx.quotas.settle(guildId, i.user.id, i.id, true);
     await ctx.records.finish(i.id, 'failed').catch(() => false);
-    const reason = err instanceof Error && /attachment/.test(err.message) ? `The init image could not be used: ${err.message}.` : 'The render farm could not be reached. Nothing was charged; please try again in a minute.';
-    await i.editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS }).catch(() => undefined);
+    const reason =
+      err instanceof Error && /attachment/.test(err.message)
+        ? `The init image could not be used: ${err.message}.`
+        : 'The render farm could not be reached. Nothing was charged; please try again in a minute.';
+    await i
+      .editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS })
+      .catch(() => undefined);
   }
 }
 
-async function submit(i: ChatInputCommandInteraction, ctx: BotContext, request: ImagineRequest, where: { guildId: string; messageId: string }): Promise<void> {
+async function submit(
+  i: ChatInputCommandInteraction,
+  ctx: BotContext,
+  request: ImagineRequest,
+  where: { guildId: string; messageId: string },
+): Promise<void> {
   const jobId = i.id;
   let initImageKey: string | undefined;
   let initImage: RenderJobInput['initImage'];
@@ -116,7 +143,12 @@ async function submit(i: ChatInputCommandInteraction, ctx: BotContext, request: 
   };
   // The record comes first: a job that ends at once must find its message.
   await ctx.records.put(record);
-  const submitted = await submitJob(ctx.farm, jobInput(record, initImage, { interactionId: i.id, username: i.user.username }));
+  const submitted = await submitJob(
+    ctx.farm,
+    jobInput(record, initImage, { interactionId: i.id, username: i.user.username }),
+  );
   ctx.renders.track({ ...record, queueSeq: submitted.seq });
-  await ctx.port.react(record.channelId, record.messageId, '❌').catch((err: unknown) => ctx.log.warn({ err, jobId }, 'could not add ❌'));
+  await ctx.port
+    .react(record.channelId, record.messageId, '❌')
+    .catch((err: unknown) => ctx.log.warn({ err, jobId }, 'could not add ❌'));
 }

@@ -4,7 +4,12 @@
  * a restarted bot only has the stored token and ids.
  */
 import { DiscordAPIError, HTTPError, Routes, type REST, type RawFile } from 'discord.js';
-import { MessageEditError, type EditTarget, type MessageEditPort, type RenderPayload } from '../core/frame-editor.js';
+import {
+  MessageEditError,
+  type EditTarget,
+  type MessageEditPort,
+  type RenderPayload,
+} from '../core/frame-editor.js';
 
 const NO_PINGS = { parse: [] as string[] };
 
@@ -18,7 +23,9 @@ function contentTypeOf(name: string): string {
 /** JSON body + files for a message create/edit from a render payload. */
 export function toRestBody(payload: RenderPayload): { body: Record<string, unknown>; files: RawFile[] } {
   const image = payload.image;
-  const embed = payload.embed ? { ...payload.embed, ...(image ? { image: { url: `attachment://${image.name}` } } : {}) } : undefined;
+  const embed = payload.embed
+    ? { ...payload.embed, ...(image ? { image: { url: `attachment://${image.name}` } } : {}) }
+    : undefined;
   return {
     body: {
       content: payload.content,
@@ -27,12 +34,23 @@ export function toRestBody(payload: RenderPayload): { body: Record<string, unkno
       attachments: image ? [{ id: 0, filename: image.name }] : [],
       allowed_mentions: NO_PINGS,
     },
-    files: image ? [{ name: image.name, data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), contentType: contentTypeOf(image.name) }] : [],
+    files: image
+      ? [
+          {
+            name: image.name,
+            data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+            contentType: contentTypeOf(image.name),
+          },
+        ]
+      : [],
   };
 }
 
 export function toEditError(e: unknown): unknown {
-  if (e instanceof DiscordAPIError) return new MessageEditError(e.message, typeof e.code === 'number' ? e.code : undefined, e.status, { cause: e });
+  if (e instanceof DiscordAPIError)
+    return new MessageEditError(e.message, typeof e.code === 'number' ? e.code : undefined, e.status, {
+      cause: e,
+    });
   if (e instanceof HTTPError) return new MessageEditError(e.message, undefined, e.status, { cause: e });
   return e;
 }
@@ -44,7 +62,11 @@ export class DiscordMessagePort implements MessageEditPort {
     const { body, files } = toRestBody(payload);
     try {
       if (target.kind === 'interaction') {
-        await this.rest.patch(Routes.webhookMessage(target.applicationId, target.token, '@original'), { body, files, auth: false });
+        await this.rest.patch(Routes.webhookMessage(target.applicationId, target.token, '@original'), {
+          body,
+          files,
+          auth: false,
+        });
       } else {
         await this.rest.patch(Routes.channelMessage(target.channelId, target.messageId), { body, files });
       }
@@ -56,9 +78,13 @@ export class DiscordMessagePort implements MessageEditPort {
   /** Posts a message in a channel with the bot token; returns its id. */
   async post(channelId: string, payload: RenderPayload, replyTo?: string): Promise<string> {
     const { body, files } = toRestBody(payload);
-    const full = replyTo ? { ...body, message_reference: { message_id: replyTo, fail_if_not_exists: false } } : body;
+    const full = replyTo
+      ? { ...body, message_reference: { message_id: replyTo, fail_if_not_exists: false } }
+      : body;
     try {
-      const message = (await this.rest.post(Routes.channelMessages(channelId), { body: full, files })) as { id: string };
+      const message = (await this.rest.post(Routes.channelMessages(channelId), { body: full, files })) as {
+        id: string;
+      };
       return message.id;
     } catch (e) {
       throw toEditError(e);
@@ -67,7 +93,11 @@ export class DiscordMessagePort implements MessageEditPort {
 
   /** A short text message (no embeds, no pings). */
   async say(channelId: string, content: string, replyTo?: string): Promise<string> {
-    const body = { content, allowed_mentions: NO_PINGS, ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}) };
+    const body = {
+      content,
+      allowed_mentions: NO_PINGS,
+      ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
+    };
     const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
     return message.id;
   }
@@ -85,6 +115,8 @@ export class DiscordMessagePort implements MessageEditPort {
   }
 
   async removeReaction(channelId: string, messageId: string, emoji: string, userId: string): Promise<void> {
-    await this.rest.delete(Routes.channelMessageUserReaction(channelId, messageId, encodeURIComponent(emoji), userId));
+    await this.rest.delete(
+      Routes.channelMessageUserReaction(channelId, messageId, encodeURIComponent(emoji), userId),
+    );
   }
 }

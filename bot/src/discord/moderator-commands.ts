@@ -13,7 +13,11 @@ import { describeRule } from './quota-text.js';
 const NO_PINGS = { parse: [] as [] };
 
 async function replyPrivately(i: ChatInputCommandInteraction, content: string): Promise<void> {
-  await i.reply({ content: content.slice(0, 2000), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+  await i.reply({
+    content: content.slice(0, 2000),
+    flags: MessageFlags.Ephemeral,
+    allowedMentions: NO_PINGS,
+  });
 }
 
 async function requireModerator(i: ChatInputCommandInteraction, what: string): Promise<boolean> {
@@ -21,7 +25,6 @@ async function requireModerator(i: ChatInputCommandInteraction, what: string): P
   await replyPrivately(i, `🔒 Only moderators (Manage Server permission) can ${what}.`);
   return false;
 }
-
 
 export async function handleQuota(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!i.guildId) return;
@@ -33,7 +36,10 @@ export async function handleQuota(i: ChatInputCommandInteraction, ctx: BotContex
   const sub = i.options.getSubcommand(true);
   if (sub === 'set') {
     const target = i.options.get('target', true);
-    const rule = { limit: i.options.getInteger('renders', true), per: QuotaPeriod.parse(i.options.getString('per', true)) };
+    const rule = {
+      limit: i.options.getInteger('renders', true),
+      per: QuotaPeriod.parse(i.options.getString('per', true)),
+    };
     if (target.role) {
       const roleId = target.role.id;
       await ctx.settings.update(guildId, (s) => ({ ...s, roleQuotas: { ...s.roleQuotas, [roleId]: rule } }));
@@ -48,7 +54,10 @@ export async function handleQuota(i: ChatInputCommandInteraction, ctx: BotContex
     return;
   }
   if (sub === 'default') {
-    const rule = { limit: i.options.getInteger('renders', true), per: QuotaPeriod.parse(i.options.getString('per', true)) };
+    const rule = {
+      limit: i.options.getInteger('renders', true),
+      per: QuotaPeriod.parse(i.options.getString('per', true)),
+    };
     await ctx.settings.update(guildId, (s) => ({ ...s, defaultQuota: rule }));
     await replyPrivately(i, `✅ Everyone without their own quota may start ${describeRule(rule)}.`);
     return;
@@ -64,14 +73,22 @@ export async function handleQuota(i: ChatInputCommandInteraction, ctx: BotContex
   const user = i.options.getUser('user') ?? i.user;
   const member = i.guild ? await i.guild.members.fetch(user.id).catch(() => undefined) : undefined;
   const lines = [`**Server default:** ${describeRule(settings.defaultQuota)}`];
-  for (const [roleId, rule] of Object.entries(settings.roleQuotas)) lines.push(`Role <@&${roleId}>: ${describeRule(rule)}`);
-  for (const [userId, rule] of Object.entries(settings.userQuotas)) lines.push(`Member <@${userId}>: ${describeRule(rule)}`);
+  for (const [roleId, rule] of Object.entries(settings.roleQuotas))
+    lines.push(`Role <@&${roleId}>: ${describeRule(rule)}`);
+  for (const [userId, rule] of Object.entries(settings.userQuotas))
+    lines.push(`Member <@${userId}>: ${describeRule(rule)}`);
   lines.push('', await usageLine(ctx, settings, guildId, user.id, memberRoleIds(member)));
   await replyPrivately(i, lines.join('\n'));
 }
 
 /** "<@user> has used 3 of 5 renders per day; 2 left, refills in 4 h." */
-export async function usageLine(ctx: BotContext, settings: GuildSettings, guildId: string, userId: string, roleIds: string[]): Promise<string> {
+export async function usageLine(
+  ctx: BotContext,
+  settings: GuildSettings,
+  guildId: string,
+  userId: string,
+  roleIds: string[],
+): Promise<string> {
   const rule = effectiveQuota(settings, userId, roleIds);
   const usage = await ctx.quotas.usage(guildId, userId);
   const now = ctx.now();
@@ -117,8 +134,9 @@ export async function handleSettings(i: ChatInputCommandInteraction, ctx: BotCon
     s = await ctx.settings.update(guildId, (cur) => {
       if (action === 'clear') return { ...cur, bannedWords: [] };
       const set = new Set(cur.bannedWords);
-      for (const w of words) if (action === 'add') set.add(w);
-      else set.delete(w);
+      for (const w of words)
+        if (action === 'add') set.add(w);
+        else set.delete(w);
       return { ...cur, bannedWords: [...set].slice(0, 500) };
     });
   } else {
@@ -140,8 +158,16 @@ export function describeSettings(s: GuildSettings): string {
 export async function handleFarm(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!i.guildId) return;
   await i.deferReply({ flags: MessageFlags.Ephemeral });
-  const [renderers, queue, settings] = await Promise.all([ctx.status.renderers(), ctx.status.queue(ctx.model.name), ctx.settings.get(i.guildId)]);
-  const speed = ctx.renders.speed.current() ?? (renderers.length > 0 ? renderers.reduce((a, r) => a + r.recentItPerSec, 0) / renderers.length : undefined);
+  const [renderers, queue, settings] = await Promise.all([
+    ctx.status.renderers(),
+    ctx.status.queue(ctx.model.name),
+    ctx.settings.get(i.guildId),
+  ]);
+  const speed =
+    ctx.renders.speed.current() ??
+    (renderers.length > 0
+      ? renderers.reduce((a, r) => a + r.recentItPerSec, 0) / renderers.length
+      : undefined);
   const mine = ctx.renders.activeJobsOf(i.user.id).filter((r) => r.guildId === i.guildId);
   const lines = [
     `**Renderers online:** ${renderers.length}${renderers.length > 0 ? ` (${renderers.map((r) => `${displayText(r.id, 40)}: ${r.state}, ${r.executionProvider}`).join('; ')})` : ''}`,

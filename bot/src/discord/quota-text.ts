@@ -11,7 +11,8 @@ export function refusalText(refusal: ChargeRefusal): string {
     return `You already have ${refusal.running} render${refusal.running === 1 ? '' : 's'} running (this server allows ${refusal.max} at a time). Please wait for one to finish.`;
   }
   const { rule } = refusal;
-  if (rule.limit === 0) return 'Renders are switched off for you on this server. A moderator can change that with `/quota`.';
+  if (rule.limit === 0)
+    return 'Renders are switched off for you on this server. A moderator can change that with `/quota`.';
   const window = rule.per === 'day' ? 'today' : 'this hour';
   return `You have used all ${describeRule(rule).replace(` per ${rule.per}`, '')} you get ${window}. Your quota refills in ${formatDuration(refusal.resetInMs)}. 🙏`;
 }

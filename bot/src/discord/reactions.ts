@@ -33,15 +33,27 @@ export async function handleReaction(input: ReactionInput, ctx: BotContext): Pro
   return reroll(record, input, ctx, log);
 }
 
-async function cancel(record: RenderRecord, input: ReactionInput, ctx: BotContext, log: BotContext['log']): Promise<void> {
-  const allowed = input.userId === record.requesterId || (await isModerator(ctx.client, input.guildId, input.userId));
+async function cancel(
+  record: RenderRecord,
+  input: ReactionInput,
+  ctx: BotContext,
+  log: BotContext['log'],
+): Promise<void> {
+  const allowed =
+    input.userId === record.requesterId || (await isModerator(ctx.client, input.guildId, input.userId));
   if (!allowed) {
     log.info('❌ from someone who may not cancel this render; removing the reaction');
-    await ctx.port.removeReaction(input.channelId, input.messageId, CANCEL, input.userId).catch(() => undefined);
+    await ctx.port
+      .removeReaction(input.channelId, input.messageId, CANCEL, input.userId)
+      .catch(() => undefined);
     return;
   }
   if (record.state === 'active') {
-    const outcome = await requestCancel(ctx.farm, { jobId: record.jobId, by: input.userId }, { model: record.params.model });
+    const outcome = await requestCancel(
+      ctx.farm,
+      { jobId: record.jobId, by: input.userId },
+      { model: record.params.model },
+    );
     log.info({ outcome: outcome.status }, 'cancel requested');
     if (outcome.status !== 'already-finished') {
       ctx.renders.markCancelling(record.jobId, input.userId);
@@ -52,13 +64,20 @@ async function cancel(record: RenderRecord, input: ReactionInput, ctx: BotContex
     if (outcome.result?.type !== 'done') return;
   }
   if (record.state !== 'deleted') {
-    await ctx.port.delete(record.channelId, record.messageId).catch((err: unknown) => log.warn({ err }, 'could not delete the render message'));
+    await ctx.port
+      .delete(record.channelId, record.messageId)
+      .catch((err: unknown) => log.warn({ err }, 'could not delete the render message'));
     await ctx.records.finish(record.jobId, 'deleted');
     log.info('finished render deleted');
   }
 }
 
-async function reroll(record: RenderRecord, input: ReactionInput, ctx: BotContext, log: BotContext['log']): Promise<void> {
+async function reroll(
+  record: RenderRecord,
+  input: ReactionInput,
+  ctx: BotContext,
+  log: BotContext['log'],
+): Promise<void> {
   if (record.state !== 'done') return;
   const guild = ctx.client.guilds.cache.get(input.guildId);
   const member = guild ? await guild.members.fetch(input.userId).catch(() => undefined) : undefined;
@@ -66,13 +85,27 @@ async function reroll(record: RenderRecord, input: ReactionInput, ctx: BotContex
   const rule = effectiveQuota(settings, input.userId, memberRoleIds(member));
   // Reaction-derived job id: one per (message, user, moment); a retried publish of it is one job.
   const jobId = `rr-${record.messageId}-${input.userId}-${ctx.now().toString(36)}`;
-  const charged = await ctx.quotas.charge(input.guildId, input.userId, jobId, rule, settings.maxConcurrentPerUser);
+  const charged = await ctx.quotas.charge(
+    input.guildId,
+    input.userId,
+    jobId,
+    rule,
+    settings.maxConcurrentPerUser,
+  );
   if (!charged.ok) {
     log.info({ refusal: charged.refusal.identifier }, 'reroll refused by quota');
-    const noticeId = await ctx.port.say(input.channelId, `<@${input.userId}> ${refusalText(charged.refusal)}`, record.messageId).catch(() => undefined);
+    const noticeId = await ctx.port
+      .say(input.channelId, `<@${input.userId}> ${refusalText(charged.refusal)}`, record.messageId)
+      .catch(() => undefined);
     // A reaction has no private reply: the notice goes away after a while.
-    if (noticeId) setTimeout(() => void ctx.port.delete(input.channelId, noticeId).catch(() => undefined), 30_000).unref();
-    await ctx.port.removeReaction(input.channelId, input.messageId, REROLL, input.userId).catch(() => undefined);
+    if (noticeId)
+      setTimeout(
+        () => void ctx.port.delete(input.channelId, noticeId).catch(() => undefined),
+        30_000,
+      ).unref();
+    await ctx.port
+      .removeReaction(input.channelId, input.messageId, REROLL, input.userId)
+      .catch(() => undefined);
     return;
   }
   const params = { ...record.params, seed: ctx.randomSeed() };
@@ -90,7 +123,11 @@ async function reroll(record: RenderRecord, input: ReactionInput, ctx: BotContex
   };
   let messageId: string;
   try {
-    messageId = await ctx.port.post(record.channelId, renderPayload(facts, { kind: 'queued', position: undefined, etaMs: undefined }), record.messageId);
+    messageId = await ctx.port.post(
+      record.channelId,
+      renderPayload(facts, { kind: 'queued', position: undefined, etaMs: undefined }),
+      record.messageId,
+    );
   } catch (err) {
     log.warn({ err }, 'could not post the reroll message');
     await ctx.quotas.settle(input.guildId, input.userId, jobId, true);
@@ -115,7 +152,10 @@ async function reroll(record: RenderRecord, input: ReactionInput, ctx: BotContex
   try {
     await ctx.records.put(child);
     const initImage = params.initImageKey ? { key: params.initImageKey } : undefined;
-    const submitted = await submitJob(ctx.farm, jobInput(child, initImage, { username: child.requesterName }));
+    const submitted = await submitJob(
+      ctx.farm,
+      jobInput(child, initImage, { username: child.requesterName }),
+    );
     ctx.renders.track({ ...child, queueSeq: submitted.seq });
     await ctx.port.react(child.channelId, messageId, CANCEL).catch(() => undefined);
     log.info({ rerollJobId: jobId, seed: params.seed }, 'reroll submitted');

@@ -116,7 +116,10 @@ export interface DiscordEmulator {
   /** Number of gateway sessions that identified. */
   connectedBots(): number;
   /** Resolves when `predicate` returns a value other than undefined/false (checked on every change). */
-  waitFor<T>(predicate: () => T | undefined | false, options?: { timeoutMs?: number; what?: string }): Promise<T>;
+  waitFor<T>(
+    predicate: () => T | undefined | false,
+    options?: { timeoutMs?: number; what?: string },
+  ): Promise<T>;
   on<K extends keyof WorldEvents>(event: K, listener: (...args: WorldEvents[K]) => void): void;
   off<K extends keyof WorldEvents>(event: K, listener: (...args: WorldEvents[K]) => void): void;
   close(): Promise<void>;
@@ -150,12 +153,17 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   const rest = new RestServer({
     world,
     limiter,
-    gatewayUrl: () => origin.replace(/^http/, 'ws') + '/gateway',
+    gatewayUrl: () => `${origin.replace(/^http/, 'ws')}/gateway`,
     latencyMs: () => latencyMs,
     ...(options.httpFallback ? { fallback: options.httpFallback } : {}),
   });
   const server = createServer(rest.handle);
-  const gateway = new GatewayServer({ world, server, path: '/gateway', resumeUrl: () => origin.replace(/^http/, 'ws') + '/gateway' });
+  const gateway = new GatewayServer({
+    world,
+    server,
+    path: '/gateway',
+    resumeUrl: () => `${origin.replace(/^http/, 'ws')}/gateway`,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
@@ -169,7 +177,15 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
   const notify = () => changes.emit('change');
-  for (const e of ['messageCreate', 'messageUpdate', 'messageDelete', 'reactionAdd', 'reactionRemove', 'interactionUpdate', 'commandsUpdate'] as const) {
+  for (const e of [
+    'messageCreate',
+    'messageUpdate',
+    'messageDelete',
+    'reactionAdd',
+    'reactionRemove',
+    'interactionUpdate',
+    'commandsUpdate',
+  ] as const) {
     world.on(e, notify);
   }
   gateway.onIdentify = notify;
@@ -180,7 +196,10 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     return u;
   };
 
-  const waitFor = <T>(predicate: () => T | undefined | false, opts: { timeoutMs?: number; what?: string } = {}): Promise<T> =>
+  const waitFor = <T>(
+    predicate: () => T | undefined | false,
+    opts: { timeoutMs?: number; what?: string } = {},
+  ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const check = (): boolean => {
         let v: T | undefined | false;
@@ -198,7 +217,11 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`emulator: timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'condition'}`));
+        reject(
+          new Error(
+            `emulator: timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'condition'}`,
+          ),
+        );
       }, opts.timeoutMs ?? 30_000);
       // Some conditions (timers in the bot, process restarts) change without an emulator event.
       const poll = setInterval(check, 100);
@@ -248,8 +271,11 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
         response: (timeoutMs = 10_000) =>
           waitFor(
             () => {
-              if (interaction.state === 'failed') throw new Error(`interaction ${interaction.id} was not answered within the deadline`);
-              const m = interaction.originalMessageId ? world.messages.get(interaction.originalMessageId) : undefined;
+              if (interaction.state === 'failed')
+                throw new Error(`interaction ${interaction.id} was not answered within the deadline`);
+              const m = interaction.originalMessageId
+                ? world.messages.get(interaction.originalMessageId)
+                : undefined;
               return m;
             },
             { timeoutMs, what: `a response to /${interaction.commandName}` },
@@ -264,7 +290,8 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     },
     messages(filter = {}) {
       return [...world.messages.values()].filter(
-        (m) => (filter.includeDeleted || !m.deleted) && (!filter.channelId || m.channelId === filter.channelId),
+        (m) =>
+          (filter.includeDeleted || !m.deleted) && (!filter.channelId || m.channelId === filter.channelId),
       );
     },
     message: (id) => world.messages.get(id),
@@ -304,14 +331,35 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
 }
 
 /** Creates the bot user, the guild (roles, channels, members) and the pretend users. */
-function populate(world: EmulatorWorld, options: DiscordEmulatorOptions): { guild: EmulatorGuildInfo; users: Record<string, EmulatedUser> } {
-  const bot: EmulatedUser = { id: world.applicationId, username: options.applicationName ?? 'tessera', globalName: null, bot: true };
+function populate(
+  world: EmulatorWorld,
+  options: DiscordEmulatorOptions,
+): { guild: EmulatorGuildInfo; users: Record<string, EmulatedUser> } {
+  const bot: EmulatedUser = {
+    id: world.applicationId,
+    username: options.applicationName ?? 'tessera',
+    globalName: null,
+    bot: true,
+  };
   world.users.set(bot.id, bot);
   const guildId = world.nextId();
   const joinedAt = new Date().toISOString();
-  const guild: EmulatedGuild = { id: guildId, name: options.guildName ?? 'tessera playground', ownerId: '', roles: new Map(), members: new Map(), channels: new Map() };
+  const guild: EmulatedGuild = {
+    id: guildId,
+    name: options.guildName ?? 'tessera playground',
+    ownerId: '',
+    roles: new Map(),
+    members: new Map(),
+    channels: new Map(),
+  };
   const roleIds: Record<string, string> = { everyone: guildId };
-  guild.roles.set(guildId, { id: guildId, name: '@everyone', permissions: DEFAULT_MEMBER_PERMISSIONS, position: 0, color: 0 });
+  guild.roles.set(guildId, {
+    id: guildId,
+    name: '@everyone',
+    permissions: DEFAULT_MEMBER_PERMISSIONS,
+    position: 0,
+    color: 0,
+  });
   const addRole = (key: string, name: string, permissions: bigint, position: number, color: number) => {
     const id = world.nextId();
     roleIds[key] = id;
@@ -319,7 +367,19 @@ function populate(world: EmulatorWorld, options: DiscordEmulatorOptions): { guil
   };
   addRole('moderator', 'Moderator', Permission.ManageGuild | Permission.ManageMessages, 2, 0x3498db);
   addRole('artist', 'Artist', 0n, 1, 0xe67e22);
-  addRole('bot', 'tessera', Permission.ViewChannel | Permission.SendMessages | Permission.AddReactions | Permission.AttachFiles | Permission.EmbedLinks | Permission.ReadMessageHistory | Permission.UseExternalEmojis, 3, 0);
+  addRole(
+    'bot',
+    'tessera',
+    Permission.ViewChannel |
+      Permission.SendMessages |
+      Permission.AddReactions |
+      Permission.AttachFiles |
+      Permission.EmbedLinks |
+      Permission.ReadMessageHistory |
+      Permission.UseExternalEmojis,
+    3,
+    0,
+  );
   const channelIds: Record<string, string> = {};
   ['general', 'art', 'off-topic'].forEach((name, position) => {
     const id = world.nextId();
@@ -330,7 +390,12 @@ function populate(world: EmulatorWorld, options: DiscordEmulatorOptions): { guil
 
   const users: Record<string, EmulatedUser> = {};
   for (const spec of options.users ?? DEFAULT_USERS) {
-    const user: EmulatedUser = { id: world.nextId(), username: spec.name, globalName: spec.displayName ?? spec.name, bot: false };
+    const user: EmulatedUser = {
+      id: world.nextId(),
+      username: spec.name,
+      globalName: spec.displayName ?? spec.name,
+      bot: false,
+    };
     world.users.set(user.id, user);
     users[spec.name] = user;
     const roles = (spec.roles ?? []).map((r) => {
@@ -342,7 +407,17 @@ function populate(world: EmulatorWorld, options: DiscordEmulatorOptions): { guil
   }
   guild.ownerId = users.olivia?.id ?? Object.values(users)[0]?.id ?? bot.id;
   world.guilds.set(guildId, guild);
-  return { guild: { id: guildId, name: guild.name, channelId: channelIds.general!, channels: channelIds, roles: roleIds, raw: guild }, users };
+  return {
+    guild: {
+      id: guildId,
+      name: guild.name,
+      channelId: channelIds.general!,
+      channels: channelIds,
+      roles: roleIds,
+      raw: guild,
+    },
+    users,
+  };
 }
 
 /** Turns world changes into gateway dispatches, honouring intents like Discord. */
@@ -375,17 +450,43 @@ function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): void {
   world.on('reactionRemove', ({ message, userId, emoji }) => {
     gateway.dispatch(
       'MESSAGE_REACTION_REMOVE',
-      { user_id: userId, channel_id: message.channelId, message_id: message.id, guild_id: message.guildId, emoji: { id: null, name: emoji }, burst: false, type: 0 },
+      {
+        user_id: userId,
+        channel_id: message.channelId,
+        message_id: message.id,
+        guild_id: message.guildId,
+        emoji: { id: null, name: emoji },
+        burst: false,
+        type: 0,
+      },
       GatewayIntent.GuildMessageReactions,
     );
   });
   world.on('messageCreate', (m) => {
-    if (visible(m)) gateway.dispatch('MESSAGE_CREATE', { ...(messagePayload(m, world.users, world.applicationId) as object), member: memberOf(m.guildId, m.authorId) }, GatewayIntent.GuildMessages);
+    if (visible(m))
+      gateway.dispatch(
+        'MESSAGE_CREATE',
+        {
+          ...(messagePayload(m, world.users, world.applicationId) as object),
+          member: memberOf(m.guildId, m.authorId),
+        },
+        GatewayIntent.GuildMessages,
+      );
   });
   world.on('messageUpdate', (m) => {
-    if (visible(m)) gateway.dispatch('MESSAGE_UPDATE', messagePayload(m, world.users, world.applicationId), GatewayIntent.GuildMessages);
+    if (visible(m))
+      gateway.dispatch(
+        'MESSAGE_UPDATE',
+        messagePayload(m, world.users, world.applicationId),
+        GatewayIntent.GuildMessages,
+      );
   });
   world.on('messageDelete', (m) => {
-    if (visible(m)) gateway.dispatch('MESSAGE_DELETE', { id: m.id, channel_id: m.channelId, guild_id: m.guildId }, GatewayIntent.GuildMessages);
+    if (visible(m))
+      gateway.dispatch(
+        'MESSAGE_DELETE',
+        { id: m.id, channel_id: m.channelId, guild_id: m.guildId },
+        GatewayIntent.GuildMessages,
+      );
   });
 }

@@ -26,7 +26,8 @@ export const alreadyAcknowledged = () =>
   new EmulatedApiError(400, 40060, 'Interaction has already been acknowledged.');
 export const invalidWebhookToken = () => new EmulatedApiError(401, 50027, 'Invalid Webhook Token');
 export const unauthorized = () => new EmulatedApiError(401, 0, '401: Unauthorized');
-export const notAuthor = () => new EmulatedApiError(403, 50005, 'Cannot edit a message authored by another user');
+export const notAuthor = () =>
+  new EmulatedApiError(403, 50005, 'Cannot edit a message authored by another user');
 export const tooLarge = () => new EmulatedApiError(413, 40005, 'Request entity too large');
 
 /** Discord's "Invalid Form Body" with the nested `errors` object it uses. */

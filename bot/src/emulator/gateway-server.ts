@@ -10,9 +10,26 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { guildCreatePayload, userPayload } from './payloads.js';
 import type { EmulatorWorld } from './world.js';
 
-export const GatewayIntent = { Guilds: 1 << 0, GuildMembers: 1 << 1, GuildMessages: 1 << 9, GuildMessageReactions: 1 << 10, MessageContent: 1 << 15 } as const;
+export const GatewayIntent = {
+  Guilds: 1 << 0,
+  GuildMembers: 1 << 1,
+  GuildMessages: 1 << 9,
+  GuildMessageReactions: 1 << 10,
+  MessageContent: 1 << 15,
+} as const;
 
-const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, PresenceUpdate: 3, Resume: 6, Reconnect: 7, RequestGuildMembers: 8, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
+const Op = {
+  Dispatch: 0,
+  Heartbeat: 1,
+  Identify: 2,
+  PresenceUpdate: 3,
+  Resume: 6,
+  Reconnect: 7,
+  RequestGuildMembers: 8,
+  InvalidSession: 9,
+  Hello: 10,
+  HeartbeatAck: 11,
+} as const;
 
 interface Session {
   ws: WebSocket;
@@ -65,7 +82,13 @@ export class GatewayServer {
   }
 
   private accept(ws: WebSocket): void {
-    const session: Session = { ws, id: randomUUID().replaceAll('-', ''), seq: 0, intents: 0, identified: false };
+    const session: Session = {
+      ws,
+      id: randomUUID().replaceAll('-', ''),
+      seq: 0,
+      intents: 0,
+      identified: false,
+    };
     this.sessions.add(session);
     ws.on('close', () => this.sessions.delete(session));
     ws.on('error', () => this.sessions.delete(session));
@@ -79,7 +102,12 @@ export class GatewayServer {
       }
       this.onPacket(session, packet);
     });
-    this.send(session, { op: Op.Hello, d: { heartbeat_interval: this.options.heartbeatIntervalMs ?? 41_250 }, s: null, t: null });
+    this.send(session, {
+      op: Op.Hello,
+      d: { heartbeat_interval: this.options.heartbeatIntervalMs ?? 41_250 },
+      s: null,
+      t: null,
+    });
   }
 
   private onPacket(s: Session, packet: { op?: number; d?: unknown }): void {
@@ -88,7 +116,8 @@ export class GatewayServer {
         this.send(s, { op: Op.HeartbeatAck, d: null, s: null, t: null });
         return;
       case Op.Identify:
-        return this.identify(s, packet.d as { token?: string; intents?: number });
+        this.identify(s, packet.d as { token?: string; intents?: number });
+        return;
       case Op.Resume:
         // Sessions do not survive here: make the client identify again.
         this.send(s, { op: Op.InvalidSession, d: false, s: null, t: null });
@@ -139,7 +168,12 @@ export class GatewayServer {
     // discord.js waits (15 s) for every guild of READY to arrive before it is ready.
     for (const guild of world.guilds.values()) {
       if ((s.intents & GatewayIntent.Guilds) === 0) continue;
-      this.send(s, { op: Op.Dispatch, t: 'GUILD_CREATE', s: ++s.seq, d: guildCreatePayload(guild, world.users) });
+      this.send(s, {
+        op: Op.Dispatch,
+        t: 'GUILD_CREATE',
+        s: ++s.seq,
+        d: guildCreatePayload(guild, world.users),
+      });
     }
     this.onIdentify?.(s.intents);
   }

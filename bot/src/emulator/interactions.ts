@@ -25,7 +25,14 @@ export interface AttachmentInput {
   contentType?: string;
 }
 
-export type OptionValue = string | number | boolean | AttachmentInput | { userId: string } | { roleId: string } | { channelId: string };
+export type OptionValue =
+  | string
+  | number
+  | boolean
+  | AttachmentInput
+  | { userId: string }
+  | { roleId: string }
+  | { channelId: string };
 
 export interface SlashCommandInput {
   guild: EmulatedGuild;
@@ -67,7 +74,10 @@ function inferType(value: OptionValue): number {
 }
 
 /** The option definitions for a command path, from what the bot registered (if it did). */
-function registeredOptions(world: EmulatorWorld, input: SlashCommandInput): { commandId: string; options: RegisteredOption[] } {
+function registeredOptions(
+  world: EmulatorWorld,
+  input: SlashCommandInput,
+): { commandId: string; options: RegisteredOption[] } {
   const cmd =
     [...world.commands.values()].find((c) => c.name === input.command && c.guildId === input.guild.id) ??
     [...world.commands.values()].find((c) => c.name === input.command && c.guildId === null);
@@ -77,7 +87,10 @@ function registeredOptions(world: EmulatorWorld, input: SlashCommandInput): { co
   return { commandId: cmd?.id ?? world.nextId(), options };
 }
 
-export function buildSlashInteraction(world: EmulatorWorld, input: SlashCommandInput): { interaction: StoredInteraction; payload: unknown } {
+export function buildSlashInteraction(
+  world: EmulatorWorld,
+  input: SlashCommandInput,
+): { interaction: StoredInteraction; payload: unknown } {
   const { guild, user } = input;
   const { channel } = world.channel(input.channelId);
   const { commandId, options: defs } = registeredOptions(world, input);
@@ -94,7 +107,12 @@ export function buildSlashInteraction(world: EmulatorWorld, input: SlashCommandI
 
   const id = world.nextId();
   const token = `aW50ZXJhY3Rpb246${id}:${randomBytes(24).toString('base64url')}`;
-  const member = guild.members.get(user.id) ?? { userId: user.id, roleIds: [], nick: null, joinedAt: new Date(0).toISOString() };
+  const member = guild.members.get(user.id) ?? {
+    userId: user.id,
+    roleIds: [],
+    nick: null,
+    joinedAt: new Date(0).toISOString(),
+  };
   const hasResolved = Object.values(resolved).some((r) => Object.keys(r).length > 0);
   const appPermissions = memberPermissions(guild, world.applicationId);
   const payload = {
@@ -139,7 +157,13 @@ export function buildSlashInteraction(world: EmulatorWorld, input: SlashCommandI
   return { interaction, payload };
 }
 
-function resolveValue(world: EmulatorWorld, guild: EmulatedGuild, type: number, value: OptionValue, resolved: Resolved): string | number | boolean {
+function resolveValue(
+  world: EmulatorWorld,
+  guild: EmulatedGuild,
+  type: number,
+  value: OptionValue,
+  resolved: Resolved,
+): string | number | boolean {
   switch (type) {
     case OptionType.Attachment: {
       if (!isAttachment(value)) throw new TypeError('attachment option needs { filename, data }');
@@ -153,7 +177,12 @@ function resolveValue(world: EmulatorWorld, guild: EmulatedGuild, type: number, 
     }
     case OptionType.User:
     case OptionType.Mentionable: {
-      const id = typeof value === 'object' && 'userId' in value ? value.userId : typeof value === 'object' && 'roleId' in value ? value.roleId : String(value);
+      const id =
+        typeof value === 'object' && 'userId' in value
+          ? value.userId
+          : typeof value === 'object' && 'roleId' in value
+            ? value.roleId
+            : String(value);
       const user = world.users.get(id);
       const role = guild.roles.get(id);
       if (user) {

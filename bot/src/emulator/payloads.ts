@@ -144,7 +144,11 @@ export function attachmentPayload(a: StoredAttachment) {
   };
 }
 
-export function messagePayload(message: StoredMessage, users: Map<string, EmulatedUser>, applicationId: string) {
+export function messagePayload(
+  message: StoredMessage,
+  users: Map<string, EmulatedUser>,
+  applicationId: string,
+) {
   const author = users.get(message.authorId);
   const isInteractionReply = message.interactionId !== undefined;
   const reactions = [...message.reactions.entries()]
@@ -162,7 +166,9 @@ export function messagePayload(message: StoredMessage, users: Map<string, Emulat
     type: isInteractionReply ? 20 : message.referenceMessageId ? 19 : 0,
     channel_id: message.channelId,
     guild_id: message.guildId,
-    author: author ? userPayload(author) : { id: message.authorId, username: 'unknown', discriminator: '0', avatar: null },
+    author: author
+      ? userPayload(author)
+      : { id: message.authorId, username: 'unknown', discriminator: '0', avatar: null },
     content: message.content,
     timestamp: new Date(message.createdAt).toISOString(),
     edited_timestamp: message.editedAt === null ? null : new Date(message.editedAt).toISOString(),
@@ -181,7 +187,14 @@ export function messagePayload(message: StoredMessage, users: Map<string, Emulat
     components: [],
     ...(isInteractionReply ? { webhook_id: applicationId, application_id: applicationId } : {}),
     ...(message.referenceMessageId
-      ? { message_reference: { type: 0, message_id: message.referenceMessageId, channel_id: message.channelId, guild_id: message.guildId } }
+      ? {
+          message_reference: {
+            type: 0,
+            message_id: message.referenceMessageId,
+            channel_id: message.channelId,
+            guild_id: message.guildId,
+          },
+        }
       : {}),
   };
 }

@@ -89,7 +89,16 @@ export class RateLimiter {
 
     const limit = this.routeLimit;
     if (!limit) {
-      return { status: 200, headers: { 'X-RateLimit-Limit': '50', 'X-RateLimit-Remaining': '49', 'X-RateLimit-Reset-After': '1.000', 'X-RateLimit-Bucket': bucket, 'X-RateLimit-Reset': ((now + 1000) / 1000).toFixed(3) } };
+      return {
+        status: 200,
+        headers: {
+          'X-RateLimit-Limit': '50',
+          'X-RateLimit-Remaining': '49',
+          'X-RateLimit-Reset-After': '1.000',
+          'X-RateLimit-Bucket': bucket,
+          'X-RateLimit-Reset': ((now + 1000) / 1000).toFixed(3),
+        },
+      };
     }
     const key = `${bucket}:${info.major}`;
     let w = this.windows.get(key);
@@ -137,7 +146,11 @@ export class RateLimiter {
       'X-RateLimit-Scope': global ? 'global' : 'user',
     };
     if (global) headers['X-RateLimit-Global'] = 'true';
-    return { status: 429, headers, body: { message: 'You are being rate limited.', retry_after: seconds, global } };
+    return {
+      status: 429,
+      headers,
+      body: { message: 'You are being rate limited.', retry_after: seconds, global },
+    };
   }
 }
 

@@ -4,10 +4,23 @@
  * throws an `EmulatedApiError`.
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding
  */
-import { EmulatedApiError, alreadyAcknowledged, notAuthor, unknownInteraction, unknownMessage } from './errors.js';
+import {
+  EmulatedApiError,
+  alreadyAcknowledged,
+  notAuthor,
+  unknownInteraction,
+  unknownMessage,
+} from './errors.js';
 import { asMessageBody } from './http-util.js';
-import { type RegisteredCommand, type RegisteredOption, type StoredInteraction, type StoredMessage } from './model.js';
-import { channelPayload, guildCreatePayload, memberPayload, messagePayload, rolePayload, userPayload } from './payloads.js';
+import type { RegisteredCommand, RegisteredOption, StoredInteraction, StoredMessage } from './model.js';
+import {
+  channelPayload,
+  guildCreatePayload,
+  memberPayload,
+  messagePayload,
+  rolePayload,
+  userPayload,
+} from './payloads.js';
 import { MessageFlag, type EmulatorWorld, type UploadedFile } from './world.js';
 
 export interface RouteRequest {
@@ -37,7 +50,8 @@ export interface RouteDef {
   handle: (ctx: RouteContext, req: RouteRequest) => RouteResult | Promise<RouteResult>;
 }
 
-const msg = (ctx: RouteContext, m: StoredMessage): unknown => messagePayload(m, ctx.world.users, ctx.world.applicationId);
+const msg = (ctx: RouteContext, m: StoredMessage): unknown =>
+  messagePayload(m, ctx.world.users, ctx.world.applicationId);
 
 /** The message an interaction webhook route refers to (`@original` or a follow-up id). */
 function webhookMessage(ctx: RouteContext, interaction: StoredInteraction, id: string): StoredMessage {
@@ -48,9 +62,16 @@ function webhookMessage(ctx: RouteContext, interaction: StoredInteraction, id: s
   return m;
 }
 
-function commandFromBody(ctx: RouteContext, raw: Record<string, unknown>, guildId: string | null): RegisteredCommand {
+function commandFromBody(
+  ctx: RouteContext,
+  raw: Record<string, unknown>,
+  guildId: string | null,
+): RegisteredCommand {
   const name = String(raw.name ?? '');
-  if (!/^[-_\p{L}\p{N}]{1,32}$/u.test(name)) throw new EmulatedApiError(400, 50035, 'Invalid Form Body', { name: { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' }] } });
+  if (!/^[-_\p{L}\p{N}]{1,32}$/u.test(name))
+    throw new EmulatedApiError(400, 50035, 'Invalid Form Body', {
+      name: { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' }] },
+    });
   const existing = [...ctx.world.commands.values()].find((c) => c.name === name && c.guildId === guildId);
   const perms = raw.default_member_permissions;
   return {
@@ -98,16 +119,29 @@ function requireApp(ctx: RouteContext, app: string | undefined): void {
 
 export const routes: RouteDef[] = [
   {
-    method: 'GET', path: '/gateway/bot', auth: true,
-    handle: (ctx) => [200, { url: ctx.gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }],
+    method: 'GET',
+    path: '/gateway/bot',
+    auth: true,
+    handle: (ctx) => [
+      200,
+      {
+        url: ctx.gatewayUrl(),
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+      },
+    ],
   },
   { method: 'GET', path: '/gateway', auth: false, handle: (ctx) => [200, { url: ctx.gatewayUrl() }] },
   {
-    method: 'GET', path: '/users/@me', auth: true,
+    method: 'GET',
+    path: '/users/@me',
+    auth: true,
     handle: (ctx) => [200, userPayload(ctx.world.users.get(ctx.world.applicationId)!)],
   },
   {
-    method: 'GET', path: '/users/:user', auth: true,
+    method: 'GET',
+    path: '/users/:user',
+    auth: true,
     handle: (ctx, req) => {
       const u = ctx.world.users.get(req.params.user!);
       if (!u) throw new EmulatedApiError(404, 10013, 'Unknown User');
@@ -115,17 +149,57 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'GET', path: '/applications/@me', auth: true,
-    handle: (ctx) => [200, { id: ctx.world.applicationId, name: ctx.world.options.applicationName, description: '', flags: 0, bot_public: true, bot_require_code_grant: false, verify_key: '0', team: null, icon: null }],
+    method: 'GET',
+    path: '/applications/@me',
+    auth: true,
+    handle: (ctx) => [
+      200,
+      {
+        id: ctx.world.applicationId,
+        name: ctx.world.options.applicationName,
+        description: '',
+        flags: 0,
+        bot_public: true,
+        bot_require_code_grant: false,
+        verify_key: '0',
+        team: null,
+        icon: null,
+      },
+    ],
   },
-  { method: 'GET', path: '/applications/:app/commands', auth: true, handle: (ctx, req) => (requireApp(ctx, req.params.app), [200, [...ctx.world.commands.values()].filter((c) => c.guildId === null).map(commandPayload)]) },
-  { method: 'PUT', path: '/applications/:app/commands', auth: true, handle: (ctx, req) => (requireApp(ctx, req.params.app), putCommands(ctx, req, null)) },
   {
-    method: 'GET', path: '/applications/:app/guilds/:guild/commands', auth: true, major: 'guild',
-    handle: (ctx, req) => (requireApp(ctx, req.params.app), [200, [...ctx.world.commands.values()].filter((c) => c.guildId === req.params.guild).map(commandPayload)]),
+    method: 'GET',
+    path: '/applications/:app/commands',
+    auth: true,
+    handle: (ctx, req) => (
+      requireApp(ctx, req.params.app),
+      [200, [...ctx.world.commands.values()].filter((c) => c.guildId === null).map(commandPayload)]
+    ),
   },
   {
-    method: 'PUT', path: '/applications/:app/guilds/:guild/commands', auth: true, major: 'guild',
+    method: 'PUT',
+    path: '/applications/:app/commands',
+    auth: true,
+    handle: (ctx, req) => (requireApp(ctx, req.params.app), putCommands(ctx, req, null)),
+  },
+  {
+    method: 'GET',
+    path: '/applications/:app/guilds/:guild/commands',
+    auth: true,
+    major: 'guild',
+    handle: (ctx, req) => (
+      requireApp(ctx, req.params.app),
+      [
+        200,
+        [...ctx.world.commands.values()].filter((c) => c.guildId === req.params.guild).map(commandPayload),
+      ]
+    ),
+  },
+  {
+    method: 'PUT',
+    path: '/applications/:app/guilds/:guild/commands',
+    auth: true,
+    major: 'guild',
     handle: (ctx, req) => {
       requireApp(ctx, req.params.app);
       if (!ctx.world.guilds.has(req.params.guild!)) throw new EmulatedApiError(404, 10004, 'Unknown Guild');
@@ -135,7 +209,10 @@ export const routes: RouteDef[] = [
 
   // Interaction callback: the first (and only) response, within the deadline.
   {
-    method: 'POST', path: '/interactions/:interaction/:token/callback', auth: false, major: 'interaction',
+    method: 'POST',
+    path: '/interactions/:interaction/:token/callback',
+    auth: false,
+    major: 'interaction',
     handle: (ctx, req) => {
       const i = ctx.world.interaction(req.params.interaction!, req.params.token!);
       if (i.state === 'failed') throw unknownInteraction();
@@ -149,29 +226,60 @@ export const routes: RouteDef[] = [
       const data = asMessageBody((req.body.data as Record<string, unknown> | undefined) ?? {});
       let message: StoredMessage;
       if (type === 4) {
-        message = ctx.world.createMessage({ channelId: i.channelId, authorId: ctx.world.applicationId, body: data, files: req.files, via: 'interaction-callback', interactionId: i.id });
+        message = ctx.world.createMessage({
+          channelId: i.channelId,
+          authorId: ctx.world.applicationId,
+          body: data,
+          files: req.files,
+          via: 'interaction-callback',
+          interactionId: i.id,
+        });
         i.state = 'replied';
       } else if (type === 5) {
         const flags = (data.flags ?? 0) & MessageFlag.Ephemeral;
-        message = ctx.world.createMessage({ channelId: i.channelId, authorId: ctx.world.applicationId, body: { content: '' }, files: [], via: 'interaction-callback', interactionId: i.id, extraFlags: flags | MessageFlag.Loading });
+        message = ctx.world.createMessage({
+          channelId: i.channelId,
+          authorId: ctx.world.applicationId,
+          body: { content: '' },
+          files: [],
+          via: 'interaction-callback',
+          interactionId: i.id,
+          extraFlags: flags | MessageFlag.Loading,
+        });
         i.state = 'deferred';
         i.deferredFlags = flags;
       } else {
-        throw new EmulatedApiError(400, 50035, `Interaction callback type ${type} is not supported by the emulator`);
+        throw new EmulatedApiError(
+          400,
+          50035,
+          `Interaction callback type ${type} is not supported by the emulator`,
+        );
       }
       i.originalMessageId = message.id;
       ctx.world.emit('interactionUpdate', i);
       if (req.query.get('with_response') !== 'true') return [204, null];
-      return [200, {
-        interaction: { id: i.id, type: 2, response_message_id: message.id, response_message_loading: type === 5, response_message_ephemeral: (message.flags & MessageFlag.Ephemeral) !== 0 },
-        resource: { type, message: msg(ctx, message) },
-      }];
+      return [
+        200,
+        {
+          interaction: {
+            id: i.id,
+            type: 2,
+            response_message_id: message.id,
+            response_message_loading: type === 5,
+            response_message_ephemeral: (message.flags & MessageFlag.Ephemeral) !== 0,
+          },
+          resource: { type, message: msg(ctx, message) },
+        },
+      ];
     },
   },
 
   // Interaction webhooks: the original response and follow-ups, authorised by the token alone.
   {
-    method: 'POST', path: '/webhooks/:app/:token', auth: false, major: 'token',
+    method: 'POST',
+    path: '/webhooks/:app/:token',
+    auth: false,
+    major: 'token',
     handle: (ctx, req) => {
       const i = ctx.world.interactionByToken(req.params.app!, req.params.token!);
       const body = asMessageBody(req.body);
@@ -180,19 +288,32 @@ export const routes: RouteDef[] = [
       if (original && !original.deleted && (original.flags & MessageFlag.Loading) !== 0) {
         return [200, msg(ctx, ctx.world.editMessage(original, body, req.files, 'webhook'))];
       }
-      const m = ctx.world.createMessage({ channelId: i.channelId, authorId: ctx.world.applicationId, body, files: req.files, via: 'webhook', interactionId: i.id });
+      const m = ctx.world.createMessage({
+        channelId: i.channelId,
+        authorId: ctx.world.applicationId,
+        body,
+        files: req.files,
+        via: 'webhook',
+        interactionId: i.id,
+      });
       return [200, msg(ctx, m)];
     },
   },
   {
-    method: 'GET', path: '/webhooks/:app/:token/messages/:message', auth: false, major: 'token',
+    method: 'GET',
+    path: '/webhooks/:app/:token/messages/:message',
+    auth: false,
+    major: 'token',
     handle: (ctx, req) => {
       const i = ctx.world.interactionByToken(req.params.app!, req.params.token!);
       return [200, msg(ctx, webhookMessage(ctx, i, req.params.message!))];
     },
   },
   {
-    method: 'PATCH', path: '/webhooks/:app/:token/messages/:message', auth: false, major: 'token',
+    method: 'PATCH',
+    path: '/webhooks/:app/:token/messages/:message',
+    auth: false,
+    major: 'token',
     handle: (ctx, req) => {
       const i = ctx.world.interactionByToken(req.params.app!, req.params.token!);
       const m = webhookMessage(ctx, i, req.params.message!);
@@ -200,7 +321,10 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'DELETE', path: '/webhooks/:app/:token/messages/:message', auth: false, major: 'token',
+    method: 'DELETE',
+    path: '/webhooks/:app/:token/messages/:message',
+    auth: false,
+    major: 'token',
     handle: (ctx, req) => {
       const i = ctx.world.interactionByToken(req.params.app!, req.params.token!);
       ctx.world.deleteMessage(webhookMessage(ctx, i, req.params.message!));
@@ -210,30 +334,50 @@ export const routes: RouteDef[] = [
 
   // Channels and their messages, with the bot token.
   {
-    method: 'GET', path: '/channels/:channel', auth: true, major: 'channel',
+    method: 'GET',
+    path: '/channels/:channel',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => [200, channelPayload(ctx.world.channel(req.params.channel!).channel)],
   },
   {
-    method: 'GET', path: '/channels/:channel/messages', auth: true, major: 'channel',
+    method: 'GET',
+    path: '/channels/:channel/messages',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
       ctx.world.channel(req.params.channel!);
       const limit = Math.min(100, Number(req.query.get('limit') ?? 50));
       const list = [...ctx.world.messages.values()]
-        .filter((m) => m.channelId === req.params.channel && !m.deleted && (m.flags & MessageFlag.Ephemeral) === 0)
+        .filter(
+          (m) => m.channelId === req.params.channel && !m.deleted && (m.flags & MessageFlag.Ephemeral) === 0,
+        )
         .reverse()
         .slice(0, limit);
       return [200, list.map((m) => msg(ctx, m))];
     },
   },
   {
-    method: 'POST', path: '/channels/:channel/messages', auth: true, major: 'channel',
+    method: 'POST',
+    path: '/channels/:channel/messages',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
-      const m = ctx.world.createMessage({ channelId: req.params.channel!, authorId: ctx.world.applicationId, body: asMessageBody(req.body), files: req.files, via: 'channel' });
+      const m = ctx.world.createMessage({
+        channelId: req.params.channel!,
+        authorId: ctx.world.applicationId,
+        body: asMessageBody(req.body),
+        files: req.files,
+        via: 'channel',
+      });
       return [200, msg(ctx, m)];
     },
   },
   {
-    method: 'GET', path: '/channels/:channel/messages/:message', auth: true, major: 'channel',
+    method: 'GET',
+    path: '/channels/:channel/messages/:message',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
       const m = ctx.world.message(req.params.channel!, req.params.message!);
       if ((m.flags & MessageFlag.Ephemeral) !== 0) throw unknownMessage();
@@ -241,7 +385,10 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'PATCH', path: '/channels/:channel/messages/:message', auth: true, major: 'channel',
+    method: 'PATCH',
+    path: '/channels/:channel/messages/:message',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
       const m = ctx.world.message(req.params.channel!, req.params.message!);
       if ((m.flags & MessageFlag.Ephemeral) !== 0) throw unknownMessage();
@@ -250,40 +397,75 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'DELETE', path: '/channels/:channel/messages/:message', auth: true, major: 'channel',
+    method: 'DELETE',
+    path: '/channels/:channel/messages/:message',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
       ctx.world.deleteMessage(ctx.world.message(req.params.channel!, req.params.message!));
       return [204, null];
     },
   },
   {
-    method: 'PUT', path: '/channels/:channel/messages/:message/reactions/:emoji/@me', auth: true, major: 'channel',
+    method: 'PUT',
+    path: '/channels/:channel/messages/:message/reactions/:emoji/@me',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
-      ctx.world.addReaction(ctx.world.message(req.params.channel!, req.params.message!), ctx.world.applicationId, decodeURIComponent(req.params.emoji!));
+      ctx.world.addReaction(
+        ctx.world.message(req.params.channel!, req.params.message!),
+        ctx.world.applicationId,
+        decodeURIComponent(req.params.emoji!),
+      );
       return [204, null];
     },
   },
   {
-    method: 'DELETE', path: '/channels/:channel/messages/:message/reactions/:emoji/:user', auth: true, major: 'channel',
+    method: 'DELETE',
+    path: '/channels/:channel/messages/:message/reactions/:emoji/:user',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
       const user = req.params.user === '@me' ? ctx.world.applicationId : req.params.user!;
-      ctx.world.removeReaction(ctx.world.message(req.params.channel!, req.params.message!), user, decodeURIComponent(req.params.emoji!));
+      ctx.world.removeReaction(
+        ctx.world.message(req.params.channel!, req.params.message!),
+        user,
+        decodeURIComponent(req.params.emoji!),
+      );
       return [204, null];
     },
   },
   {
-    method: 'GET', path: '/channels/:channel/messages/:message/reactions/:emoji', auth: true, major: 'channel',
+    method: 'GET',
+    path: '/channels/:channel/messages/:message/reactions/:emoji',
+    auth: true,
+    major: 'channel',
     handle: (ctx, req) => {
       const m = ctx.world.message(req.params.channel!, req.params.message!);
       const who = [...(m.reactions.get(decodeURIComponent(req.params.emoji!)) ?? [])];
-      return [200, who.flatMap((id) => { const u = ctx.world.users.get(id); return u ? [userPayload(u)] : []; })];
+      return [
+        200,
+        who.flatMap((id) => {
+          const u = ctx.world.users.get(id);
+          return u ? [userPayload(u)] : [];
+        }),
+      ];
     },
   },
-  { method: 'POST', path: '/channels/:channel/typing', auth: true, major: 'channel', handle: () => [204, null] },
+  {
+    method: 'POST',
+    path: '/channels/:channel/typing',
+    auth: true,
+    major: 'channel',
+    handle: () => [204, null],
+  },
 
   // Guilds.
   {
-    method: 'GET', path: '/guilds/:guild', auth: true, major: 'guild',
+    method: 'GET',
+    path: '/guilds/:guild',
+    auth: true,
+    major: 'guild',
     handle: (ctx, req) => {
       const g = ctx.world.guilds.get(req.params.guild!);
       if (!g) throw new EmulatedApiError(404, 10004, 'Unknown Guild');
@@ -292,7 +474,10 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'GET', path: '/guilds/:guild/roles', auth: true, major: 'guild',
+    method: 'GET',
+    path: '/guilds/:guild/roles',
+    auth: true,
+    major: 'guild',
     handle: (ctx, req) => {
       const g = ctx.world.guilds.get(req.params.guild!);
       if (!g) throw new EmulatedApiError(404, 10004, 'Unknown Guild');
@@ -300,7 +485,10 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'GET', path: '/guilds/:guild/channels', auth: true, major: 'guild',
+    method: 'GET',
+    path: '/guilds/:guild/channels',
+    auth: true,
+    major: 'guild',
     handle: (ctx, req) => {
       const g = ctx.world.guilds.get(req.params.guild!);
       if (!g) throw new EmulatedApiError(404, 10004, 'Unknown Guild');
@@ -308,7 +496,10 @@ export const routes: RouteDef[] = [
     },
   },
   {
-    method: 'GET', path: '/guilds/:guild/members/:user', auth: true, major: 'guild',
+    method: 'GET',
+    path: '/guilds/:guild/members/:user',
+    auth: true,
+    major: 'guild',
     handle: (ctx, req) => {
       const g = ctx.world.guilds.get(req.params.guild!);
       const member = g?.members.get(req.params.user!);

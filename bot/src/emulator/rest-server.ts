@@ -67,7 +67,8 @@ export class RestServer {
   /** `http.Server` request listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.dispatch(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { code: 0, message: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent)
+        sendJson(res, 500, { code: 0, message: err instanceof Error ? err.message : String(err) });
       else res.destroy();
     });
   };
@@ -76,7 +77,8 @@ export class RestServer {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const api = /^\/api(?:\/v\d+)?(\/.*)$/.exec(url.pathname);
     if (!api) {
-      if (req.method === 'GET' && url.pathname.startsWith('/attachments/')) return this.serveAttachment(url, res);
+      if (req.method === 'GET' && url.pathname.startsWith('/attachments/'))
+        return this.serveAttachment(url, res);
       if (this.options.fallback && (await this.options.fallback(req, res, url))) return;
       sendJson(res, 404, { code: 0, message: '404: Not Found' });
       return;
@@ -87,13 +89,26 @@ export class RestServer {
     const started = Date.now();
     if (!match) {
       await readBody(req);
-      this.record({ at: started, method, path, route: `${method} ${path}`, status: 404, code: 0, durationMs: 0 });
+      this.record({
+        at: started,
+        method,
+        path,
+        route: `${method} ${path}`,
+        status: 404,
+        code: 0,
+        durationMs: 0,
+      });
       sendJson(res, 404, { code: 0, message: '404: Not Found' });
       return;
     }
     const { def, params } = match;
     const routeName = `${method} ${def.path}`;
-    const info: RouteInfo = { method, route: routeName, major: def.major ? (params[def.major] ?? '') : '', path };
+    const info: RouteInfo = {
+      method,
+      route: routeName,
+      major: def.major ? (params[def.major] ?? '') : '',
+      path,
+    };
     const messageId = this.editedMessageId(def, params);
     if (messageId) this.enter(messageId);
     try {
@@ -104,17 +119,48 @@ export class RestServer {
       if (def.auth && !authed) throw unauthorized();
       const decision = this.options.limiter.check(info);
       if (decision.status === 429) {
-        this.record({ at: started, method, path, route: routeName, status: 429, ...(messageId ? { messageId } : {}), durationMs: Date.now() - started });
+        this.record({
+          at: started,
+          method,
+          path,
+          route: routeName,
+          status: 429,
+          ...(messageId ? { messageId } : {}),
+          durationMs: Date.now() - started,
+        });
         sendJson(res, 429, decision.body, decision.headers);
         return;
       }
       const { body, files } = await parseMessageRequest(req.headers['content-type'], raw);
-      const [status, json] = await def.handle(this.context(), { params, query: url.searchParams, body, files, authed });
-      this.record({ at: started, method, path, route: routeName, status, ...(messageId ? { messageId } : {}), durationMs: Date.now() - started });
+      const [status, json] = await def.handle(this.context(), {
+        params,
+        query: url.searchParams,
+        body,
+        files,
+        authed,
+      });
+      this.record({
+        at: started,
+        method,
+        path,
+        route: routeName,
+        status,
+        ...(messageId ? { messageId } : {}),
+        durationMs: Date.now() - started,
+      });
       sendJson(res, status, json, decision.headers);
     } catch (err) {
       if (!(err instanceof EmulatedApiError)) throw err;
-      this.record({ at: started, method, path, route: routeName, status: err.status, code: err.code, ...(messageId ? { messageId } : {}), durationMs: Date.now() - started });
+      this.record({
+        at: started,
+        method,
+        path,
+        route: routeName,
+        status: err.status,
+        code: err.code,
+        ...(messageId ? { messageId } : {}),
+        durationMs: Date.now() - started,
+      });
       sendJson(res, err.status, err.toJSON());
     } finally {
       if (messageId) this.leave(messageId);
@@ -169,7 +215,11 @@ export class RestServer {
       sendJson(res, 404, { code: 0, message: '404: Not Found' });
       return;
     }
-    res.writeHead(200, { 'content-type': a.contentType, 'content-length': a.data.byteLength, 'cache-control': 'max-age=3600' });
+    res.writeHead(200, {
+      'content-type': a.contentType,
+      'content-length': a.data.byteLength,
+      'cache-control': 'max-age=3600',
+    });
     res.end(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength));
   }
 }

@@ -109,7 +109,12 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
   /** Every attachment the emulator has stored (message files and interaction option uploads). */
   readonly attachments = new Map<string, StoredAttachment>();
 
-  storeAttachment(file: { filename: string; contentType: string; data: Uint8Array; description?: string }): StoredAttachment {
+  storeAttachment(file: {
+    filename: string;
+    contentType: string;
+    data: Uint8Array;
+    description?: string;
+  }): StoredAttachment {
     const id = this.nextId();
     const a: StoredAttachment = {
       id,
@@ -136,7 +141,9 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     const { guild } = this.channel(input.channelId);
     validateBody(input.body);
     const attachments = this.attachmentsFor(input.body, input.files, []);
-    const flags = ((input.body.flags ?? 0) & (MessageFlag.Ephemeral | MessageFlag.SuppressNotifications)) | (input.extraFlags ?? 0);
+    const flags =
+      ((input.body.flags ?? 0) & (MessageFlag.Ephemeral | MessageFlag.SuppressNotifications)) |
+      (input.extraFlags ?? 0);
     const content = input.body.content ?? '';
     const embeds = input.body.embeds ?? [];
     const at = this.now();
@@ -150,7 +157,9 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
       attachments,
       flags,
       ...(input.interactionId ? { interactionId: input.interactionId } : {}),
-      ...(input.body.message_reference?.message_id ? { referenceMessageId: input.body.message_reference.message_id } : {}),
+      ...(input.body.message_reference?.message_id
+        ? { referenceMessageId: input.body.message_reference.message_id }
+        : {}),
       createdAt: at,
       editedAt: null,
       revisions: [{ at, content, embeds, attachments, via: input.via, flags }],
@@ -177,7 +186,8 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     // Editing a deferred reply turns the "thinking…" placeholder into a real message.
     message.flags &= ~MessageFlag.Loading;
     if (body.flags !== undefined && body.flags !== null) {
-      message.flags = (message.flags & MessageFlag.Ephemeral) | (body.flags & MessageFlag.SuppressNotifications);
+      message.flags =
+        (message.flags & MessageFlag.Ephemeral) | (body.flags & MessageFlag.SuppressNotifications);
     }
     message.editedAt = this.now();
     if (guild) {
@@ -234,7 +244,8 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
   interactionByToken(applicationId: string, token: string): StoredInteraction {
     const i = this.byToken.get(token);
     if (!i || i.applicationId !== applicationId) throw invalidWebhookToken();
-    if (!i.tokenExpired && this.now() - i.createdAt > this.options.interactionTokenTtlMs) i.tokenExpired = true;
+    if (!i.tokenExpired && this.now() - i.createdAt > this.options.interactionTokenTtlMs)
+      i.tokenExpired = true;
     if (i.tokenExpired) throw invalidWebhookToken();
     return i;
   }
@@ -250,11 +261,20 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
    * attachments listed in `attachments` (existing ids kept, `files[N]` indices added); with no
    * `attachments` field, uploaded files are appended to the current ones.
    */
-  private attachmentsFor(body: MessageBody, files: UploadedFile[], current: StoredAttachment[]): StoredAttachment[] {
+  private attachmentsFor(
+    body: MessageBody,
+    files: UploadedFile[],
+    current: StoredAttachment[],
+  ): StoredAttachment[] {
     for (const f of files) if (f.data.byteLength > this.options.attachmentSizeLimit) throw tooLarge();
     const uploaded = new Map(files.map((f) => [f.index, f]));
     const fromFile = (f: UploadedFile, description?: string) =>
-      this.storeAttachment({ filename: f.filename, contentType: f.contentType, data: f.data, ...(description ? { description } : {}) });
+      this.storeAttachment({
+        filename: f.filename,
+        contentType: f.contentType,
+        data: f.data,
+        ...(description ? { description } : {}),
+      });
     if (!body.attachments) return [...current, ...files.map((f) => fromFile(f))];
     const next: StoredAttachment[] = [];
     for (const entry of body.attachments) {
@@ -274,20 +294,32 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
 
 function validateBody(body: MessageBody): void {
   const content = body.content ?? '';
-  if (typeof content !== 'string') throw invalidFormBody('content', 'BASE_TYPE_REQUIRED', 'Must be a string.');
+  if (typeof content !== 'string')
+    throw invalidFormBody('content', 'BASE_TYPE_REQUIRED', 'Must be a string.');
   if ([...content].length > MAX_CONTENT) {
     throw invalidFormBody('content', 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_CONTENT} or fewer in length.`);
   }
   const embeds = body.embeds ?? [];
-  if (embeds.length > MAX_EMBEDS) throw invalidFormBody('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
+  if (embeds.length > MAX_EMBEDS)
+    throw invalidFormBody('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
   let total = 0;
   for (const raw of embeds) {
-    const e = raw as { title?: string; description?: string; footer?: { text?: string }; fields?: { name: string; value: string }[] };
+    const e = raw as {
+      title?: string;
+      description?: string;
+      footer?: { text?: string };
+      fields?: { name: string; value: string }[];
+    };
     const title = e.title ?? '';
     const description = e.description ?? '';
-    if ([...title].length > 256) throw invalidFormBody('embeds.0.title', 'BASE_TYPE_MAX_LENGTH', 'Must be 256 or fewer in length.');
+    if ([...title].length > 256)
+      throw invalidFormBody('embeds.0.title', 'BASE_TYPE_MAX_LENGTH', 'Must be 256 or fewer in length.');
     if ([...description].length > 4096) {
-      throw invalidFormBody('embeds.0.description', 'BASE_TYPE_MAX_LENGTH', 'Must be 4096 or fewer in length.');
+      throw invalidFormBody(
+        'embeds.0.description',
+        'BASE_TYPE_MAX_LENGTH',
+        'Must be 4096 or fewer in length.',
+      );
     }
     for (const f of e.fields ?? []) {
       if ([...f.name].length > 256 || [...f.value].length > 1024) {
@@ -297,7 +329,8 @@ function validateBody(body: MessageBody): void {
     }
     total += [...title].length + [...description].length + [...(e.footer?.text ?? '')].length;
   }
-  if (total > 6000) throw invalidFormBody('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
+  if (total > 6000)
+    throw invalidFormBody('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
 }
 
 /**
@@ -305,7 +338,11 @@ function validateBody(body: MessageBody): void {
  * listed kinds/ids. (`@here` counts as everyone.)
  * @see https://discord.com/developers/docs/resources/message#allowed-mentions-object
  */
-export function resolvePings(content: string, allowed: MessageBody['allowed_mentions'], guild: EmulatedGuild): MessagePings {
+export function resolvePings(
+  content: string,
+  allowed: MessageBody['allowed_mentions'],
+  guild: EmulatedGuild,
+): MessagePings {
   const parse = new Set(allowed ? (allowed.parse ?? []) : ['everyone', 'users', 'roles']);
   const allowUsers = new Set(allowed?.users ?? []);
   const allowRoles = new Set(allowed?.roles ?? []);

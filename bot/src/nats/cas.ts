@@ -13,7 +13,10 @@ export function isCasConflict(e: unknown): boolean {
 
 export class CasExhaustedError extends Error {
   override readonly name = 'CasExhaustedError';
-  constructor(readonly key: string, readonly attempts: number) {
+  constructor(
+    readonly key: string,
+    readonly attempts: number,
+  ) {
     super(`compare-and-set on ${key} kept conflicting after ${attempts} attempts`);
   }
 }

@@ -31,7 +31,11 @@ export class FarmStatus {
   async queue(model: string): Promise<QueueState> {
     try {
       const info = await this.farm.jsm.consumers.info(jobsStream(), jobsConsumer(model));
-      return { waiting: info.num_pending, rendering: info.num_ack_pending, deliveredSeq: info.delivered.stream_seq };
+      return {
+        waiting: info.num_pending,
+        rendering: info.num_ack_pending,
+        deliveredSeq: info.delivered.stream_seq,
+      };
     } catch {
       // No renderer ever started for this model: nothing consumes, everything waits.
       const info = await this.farm.jsm.streams.info(jobsStream()).catch(() => undefined);
@@ -52,7 +56,11 @@ export class FarmStatus {
     const list: RendererPresence[] = [];
     try {
       // @nats-io/services bundles older nats-core typings; the connection is the same object.
-      const client = new Svcm(this.farm.nc as unknown as ConstructorParameters<typeof Svcm>[0]).client({ strategy: 'stall', stall: 200, maxWait: timeoutMs });
+      const client = new Svcm(this.farm.nc as unknown as ConstructorParameters<typeof Svcm>[0]).client({
+        strategy: 'stall',
+        stall: 200,
+        maxWait: timeoutMs,
+      });
       const stats = await client.stats(rendererServiceName());
       for await (const s of stats) {
         for (const ep of s.endpoints ?? []) {
@@ -71,4 +79,3 @@ export class FarmStatus {
     return unique;
   }
 }
-

@@ -36,7 +36,12 @@ export interface JobFeed {
 /** The bot's durable events consumer; the name is built in shared/src/subjects.ts. */
 export const botConsumerName = botEventsConsumer;
 
-export async function startJobFeed(deps: { farm: Farm; log: Logger; consumerName: string; handler: JobFeedHandler }): Promise<JobFeed> {
+export async function startJobFeed(deps: {
+  farm: Farm;
+  log: Logger;
+  consumerName: string;
+  handler: JobFeedHandler;
+}): Promise<JobFeed> {
   const { farm, log, handler } = deps;
   try {
     await farm.jsm.consumers.add(eventsStream(), {
@@ -68,7 +73,10 @@ export async function startJobFeed(deps: { farm: Farm; log: Logger; consumerName
         .then(
           () => m.ack(),
           (err: unknown) => {
-            log.error({ err, jobId: decoded.value.jobId, type: decoded.value.type }, 'job event handling failed; it will be redelivered');
+            log.error(
+              { err, jobId: decoded.value.jobId, type: decoded.value.type },
+              'job event handling failed; it will be redelivered',
+            );
             m.nak(5000);
           },
         )
@@ -91,7 +99,14 @@ export async function startJobFeed(deps: { farm: Farm; log: Logger; consumerName
       if (e.operation !== 'PUT') continue;
       const decoded = decodeMessage(TerminalJobEvent, e.value, { name: 'job result' });
       if (!decoded.ok) continue;
-      handler.onEvent(decoded.value).catch((err: unknown) => log.warn({ err, jobId: decoded.value.jobId }, 'job result handling failed; the events stream will retry'));
+      handler
+        .onEvent(decoded.value)
+        .catch((err: unknown) =>
+          log.warn(
+            { err, jobId: decoded.value.jobId },
+            'job result handling failed; the events stream will retry',
+          ),
+        );
     }
   })();
 

@@ -32,7 +32,13 @@ export class NatsQuotaStore {
   ) {}
 
   /** Charges `jobId` to the member if the rule and the running-jobs limit allow it. */
-  charge(guildId: string, userId: string, jobId: string, rule: QuotaRule, maxConcurrent: number): Promise<ChargeOutcome> {
+  charge(
+    guildId: string,
+    userId: string,
+    jobId: string,
+    rule: QuotaRule,
+    maxConcurrent: number,
+  ): Promise<ChargeOutcome> {
     return casUpdate(this.kv, usageKey(guildId, userId), decode, encode, (current) => {
       const outcome = charge(current ?? emptyUsage(this.now()), jobId, rule, maxConcurrent, this.now());
       if (!outcome.ok || outcome.alreadyCharged) return { write: false, result: outcome };
@@ -45,7 +51,9 @@ export class NatsQuotaStore {
     return casUpdate(this.kv, usageKey(guildId, userId), decode, encode, (current) => {
       if (!current) return { write: false, result: false };
       const s = settle(current, jobId, refund, this.now());
-      return s.changed ? { write: true, value: s.usage, result: s.refunded } : { write: false, result: false };
+      return s.changed
+        ? { write: true, value: s.usage, result: s.refunded }
+        : { write: false, result: false };
     });
   }
 

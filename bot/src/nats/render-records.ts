@@ -81,7 +81,7 @@ export class NatsRenderRecords {
 
   async byMessage(messageId: string): Promise<RenderRecord | undefined> {
     const e = await this.kv.get(`msg.${messageId}`);
-    if (!e || e.operation !== 'PUT') return undefined;
+    if (e?.operation !== 'PUT') return undefined;
     return this.get(decoder.decode(e.value));
   }
 
@@ -91,7 +91,8 @@ export class NatsRenderRecords {
    */
   async finish(jobId: string, state: Exclude<RenderRecord['state'], 'active'>): Promise<boolean> {
     return casUpdate(this.kv, `job.${jobId}`, decode, encode, (current) => {
-      if (!current || (current.state !== 'active' && !(state === 'deleted' && current.state === 'done'))) return { write: false, result: false };
+      if (!current || (current.state !== 'active' && !(state === 'deleted' && current.state === 'done')))
+        return { write: false, result: false };
       return { write: true, value: { ...current, state }, result: true };
     });
   }

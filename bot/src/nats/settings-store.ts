@@ -55,7 +55,8 @@ export class NatsGuildSettingsStore {
     const cached = this.cache.get(guildId);
     if (cached) return cached;
     const entry = await this.kv.get(guildId);
-    const s = (entry && entry.operation === 'PUT' ? decode(entry.value) : undefined) ?? defaultGuildSettings();
+    const s =
+      (entry && entry.operation === 'PUT' ? decode(entry.value) : undefined) ?? defaultGuildSettings();
     return s;
   }
 

@@ -18,7 +18,13 @@ export interface ParsedCommand {
 
 /** A typing mistake the page shows under the composer (`code` is stable, `message` is for people). */
 export interface CommandLineError {
-  code: 'not-a-command' | 'unknown-command' | 'unknown-subcommand' | 'missing-option' | 'bad-value' | 'unsupported-option';
+  code:
+    | 'not-a-command'
+    | 'unknown-command'
+    | 'unknown-subcommand'
+    | 'missing-option'
+    | 'bad-value'
+    | 'unsupported-option';
   message: string;
 }
 
@@ -33,14 +39,20 @@ export interface NameLookups {
   channel(name: string): string | undefined;
 }
 
-const fail = (code: CommandLineError['code'], message: string): CommandLineResult => ({ ok: false, error: { code, message } });
+const fail = (code: CommandLineError['code'], message: string): CommandLineResult => ({
+  ok: false,
+  error: { code, message },
+});
 
-const isBranch = (o: RegisteredOption) => o.type === OptionType.Subcommand || o.type === OptionType.SubcommandGroup;
+const isBranch = (o: RegisteredOption) =>
+  o.type === OptionType.Subcommand || o.type === OptionType.SubcommandGroup;
 
 /** Splits `rest` at ` name:` for the given option names; text before the first name is `leading`. */
 export function splitOptions(rest: string, names: string[]): { leading: string; pairs: [string, string][] } {
   if (names.length === 0) return { leading: rest.trim(), pairs: [] };
-  const escaped = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).sort((a, b) => b.length - a.length);
+  const escaped = names
+    .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .sort((a, b) => b.length - a.length);
   const re = new RegExp(`(^|\\s)(${escaped.join('|')}):`, 'gu');
   const marks: { name: string; start: number; valueStart: number }[] = [];
   for (const m of rest.matchAll(re)) {
@@ -48,12 +60,18 @@ export function splitOptions(rest: string, names: string[]): { leading: string; 
     marks.push({ name: m[2]!, start, valueStart: start + m[2]!.length + 1 });
   }
   const leading = rest.slice(0, marks[0]?.start ?? rest.length).trim();
-  const pairs = marks.map((mk, k): [string, string] => [mk.name, rest.slice(mk.valueStart, marks[k + 1]?.start ?? rest.length).trim()]);
+  const pairs = marks.map((mk, k): [string, string] => [
+    mk.name,
+    rest.slice(mk.valueStart, marks[k + 1]?.start ?? rest.length).trim(),
+  ]);
   return { leading, pairs };
 }
 
 function convert(def: RegisteredOption, raw: string, lookups: NameLookups): OptionValue | CommandLineError {
-  const bad = (what: string): CommandLineError => ({ code: 'bad-value', message: `${def.name}: ${what}, got "${raw.slice(0, 40)}"` });
+  const bad = (what: string): CommandLineError => ({
+    code: 'bad-value',
+    message: `${def.name}: ${what}, got "${raw.slice(0, 40)}"`,
+  });
   if (raw === '') return bad('needs a value');
   let value: OptionValue;
   switch (def.type) {
@@ -102,12 +120,17 @@ function convert(def: RegisteredOption, raw: string, lookups: NameLookups): Opti
       break;
     }
     case OptionType.Attachment:
-      return { code: 'unsupported-option', message: `${def.name}: attachments cannot be typed; pick a file with 📎` };
+      return {
+        code: 'unsupported-option',
+        message: `${def.name}: attachments cannot be typed; pick a file with 📎`,
+      };
     default:
       value = raw;
   }
   if (def.choices && def.choices.length > 0) {
-    const choice = def.choices.find((c) => String(c.value) === String(value) || c.name.toLowerCase() === raw.toLowerCase());
+    const choice = def.choices.find(
+      (c) => String(c.value) === String(value) || c.name.toLowerCase() === raw.toLowerCase(),
+    );
     if (!choice) return bad(`one of ${def.choices.map((c) => c.name).join(', ')}`);
     value = choice.value;
   }
@@ -126,14 +149,18 @@ export function parseCommandLine(
   extra: Record<string, OptionValue> = {},
 ): CommandLineResult {
   const line = text.trim();
-  if (!line.startsWith('/')) return fail('not-a-command', 'Start with / and a command, e.g. /imagine prompt:a red disc');
+  if (!line.startsWith('/'))
+    return fail('not-a-command', 'Start with / and a command, e.g. /imagine prompt:a red disc');
   const head = /^\/([\w-]+)(?:\s+|$)/u.exec(line);
   if (!head) return fail('not-a-command', 'Start with / and a command, e.g. /imagine prompt:a red disc');
   const name = head[1]!.toLowerCase();
   const command = commands.find((c) => c.name === name);
   if (!command) {
     const known = commands.map((c) => `/${c.name}`).join(', ');
-    return fail('unknown-command', `/${name} is not a command of this bot${known ? ` (try ${known})` : ' (the bot has not registered its commands yet)'}`);
+    return fail(
+      'unknown-command',
+      `/${name} is not a command of this bot${known ? ` (try ${known})` : ' (the bot has not registered its commands yet)'}`,
+    );
   }
   let rest = line.slice(head[0].length);
   let defs = command.options;
@@ -143,31 +170,46 @@ export function parseCommandLine(
     const word = /^([\w-]+)(?:\s+|$)/u.exec(rest);
     const branch = word ? defs.find((o) => isBranch(o) && o.name === word[1]!.toLowerCase()) : undefined;
     if (!branch) {
-      const names = defs.filter(isBranch).map((o) => o.name).join(' | ');
-      return fail('unknown-subcommand', `/${[command.name, path.group].filter(Boolean).join(' ')} needs one of: ${names}`);
+      const names = defs
+        .filter(isBranch)
+        .map((o) => o.name)
+        .join(' | ');
+      return fail(
+        'unknown-subcommand',
+        `/${[command.name, path.group].filter(Boolean).join(' ')} needs one of: ${names}`,
+      );
     }
     if (branch.type === OptionType.SubcommandGroup) path.group = branch.name;
     else path.subcommand = branch.name;
     defs = branch.options ?? [];
     rest = rest.slice(word![0].length);
   }
-  const { leading, pairs } = splitOptions(rest, defs.map((d) => d.name));
+  const { leading, pairs } = splitOptions(
+    rest,
+    defs.map((d) => d.name),
+  );
   const options: Record<string, OptionValue> = {};
   const raw = new Map<string, string>(pairs);
   if (leading !== '') {
     const first = defs.find((d) => d.required && !raw.has(d.name)) ?? defs.find((d) => !raw.has(d.name));
-    if (!first) return fail('bad-value', `unexpected text "${leading.slice(0, 40)}" (options are written name:value)`);
+    if (!first)
+      return fail('bad-value', `unexpected text "${leading.slice(0, 40)}" (options are written name:value)`);
     raw.set(first.name, leading);
   }
   for (const [key, value] of raw) {
     const def = defs.find((d) => d.name === key)!;
     const converted = convert(def, value, lookups);
-    if (typeof converted === 'object' && converted !== null && 'code' in converted && 'message' in converted) return { ok: false, error: converted };
+    if (typeof converted === 'object' && converted !== null && 'code' in converted && 'message' in converted)
+      return { ok: false, error: converted };
     options[key] = converted;
   }
   for (const [key, value] of Object.entries(extra)) {
     const def = defs.find((d) => d.name === key);
-    if (!def) return fail('bad-value', `/${[command.name, path.group, path.subcommand].filter(Boolean).join(' ')} has no option ${key}`);
+    if (!def)
+      return fail(
+        'bad-value',
+        `/${[command.name, path.group, path.subcommand].filter(Boolean).join(' ')} has no option ${key}`,
+      );
     options[key] = value;
   }
   const missing = defs.filter((d) => d.required && !(d.name in options)).map((d) => `${d.name}:`);

@@ -4,7 +4,12 @@
  * `attachment://`, reactions with counts, and ephemeral replies only for the user they belong to.
  * Interactions nobody answered in time become the "did not respond" notice Discord shows.
  */
-import type { DiscordEmulator, StoredAttachment, StoredInteraction, StoredMessage } from '../emulator/index.js';
+import type {
+  DiscordEmulator,
+  StoredAttachment,
+  StoredInteraction,
+  StoredMessage,
+} from '../emulator/index.js';
 import { MessageFlag } from '../emulator/index.js';
 
 type EmulatorWorld = DiscordEmulator['world'];
@@ -49,7 +54,8 @@ export interface MessageView {
   revision: number;
 }
 
-const hex = (c: number | undefined | null): string | null => (c ? `#${c.toString(16).padStart(6, '0')}` : null);
+const hex = (c: number | undefined | null): string | null =>
+  c ? `#${c.toString(16).padStart(6, '0')}` : null;
 
 /** Path-only URL: the page loads attachments from whatever host it was opened on. */
 function localUrl(a: StoredAttachment): string {
@@ -97,7 +103,11 @@ function embedView(raw: unknown, attachments: StoredAttachment[], used: Set<stri
     title: e.title ?? null,
     description: e.description ?? null,
     color: hex(e.color),
-    fields: (e.fields ?? []).map((f) => ({ name: f.name ?? '', value: f.value ?? '', inline: f.inline ?? false })),
+    fields: (e.fields ?? []).map((f) => ({
+      name: f.name ?? '',
+      value: f.value ?? '',
+      inline: f.inline ?? false,
+    })),
     image,
     footer: e.footer?.text ?? null,
   };
@@ -127,19 +137,32 @@ export function messageView(world: EmulatorWorld, m: StoredMessage, viewerId: st
     editedAt: m.editedAt,
     content: m.content,
     embeds,
-    images: rest.filter((a) => a.contentType.startsWith('image/')).map((a) => ({ url: localUrl(a), name: a.filename })),
-    files: rest.filter((a) => !a.contentType.startsWith('image/')).map((a) => ({ url: localUrl(a), name: a.filename, size: a.size })),
+    images: rest
+      .filter((a) => a.contentType.startsWith('image/'))
+      .map((a) => ({ url: localUrl(a), name: a.filename })),
+    files: rest
+      .filter((a) => !a.contentType.startsWith('image/'))
+      .map((a) => ({ url: localUrl(a), name: a.filename, size: a.size })),
     reactions: [...m.reactions]
       .filter(([, who]) => who.size > 0)
-      .map(([emoji, who]) => ({ emoji, count: who.size, me: who.has(viewerId), bot: who.has(world.applicationId) })),
+      .map(([emoji, who]) => ({
+        emoji,
+        count: who.size,
+        me: who.has(viewerId),
+        bot: who.has(world.applicationId),
+      })),
     ephemeral: (m.flags & MessageFlag.Ephemeral) !== 0,
     loading: (m.flags & MessageFlag.Loading) !== 0,
-    interaction: interaction ? { user: personView(world, m.guildId, interaction.userId), command: interaction.commandName } : null,
+    interaction: interaction
+      ? { user: personView(world, m.guildId, interaction.userId), command: interaction.commandName }
+      : null,
     reference: ref
       ? {
           id: ref.id,
           author: ref.deleted ? null : personView(world, ref.guildId, ref.authorId),
-          snippet: ref.deleted ? 'Original message was deleted' : (ref.content || (ref.embeds[0] as { title?: string } | undefined)?.title || '').slice(0, 100),
+          snippet: ref.deleted
+            ? 'Original message was deleted'
+            : (ref.content || (ref.embeds[0] as { title?: string } | undefined)?.title || '').slice(0, 100),
         }
       : null,
     revision: m.revisions.length,
@@ -147,7 +170,11 @@ export function messageView(world: EmulatorWorld, m: StoredMessage, viewerId: st
 }
 
 /** An interaction the bot never answered: the viewer who sent it sees Discord's notice. */
-export function noResponseView(world: EmulatorWorld, i: StoredInteraction, viewerId: string): MessageView | null {
+export function noResponseView(
+  world: EmulatorWorld,
+  i: StoredInteraction,
+  viewerId: string,
+): MessageView | null {
   if (i.state !== 'failed' || i.userId !== viewerId || i.originalMessageId) return null;
   return {
     id: `no-response-${i.id}`,

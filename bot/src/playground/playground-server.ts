@@ -23,7 +23,13 @@ import {
   type StoredMessage,
 } from '../emulator/index.js';
 import { parseCommandLine, type NameLookups } from './command-line.js';
-import { messageView, noResponseView, personView, type MessageView, type PersonView } from './message-view.js';
+import {
+  messageView,
+  noResponseView,
+  personView,
+  type MessageView,
+  type PersonView,
+} from './message-view.js';
 
 const PAGE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page');
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
@@ -83,7 +89,11 @@ class RequestError extends Error {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(data) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(data),
+  });
   res.end(data);
 }
 
@@ -123,7 +133,11 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       if (page) {
         let data = pageCache.get(page.file);
         if (!data) pageCache.set(page.file, (data = await readFile(path.join(PAGE_DIR, page.file))));
-        res.writeHead(200, { 'content-type': page.type, 'cache-control': 'no-cache', 'content-length': data.byteLength });
+        res.writeHead(200, {
+          'content-type': page.type,
+          'cache-control': 'no-cache',
+          'content-length': data.byteLength,
+        });
         res.end(data);
         return true;
       }
@@ -181,7 +195,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
 /** The pretend user's key, `alice` when none is given. */
 function userKey(emu: DiscordEmulator, key: string | null): string {
   const k = key ?? 'alice';
-  if (!emu.users[k]) throw new RequestError(400, `unknown user '${k}' (one of ${Object.keys(emu.users).join(', ')})`);
+  if (!emu.users[k])
+    throw new RequestError(400, `unknown user '${k}' (one of ${Object.keys(emu.users).join(', ')})`);
   return k;
 }
 
@@ -189,7 +204,9 @@ function isModerator(emu: DiscordEmulator, userId: string): boolean {
   const g = emu.guild.raw;
   if (g.ownerId === userId) return true;
   const roles = g.members.get(userId)?.roleIds ?? [];
-  return roles.some((r) => ((g.roles.get(r)?.permissions ?? 0n) & (Permission.ManageGuild | Permission.Administrator)) !== 0n);
+  return roles.some(
+    (r) => ((g.roles.get(r)?.permissions ?? 0n) & (Permission.ManageGuild | Permission.Administrator)) !== 0n,
+  );
 }
 
 /** Commands as the bot registered them: guild commands first, then global ones not shadowed. */
@@ -218,15 +235,26 @@ function snapshot(emu: DiscordEmulator, viewerKey: string): PlaygroundState {
   const viewer = emu.users[viewerKey]!;
   return {
     guild: { id: g.id, name: g.name },
-    channels: [...g.channels.values()].sort((a, b) => a.position - b.position).map((c) => ({ id: c.id, name: c.name })),
+    channels: [...g.channels.values()]
+      .sort((a, b) => a.position - b.position)
+      .map((c) => ({ id: c.id, name: c.name })),
     defaultChannelId: emu.guild.channelId,
     users: Object.entries(emu.users).map(([key, u]) => ({
       ...personView(emu.world, g.id, u.id),
       key,
       moderator: isModerator(emu, u.id),
-      roles: [...(g.ownerId === u.id ? ['Server owner'] : []), ...(g.members.get(u.id)?.roleIds ?? []).map((r) => g.roles.get(r)?.name ?? r)],
+      roles: [
+        ...(g.ownerId === u.id ? ['Server owner'] : []),
+        ...(g.members.get(u.id)?.roleIds ?? []).map((r) => g.roles.get(r)?.name ?? r),
+      ],
     })),
-    roles: [...g.roles.values()].filter((r) => r.id !== g.id).map((r) => ({ id: r.id, name: r.name, color: r.color ? `#${r.color.toString(16).padStart(6, '0')}` : null })),
+    roles: [...g.roles.values()]
+      .filter((r) => r.id !== g.id)
+      .map((r) => ({
+        id: r.id,
+        name: r.name,
+        color: r.color ? `#${r.color.toString(16).padStart(6, '0')}` : null,
+      })),
     bot: personView(emu.world, g.id, emu.applicationId),
     botOnline: emu.connectedBots() > 0,
     commands: commandsOf(emu),
@@ -236,7 +264,12 @@ function snapshot(emu: DiscordEmulator, viewerKey: string): PlaygroundState {
 
 function lookups(emu: DiscordEmulator): NameLookups {
   const g = emu.guild.raw;
-  const bare = (s: string) => s.trim().replace(/^<[@#]?[!&]?(\d+)>$/, '$1').replace(/^[@#]/, '').toLowerCase();
+  const bare = (s: string) =>
+    s
+      .trim()
+      .replace(/^<[@#]?[!&]?(\d+)>$/, '$1')
+      .replace(/^[@#]/, '')
+      .toLowerCase();
   return {
     user(name) {
       const n = bare(name);
@@ -247,7 +280,8 @@ function lookups(emu: DiscordEmulator): NameLookups {
     },
     role(name) {
       const n = bare(name);
-      for (const r of g.roles.values()) if (r.id === n || r.name.toLowerCase() === n || r.name.toLowerCase() === `@${n}`) return r.id;
+      for (const r of g.roles.values())
+        if (r.id === n || r.name.toLowerCase() === n || r.name.toLowerCase() === `@${n}`) return r.id;
       return undefined;
     },
     channel(name) {
@@ -259,20 +293,30 @@ function lookups(emu: DiscordEmulator): NameLookups {
 }
 
 /** `{ user, channelId, text, files? }` → a slash command injected as that user. */
-function runCommand(emu: DiscordEmulator, body: Record<string, unknown>): { ok: true; interactionId: string } | { ok: false; error: string; code: string } {
+function runCommand(
+  emu: DiscordEmulator,
+  body: Record<string, unknown>,
+): { ok: true; interactionId: string } | { ok: false; error: string; code: string } {
   const user = userKey(emu, str(body, 'user'));
   const channelId = str(body, 'channelId');
-  if (!emu.guild.raw.channels.has(channelId)) throw new RequestError(400, 'channelId: not a channel of the playground server');
+  if (!emu.guild.raw.channels.has(channelId))
+    throw new RequestError(400, 'channelId: not a channel of the playground server');
   const extra: Record<string, OptionValue> = {};
   const files = body.files;
   if (files !== undefined) {
     if (typeof files !== 'object' || files === null) throw new RequestError(400, 'files: expected an object');
     for (const [name, f] of Object.entries(files as Record<string, unknown>)) {
       const file = f as { filename?: unknown; contentType?: unknown; base64?: unknown };
-      if (typeof file.filename !== 'string' || typeof file.base64 !== 'string') throw new RequestError(400, `files.${name}: expected { filename, base64 }`);
+      if (typeof file.filename !== 'string' || typeof file.base64 !== 'string')
+        throw new RequestError(400, `files.${name}: expected { filename, base64 }`);
       const data = Buffer.from(file.base64, 'base64');
-      if (data.byteLength > MAX_FILE_BYTES) throw new RequestError(413, `files.${name}: larger than ${MAX_FILE_BYTES} bytes`);
-      extra[name] = { filename: file.filename, data, contentType: typeof file.contentType === 'string' ? file.contentType : 'application/octet-stream' };
+      if (data.byteLength > MAX_FILE_BYTES)
+        throw new RequestError(413, `files.${name}: larger than ${MAX_FILE_BYTES} bytes`);
+      extra[name] = {
+        filename: file.filename,
+        data,
+        contentType: typeof file.contentType === 'string' ? file.contentType : 'application/octet-stream',
+      };
     }
   }
   const parsed = parseCommandLine(str(body, 'text'), commandsOf(emu), lookups(emu), extra);
@@ -299,10 +343,22 @@ function toggleReaction(emu: DiscordEmulator, body: Record<string, unknown>): { 
  * Server-Sent Events for one viewer: `message` (a view, new or changed), `remove` (gone or not
  * visible), `status` (bot online, commands). Returns a function that ends the stream.
  */
-function streamEvents(emu: DiscordEmulator, viewerKey: string, req: IncomingMessage, res: ServerResponse, registry: Set<() => void>): () => void {
+function streamEvents(
+  emu: DiscordEmulator,
+  viewerKey: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: Set<() => void>,
+): () => void {
   const viewerId = emu.users[viewerKey]!.id;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const send = (event: string, data: unknown) =>
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const status = () => ({ botOnline: emu.connectedBots() > 0, commands: commandsOf(emu) });
   let lastStatus = JSON.stringify(status());
   send('snapshot', snapshot(emu, viewerKey));

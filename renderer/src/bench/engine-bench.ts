@@ -54,7 +54,13 @@ export interface EngineBenchResult {
 }
 
 /** Runs `cmd` and resolves with its stdout, or rejects with its stderr's tail. */
-function capture(cmd: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<string> {
+function capture(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
@@ -62,7 +68,11 @@ function capture(cmd: string, args: string[], cwd: string, timeoutMs: number, en
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.on('error', reject);
-    child.on('close', (code, signal) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code ?? signal}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`))));
+    child.on('close', (code, signal) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`exit ${code ?? signal}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)),
+    );
   });
 }
 
@@ -73,7 +83,14 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   const renders = o.renders ?? 3;
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
   const t0 = performance.now();
-  const engine = await createOnnxEngine({ modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'), model, ep: o.ep ?? 'cpu', ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}), log, intraOpNumThreads: threads });
+  const engine = await createOnnxEngine({
+    modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'),
+    model,
+    ep: o.ep ?? 'cpu',
+    ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}),
+    log,
+    intraOpNumThreads: threads,
+  });
   const loadMs = performance.now() - t0;
   let engineStepsPerSec: number;
   let engineLoopStepsPerSec: number;
@@ -81,13 +98,18 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   if (o.ep && o.ep !== 'auto' && executionProvider !== o.ep) {
     // The engine falls back to the CPU when a provider fails; a benchmark must not time that silently.
     await engine.close();
-    throw new Error(`asked for the ${o.ep} provider but the engine runs on ${executionProvider} (${engine.executionProviderReason}); not timing that`);
+    throw new Error(
+      `asked for the ${o.ep} provider but the engine runs on ${executionProvider} (${engine.executionProviderReason}); not timing that`,
+    );
   }
   const d = engine.manifest.defaults;
   const [width, height] = o.size ?? engine.manifest.image.defaultSize;
   const steps = o.steps ?? d.steps;
   const cutn = o.cutn ?? d.cutn;
-  const webgpu = executionProvider === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length ? ` (${formatWebGpuOptions(o.webgpuOptions)})` : '';
+  const webgpu =
+    executionProvider === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length
+      ? ` (${formatWebGpuOptions(o.webgpuOptions)})`
+      : '';
   const settings = `${model}, onnxruntime-node ${executionProvider}${webgpu}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
   try {
     const request = (n: number): RenderRequest => ({
@@ -114,18 +136,36 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
       ms += r.elapsedMs;
       loopSteps += r.steps;
       loopSeconds += loopRate > 0 ? r.steps / loopRate : 0;
-      out(`engine  render ${i + 1}/${renders}: ${r.steps} steps in ${(r.elapsedMs / 1000).toFixed(2)} s (${((1000 * r.steps) / r.elapsedMs).toFixed(2)} steps/s whole render, ${loopRate.toFixed(2)} steps/s loop)`);
+      out(
+        `engine  render ${i + 1}/${renders}: ${r.steps} steps in ${(r.elapsedMs / 1000).toFixed(2)} s (${((1000 * r.steps) / r.elapsedMs).toFixed(2)} steps/s whole render, ${loopRate.toFixed(2)} steps/s loop)`,
+      );
     }
     engineStepsPerSec = (1000 * total) / ms;
     engineLoopStepsPerSec = loopSeconds > 0 ? loopSteps / loopSeconds : engineStepsPerSec;
-    out(`engine  ${settings}: ${engineStepsPerSec.toFixed(2)} steps/s whole render, ${engineLoopStepsPerSec.toFixed(2)} steps/s loop (${(1000 / engineLoopStepsPerSec).toFixed(1)} ms/step)`);
+    out(
+      `engine  ${settings}: ${engineStepsPerSec.toFixed(2)} steps/s whole render, ${engineLoopStepsPerSec.toFixed(2)} steps/s loop (${(1000 / engineLoopStepsPerSec).toFixed(1)} ms/step)`,
+    );
   } finally {
     await engine.close();
   }
   const result: EngineBenchResult = { engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
   const finish = (r: EngineBenchResult): EngineBenchResult => {
     if (o.json) {
-      out(JSON.stringify({ runner: `onnxruntime-node-${r.executionProvider}`, model, webgpuOptions: o.webgpuOptions ?? {}, W: width, H: height, cutn, steps, renders, ...r, ms_per_step: 1000 / r.engineLoopStepsPerSec, it_per_s: r.engineLoopStepsPerSec }));
+      out(
+        JSON.stringify({
+          runner: `onnxruntime-node-${r.executionProvider}`,
+          model,
+          webgpuOptions: o.webgpuOptions ?? {},
+          W: width,
+          H: height,
+          cutn,
+          steps,
+          renders,
+          ...r,
+          ms_per_step: 1000 / r.engineLoopStepsPerSec,
+          it_per_s: r.engineLoopStepsPerSec,
+        }),
+      );
     }
     return r;
   };
@@ -133,20 +173,35 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
 
   const env = path.resolve(repoRoot, '..', 'shared', 'tools', 'pytorch-env');
   const script = path.join('models', 'tessera_models', 'bench_torch.py');
-  const available = await access(env).then(() => access(path.join(repoRoot, script)).then(() => true), () => false);
+  const available = await access(env).then(
+    () => access(path.join(repoRoot, script)).then(() => true),
+    () => false,
+  );
   if (!available) {
-    out(`torch   skipped: the PyTorch environment (${path.relative(repoRoot, env)}) or ${script} is not here; the ratio needs both`);
+    out(
+      `torch   skipped: the PyTorch environment (${path.relative(repoRoot, env)}) or ${script} is not here; the ratio needs both`,
+    );
     return finish(result);
   }
   try {
     // Passive OpenMP waits, like the engine's non-spinning onnxruntime threads: on a busy 2-core
     // machine spinning threads make PyTorch 20x slower, which would flatter the ratio.
-    const stdout = await capture(env, ['python', script, '--threads', String(threads)], repoRoot, 600_000, { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' });
-    const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+    const stdout = await capture(env, ['python', script, '--threads', String(threads)], repoRoot, 600_000, {
+      ...process.env,
+      OMP_WAIT_POLICY: 'PASSIVE',
+    });
+    const line = stdout
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith('{'));
     const parsed = line ? (JSON.parse(line) as { torch_steps_per_s?: unknown }) : {};
-    if (typeof parsed.torch_steps_per_s !== 'number') throw new Error(`no torch_steps_per_s in its output: ${stdout.slice(-300)}`);
+    if (typeof parsed.torch_steps_per_s !== 'number')
+      throw new Error(`no torch_steps_per_s in its output: ${stdout.slice(-300)}`);
     const torchStepsPerSec = parsed.torch_steps_per_s;
-    out(`torch   same model and loop, PyTorch eager CPU, ${threads} threads (OMP_WAIT_POLICY=PASSIVE): ${torchStepsPerSec.toFixed(1)} steps/s`);
+    out(
+      `torch   same model and loop, PyTorch eager CPU, ${threads} threads (OMP_WAIT_POLICY=PASSIVE): ${torchStepsPerSec.toFixed(1)} steps/s`,
+    );
     out(`ratio   engine / torch = ${(engineStepsPerSec / torchStepsPerSec).toFixed(2)}`);
     return finish({ ...result, torchStepsPerSec });
   } catch (err) {

@@ -12,7 +12,12 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { parsePromptLine } from '../../../shared/src/prompt-syntax.js';
 import { ModelBundleError } from '../engine/bundle.js';
-import { EngineInputError, type RenderProgress, type RenderRequest, type WeightedPrompt } from '../engine/engine.js';
+import {
+  EngineInputError,
+  type RenderProgress,
+  type RenderRequest,
+  type WeightedPrompt,
+} from '../engine/engine.js';
 import { encodeTimelapse } from '../engine/image-io.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
@@ -57,7 +62,8 @@ function int(name: string, raw: string | undefined): number | undefined {
 function num(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${raw}')`);
+  if (raw.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number (got '${raw}')`);
   return n;
 }
 
@@ -72,7 +78,8 @@ function webgpuOptionsFromEnv(): WebGpuOptions {
 function parseImagePrompt(raw: string): { file: string; weight: number } {
   const m = /^(.*?)(?::([^:]*))?$/.exec(raw)!;
   const weight = m[2] === undefined ? 1 : Number(m[2]);
-  if (!m[1] || !Number.isFinite(weight) || weight === 0) throw new UsageError(`--image-prompt takes FILE or FILE:WEIGHT with a non-zero weight (got '${raw}')`);
+  if (!m[1] || !Number.isFinite(weight) || weight === 0)
+    throw new UsageError(`--image-prompt takes FILE or FILE:WEIGHT with a non-zero weight (got '${raw}')`);
   return { file: m[1], weight };
 }
 
@@ -120,10 +127,14 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     },
   });
   if (values.help) return 'help';
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give the prompt as one quoted argument' : 'the prompt is missing');
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length ? 'give the prompt as one quoted argument' : 'the prompt is missing',
+    );
   if (!values.out) throw new UsageError('--out FILE.png is required');
   const ep = values.ep ?? process.env.RENDERER_EP ?? 'auto';
-  if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(ep)) throw new UsageError(`--ep must be auto, cpu, webgpu or cuda (got '${ep}')`);
+  if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(ep))
+    throw new UsageError(`--ep must be auto, cpu, webgpu or cuda (got '${ep}')`);
   let size: [number, number] | undefined;
   if (values.size !== undefined) {
     const m = /^(\d+)x(\d+)$/i.exec(values.size);
@@ -139,7 +150,9 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     steps: int('steps', values.steps),
     size,
     model: values.model ?? process.env.RENDERER_MODEL ?? 'tiny-shapes',
-    modelsDir: path.resolve(values['models-dir'] ?? process.env.RENDERER_MODELS_DIR ?? path.join(repoRoot, 'models')),
+    modelsDir: path.resolve(
+      values['models-dir'] ?? process.env.RENDERER_MODELS_DIR ?? path.join(repoRoot, 'models'),
+    ),
     initImage: values['init-image'],
     imagePrompts: (values['image-prompt'] ?? []).map(parseImagePrompt),
     timelapse: values.timelapse,
@@ -180,13 +193,21 @@ async function readInput(file: string, what: string): Promise<Uint8Array> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new InputFileError(`cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new InputFileError(
+      `cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
 async function render(o: CliOptions): Promise<number> {
   for (const file of [o.out, o.timelapse]) {
-    if (file && !(await stat(path.dirname(path.resolve(file))).then((s) => s.isDirectory(), () => false))) {
+    if (
+      file &&
+      !(await stat(path.dirname(path.resolve(file))).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    ) {
       throw new InputFileError(`cannot write ${file}: its folder does not exist`);
     }
   }
@@ -194,10 +215,18 @@ async function render(o: CliOptions): Promise<number> {
   if (!parsed.ok) throw new EngineInputError(parsed.error.message, parsed.error.identifier);
   const initImage = o.initImage ? await readInput(o.initImage, 'init image') : undefined;
   const imagePrompts: WeightedPrompt[] = [];
-  for (const p of o.imagePrompts) imagePrompts.push({ kind: 'image', image: await readInput(p.file, 'image prompt'), weight: p.weight });
+  for (const p of o.imagePrompts)
+    imagePrompts.push({ kind: 'image', image: await readInput(p.file, 'image prompt'), weight: p.weight });
 
   const log = pino({ level: process.env.LOG_LEVEL ?? 'warn', base: null }, pino.destination(2));
-  const engine = await createOnnxEngine({ modelsDir: o.modelsDir, model: o.model, ep: o.ep, webgpuOptions: o.webgpuOptions, log, intraOpNumThreads: o.threads });
+  const engine = await createOnnxEngine({
+    modelsDir: o.modelsDir,
+    model: o.model,
+    ep: o.ep,
+    webgpuOptions: o.webgpuOptions,
+    log,
+    intraOpNumThreads: o.threads,
+  });
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
@@ -214,7 +243,10 @@ async function render(o: CliOptions): Promise<number> {
       ...(o.frameEvery !== undefined ? { frameEvery: o.frameEvery } : {}),
       ...(initImage ? { initImage } : {}),
     };
-    if (!o.quiet) process.stderr.write(`tessera: ${engine.model} on ${engine.executionProvider}, seed ${o.seed}, ${request.steps} steps, ${request.width}x${request.height}\n`);
+    if (!o.quiet)
+      process.stderr.write(
+        `tessera: ${engine.model} on ${engine.executionProvider}, seed ${o.seed}, ${request.steps} steps, ${request.width}x${request.height}\n`,
+      );
     const frames: Uint8Array[] = [];
     const bar = progressPrinter(o.quiet);
     const result = await engine
@@ -228,10 +260,15 @@ async function render(o: CliOptions): Promise<number> {
       .finally(() => bar.done());
     await writeFile(o.out, result.png);
     if (o.timelapse) {
-      const raws = await Promise.all([...frames, result.png].map((f) => sharp(f).removeAlpha().raw().toBuffer()));
+      const raws = await Promise.all(
+        [...frames, result.png].map((f) => sharp(f).removeAlpha().raw().toBuffer()),
+      );
       await writeFile(o.timelapse, await encodeTimelapse(raws, result.width, result.height));
     }
-    if (!o.quiet) process.stderr.write(`tessera: wrote ${o.out}${o.timelapse ? ` and ${o.timelapse}` : ''} (${(result.elapsedMs / 1000).toFixed(1)} s)\n`);
+    if (!o.quiet)
+      process.stderr.write(
+        `tessera: wrote ${o.out}${o.timelapse ? ` and ${o.timelapse}` : ''} (${(result.elapsedMs / 1000).toFixed(1)} s)\n`,
+      );
     return 0;
   } finally {
     process.off('SIGINT', onSigint);
@@ -249,7 +286,11 @@ export async function run(argv: string[]): Promise<number> {
     return await render(o);
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (err instanceof UsageError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (
+      err instanceof UsageError ||
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    ) {
       process.stderr.write(`tessera render: ${e.message}\n\n${USAGE}`);
       return 2;
     }

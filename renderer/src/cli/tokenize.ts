@@ -18,7 +18,14 @@ next to the repository, when it is there).
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Where the tests and this command find the vocabulary when none is given. */
-export const DEFAULT_VOCAB = path.resolve(repoRoot, '..', 'shared', 'data', 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+export const DEFAULT_VOCAB = path.resolve(
+  repoRoot,
+  '..',
+  'shared',
+  'data',
+  'clip',
+  'bpe_simple_vocab_16e6.txt.gz',
+);
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;

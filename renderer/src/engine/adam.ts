@@ -35,11 +35,13 @@ export class Adam {
   /** Updates `params` in place: p -= lr · m̂ / (sqrt(v̂) + eps). */
   step(params: Float32Array, grad: ArrayLike<number>): void {
     if (grad.length !== params.length || params.length !== this.#m.length) {
-      throw new RangeError(`Adam: sizes differ (params ${params.length}, grad ${grad.length}, state ${this.#m.length})`);
+      throw new RangeError(
+        `Adam: sizes differ (params ${params.length}, grad ${grad.length}, state ${this.#m.length})`,
+      );
     }
     this.#t += 1;
-    const bc1 = 1 - Math.pow(this.#b1, this.#t);
-    const bc2 = 1 - Math.pow(this.#b2, this.#t);
+    const bc1 = 1 - this.#b1 ** this.#t;
+    const bc2 = 1 - this.#b2 ** this.#t;
     const stepSize = this.#lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
     for (let i = 0; i < params.length; i++) {
@@ -53,14 +55,19 @@ export class Adam {
 }
 
 /** Clamps a [1, C, h, w] latent per channel to [min[c], max[c]] in place. */
-export function clampPerChannel(z: Float32Array, channels: number, min: readonly number[], max: readonly number[]): void {
+export function clampPerChannel(
+  z: Float32Array,
+  channels: number,
+  min: readonly number[],
+  max: readonly number[],
+): void {
   const plane = z.length / channels;
   for (let c = 0; c < channels; c++) {
     const lo = min[c]!;
     const hi = max[c]!;
     for (let i = c * plane; i < (c + 1) * plane; i++) {
       const v = z[i]!;
-      z[i] = v < lo ? lo : v > hi ? hi : v;
+      z[i] = v < lo ? lo : Math.min(v, hi);
     }
   }
 }

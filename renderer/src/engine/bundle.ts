@@ -9,7 +9,10 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 
-const graphRef = z.object({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'a sha256 in hex') });
+const graphRef = z.object({
+  file: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'a sha256 in hex'),
+});
 const size = z.tuple([z.number().int().positive(), z.number().int().positive()]);
 
 export const BundleManifest = z.looseObject({
@@ -24,7 +27,11 @@ export const BundleManifest = z.looseObject({
     max: z.array(z.number()),
     init: z.discriminatedUnion('kind', [
       z.looseObject({ kind: z.literal('uniform') }),
-      z.looseObject({ kind: z.literal('codes'), numCodes: z.number().int().positive(), graph: z.string().min(1) }),
+      z.looseObject({
+        kind: z.literal('codes'),
+        numCodes: z.number().int().positive(),
+        graph: z.string().min(1),
+      }),
     ]),
   }),
   clip: z.looseObject({ inputSize: z.number().int().positive(), embedDim: z.number().int().positive() }),
@@ -34,10 +41,22 @@ export const BundleManifest = z.looseObject({
     contextLength: z.number().int().min(3),
   }),
   graphs: z
-    .looseObject({ step: graphRef, decoder: graphRef, text: graphRef, encoder: graphRef.optional(), image: graphRef.optional() })
+    .looseObject({
+      step: graphRef,
+      decoder: graphRef,
+      text: graphRef,
+      encoder: graphRef.optional(),
+      image: graphRef.optional(),
+    })
     .catchall(graphRef),
   /** Shared ONNX external data of all graphs (real-model bundles): checked like a graph. */
-  weights: z.looseObject({ file: z.string().min(1), sha256: graphRef.shape.sha256, bytes: z.number().int().nonnegative().optional() }).optional(),
+  weights: z
+    .looseObject({
+      file: z.string().min(1),
+      sha256: graphRef.shape.sha256,
+      bytes: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
   defaults: z.looseObject({
     steps: z.number().int().positive(),
     cutn: z.number().int().positive(),
@@ -79,7 +98,13 @@ export async function listModels(modelsDir: string): Promise<string[]> {
   const names: string[] = [];
   for (const e of entries) {
     if (!e.isDirectory()) continue;
-    if (await stat(path.join(modelsDir, e.name, 'manifest.json')).then((s) => s.isFile(), () => false)) names.push(e.name);
+    if (
+      await stat(path.join(modelsDir, e.name, 'manifest.json')).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      names.push(e.name);
   }
   return names.sort();
 }
@@ -95,17 +120,22 @@ export function manifestProblems(m: BundleManifest): string[] {
   const problems: string[] = [];
   const { channels, downsample, min, max, init } = m.latent;
   if (min.length !== channels || max.length !== channels) {
-    problems.push(`latent.min and latent.max need ${channels} values each (got ${min.length} and ${max.length})`);
+    problems.push(
+      `latent.min and latent.max need ${channels} values each (got ${min.length} and ${max.length})`,
+    );
   }
   min.forEach((lo, c) => {
     if (!(lo < (max[c] ?? -Infinity))) problems.push(`latent.min[${c}] must be below latent.max[${c}]`);
   });
   for (const [w, h] of m.image.sizes) {
-    if (w % downsample !== 0 || h % downsample !== 0) problems.push(`image size ${w}x${h} is not a multiple of latent.downsample ${downsample}`);
+    if (w % downsample !== 0 || h % downsample !== 0)
+      problems.push(`image size ${w}x${h} is not a multiple of latent.downsample ${downsample}`);
   }
   const [dw, dh] = m.image.defaultSize;
-  if (!m.image.sizes.some(([w, h]) => w === dw && h === dh)) problems.push(`image.defaultSize ${dw}x${dh} is not one of image.sizes`);
-  if (init.kind === 'codes' && !m.graphs[init.graph]) problems.push(`latent.init.graph '${init.graph}' is not in graphs`);
+  if (!m.image.sizes.some(([w, h]) => w === dw && h === dh))
+    problems.push(`image.defaultSize ${dw}x${dh} is not one of image.sizes`);
+  if (init.kind === 'codes' && !m.graphs[init.graph])
+    problems.push(`latent.init.graph '${init.graph}' is not in graphs`);
   return problems;
 }
 
@@ -113,8 +143,13 @@ export function manifestProblems(m: BundleManifest): string[] {
  * Loads `<modelsDir>/<model>/manifest.json`, validates it and checks every graph's sha256.
  * @throws ModelBundleError
  */
-export async function loadBundle(modelsDir: string, model: string, options: { verifyHashes?: boolean } = {}): Promise<ModelBundle> {
-  if (!MODEL_NAME.test(model)) throw new ModelBundleError(`'${model}' is not a model name (letters, digits, '.', '_', '-')`, model);
+export async function loadBundle(
+  modelsDir: string,
+  model: string,
+  options: { verifyHashes?: boolean } = {},
+): Promise<ModelBundle> {
+  if (!MODEL_NAME.test(model))
+    throw new ModelBundleError(`'${model}' is not a model name (letters, digits, '.', '_', '-')`, model);
   const dir = path.resolve(modelsDir, model);
   const manifestFile = path.join(dir, 'manifest.json');
   let raw: string;
@@ -133,23 +168,40 @@ export async function loadBundle(modelsDir: string, model: string, options: { ve
   try {
     json = JSON.parse(raw);
   } catch (cause) {
-    throw new ModelBundleError(`manifest of model '${model}' is not valid JSON: ${(cause as Error).message}`, model, manifestFile, { cause });
+    throw new ModelBundleError(
+      `manifest of model '${model}' is not valid JSON: ${(cause as Error).message}`,
+      model,
+      manifestFile,
+      { cause },
+    );
   }
   const parsed = BundleManifest.safeParse(json);
   if (!parsed.success) {
-    throw new ModelBundleError(`manifest of model '${model}' is invalid:\n${z.prettifyError(parsed.error)}`, model, manifestFile);
+    throw new ModelBundleError(
+      `manifest of model '${model}' is invalid:\n${z.prettifyError(parsed.error)}`,
+      model,
+      manifestFile,
+    );
   }
   const manifest = parsed.data;
   const problems = manifestProblems(manifest);
-  if (problems.length) throw new ModelBundleError(`manifest of model '${model}' is inconsistent: ${problems.join('; ')}`, model, manifestFile);
+  if (problems.length)
+    throw new ModelBundleError(
+      `manifest of model '${model}' is inconsistent: ${problems.join('; ')}`,
+      model,
+      manifestFile,
+    );
 
   const graphs = manifest.graphs as Record<string, { file: string; sha256: string } | undefined>;
   const inside = (file: string): string => {
     const p = path.resolve(dir, file);
-    if (path.relative(dir, p).startsWith('..')) throw new ModelBundleError(`file '${file}' lies outside the bundle`, model, file);
+    if (path.relative(dir, p).startsWith('..'))
+      throw new ModelBundleError(`file '${file}' lies outside the bundle`, model, file);
     return p;
   };
-  const files: [string, { file: string; sha256: string }][] = Object.entries(graphs).flatMap(([name, ref]) => (ref ? [[`graph '${name}'`, ref] as [string, typeof ref]] : []));
+  const files: [string, { file: string; sha256: string }][] = Object.entries(graphs).flatMap(([name, ref]) =>
+    ref ? [[`graph '${name}'`, ref] as [string, typeof ref]] : [],
+  );
   if (manifest.weights) files.push(['weights file', manifest.weights]);
   for (const [what, ref] of files) {
     const file = inside(ref.file);
@@ -157,12 +209,25 @@ export async function loadBundle(modelsDir: string, model: string, options: { ve
       throw new ModelBundleError(`${what} of model '${model}' is missing: ${file}`, model, file, { cause });
     });
     if (options.verifyHashes !== false && actual !== ref.sha256.toLowerCase()) {
-      throw new ModelBundleError(`${what} of model '${model}' is corrupt or stale: sha256 ${actual}, manifest says ${ref.sha256}`, model, file);
+      throw new ModelBundleError(
+        `${what} of model '${model}' is corrupt or stale: sha256 ${actual}, manifest says ${ref.sha256}`,
+        model,
+        file,
+      );
     }
   }
   const tokenizerPath = inside(manifest.tokenizer.file);
-  if (!(await stat(tokenizerPath).then((s) => s.isFile(), () => false))) {
-    throw new ModelBundleError(`tokenizer file of model '${model}' is missing: ${tokenizerPath}`, model, tokenizerPath);
+  if (
+    !(await stat(tokenizerPath).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  ) {
+    throw new ModelBundleError(
+      `tokenizer file of model '${model}' is missing: ${tokenizerPath}`,
+      model,
+      tokenizerPath,
+    );
   }
   return {
     name: model,

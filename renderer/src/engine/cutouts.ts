@@ -28,7 +28,7 @@ export function sampleCutouts(rng: Mulberry32, o: CutoutOptions): Cutouts {
   const cuts = new Float32Array(o.cutn * 4);
   const noise = new Float32Array(o.cutn);
   for (let k = 0; k < o.cutn; k++) {
-    const size = Math.floor(minS + Math.pow(rng.next(), o.cutPow) * (maxS - minS));
+    const size = Math.floor(minS + rng.next() ** o.cutPow * (maxS - minS));
     const x0 = Math.floor(rng.next() * (o.width - size + 1));
     const y0 = Math.floor(rng.next() * (o.height - size + 1));
     const flip = rng.next() < 0.5 ? 1 : 0;

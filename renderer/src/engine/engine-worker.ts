@@ -25,8 +25,14 @@ async function load(): Promise<LoadedModel> {
     if (!p) throw new ModelBundleError(`model '${bundle.name}' has no '${g}' graph`, bundle.name);
     return p;
   };
-  const runtime = await createOnnxRuntime({ ep: init.ep, intraOpNumThreads: init.intraOpNumThreads, ...(init.webgpuOptions ? { webgpuOptions: init.webgpuOptions } : {}), probeGraph: path('decoder') });
-  const optional = async (g: string): Promise<GraphSession | undefined> => (bundle.graphPath(g) ? runtime.load(path(g)) : undefined);
+  const runtime = await createOnnxRuntime({
+    ep: init.ep,
+    intraOpNumThreads: init.intraOpNumThreads,
+    ...(init.webgpuOptions ? { webgpuOptions: init.webgpuOptions } : {}),
+    probeGraph: path('decoder'),
+  });
+  const optional = async (g: string): Promise<GraphSession | undefined> =>
+    bundle.graphPath(g) ? runtime.load(path(g)) : undefined;
   const { manifest } = bundle;
   const [step, decoder, text, encoder, image, codes] = await Promise.all([
     runtime.load(path('step')),
@@ -41,9 +47,22 @@ async function load(): Promise<LoadedModel> {
     executionProvider: runtime.executionProvider,
     manifest,
     tokenizer: await createTokenizer(bundle),
-    graphs: { step, decoder, text, ...(encoder ? { encoder } : {}), ...(image ? { image } : {}), ...(codes ? { codes } : {}) },
+    graphs: {
+      step,
+      decoder,
+      text,
+      ...(encoder ? { encoder } : {}),
+      ...(image ? { image } : {}),
+      ...(codes ? { codes } : {}),
+    },
   };
-  post({ type: 'ready', executionProvider: runtime.executionProvider, reason: runtime.reason, manifest, loadMs: Math.round(performance.now() - started) });
+  post({
+    type: 'ready',
+    executionProvider: runtime.executionProvider,
+    reason: runtime.reason,
+    manifest,
+    loadMs: Math.round(performance.now() - started),
+  });
   return model;
 }
 

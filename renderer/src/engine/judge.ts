@@ -35,7 +35,9 @@ export function classifyPixels(rgb: Uint8Array, width: number, height: number): 
   const cls = new Uint8Array(width * height);
   const pal = COLOURS.map((c) => PALETTE[c]);
   for (let i = 0; i < cls.length; i++) {
-    const r = rgb[i * 3]!, g = rgb[i * 3 + 1]!, b = rgb[i * 3 + 2]!;
+    const r = rgb[i * 3]!,
+      g = rgb[i * 3 + 1]!,
+      b = rgb[i * 3 + 2]!;
     let best = 0;
     let bestD = Infinity;
     pal.forEach(([pr, pg, pb], k) => {
@@ -65,18 +67,28 @@ function largestBlob(mask: Uint8Array, width: number, height: number): { size: n
   let best = { size: 0, boxArea: 1 };
   for (let start = 0; start < mask.length; start++) {
     if (!mask[start] || seen[start]) continue;
-    let size = 0, minX = width, maxX = -1, minY = height, maxY = -1;
+    let size = 0,
+      minX = width,
+      maxX = -1,
+      minY = height,
+      maxY = -1;
     seen[start] = 1;
     stack.push(start);
     while (stack.length) {
       const p = stack.pop()!;
-      const x = p % width, y = (p - x) / width;
+      const x = p % width,
+        y = (p - x) / width;
       size++;
       if (x < minX) minX = x;
       if (x > maxX) maxX = x;
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
-      const next = [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1];
+      const next = [
+        x > 0 ? p - 1 : -1,
+        x < width - 1 ? p + 1 : -1,
+        y > 0 ? p - width : -1,
+        y < height - 1 ? p + width : -1,
+      ];
       for (const q of next) {
         if (q >= 0 && mask[q] && !seen[q]) {
           seen[q] = 1;
@@ -116,12 +128,22 @@ export function judgeImage(rgb: Uint8Array, width: number, height: number): Judg
 }
 
 /** Draws a scene of the tiny-shapes world (for judge tests and calibration): RGB bytes. */
-export function drawScene(o: { colour: PaletteColour; shape: Shape; background: PaletteColour; width: number; height: number; cx: number; cy: number; side: number }): Uint8Array {
+export function drawScene(o: {
+  colour: PaletteColour;
+  shape: Shape;
+  background: PaletteColour;
+  width: number;
+  height: number;
+  cx: number;
+  cy: number;
+  side: number;
+}): Uint8Array {
   const rgb = new Uint8Array(o.width * o.height * 3);
   const half = o.side / 2;
   for (let y = 0; y < o.height; y++) {
     for (let x = 0; x < o.width; x++) {
-      const px = x + 0.5 - o.cx, py = y + 0.5 - o.cy;
+      const px = x + 0.5 - o.cx,
+        py = y + 0.5 - o.cy;
       let inShape: boolean;
       if (o.shape === 'circle') inShape = px * px + py * py <= half * half;
       else if (o.shape === 'square') inShape = Math.abs(px) <= half && Math.abs(py) <= half;

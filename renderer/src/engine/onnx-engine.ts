@@ -11,7 +11,13 @@ import type { Logger } from 'pino';
 import type { WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 import { ModelBundleError, type BundleManifest } from './bundle.js';
-import { EngineInputError, type Engine, type RenderProgress, type RenderRequest, type RenderResult } from './engine.js';
+import {
+  EngineInputError,
+  type Engine,
+  type RenderProgress,
+  type RenderRequest,
+  type RenderResult,
+} from './engine.js';
 import { abortError } from './render-loop.js';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -56,7 +62,8 @@ function rebuildError(e: SerializedError, model: string): Error {
  * registers tsx's ESM hooks inside the worker first and then imports the entry.
  */
 export function spawnWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
   const entry = new URL('./engine-worker.ts', import.meta.url).href;
   const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsxApi = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
@@ -74,7 +81,11 @@ interface Pending {
 type Ready = Extract<FromWorker, { type: 'ready' }>;
 
 /** Starts a worker and waits until its graphs are loaded; on failure the worker is gone. */
-async function startWorker(spawn: (init: WorkerInit) => Worker, init: WorkerInit, log: Logger): Promise<{ worker: Worker; ready: Ready }> {
+async function startWorker(
+  spawn: (init: WorkerInit) => Worker,
+  init: WorkerInit,
+  log: Logger,
+): Promise<{ worker: Worker; ready: Ready }> {
   const worker = spawn(init);
   // Only our own listeners come off afterwards: Worker keeps internal ones (port ref-counting).
   let detach = (): void => {};
@@ -84,8 +95,12 @@ async function startWorker(spawn: (init: WorkerInit) => Worker, init: WorkerInit
       else if (m.type === 'init-error') reject(rebuildError(m.error, init.model));
       else if (m.type === 'log') log[m.level](m.fields ?? {}, m.msg);
     };
-    const onError = (err: Error): void => reject(new EngineCrashedError(`engine worker failed to start: ${err.message}`, init.model, { cause: err }));
-    const onExit = (code: number): void => reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, init.model));
+    const onError = (err: Error): void =>
+      reject(
+        new EngineCrashedError(`engine worker failed to start: ${err.message}`, init.model, { cause: err }),
+      );
+    const onExit = (code: number): void =>
+      reject(new EngineCrashedError(`engine worker exited while loading (code ${code})`, init.model));
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     detach = () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit);
   })
@@ -132,18 +147,44 @@ export class OnnxEngine implements Engine {
   /** Loads the model in a worker thread; resolves once its graphs are ready. */
   static async create(o: OnnxEngineOptions): Promise<OnnxEngine> {
     const log = o.log.child({ model: o.model });
-    const init: WorkerInit = { modelsDir: o.modelsDir, model: o.model, ep: o.ep, intraOpNumThreads: o.intraOpNumThreads ?? 2, ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}), cancel: new SharedArrayBuffer(4) };
+    const init: WorkerInit = {
+      modelsDir: o.modelsDir,
+      model: o.model,
+      ep: o.ep,
+      intraOpNumThreads: o.intraOpNumThreads ?? 2,
+      ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}),
+      cancel: new SharedArrayBuffer(4),
+    };
     const spawn = o.spawnWorker ?? spawnWorker;
     const { worker, ready } = await startWorker(spawn, init, log);
-    log.info({ executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs }, 'engine ready');
-    return new OnnxEngine(o.model, ready.executionProvider, ready.reason, ready.manifest, worker, init, spawn, log);
+    log.info(
+      { executionProvider: ready.executionProvider, reason: ready.reason, loadMs: ready.loadMs },
+      'engine ready',
+    );
+    return new OnnxEngine(
+      o.model,
+      ready.executionProvider,
+      ready.reason,
+      ready.manifest,
+      worker,
+      init,
+      spawn,
+      log,
+    );
   }
 
   #adopt(worker: Worker): void {
     this.#worker = worker;
     worker.on('message', (m: FromWorker) => this.#onMessage(m));
-    worker.on('error', (err) => this.#lost(worker, new EngineCrashedError(`engine worker failed: ${err.message}`, this.model, { cause: err })));
-    worker.on('exit', (code) => this.#lost(worker, new EngineCrashedError(`engine worker exited (code ${code})`, this.model)));
+    worker.on('error', (err) =>
+      this.#lost(
+        worker,
+        new EngineCrashedError(`engine worker failed: ${err.message}`, this.model, { cause: err }),
+      ),
+    );
+    worker.on('exit', (code) =>
+      this.#lost(worker, new EngineCrashedError(`engine worker exited (code ${code})`, this.model)),
+    );
   }
 
   /** The worker died: fail the render in flight; the next one starts a new worker. */
@@ -159,14 +200,21 @@ export class OnnxEngine implements Engine {
     this.#pending?.reject(err);
   }
 
-  render(request: RenderRequest, options: { signal?: AbortSignal; onProgress?: (progress: RenderProgress) => void } = {}): Promise<RenderResult> {
+  render(
+    request: RenderRequest,
+    options: { signal?: AbortSignal; onProgress?: (progress: RenderProgress) => void } = {},
+  ): Promise<RenderResult> {
     const run = (): Promise<RenderResult> => this.#start(request, options.signal, options.onProgress);
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => undefined);
     return result;
   }
 
-  async #start(request: RenderRequest, signal: AbortSignal | undefined, onProgress: Pending['onProgress']): Promise<RenderResult> {
+  async #start(
+    request: RenderRequest,
+    signal: AbortSignal | undefined,
+    onProgress: Pending['onProgress'],
+  ): Promise<RenderResult> {
     if (this.#closed) throw new EngineCrashedError('engine is closed', this.model);
     if (signal?.aborted) throw abortError();
     if (!this.#worker) {
@@ -205,14 +253,22 @@ export class OnnxEngine implements Engine {
         if (p?.id === m.id && p.onProgress) {
           const { frame, ...rest } = m.progress;
           try {
-            p.onProgress(frame ? { ...rest, frame: new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) } : rest);
+            p.onProgress(
+              frame
+                ? { ...rest, frame: new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) }
+                : rest,
+            );
           } catch (err) {
             this.#log.warn({ err }, 'onProgress threw; ignored');
           }
         }
         return;
       case 'done':
-        if (p?.id === m.id) p.resolve({ ...m.result, png: new Uint8Array(m.result.png.buffer, m.result.png.byteOffset, m.result.png.byteLength) });
+        if (p?.id === m.id)
+          p.resolve({
+            ...m.result,
+            png: new Uint8Array(m.result.png.buffer, m.result.png.byteOffset, m.result.png.byteLength),
+          });
         return;
       case 'error':
         if (p?.id === m.id) p.reject(rebuildError(m.error, this.model));

@@ -47,7 +47,8 @@ export function itxtChunk(keyword: string, text: string): Uint8Array {
 /** A tEXt chunk (Latin-1 text). */
 export function textChunk(keyword: string, text: string): Uint8Array {
   checkKeyword(keyword);
-  if (/[^\x00-\xff]/.test(text) || text.includes('\0')) throw new RangeError('tEXt holds Latin-1 text without NUL; use iTXt');
+  if (/[^\x00-\xff]/.test(text) || text.includes('\0'))
+    throw new RangeError('tEXt holds Latin-1 text without NUL; use iTXt');
   return chunk('tEXt', Buffer.from(`${keyword}\0${text}`, 'latin1'));
 }
 
@@ -58,9 +59,12 @@ export function textChunk(keyword: string, text: string): Uint8Array {
 export function addPngText(png: Uint8Array, entries: Record<string, string>): Uint8Array {
   if (png.length < 33 || !SIGNATURE.every((b, i) => png[i] === b)) throw new RangeError('not a PNG');
   const ihdrLength = new DataView(png.buffer, png.byteOffset, png.length).getUint32(8);
-  if (Buffer.from(png.subarray(12, 16)).toString('latin1') !== 'IHDR' || ihdrLength !== 13) throw new RangeError('PNG does not start with IHDR');
+  if (Buffer.from(png.subarray(12, 16)).toString('latin1') !== 'IHDR' || ihdrLength !== 13)
+    throw new RangeError('PNG does not start with IHDR');
   const afterIhdr = 8 + 12 + ihdrLength;
-  const chunks = Object.entries(entries).map(([k, v]) => (/^[\x20-\x7e\n]*$/.test(v) ? textChunk(k, v) : itxtChunk(k, v)));
+  const chunks = Object.entries(entries).map(([k, v]) =>
+    /^[\x20-\x7e\n]*$/.test(v) ? textChunk(k, v) : itxtChunk(k, v),
+  );
   return Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr)]);
 }
 
@@ -81,7 +85,8 @@ export function readPngText(png: Uint8Array): Record<string, string> {
       if (nul > 0 && data[nul + 1] === 0) {
         const lang = data.indexOf(0, nul + 3);
         const translated = lang >= 0 ? data.indexOf(0, lang + 1) : -1;
-        if (translated >= 0) out[data.subarray(0, nul).toString('latin1')] = data.subarray(translated + 1).toString('utf8');
+        if (translated >= 0)
+          out[data.subarray(0, nul).toString('latin1')] = data.subarray(translated + 1).toString('utf8');
       }
     } else if (type === 'IEND') {
       break;

@@ -20,7 +20,14 @@ export interface LoadedModel {
   executionProvider: string;
   manifest: BundleManifest;
   tokenizer: TextTokenizer;
-  graphs: { step: GraphSession; decoder: GraphSession; text: GraphSession; encoder?: GraphSession; image?: GraphSession; codes?: GraphSession };
+  graphs: {
+    step: GraphSession;
+    decoder: GraphSession;
+    text: GraphSession;
+    encoder?: GraphSession;
+    image?: GraphSession;
+    codes?: GraphSession;
+  };
 }
 
 export interface LoopProgress {
@@ -43,43 +50,90 @@ export function abortError(): Error {
 
 const f32 = (data: Float32Array, dims: readonly number[]): HostTensor => ({ type: 'float32', data, dims });
 
-async function runGraph(model: LoadedModel, name: string, graph: GraphSession, feeds: Record<string, HostTensor>, output: string): Promise<Float32Array> {
+async function runGraph(
+  model: LoadedModel,
+  name: string,
+  graph: GraphSession,
+  feeds: Record<string, HostTensor>,
+  output: string,
+): Promise<Float32Array> {
   const out = (await graph.run(feeds))[output];
-  if (!out || out.type !== 'float32') throw new ModelBundleError(`graph '${name}' of model '${model.name}' has no float32 output '${output}'`, model.name);
+  if (out?.type !== 'float32')
+    throw new ModelBundleError(
+      `graph '${name}' of model '${model.name}' has no float32 output '${output}'`,
+      model.name,
+    );
   return out.data;
 }
 
 /** Unit-norm target embeddings [P, D] for the prompts, text prompts batched in one run. */
-export async function embedPrompts(model: LoadedModel, prompts: readonly WeightedPrompt[]): Promise<Float32Array> {
+export async function embedPrompts(
+  model: LoadedModel,
+  prompts: readonly WeightedPrompt[],
+): Promise<Float32Array> {
   const { embedDim: D, inputSize: S } = model.manifest.clip;
   const targets = new Float32Array(prompts.length * D);
-  const texts = prompts.flatMap((p, i) => (p.kind === 'text' ? [{ i, ids: model.tokenizer.encode(p.text) }] : []));
+  const texts = prompts.flatMap((p, i) =>
+    p.kind === 'text' ? [{ i, ids: model.tokenizer.encode(p.text) }] : [],
+  );
   if (texts.length) {
     const L = model.tokenizer.contextLength;
     const tokens = new BigInt64Array(texts.length * L);
     texts.forEach((t, b) => t.ids.forEach((id, j) => (tokens[b * L + j] = BigInt(id))));
-    const emb = await runGraph(model, 'text', model.graphs.text, { tokens: { type: 'int64', data: tokens, dims: [texts.length, L] } }, 'embedding');
+    const emb = await runGraph(
+      model,
+      'text',
+      model.graphs.text,
+      { tokens: { type: 'int64', data: tokens, dims: [texts.length, L] } },
+      'embedding',
+    );
     texts.forEach((t, b) => targets.set(emb.subarray(b * D, (b + 1) * D), t.i * D));
   }
   for (const [i, p] of prompts.entries()) {
     if (p.kind !== 'image') continue;
-    if (!model.graphs.image) throw new EngineInputError(`Model '${model.name}' does not take image prompts.`, 'unsupported-image-prompt');
+    if (!model.graphs.image)
+      throw new EngineInputError(
+        `Model '${model.name}' does not take image prompts.`,
+        'unsupported-image-prompt',
+      );
     const pixels = await decodeImageToTensor(p.image, S, S, `image prompt ${i + 1}`);
-    const emb = await runGraph(model, 'image', model.graphs.image, { pixels: f32(pixels, [1, 3, S, S]) }, 'embedding');
+    const emb = await runGraph(
+      model,
+      'image',
+      model.graphs.image,
+      { pixels: f32(pixels, [1, 3, S, S]) },
+      'embedding',
+    );
     targets.set(emb.subarray(0, D), i * D);
   }
   return targets;
 }
 
 /** The starting latent: from the init image (no draws) or from the generator. */
-export async function initialLatent(model: LoadedModel, r: ResolvedRender, rng: Mulberry32): Promise<Float32Array> {
+export async function initialLatent(
+  model: LoadedModel,
+  r: ResolvedRender,
+  rng: Mulberry32,
+): Promise<Float32Array> {
   const { channels: C, downsample, min, max, init } = model.manifest.latent;
   const h = r.height / downsample;
   const w = r.width / downsample;
   if (r.initImage) {
-    if (!model.graphs.encoder) throw new EngineInputError(`Model '${model.name}' does not take init images.`, 'unsupported-init-image');
+    if (!model.graphs.encoder)
+      throw new EngineInputError(
+        `Model '${model.name}' does not take init images.`,
+        'unsupported-init-image',
+      );
     const image = await decodeImageToTensor(r.initImage, r.width, r.height);
-    return Float32Array.from(await runGraph(model, 'encoder', model.graphs.encoder, { image: f32(image, [1, 3, r.height, r.width]) }, 'z'));
+    return Float32Array.from(
+      await runGraph(
+        model,
+        'encoder',
+        model.graphs.encoder,
+        { image: f32(image, [1, 3, r.height, r.width]) },
+        'z',
+      ),
+    );
   }
   if (init.kind === 'uniform') {
     const z = new Float32Array(C * h * w);
@@ -91,12 +145,26 @@ export async function initialLatent(model: LoadedModel, r: ResolvedRender, rng: 
   if (!model.graphs.codes) throw new ModelBundleError(`model '${model.name}' has no codes graph`, model.name);
   const indices = new BigInt64Array(h * w);
   for (let i = 0; i < h * w; i++) indices[i] = BigInt(Math.floor(rng.next() * init.numCodes));
-  return Float32Array.from(await runGraph(model, 'codes', model.graphs.codes, { indices: { type: 'int64', data: indices, dims: [1, h, w] } }, 'z'));
+  return Float32Array.from(
+    await runGraph(
+      model,
+      'codes',
+      model.graphs.codes,
+      { indices: { type: 'int64', data: indices, dims: [1, h, w] } },
+      'z',
+    ),
+  );
 }
 
 /** What goes into the PNG's text chunks: everything needed to render the same image again. */
 export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<string, string> {
-  const prompt = formatPromptLine(r.prompts.map((p) => ({ text: p.kind === 'text' ? p.text : '[image]', weight: p.weight, ...(p.stop !== undefined ? { stop: p.stop } : {}) })));
+  const prompt = formatPromptLine(
+    r.prompts.map((p) => ({
+      text: p.kind === 'text' ? p.text : '[image]',
+      weight: p.weight,
+      ...(p.stop !== undefined ? { stop: p.stop } : {}),
+    })),
+  );
   const parameters = {
     model: model.name,
     seed: r.seed,
@@ -114,7 +182,11 @@ export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<st
 }
 
 /** Runs one render to the end (or until `hooks.aborted()`). */
-export async function runRender(model: LoadedModel, request: RenderRequest, hooks: LoopHooks): Promise<RenderResult> {
+export async function runRender(
+  model: LoadedModel,
+  request: RenderRequest,
+  hooks: LoopHooks,
+): Promise<RenderResult> {
   const now = hooks.now ?? (() => performance.now());
   const started = now();
   const r = resolveRequest(model.manifest, request);
@@ -128,8 +200,14 @@ export async function runRender(model: LoadedModel, request: RenderRequest, hook
   const z = await initialLatent(model, r, rng);
   const base: Record<string, HostTensor> = {
     targets: f32(targets, [P, model.manifest.clip.embedDim]),
-    weights: f32(Float32Array.from(r.prompts, (p) => p.weight), [P]),
-    stops: f32(Float32Array.from(r.prompts, (p) => p.stop ?? -1), [P]),
+    weights: f32(
+      Float32Array.from(r.prompts, (p) => p.weight),
+      [P],
+    ),
+    stops: f32(
+      Float32Array.from(r.prompts, (p) => p.stop ?? -1),
+      [P],
+    ),
   };
   const stepInputs = model.graphs.step.inputs.map((i) => i.name);
   const wantsEps = stepInputs.includes('eps');
@@ -139,26 +217,54 @@ export async function runRender(model: LoadedModel, request: RenderRequest, hook
   for (let i = 0; i < r.steps; i++) {
     if (hooks.aborted()) throw abortError();
     const { cuts, noise } = sampleCutouts(rng, r);
-    const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), cuts: f32(cuts, [r.cutn, 4]), noise: f32(noise, [r.cutn, 1, 1, 1]) };
+    const feeds: Record<string, HostTensor> = {
+      ...base,
+      z: f32(z, dims),
+      cuts: f32(cuts, [r.cutn, 4]),
+      noise: f32(noise, [r.cutn, 1, 1, 1]),
+    };
     if (wantsEps) feeds.eps = f32(sampleNormals(rng, r.cutn * 3 * S * S), [r.cutn, 3, S, S]);
     const missing = stepInputs.filter((n) => !(n in feeds));
-    if (missing.length) throw new ModelBundleError(`step graph of '${model.name}' wants inputs the engine does not know: ${missing.join(', ')}`, model.name);
+    if (missing.length)
+      throw new ModelBundleError(
+        `step graph of '${model.name}' wants inputs the engine does not know: ${missing.join(', ')}`,
+        model.name,
+      );
     const out = await model.graphs.step.run(Object.fromEntries(stepInputs.map((n) => [n, feeds[n]!])));
     const grad = out.grad;
-    if (!grad || grad.type !== 'float32' || grad.data.length !== z.length) throw new ModelBundleError(`step graph of '${model.name}' gave no usable 'grad'`, model.name);
+    if (grad?.type !== 'float32' || grad.data.length !== z.length)
+      throw new ModelBundleError(`step graph of '${model.name}' gave no usable 'grad'`, model.name);
     let frame: Uint8Array | undefined;
     if (i % r.frameEvery === 0) {
       const image = out.image;
-      if (image?.type === 'float32') frame = await encodeFrame(tensorToRgb(image.data, r.width, r.height), r.width, r.height);
+      if (image?.type === 'float32')
+        frame = await encodeFrame(tensorToRgb(image.data, r.width, r.height), r.width, r.height);
     }
     adam.step(z, grad.data);
     clampPerChannel(z, C, min, max);
     const elapsed = (now() - loopStart) / 1000;
-    hooks.onProgress({ step: i + 1, total: r.steps, itPerSec: elapsed > 0 ? (i + 1) / elapsed : 0, ...(frame ? { frame } : {}) });
+    hooks.onProgress({
+      step: i + 1,
+      total: r.steps,
+      itPerSec: elapsed > 0 ? (i + 1) / elapsed : 0,
+      ...(frame ? { frame } : {}),
+    });
   }
   if (hooks.aborted()) throw abortError();
 
   const image = await runGraph(model, 'decoder', model.graphs.decoder, { z: f32(z, dims) }, 'image');
-  const png = await encodeFinalPng(tensorToRgb(image, r.width, r.height), r.width, r.height, renderMetadata(model, r));
-  return { png, width: r.width, height: r.height, seed: r.seed, steps: r.steps, elapsedMs: Math.round(now() - started) };
+  const png = await encodeFinalPng(
+    tensorToRgb(image, r.width, r.height),
+    r.width,
+    r.height,
+    renderMetadata(model, r),
+  );
+  return {
+    png,
+    width: r.width,
+    height: r.height,
+    seed: r.seed,
+    steps: r.steps,
+    elapsedMs: Math.round(now() - started),
+  };
 }

@@ -32,27 +32,38 @@ function bad(message: string, identifier = 'bad-request'): never {
 
 function checkPrompts(prompts: readonly WeightedPrompt[]): void {
   if (!Array.isArray(prompts) || prompts.length === 0) bad('The prompt is empty.', 'empty-prompt');
-  if (prompts.length > MAX_PROMPTS) bad(`${prompts.length} prompts; at most ${MAX_PROMPTS} are accepted.`, 'too-many-prompts');
+  if (prompts.length > MAX_PROMPTS)
+    bad(`${prompts.length} prompts; at most ${MAX_PROMPTS} are accepted.`, 'too-many-prompts');
   let sum = 0;
   for (const [i, p] of prompts.entries()) {
     if (p.kind === 'text') {
-      if (typeof p.text !== 'string' || p.text.trim() === '') bad(`Prompt ${i + 1} is empty.`, 'empty-prompt');
-      if (p.text.length > MAX_PROMPT_CHARS) bad(`Prompt ${i + 1} is ${p.text.length} characters long; at most ${MAX_PROMPT_CHARS} are accepted.`, 'prompt-too-long');
+      if (typeof p.text !== 'string' || p.text.trim() === '')
+        bad(`Prompt ${i + 1} is empty.`, 'empty-prompt');
+      if (p.text.length > MAX_PROMPT_CHARS)
+        bad(
+          `Prompt ${i + 1} is ${p.text.length} characters long; at most ${MAX_PROMPT_CHARS} are accepted.`,
+          'prompt-too-long',
+        );
     } else if (p.kind === 'image') {
-      if (!(p.image instanceof Uint8Array) || p.image.length === 0) bad(`Image prompt ${i + 1} has no bytes.`, 'bad-image');
+      if (!(p.image instanceof Uint8Array) || p.image.length === 0)
+        bad(`Image prompt ${i + 1} has no bytes.`, 'bad-image');
     } else {
       bad(`Prompt ${i + 1} has an unknown kind.`);
     }
-    if (!Number.isFinite(p.weight) || p.weight === 0) bad(`The weight of prompt ${i + 1} must be a non-zero number.`, 'bad-weight');
-    if (p.stop !== undefined && !Number.isFinite(p.stop)) bad(`The stop of prompt ${i + 1} must be a number.`, 'bad-stop');
+    if (!Number.isFinite(p.weight) || p.weight === 0)
+      bad(`The weight of prompt ${i + 1} must be a non-zero number.`, 'bad-weight');
+    if (p.stop !== undefined && !Number.isFinite(p.stop))
+      bad(`The stop of prompt ${i + 1} must be a number.`, 'bad-stop');
     sum += p.weight;
   }
-  if (sum <= 0) bad(`The prompt weights add up to ${sum}; they must add up to more than 0.`, 'weights-not-positive');
+  if (sum <= 0)
+    bad(`The prompt weights add up to ${sum}; they must add up to more than 0.`, 'weights-not-positive');
 }
 
 function intIn(name: string, v: number | undefined, fallback: number, lo: number, hi: number): number {
   const x = v ?? fallback;
-  if (!Number.isInteger(x) || x < lo || x > hi) bad(`${name} must be a whole number from ${lo} to ${hi} (got ${x}).`, `bad-${name}`);
+  if (!Number.isInteger(x) || x < lo || x > hi)
+    bad(`${name} must be a whole number from ${lo} to ${hi} (got ${x}).`, `bad-${name}`);
   return x;
 }
 
@@ -64,11 +75,16 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
   const width = request.width ?? dw;
   const height = request.height ?? dh;
   if (!manifest.image.sizes.some(([w, h]) => w === width && h === height)) {
-    bad(`Model '${manifest.name}' renders ${manifest.image.sizes.map(([w, h]) => `${w}x${h}`).join(', ')}; not ${width}x${height}.`, 'unsupported-size');
+    bad(
+      `Model '${manifest.name}' renders ${manifest.image.sizes.map(([w, h]) => `${w}x${h}`).join(', ')}; not ${width}x${height}.`,
+      'unsupported-size',
+    );
   }
   const lr = request.lr ?? d.lr;
-  if (!Number.isFinite(lr) || lr <= 0 || lr > 10) bad(`lr must be a number above 0 and at most 10 (got ${lr}).`, 'bad-lr');
-  if (request.initImage !== undefined && !(request.initImage instanceof Uint8Array)) bad('The init image must be bytes.', 'bad-image');
+  if (!Number.isFinite(lr) || lr <= 0 || lr > 10)
+    bad(`lr must be a number above 0 and at most 10 (got ${lr}).`, 'bad-lr');
+  if (request.initImage !== undefined && !(request.initImage instanceof Uint8Array))
+    bad('The init image must be bytes.', 'bad-image');
   const resolved: ResolvedRender = {
     prompts: request.prompts,
     seed: intIn('seed', request.seed, 0, 0, 0xffffffff),

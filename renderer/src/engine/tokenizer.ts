@@ -6,7 +6,9 @@ import { WordsTokenizer, WordsVocab, type TextTokenizer } from './words-tokenize
 
 /** The exact-CLIP tokenizer module (another issue's work); imported only for clip-bpe bundles. */
 interface ClipBpeModule {
-  ClipBpeTokenizer: { load(file: string): Promise<{ encode(text: string, contextLength?: number): number[] }> };
+  ClipBpeTokenizer: {
+    load(file: string): Promise<{ encode(text: string, contextLength?: number): number[] }>;
+  };
 }
 
 async function loadClipBpe(): Promise<ClipBpeModule | undefined> {
@@ -30,19 +32,32 @@ export async function createTokenizer(bundle: ModelBundle): Promise<TextTokenize
       vocab = WordsVocab.parse(JSON.parse(await readFile(bundle.tokenizerPath, 'utf8')));
       return new WordsTokenizer(vocab.tokens, contextLength);
     } catch (cause) {
-      throw new ModelBundleError(`word vocabulary of model '${bundle.name}' is unreadable: ${(cause as Error).message}`, bundle.name, bundle.tokenizerPath, { cause });
+      throw new ModelBundleError(
+        `word vocabulary of model '${bundle.name}' is unreadable: ${(cause as Error).message}`,
+        bundle.name,
+        bundle.tokenizerPath,
+        { cause },
+      );
     }
   }
   const mod = await loadClipBpe();
   if (!mod) {
-    throw new ModelBundleError(`model '${bundle.name}' needs the clip-bpe tokenizer, which this build does not include`, bundle.name, bundle.tokenizerPath);
+    throw new ModelBundleError(
+      `model '${bundle.name}' needs the clip-bpe tokenizer, which this build does not include`,
+      bundle.name,
+      bundle.tokenizerPath,
+    );
   }
   const bpe = await mod.ClipBpeTokenizer.load(bundle.tokenizerPath);
   return {
     contextLength,
     encode: (text) => {
       const ids = bpe.encode(text, contextLength);
-      if (ids.length !== contextLength) throw new ModelBundleError(`clip-bpe gave ${ids.length} ids, the model wants ${contextLength}`, bundle.name);
+      if (ids.length !== contextLength)
+        throw new ModelBundleError(
+          `clip-bpe gave ${ids.length} ids, the model wants ${contextLength}`,
+          bundle.name,
+        );
       return ids;
     },
   };

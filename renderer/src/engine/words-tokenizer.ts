@@ -39,8 +39,12 @@ export class WordsTokenizer implements TextTokenizer {
   }
 
   encode(text: string): number[] {
-    const words = text.toLowerCase().split(/[^a-z]+/).filter((w) => w !== '');
-    if (words.length === 0) throw new EngineInputError(`The prompt ${JSON.stringify(text)} has no words.`, 'empty-prompt');
+    const words = text
+      .toLowerCase()
+      .split(/[^a-z]+/)
+      .filter((w) => w !== '');
+    if (words.length === 0)
+      throw new EngineInputError(`The prompt ${JSON.stringify(text)} has no words.`, 'empty-prompt');
     const unknown = [...new Set(words.filter((w) => !this.#ids.has(w) || SPECIAL.has(w)))];
     if (unknown.length) {
       throw new EngineInputError(
@@ -51,7 +55,10 @@ export class WordsTokenizer implements TextTokenizer {
     }
     const max = this.contextLength - 2;
     if (words.length > max) {
-      throw new EngineInputError(`The prompt has ${words.length} words; this model reads at most ${max}.`, 'prompt-too-long');
+      throw new EngineInputError(
+        `The prompt has ${words.length} words; this model reads at most ${max}.`,
+        'prompt-too-long',
+      );
     }
     const ids = [this.#sot, ...words.map((w) => this.#ids.get(w)!), this.#eot];
     while (ids.length < this.contextLength) ids.push(0);

@@ -22,7 +22,11 @@ const systemListDir: ListDir = (dir) => {
 
 /** The GPU device nodes present (empty: no GPU). */
 export function gpuDeviceNodes(listDir: ListDir = systemListDir): string[] {
-  const dev = listDir('/dev').filter((n) => /^nvidia\d+$/.test(n) || n === 'dxg').map((n) => `/dev/${n}`);
-  const dri = listDir('/dev/dri').filter((n) => /^renderD\d+$/.test(n)).map((n) => `/dev/dri/${n}`);
+  const dev = listDir('/dev')
+    .filter((n) => /^nvidia\d+$/.test(n) || n === 'dxg')
+    .map((n) => `/dev/${n}`);
+  const dri = listDir('/dev/dri')
+    .filter((n) => /^renderD\d+$/.test(n))
+    .map((n) => `/dev/dri/${n}`);
   return [...dev, ...dri];
 }

@@ -50,7 +50,11 @@ export interface OnnxRuntime {
 
 function sessionOptions(ep: ExecutionProviderName, o: RuntimeOptions): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [ep === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length ? { name: 'webgpu', ...o.webgpuOptions } : ep],
+    executionProviders: [
+      ep === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length
+        ? { name: 'webgpu', ...o.webgpuOptions }
+        : ep,
+    ],
     intraOpNumThreads: o.intraOpNumThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -98,7 +102,8 @@ class OrtGraphSession implements GraphSession {
 function reasonOf(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   if (/WebGPU adapter/i.test(m)) return 'no WebGPU adapter (no GPU, or no Vulkan driver)';
-  if (/Cuda|providers_cuda|providers_shared/i.test(m) && /load/i.test(m)) return 'the CUDA provider library is not installed';
+  if (/Cuda|providers_cuda|providers_shared/i.test(m) && /load/i.test(m))
+    return 'the CUDA provider library is not installed';
   return m.split('\n')[0]!.slice(0, 200);
 }
 
@@ -115,30 +120,44 @@ export async function createOnnxRuntime(
   },
 ): Promise<OnnxRuntime> {
   const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
-  const candidates: ExecutionProviderName[] = options.ep === 'auto' ? ['cuda', 'webgpu', 'cpu'] : options.ep === 'cpu' ? ['cpu'] : [options.ep, 'cpu'];
+  const candidates: ExecutionProviderName[] =
+    options.ep === 'auto' ? ['cuda', 'webgpu', 'cpu'] : options.ep === 'cpu' ? ['cpu'] : [options.ep, 'cpu'];
   const skipped: string[] = [];
   for (const ep of candidates) {
     if (!supported.has(ep)) {
       skipped.push(`${ep}: not in this onnxruntime-node build`);
       continue;
     }
-    if (ep === 'webgpu' && options.ep === 'auto' && (options.platform ?? process.platform) === 'linux' && (options.gpuDevices ?? gpuDeviceNodes)().length === 0) {
-      skipped.push('webgpu: no GPU device (/dev/nvidia*, /dev/dri/renderD*), and a software Vulkan driver is slower than the CPU (RENDERER_EP=webgpu forces it)');
+    if (
+      ep === 'webgpu' &&
+      options.ep === 'auto' &&
+      (options.platform ?? process.platform) === 'linux' &&
+      (options.gpuDevices ?? gpuDeviceNodes)().length === 0
+    ) {
+      skipped.push(
+        'webgpu: no GPU device (/dev/nvidia*, /dev/dri/renderD*), and a software Vulkan driver is slower than the CPU (RENDERER_EP=webgpu forces it)',
+      );
       continue;
     }
     try {
       if (ep !== 'cpu') {
         // Quiet probe: a missing provider is expected here and reported as a reason, not as native error lines.
         ort.env.logLevel = 'fatal';
-        const probe = await ort.InferenceSession.create(options.probeGraph, { ...sessionOptions(ep, options), logSeverityLevel: 4 });
+        const probe = await ort.InferenceSession.create(options.probeGraph, {
+          ...sessionOptions(ep, options),
+          logSeverityLevel: 4,
+        });
         await probe.release();
       }
       const reason =
-        options.ep === ep ? `requested ${ep}` : `${options.ep === 'auto' ? 'auto' : `requested ${options.ep}`}: ${skipped.length ? `${skipped.join('; ')}; ` : ''}using ${ep}`;
+        options.ep === ep
+          ? `requested ${ep}`
+          : `${options.ep === 'auto' ? 'auto' : `requested ${options.ep}`}: ${skipped.length ? `${skipped.join('; ')}; ` : ''}using ${ep}`;
       return {
         executionProvider: ep,
         reason,
-        load: async (file) => new OrtGraphSession(await ort.InferenceSession.create(file, sessionOptions(ep, options))),
+        load: async (file) =>
+          new OrtGraphSession(await ort.InferenceSession.create(file, sessionOptions(ep, options))),
       };
     } catch (err) {
       skipped.push(`${ep}: ${reasonOf(err)}`);

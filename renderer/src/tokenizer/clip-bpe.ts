@@ -30,7 +30,11 @@ const CACHE_LIMIT = 20_000;
 /** The vocabulary file is missing, unreadable, or not CLIP's BPE merges list. */
 export class ClipVocabularyError extends Error {
   override readonly name = 'ClipVocabularyError';
-  constructor(message: string, readonly file: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly file: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -40,7 +44,8 @@ export class ClipVocabularyError extends Error {
  * themselves; the other 68 (controls, space, U+00A0, U+00AD) become U+0100 onwards, in order.
  */
 export function bytesToUnicode(): string[] {
-  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const printable = (b: number) =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   const table: string[] = [];
   let next = 256;
   for (let b = 0; b < 256; b++) table[b] = String.fromCharCode(printable(b) ? b : next++);
@@ -86,7 +91,11 @@ export class ClipBpeTokenizer {
       text = (await gunzipAsync(gz)).toString('utf8');
     } catch (cause) {
       if (options.signal?.aborted) throw cause;
-      throw new ClipVocabularyError(`cannot read the CLIP vocabulary ${file}: ${(cause as Error).message}`, file, { cause });
+      throw new ClipVocabularyError(
+        `cannot read the CLIP vocabulary ${file}: ${(cause as Error).message}`,
+        file,
+        { cause },
+      );
     }
     const tokenizer = ClipBpeTokenizer.fromMergesText(text, file);
     // The first text pays for compiling the Unicode regexes (~10 ms); pay it here, not in a job.
@@ -102,16 +111,28 @@ export class ClipBpeTokenizer {
     const head = end < 0 ? text : text.slice(0, end);
     const lines = head.split('\n');
     if (lines.length < MERGE_COUNT + 1) {
-      throw new ClipVocabularyError(`${file} has ${lines.length} lines; CLIP's BPE vocabulary has at least ${MERGE_COUNT + 1}`, file);
+      throw new ClipVocabularyError(
+        `${file} has ${lines.length} lines; CLIP's BPE vocabulary has at least ${MERGE_COUNT + 1}`,
+        file,
+      );
     }
     const merges = parseMerges(lines.slice(1, MERGE_COUNT + 1), !OTHER_WHITESPACE.test(head));
     const byteToChar = bytesToUnicode();
     const byteSymbols = byteSymbolsInVocabOrder(byteToChar);
-    const vocab = [...byteSymbols, ...byteSymbols.map((s) => `${s}</w>`), ...merges.map((m) => m.join('')), ...SPECIAL_TOKENS];
+    const vocab = [
+      ...byteSymbols,
+      ...byteSymbols.map((s) => `${s}</w>`),
+      ...merges.map((m) => m.join('')),
+      ...SPECIAL_TOKENS,
+    ];
     // dict(zip(...)) semantics: a repeated key keeps its last index.
     const encoder = new Map<string, number>();
     vocab.forEach((symbol, id) => encoder.set(symbol, id));
-    if (vocab.length !== VOCAB_SIZE || encoder.get('<|startoftext|>') !== SOT_ID || encoder.get('<|endoftext|>') !== EOT_ID) {
+    if (
+      vocab.length !== VOCAB_SIZE ||
+      encoder.get('<|startoftext|>') !== SOT_ID ||
+      encoder.get('<|endoftext|>') !== EOT_ID
+    ) {
       throw new ClipVocabularyError(`${file} does not look like CLIP's BPE vocabulary`, file);
     }
     const byteIds = Uint32Array.from(byteToChar, (c) => encoder.get(c)!);
@@ -174,7 +195,9 @@ export class ClipBpeTokenizer {
    * whose merge ranks best, until no adjacent pair is a known merge.
    */
   private bpe(bytes: Uint8Array): number[] {
-    let symbols = Array.from(bytes, (b, i) => (i === bytes.length - 1 ? this.byteEndIds[b]! : this.byteIds[b]!));
+    let symbols = Array.from(bytes, (b, i) =>
+      i === bytes.length - 1 ? this.byteEndIds[b]! : this.byteIds[b]!,
+    );
     const { rank, merged } = this.merges;
     while (symbols.length > 1) {
       let best = Infinity;

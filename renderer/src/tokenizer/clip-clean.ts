@@ -38,6 +38,7 @@ export function cleanText(text: string): string {
  * Characters no alternative matches (whitespace, U+0345) are skipped, as `re.findall` skips them.
  */
 export const CLIP_SPLIT =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: U+0345 is excluded on its own, as CLIP's regex excludes it
   /<\|[sſ]tartoftext\|>|<\|endoftext\|>|'[sſ]|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}\u0345]+/gu;
 
 /** The words of cleaned text, as `re.findall(pat, text)` returns them. */

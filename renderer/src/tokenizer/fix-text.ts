@@ -28,25 +28,25 @@ import { htmlUnescape, namedEntity, entityNames, WINDOWS_1252_C1 } from './html-
 export function fixText(text: string): string {
   // ftfy decodes entities unless the line has a '<' (then it may be HTML source); once one line
   // has a '<', it stops decoding for every later line too (its config is replaced in the loop).
-  let unescape = true;
+  let decodeEntities = true;
   let out = '';
   let pos = 0;
   while (pos < text.length) {
     let end = text.indexOf('\n', pos) + 1;
     if (end === 0) end = text.length;
     const segment = text.slice(pos, end);
-    if (unescape && segment.includes('<')) unescape = false;
-    out += fixSegment(segment, unescape);
+    if (decodeEntities && segment.includes('<')) decodeEntities = false;
+    out += fixSegment(segment, decodeEntities);
     pos = end;
   }
   return out;
 }
 
-function fixSegment(segment: string, unescape: boolean): string {
+function fixSegment(segment: string, decodeEntities: boolean): string {
   let text = segment;
   for (;;) {
     const before = text;
-    if (unescape) text = unescapeHtml(text);
+    if (decodeEntities) text = unescapeHtml(text);
     text = text.replace(C1_CONTROL, (c) => WINDOWS_1252_C1.charAt(c.charCodeAt(0) - 0x80));
     text = text.replace(LIGATURE, (c) => LIGATURES[c] ?? c);
     text = text.replace(WIDE_OR_NARROW, (c) => WIDTH_MAP.get(c) ?? c);
@@ -96,10 +96,28 @@ function unescapeHtml(text: string): string {
 const C1_CONTROL = /[\x80-\x9f]/g;
 
 const LIGATURES: Readonly<Record<string, string>> = {
-  'Ĳ': 'IJ', 'ĳ': 'ij', 'ŉ': 'ʼn',
-  'Ǳ': 'DZ', 'ǲ': 'Dz', 'ǳ': 'dz', 'Ǆ': 'DŽ', 'ǅ': 'Dž', 'ǆ': 'dž',
-  'Ǉ': 'LJ', 'ǈ': 'Lj', 'ǉ': 'lj', 'Ǌ': 'NJ', 'ǋ': 'Nj', 'ǌ': 'nj',
-  'ﬀ': 'ff', 'ﬁ': 'fi', 'ﬂ': 'fl', 'ﬃ': 'ffi', 'ﬄ': 'ffl', 'ﬅ': 'ſt', 'ﬆ': 'st',
+  Ĳ: 'IJ',
+  ĳ: 'ij',
+  ŉ: 'ʼn',
+  Ǳ: 'DZ',
+  ǲ: 'Dz',
+  ǳ: 'dz',
+  Ǆ: 'DŽ',
+  ǅ: 'Dž',
+  ǆ: 'dž',
+  Ǉ: 'LJ',
+  ǈ: 'Lj',
+  ǉ: 'lj',
+  Ǌ: 'NJ',
+  ǋ: 'Nj',
+  ǌ: 'nj',
+  ﬀ: 'ff',
+  ﬁ: 'fi',
+  ﬂ: 'fl',
+  ﬃ: 'ffi',
+  ﬄ: 'ffl',
+  ﬅ: 'ſt',
+  ﬆ: 'st',
 };
 const LIGATURE = new RegExp(`[${Object.keys(LIGATURES).join('')}]`, 'g');
 

@@ -10,11 +10,19 @@ export function classifyFailure(e: unknown, jobId?: string): JobFailure {
   if (e instanceof JobFailure) return e;
   if (e instanceof ContractError) return new JobFailure(e.message, e.code, false, context, { cause: e });
   if (e instanceof EngineInputError) {
-    return new JobFailure(e.message, 'bad-input', false, { ...context, identifier: e.identifier }, { cause: e });
+    return new JobFailure(
+      e.message,
+      'bad-input',
+      false,
+      { ...context, identifier: e.identifier },
+      { cause: e },
+    );
   }
   // Anything else (engine crash, NATS hiccup, out of memory on the GPU) may work on a retry,
   // possibly on another renderer.
-  return new JobFailure(`The renderer failed: ${describeError(e)}`, 'engine-error', true, context, { cause: e });
+  return new JobFailure(`The renderer failed: ${describeError(e)}`, 'engine-error', true, context, {
+    cause: e,
+  });
 }
 
 /** Delay before the next delivery: base · 2^(attempt−1), capped at 5 minutes. */

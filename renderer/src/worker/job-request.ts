@@ -10,15 +10,29 @@ export interface ImageSource {
   getBlob(key: string): Promise<Uint8Array | null>;
 }
 
-async function fetchImage(images: ImageSource, ref: ImageRef, what: string, jobId: string): Promise<Uint8Array> {
+async function fetchImage(
+  images: ImageSource,
+  ref: ImageRef,
+  what: string,
+  jobId: string,
+): Promise<Uint8Array> {
   const bytes = await images.getBlob(ref.key);
   if (!bytes) {
-    throw new JobFailure(`The ${what} (${ref.key}) is no longer stored; upload it again.`, 'missing-image', false, { jobId });
+    throw new JobFailure(
+      `The ${what} (${ref.key}) is no longer stored; upload it again.`,
+      'missing-image',
+      false,
+      { jobId },
+    );
   }
   return bytes;
 }
 
-export async function buildRenderRequest(job: RenderJob, images: ImageSource, frameEvery: number): Promise<RenderRequest> {
+export async function buildRenderRequest(
+  job: RenderJob,
+  images: ImageSource,
+  frameEvery: number,
+): Promise<RenderRequest> {
   const prompts: WeightedPrompt[] = job.prompts.map((p) => ({
     kind: 'text',
     text: p.text,

@@ -24,7 +24,13 @@ const MaxDeliveriesAdvisory = z.object({
   deliveries: z.number().int().nonnegative(),
 });
 
-export async function failExhaustedJob(farm: Farm, seq: number, deliveries: number, rendererId: string, log: Logger): Promise<void> {
+export async function failExhaustedJob(
+  farm: Farm,
+  seq: number,
+  deliveries: number,
+  rendererId: string,
+  log: Logger,
+): Promise<void> {
   let message;
   try {
     message = await farm.jsm.streams.getMessage(jobsStream(), { seq });
@@ -33,7 +39,11 @@ export async function failExhaustedJob(farm: Farm, seq: number, deliveries: numb
   }
   if (!message) return; // already removed (settled and acked elsewhere)
   const msgId = message.header?.get('Nats-Msg-Id');
-  const jobId = salvageJobId(message.data) ?? (msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId) ? msgId : undefined) ?? parseJobSubject(message.subject)?.jobId ?? `seq-${seq}`;
+  const jobId =
+    salvageJobId(message.data) ??
+    (msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId) ? msgId : undefined) ??
+    parseJobSubject(message.subject)?.jobId ??
+    `seq-${seq}`;
   const result = await settleJob(farm, {
     v: 1,
     type: 'failed',
@@ -49,7 +59,12 @@ export async function failExhaustedJob(farm: Farm, seq: number, deliveries: numb
   await farm.jsm.streams.deleteMessage(jobsStream(), seq, false).catch(() => undefined);
 }
 
-export function startMaxDeliveriesListener(deps: { farm: Farm; model: string; rendererId: string; log: Logger }): { stop(): void } {
+export function startMaxDeliveriesListener(deps: {
+  farm: Farm;
+  model: string;
+  rendererId: string;
+  log: Logger;
+}): { stop(): void } {
   const { farm, log } = deps;
   const sub = farm.nc.subscribe(maxDeliveriesAdvisory(deps.model), {
     queue: `tessera-max-deliveries-${deps.model}`,
@@ -62,8 +77,8 @@ export function startMaxDeliveriesListener(deps: { farm: Farm; model: string; re
         log.warn({ err: e }, 'unreadable max-deliveries advisory');
         return;
       }
-      failExhaustedJob(farm, advisory.stream_seq, advisory.deliveries, deps.rendererId, log).catch((e: unknown) =>
-        log.error({ err: e, seq: advisory.stream_seq }, 'could not fail an exhausted job'),
+      failExhaustedJob(farm, advisory.stream_seq, advisory.deliveries, deps.rendererId, log).catch(
+        (e: unknown) => log.error({ err: e, seq: advisory.stream_seq }, 'could not fail an exhausted job'),
       );
     },
   });

@@ -17,7 +17,11 @@ export interface PresenceSource {
   presence(): RendererPresence;
 }
 
-export async function startPresence(deps: { nc: NatsConnection; source: PresenceSource; version: string }): Promise<Service> {
+export async function startPresence(deps: {
+  nc: NatsConnection;
+  source: PresenceSource;
+  version: string;
+}): Promise<Service> {
   const first = deps.source.presence();
   // @nats-io/services 3.0.0-25 (the newest published) bundles its own, older nats-core typings;
   // the connection object is the same at runtime, only the declared types differ.

@@ -43,6 +43,11 @@ export class ProgressThrottle {
     this.#lastAt = now;
     const frame = this.#pendingFrame;
     this.#pendingFrame = undefined;
-    return { step: progress.step, total: progress.total, itPerSec: progress.itPerSec, ...(frame ? { frame } : {}) };
+    return {
+      step: progress.step,
+      total: progress.total,
+      itPerSec: progress.itPerSec,
+      ...(frame ? { frame } : {}),
+    };
   }
 }

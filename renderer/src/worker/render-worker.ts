@@ -195,7 +195,8 @@ export class RenderWorker {
 
   async #settle(event: TerminalJobEvent, log: Logger): Promise<void> {
     const result = await withRetry(() => settleJob(this.#farm, event), { log, what: 'settling the job' });
-    if (!result.won) log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
+    if (!result.won)
+      log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
   }
 
   async #handle(msg: JsMsg, jobId: string, signal: AbortSignal): Promise<void> {
@@ -204,11 +205,18 @@ export class RenderWorker {
     const log = this.#log.child({ jobId, attempt, seq: msg.seq });
     const base = { v: 1 as const, jobId, rendererId, attempt };
 
-    const decoded = decodeMessage(RenderJob, msg.data, { maxBytes: this.#settings.maxJobBytes, subject: msg.subject, name: 'job' });
+    const decoded = decodeMessage(RenderJob, msg.data, {
+      maxBytes: this.#settings.maxJobBytes,
+      subject: msg.subject,
+      name: 'job',
+    });
     if (!decoded.ok) {
       const failure = classifyFailure(decoded.error, jobId);
       log.warn({ code: failure.code, reason: failure.reason }, 'refusing a job that cannot be rendered');
-      await this.#settle({ ...base, type: 'failed', at: now(), code: failure.code, reason: failure.reason, retryable: false }, log);
+      await this.#settle(
+        { ...base, type: 'failed', at: now(), code: failure.code, reason: failure.reason, retryable: false },
+        log,
+      );
       this.#drop(msg, failure.code);
       return;
     }
@@ -216,7 +224,10 @@ export class RenderWorker {
     if (job.jobId !== jobId) {
       const reason = `The job says its id is ${job.jobId} but was published as ${jobId}.`;
       log.warn({ bodyJobId: job.jobId }, reason);
-      await this.#settle({ ...base, type: 'failed', at: now(), code: 'invalid-job', reason, retryable: false }, log);
+      await this.#settle(
+        { ...base, type: 'failed', at: now(), code: 'invalid-job', reason, retryable: false },
+        log,
+      );
       this.#drop(msg, 'invalid-job');
       return;
     }
@@ -234,18 +245,27 @@ export class RenderWorker {
     if (marker && marker.operation === 'PUT') {
       const cancel = decodeMessage(CancelRequest, marker.value, { name: 'cancel request' });
       log.info('job was cancelled while queued');
-      await this.#settle({ ...base, type: 'cancelled', at: now(), by: cancel.ok ? cancel.value.by : 'unknown' }, log);
+      await this.#settle(
+        { ...base, type: 'cancelled', at: now(), by: cancel.ok ? cancel.value.by : 'unknown' },
+        log,
+      );
       this.#drop(msg, 'cancelled');
       return;
     }
     if (job.model !== this.model) {
       const reason = `This renderer serves ${this.model}, not ${job.model}.`;
-      await this.#settle({ ...base, type: 'failed', at: now(), code: 'unknown-model', reason, retryable: false }, log);
+      await this.#settle(
+        { ...base, type: 'failed', at: now(), code: 'unknown-model', reason, retryable: false },
+        log,
+      );
       this.#drop(msg, 'unknown-model');
       return;
     }
 
-    const heartbeat = setInterval(() => msg.working(), Math.max(100, Math.floor(this.#settings.ackWaitMs / 3)));
+    const heartbeat = setInterval(
+      () => msg.working(),
+      Math.max(100, Math.floor(this.#settings.ackWaitMs / 3)),
+    );
     try {
       await this.#render(msg, job, signal, log);
     } catch (e) {
@@ -269,7 +289,10 @@ export class RenderWorker {
     }).catch((e: unknown) => log.warn({ err: e }, 'could not publish started'));
 
     const request = await buildRenderRequest(job, this.#farm.images, this.#settings.frameEvery);
-    const throttle = new ProgressThrottle({ every: this.#settings.frameEvery, minIntervalMs: this.#settings.frameMinIntervalMs });
+    const throttle = new ProgressThrottle({
+      every: this.#settings.frameEvery,
+      minIntervalMs: this.#settings.frameMinIntervalMs,
+    });
     const onProgress = (p: RenderProgress): void => {
       this.#recentItPerSec = p.itPerSec;
       const out = throttle.offer(p);
@@ -290,11 +313,14 @@ export class RenderWorker {
 
     const key = renderImageKey(job.jobId, attempt);
     const png = result.png;
-    await withRetry(() => this.#farm.images.putBlob({ name: key, options: { max_chunk_size: 128 * 1024 } }, png), {
-      log,
-      what: 'storing the image',
-      signal,
-    });
+    await withRetry(
+      () => this.#farm.images.putBlob({ name: key, options: { max_chunk_size: 128 * 1024 } }, png),
+      {
+        log,
+        what: 'storing the image',
+        signal,
+      },
+    );
     await this.#settle(
       {
         ...base,
@@ -314,7 +340,13 @@ export class RenderWorker {
     log.info({ elapsedMs: result.elapsedMs, key }, 'done');
   }
 
-  async #onRenderError(e: unknown, msg: JsMsg, job: RenderJob, signal: AbortSignal, log: Logger): Promise<void> {
+  async #onRenderError(
+    e: unknown,
+    msg: JsMsg,
+    job: RenderJob,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<void> {
     const attempt = msg.info.deliveryCount;
     const base = { v: 1 as const, jobId: job.jobId, rendererId: this.#settings.rendererId, attempt };
     const reason: unknown = signal.aborted ? signal.reason : undefined;
@@ -344,7 +376,10 @@ export class RenderWorker {
       const text = lastTry
         ? `Rendering failed on every one of ${attempt} attempts; the last error: ${failure.reason}`
         : failure.reason;
-      log.warn({ code: failure.code, reason: failure.reason, err: e }, lastTry ? 'job failed on its last delivery' : 'job cannot be rendered');
+      log.warn(
+        { code: failure.code, reason: failure.reason, err: e },
+        lastTry ? 'job failed on its last delivery' : 'job cannot be rendered',
+      );
       await this.#settle(
         {
           ...base,

@@ -47,7 +47,8 @@ export async function startRenderer(deps: {
   const nc = await connectFromConfig(config, `renderer-${id}`);
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type }, 'NATS connection status');
+      if (s.type === 'disconnect' || s.type === 'reconnect')
+        log.warn({ status: s.type }, 'NATS connection status');
     }
   })();
   let farm: Farm;

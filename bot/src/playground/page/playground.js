@@ -34,14 +34,20 @@ function el(tag, attrs = {}, ...children) {
 
 /** replaceChildren for nested arrays of nodes. */
 function fill(node, ...children) {
-  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  node.replaceChildren(
+    ...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false),
+  );
 }
 
 function avatar(person, size = '') {
   let h = 0;
   for (const ch of person.id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   const colour = person.bot ? '#5865f2' : AVATAR_COLOURS[h % AVATAR_COLOURS.length];
-  return el('div', { class: `avatar ${size}`, style: `background:${colour}`, title: person.name }, person.bot ? '🎨' : (person.name[0] || '?').toUpperCase());
+  return el(
+    'div',
+    { class: `avatar ${size}`, style: `background:${colour}`, title: person.name },
+    person.bot ? '🎨' : (person.name[0] || '?').toUpperCase(),
+  );
 }
 
 function nameSpan(person, cls = 'name') {
@@ -51,11 +57,16 @@ function nameSpan(person, cls = 'name') {
 function timeLabel(ms) {
   const d = new Date(ms);
   const hhmm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return new Date().toDateString() === d.toDateString() ? `Today at ${hhmm}` : `${d.toLocaleDateString()} ${hhmm}`;
+  return new Date().toDateString() === d.toDateString()
+    ? `Today at ${hhmm}`
+    : `${d.toLocaleDateString()} ${hhmm}`;
 }
 
 function escapeHtml(s) {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
 }
 
 function personById(id) {
@@ -72,12 +83,20 @@ function markdown(text) {
   let s = text.replace(/\\([\\*_~`|<>#@[\]()\-.!:])/g, (_, c) => keep(escapeHtml(c)));
   s = s.replace(/`([^`\n]+)`/g, (_, c) => keep(`<code>${escapeHtml(c)}</code>`));
   s = s.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_, label, url) => keep(link(url, label)));
-  s = s.replace(/<@!?(\d+)>/g, (_, id) => keep(`<span class="mention">@${escapeHtml(personById(id)?.name ?? 'unknown-user')}</span>`));
+  s = s.replace(/<@!?(\d+)>/g, (_, id) =>
+    keep(`<span class="mention">@${escapeHtml(personById(id)?.name ?? 'unknown-user')}</span>`),
+  );
   s = s.replace(/<@&(\d+)>/g, (_, id) => {
     const role = state.snap?.roles.find((r) => r.id === id);
-    return keep(`<span class="mention" style="${role?.color ? `color:${role.color}` : ''}">@${escapeHtml(role?.name ?? 'deleted-role')}</span>`);
+    return keep(
+      `<span class="mention" style="${role?.color ? `color:${role.color}` : ''}">@${escapeHtml(role?.name ?? 'deleted-role')}</span>`,
+    );
   });
-  s = s.replace(/<#(\d+)>/g, (_, id) => keep(`<span class="mention">#${escapeHtml(state.snap?.channels.find((c) => c.id === id)?.name ?? 'unknown')}</span>`));
+  s = s.replace(/<#(\d+)>/g, (_, id) =>
+    keep(
+      `<span class="mention">#${escapeHtml(state.snap?.channels.find((c) => c.id === id)?.name ?? 'unknown')}</span>`,
+    ),
+  );
   s = s.replace(/https?:\/\/[^\s<]+/g, (url) => keep(link(url, url)));
   s = escapeHtml(s);
   s = s.replace(/\*\*(.+?)\*\*/gs, '<strong>$1</strong>');
@@ -101,7 +120,11 @@ function link(url, label) {
 }
 
 async function post(path, body) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const data = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
   if (!res.ok) throw new Error(data.error || `HTTP ${res.status}`);
   return data;
@@ -111,7 +134,18 @@ async function post(path, body) {
 
 function renderEmbed(e) {
   const fields = e.fields.length
-    ? el('div', { class: 'e-fields' }, e.fields.map((f) => el('div', { class: `e-field${f.inline ? '' : ' wide'}` }, el('div', { class: 'fn', html: markdown(f.name) }), el('div', { html: markdown(f.value) }))))
+    ? el(
+        'div',
+        { class: 'e-fields' },
+        e.fields.map((f) =>
+          el(
+            'div',
+            { class: `e-field${f.inline ? '' : ' wide'}` },
+            el('div', { class: 'fn', html: markdown(f.name) }),
+            el('div', { html: markdown(f.value) }),
+          ),
+        ),
+      )
     : null;
   return el(
     'div',
@@ -119,39 +153,94 @@ function renderEmbed(e) {
     e.title ? el('div', { class: 'e-title', html: markdown(e.title) }) : null,
     e.description ? el('div', { class: 'e-desc', html: markdown(e.description) }) : null,
     fields,
-    e.image ? el('img', { class: 'embed-image', src: e.image.url, alt: e.image.name, dataset: { name: e.image.name } }) : null,
+    e.image
+      ? el('img', {
+          class: 'embed-image',
+          src: e.image.url,
+          alt: e.image.name,
+          dataset: { name: e.image.name },
+        })
+      : null,
     e.footer ? el('div', { class: 'e-footer' }, e.footer) : null,
   );
 }
 
 function renderMessage(v) {
   const context = v.interaction
-    ? el('div', { class: 'context' }, avatar(v.interaction.user, 'tiny'), nameSpan(v.interaction.user, 'who'), ' used ', el('span', { class: 'cmd' }, `/${v.interaction.command}`))
+    ? el(
+        'div',
+        { class: 'context' },
+        avatar(v.interaction.user, 'tiny'),
+        nameSpan(v.interaction.user, 'who'),
+        ' used ',
+        el('span', { class: 'cmd' }, `/${v.interaction.command}`),
+      )
     : v.reference
-      ? el('div', { class: 'context' }, v.reference.author ? nameSpan(v.reference.author, 'who') : null, el('a', { dataset: { jump: v.reference.id } }, v.reference.snippet || 'Click to see the message'))
+      ? el(
+          'div',
+          { class: 'context' },
+          v.reference.author ? nameSpan(v.reference.author, 'who') : null,
+          el('a', { dataset: { jump: v.reference.id } }, v.reference.snippet || 'Click to see the message'),
+        )
       : null;
   let content = null;
-  if (v.loading) content = el('div', { class: 'thinking' }, `${v.author.name} is thinking`, el('span', { class: 'dots' }));
-  else if (v.notice === 'no-response') content = el('div', { class: 'content notice' }, '⚠️ The application did not respond');
-  else if (v.content) content = el('div', { class: 'content', html: markdown(v.content) + (v.editedAt ? '<span class="edited">(edited)</span>' : '') });
+  if (v.loading)
+    content = el('div', { class: 'thinking' }, `${v.author.name} is thinking`, el('span', { class: 'dots' }));
+  else if (v.notice === 'no-response')
+    content = el('div', { class: 'content notice' }, '⚠️ The application did not respond');
+  else if (v.content)
+    content = el('div', {
+      class: 'content',
+      html: markdown(v.content) + (v.editedAt ? '<span class="edited">(edited)</span>' : ''),
+    });
   const reactions = v.reactions.length
-    ? el('div', { class: 'reactions' }, v.reactions.map((r) =>
-        el('button', { type: 'button', class: `reaction${r.me ? ' me' : ''}`, title: r.me ? `Remove your ${r.emoji}` : `React with ${r.emoji}`, dataset: { emoji: r.emoji }, onclick: () => react(v.id, r.emoji) },
-          el('span', { class: 'emoji' }, r.emoji), el('span', { class: 'count' }, String(r.count)))))
+    ? el(
+        'div',
+        { class: 'reactions' },
+        v.reactions.map((r) =>
+          el(
+            'button',
+            {
+              type: 'button',
+              class: `reaction${r.me ? ' me' : ''}`,
+              title: r.me ? `Remove your ${r.emoji}` : `React with ${r.emoji}`,
+              dataset: { emoji: r.emoji },
+              onclick: () => react(v.id, r.emoji),
+            },
+            el('span', { class: 'emoji' }, r.emoji),
+            el('span', { class: 'count' }, String(r.count)),
+          ),
+        ),
+      )
     : null;
   return el(
     'div',
-    { class: `message${v.ephemeral ? ' ephemeral' : ''}`, dataset: { messageId: v.id, revision: String(v.revision) } },
+    {
+      class: `message${v.ephemeral ? ' ephemeral' : ''}`,
+      dataset: { messageId: v.id, revision: String(v.revision) },
+    },
     context,
     avatar(v.author),
     el(
       'div',
       { class: 'body' },
-      el('div', { class: 'header' }, nameSpan(v.author), v.author.bot ? el('span', { class: 'tag' }, 'App') : null, el('span', { class: 'time' }, timeLabel(v.createdAt))),
+      el(
+        'div',
+        { class: 'header' },
+        nameSpan(v.author),
+        v.author.bot ? el('span', { class: 'tag' }, 'App') : null,
+        el('span', { class: 'time' }, timeLabel(v.createdAt)),
+      ),
       content,
       v.embeds.map(renderEmbed),
       v.images.map((i) => el('img', { class: 'attachment-image', src: i.url, alt: i.name })),
-      v.files.map((f) => el('a', { class: 'file', href: f.url, download: f.name }, `📄 ${f.name} (${Math.ceil(f.size / 1024)} KB)`)),
+      v.files.map((f) =>
+        el(
+          'a',
+          { class: 'file', href: f.url, download: f.name },
+          `📄 ${f.name} (${Math.ceil(f.size / 1024)} KB)`,
+        ),
+      ),
       reactions,
       v.ephemeral ? el('div', { class: 'only-you' }, '👁 Only you can see this') : null,
     ),
@@ -169,9 +258,12 @@ function patch(old, fresh) {
     img.dataset.next = next;
     const pre = new Image();
     pre.src = next;
-    pre.decode().catch(() => undefined).finally(() => {
-      if (img.dataset.next === next) img.setAttribute('src', next);
-    });
+    pre
+      .decode()
+      .catch(() => undefined)
+      .finally(() => {
+        if (img.dataset.next === next) img.setAttribute('src', next);
+      });
   });
   old.replaceWith(fresh);
 }
@@ -185,7 +277,9 @@ function showMessage(v) {
   const old = list.querySelector(`[data-message-id="${CSS.escape(v.id)}"]`);
   if (old) patch(old, fresh);
   else {
-    const later = [...list.querySelectorAll('.message')].find((n) => (state.messages.get(n.dataset.messageId)?.createdAt ?? 0) > v.createdAt);
+    const later = [...list.querySelectorAll('.message')].find(
+      (n) => (state.messages.get(n.dataset.messageId)?.createdAt ?? 0) > v.createdAt,
+    );
     list.insertBefore(fresh, later || null);
   }
   if (stick || !old) list.scrollTop = list.scrollHeight;
@@ -193,19 +287,24 @@ function showMessage(v) {
 
 function removeMessage(id) {
   state.messages.delete(id);
-  $('messages').querySelector(`[data-message-id="${CSS.escape(id)}"]`)?.remove();
+  $('messages')
+    .querySelector(`[data-message-id="${CSS.escape(id)}"]`)
+    ?.remove();
 }
 
 function drawMessages() {
   const list = $('messages');
   list.querySelectorAll('.message').forEach((n) => n.remove());
-  const mine = [...state.messages.values()].filter((m) => m.channelId === state.channelId).sort((a, b) => a.createdAt - b.createdAt);
+  const mine = [...state.messages.values()]
+    .filter((m) => m.channelId === state.channelId)
+    .sort((a, b) => a.createdAt - b.createdAt);
   for (const m of mine) list.append(renderMessage(m));
   list.scrollTop = list.scrollHeight;
 }
 
 function jumpTo(id, channelId) {
-  if (channelId && channelId !== state.channelId && state.snap.channels.some((c) => c.id === channelId)) selectChannel(channelId);
+  if (channelId && channelId !== state.channelId && state.snap.channels.some((c) => c.id === channelId))
+    selectChannel(channelId);
   const node = $('messages').querySelector(`[data-message-id="${CSS.escape(id)}"]`);
   if (!node) return;
   node.scrollIntoView({ block: 'center', behavior: 'smooth' });
@@ -228,9 +327,22 @@ function drawChrome() {
   const s = state.snap;
   $('guild-name').textContent = s.guild.name;
   const channels = $('channel-list');
-  fill(channels,
+  fill(
+    channels,
     el('div', { class: 'category' }, 'Text channels'),
-    s.channels.map((c) => el('button', { type: 'button', class: `channel${c.id === state.channelId ? ' active' : ''}`, dataset: { channelId: c.id }, onclick: () => selectChannel(c.id) }, el('span', { class: 'hash' }, '#'), c.name)),
+    s.channels.map((c) =>
+      el(
+        'button',
+        {
+          type: 'button',
+          class: `channel${c.id === state.channelId ? ' active' : ''}`,
+          dataset: { channelId: c.id },
+          onclick: () => selectChannel(c.id),
+        },
+        el('span', { class: 'hash' }, '#'),
+        c.name,
+      ),
+    ),
   );
   const channel = s.channels.find((c) => c.id === state.channelId);
   $('channel-name').textContent = channel.name;
@@ -241,19 +353,51 @@ function drawChrome() {
   $('me-avatar').replaceWith(Object.assign(avatar(me, 'small'), { id: 'me-avatar' }));
   $('me-name').textContent = me.name;
   const select = $('user-switch');
-  select.replaceChildren(...s.users.map((u) => el('option', { value: u.key, selected: u.key === state.me }, `${u.name}${u.moderator && !/moderator|owner/i.test(u.name) ? ' (moderator)' : ''}`)));
+  select.replaceChildren(
+    ...s.users.map((u) =>
+      el(
+        'option',
+        { value: u.key, selected: u.key === state.me },
+        `${u.name}${u.moderator && !/moderator|owner/i.test(u.name) ? ' (moderator)' : ''}`,
+      ),
+    ),
+  );
 
   const groups = [
     ['Moderators', s.users.filter((u) => u.moderator)],
     ['Members', s.users.filter((u) => !u.moderator)],
   ];
-  fill($('member-list'),
+  fill(
+    $('member-list'),
     el('div', { class: 'group' }, `Apps — 1`),
-    el('div', { class: 'member' }, avatar(s.bot, 'small'), el('div', {}, el('div', { class: 'mn' }, nameSpan(s.bot, 'mn'), ' ', el('span', { class: 'tag' }, 'App')), el('div', { class: 'sub' }, s.botOnline ? 'online' : 'connecting…'))),
-    groups.filter(([, us]) => us.length).map(([title, us]) => [
-      el('div', { class: 'group' }, `${title} — ${us.length}`),
-      us.map((u) => el('div', { class: `member${u.key === state.me ? ' current' : ''}`, title: `Act as ${u.name}`, onclick: () => switchUser(u.key) }, avatar(u, 'small'), el('div', {}, nameSpan(u, 'mn'), el('div', { class: 'sub' }, u.roles.join(', ') || 'member')))),
-    ]),
+    el(
+      'div',
+      { class: 'member' },
+      avatar(s.bot, 'small'),
+      el(
+        'div',
+        {},
+        el('div', { class: 'mn' }, nameSpan(s.bot, 'mn'), ' ', el('span', { class: 'tag' }, 'App')),
+        el('div', { class: 'sub' }, s.botOnline ? 'online' : 'connecting…'),
+      ),
+    ),
+    groups
+      .filter(([, us]) => us.length)
+      .map(([title, us]) => [
+        el('div', { class: 'group' }, `${title} — ${us.length}`),
+        us.map((u) =>
+          el(
+            'div',
+            {
+              class: `member${u.key === state.me ? ' current' : ''}`,
+              title: `Act as ${u.name}`,
+              onclick: () => switchUser(u.key),
+            },
+            avatar(u, 'small'),
+            el('div', {}, nameSpan(u, 'mn'), el('div', { class: 'sub' }, u.roles.join(', ') || 'member')),
+          ),
+        ),
+      ]),
   );
   drawStatus();
 }
@@ -263,7 +407,11 @@ function drawStatus() {
   const status = $('bot-status');
   const ready = s.botOnline && s.commands.length > 0;
   status.dataset.online = String(ready);
-  status.textContent = ready ? `${s.bot.name} online` : s.botOnline ? 'registering commands…' : 'bot connecting…';
+  status.textContent = ready
+    ? `${s.bot.name} online`
+    : s.botOnline
+      ? 'registering commands…'
+      : 'bot connecting…';
 }
 
 function selectChannel(id) {
@@ -291,7 +439,17 @@ function commandByName(name) {
   return state.snap?.commands.find((c) => c.name === name);
 }
 
-const OPTION_TYPES = { 3: 'text', 4: 'integer', 5: 'true/false', 6: 'member', 7: 'channel', 8: 'role', 9: 'member or role', 10: 'number', 11: 'file' };
+const OPTION_TYPES = {
+  3: 'text',
+  4: 'integer',
+  5: 'true/false',
+  6: 'member',
+  7: 'channel',
+  8: 'role',
+  9: 'member or role',
+  10: 'number',
+  11: 'file',
+};
 
 /** The popup: commands while typing a name, then the options (and subcommands) of the command. */
 function drawPopup() {
@@ -302,7 +460,9 @@ function drawPopup() {
   const m = /^\/([\w-]*)(\s.*)?$/s.exec(text);
   if (m && m[2] === undefined) {
     title = 'Commands';
-    for (const c of state.snap?.commands ?? []) if (c.name.startsWith(m[1].toLowerCase())) items.push({ n: `/${c.name}`, d: c.description, insert: `/${c.name} ` });
+    for (const c of state.snap?.commands ?? [])
+      if (c.name.startsWith(m[1].toLowerCase()))
+        items.push({ n: `/${c.name}`, d: c.description, insert: `/${c.name} ` });
   } else if (m) {
     const cmd = commandByName(m[1].toLowerCase());
     if (cmd) {
@@ -316,7 +476,8 @@ function drawPopup() {
         const hit = word && branches.find((b) => b.name === word[1]);
         if (!hit) {
           title = `/${cmd.name} — pick one`;
-          for (const b of branches) items.push({ n: b.name, d: b.description, insert: `${prefix}${b.name} ` });
+          for (const b of branches)
+            items.push({ n: b.name, d: b.description, insert: `${prefix}${b.name} ` });
           defs = [];
           break;
         }
@@ -334,7 +495,12 @@ function drawPopup() {
         for (const o of defs) {
           if (used.has(o.name)) continue;
           const choices = o.choices?.length ? ` (${o.choices.map((c) => c.name).join(' | ')})` : '';
-          items.push({ n: `${o.name}:`, d: `${OPTION_TYPES[o.type] ?? ''}${choices} — ${o.description ?? ''}`, req: o.required, option: o });
+          items.push({
+            n: `${o.name}:`,
+            d: `${OPTION_TYPES[o.type] ?? ''}${choices} — ${o.description ?? ''}`,
+            req: o.required,
+            option: o,
+          });
         }
       }
     }
@@ -343,11 +509,24 @@ function drawPopup() {
     popup.hidden = true;
     return;
   }
-  fill(popup,
+  fill(
+    popup,
     el('div', { class: 'title' }, title),
     items.map((it, k) =>
-      el('div', { class: `item${k === 0 ? ' selected' : ''}`, onmousedown: (e) => { e.preventDefault(); acceptItem(it); } },
-        el('span', { class: 'n' }, it.n), it.req ? el('span', { class: 'req' }, 'required') : null, el('span', { class: 'd' }, it.d))),
+      el(
+        'div',
+        {
+          class: `item${k === 0 ? ' selected' : ''}`,
+          onmousedown: (e) => {
+            e.preventDefault();
+            acceptItem(it);
+          },
+        },
+        el('span', { class: 'n' }, it.n),
+        it.req ? el('span', { class: 'req' }, 'required') : null,
+        el('span', { class: 'd' }, it.d),
+      ),
+    ),
   );
   popup.hidden = false;
   state.popupItems = items;
@@ -372,7 +551,9 @@ async function submit(event) {
   const text = input.value.trim();
   if (!text) return;
   if (!text.startsWith('/')) {
-    showError('This channel is for trying the bot: start with a slash command, e.g. /imagine prompt:a red circle');
+    showError(
+      'This channel is for trying the bot: start with a slash command, e.g. /imagine prompt:a red circle',
+    );
     return;
   }
   const files = state.file ? { init_image: state.file } : undefined;
@@ -417,7 +598,11 @@ function onKey(event) {
     acceptItem(state.popupItems[0]);
   } else if (event.key === 'Escape') {
     $('popup').hidden = true;
-  } else if (event.key === 'ArrowUp' && state.historyAt > 0 && (input.value === '' || state.history.includes(input.value))) {
+  } else if (
+    event.key === 'ArrowUp' &&
+    state.historyAt > 0 &&
+    (input.value === '' || state.history.includes(input.value))
+  ) {
     event.preventDefault();
     input.value = state.history[--state.historyAt];
   } else if (event.key === 'ArrowDown' && state.historyAt < state.history.length) {
@@ -435,7 +620,8 @@ function connect() {
   state.events = events;
   events.addEventListener('snapshot', (e) => {
     state.snap = JSON.parse(e.data);
-    if (!state.snap.channels.some((c) => c.id === state.channelId)) state.channelId = state.snap.defaultChannelId;
+    if (!state.snap.channels.some((c) => c.id === state.channelId))
+      state.channelId = state.snap.defaultChannelId;
     state.messages = new Map(state.snap.messages.map((m) => [m.id, m]));
     drawChrome();
     drawMessages();
@@ -456,7 +642,10 @@ function connect() {
 
 window.addEventListener('DOMContentLoaded', () => {
   $('composer').addEventListener('submit', submit);
-  $('composer-input').addEventListener('input', () => { showError(''); drawPopup(); });
+  $('composer-input').addEventListener('input', () => {
+    showError('');
+    drawPopup();
+  });
   $('composer-input').addEventListener('keydown', onKey);
   $('composer-input').addEventListener('blur', () => setTimeout(() => ($('popup').hidden = true), 150));
   $('composer-input').addEventListener('focus', drawPopup);
