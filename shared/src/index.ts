@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './codec.js';
 export * from './nats.js';
+export * from './jetstream-errors.js';
 export * from './job-client.js';
 export * from './job-view.js';
 export * from './prompt-syntax.js';

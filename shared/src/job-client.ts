@@ -2,7 +2,6 @@
  * What producers and workers do with jobs on NATS: submit, cancel, publish events, and settle a
  * job's outcome exactly once (KV `create`: the first terminal event wins, later ones are dropped).
  */
-import { JetStreamApiError } from '@nats-io/jetstream';
 import { decodeMessage, encodeMessage } from './codec.js';
 import {
   CancelRequest,
@@ -12,6 +11,7 @@ import {
   type JobQueuedEvent,
   type RenderJobInput,
 } from './contracts.js';
+import { isCasConflict } from './jetstream-errors.js';
 import type { Farm } from './nats.js';
 import {
   cancelSubject,
@@ -22,11 +22,6 @@ import {
   jobsConsumer,
   jobsStream,
 } from './subjects.js';
-
-/** The server's answer to a publish whose compare-and-set failed (KV `create` of an existing key). */
-function isWrongLastSequence(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === 10071 || e.code === 10164);
-}
 
 export interface SubmitResult {
   job: RenderJob;
@@ -98,7 +93,7 @@ export async function settleJob(
   try {
     await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
   } catch (e) {
-    if (!isWrongLastSequence(e)) throw e;
+    if (!isCasConflict(e)) throw e;
     return { won: false, existing: await getJobResult(farm, event.jobId) };
   }
   await publishJobEvent(farm, event);

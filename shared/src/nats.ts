@@ -22,6 +22,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { Config } from './config.js';
 import { NatsSetupError } from './errors.js';
+import { isAlreadyExists } from './jetstream-errors.js';
 import {
   cancellationsBucket,
   eventsStream,
@@ -121,11 +122,6 @@ export interface Farm {
   guildSettings: KV;
   images: ObjectStore;
   settings: FarmSettings;
-}
-
-/** The server's error for "exists with a different configuration" and friends. */
-function isAlreadyExists(e: unknown): boolean {
-  return e instanceof JetStreamApiError && [10058, 10148, 10013, 10105].includes(e.code);
 }
 
 async function upsertStream(

@@ -3,13 +3,8 @@
  * when absent), and retry on conflict. KV conflicts surface as JetStream API errors 10071
  * ("wrong last sequence") or 10164 / 10058 (key exists on create).
  */
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { isCasConflict } from '../../../shared/src/index.js';
 import type { KV } from '@nats-io/kv';
-
-export function isCasConflict(e: unknown): boolean {
-  if (e instanceof JetStreamApiError) return [10071, 10164, 10058].includes(e.code);
-  return e instanceof Error && /wrong last sequence|key exists/i.test(e.message);
-}
 
 export class CasExhaustedError extends Error {
   override readonly name = 'CasExhaustedError';

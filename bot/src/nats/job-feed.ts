@@ -7,7 +7,7 @@
  * can hold an event until AckWait passes, and the message should not wait that long. Handling an
  * outcome twice is harmless (the render service ends each job once).
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { KvWatchInclude } from '@nats-io/kv';
 import { nanos, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import {
   botEventsConsumer,
   decodeMessage,
   eventsStream,
+  isConsumerExists,
   type Farm,
 } from '../../../shared/src/index.js';
 
@@ -55,7 +56,7 @@ export async function startJobFeed(deps: {
       inactive_threshold: nanos(7 * 86_400_000),
     });
   } catch (e) {
-    if (!(e instanceof JetStreamApiError && [10148, 10013, 10105].includes(e.code))) throw e;
+    if (!isConsumerExists(e)) throw e;
   }
   const consumer = await farm.js.consumers.get(eventsStream(), deps.consumerName);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });

@@ -1,0 +1,65 @@
+/**
+ * JetStream API error codes tessera reacts to, by name, and the few questions asked of them.
+ * The codes are the server's `err_code` values (nats-server `server/errors.json`).
+ */
+import { JetStreamApiError } from '@nats-io/jetstream';
+
+export const JsErrorCode = {
+  /** "stream name already in use with a different configuration". */
+  StreamNameExist: 10058,
+  /** "consumer name already in use" (2.9 says this for an existing durable with other settings). */
+  ConsumerNameExist: 10013,
+  /** "consumer already exists" (2.10). */
+  ConsumerAlreadyExists: 10105,
+  /** "consumer already exists" for a durable created with other settings (2.10 `CREATE` action). */
+  ConsumerExists: 10148,
+  /** "wrong last sequence": a compare-and-set (KV `update`, expected-last-sequence publish) lost. */
+  StreamWrongLastSequence: 10071,
+  /** "wrong last sequence" for a subject, as KV `create` of an existing key reports it on 2.10. */
+  StreamWrongLastSubjectSequence: 10164,
+} as const;
+
+function hasCode(e: unknown, codes: readonly number[]): boolean {
+  return e instanceof JetStreamApiError && codes.includes(e.code);
+}
+
+/** The server's "exists with a different configuration" for a stream or consumer. */
+export function isAlreadyExists(e: unknown): boolean {
+  return hasCode(e, [
+    JsErrorCode.StreamNameExist,
+    JsErrorCode.ConsumerExists,
+    JsErrorCode.ConsumerNameExist,
+    JsErrorCode.ConsumerAlreadyExists,
+  ]);
+}
+
+/** The server's "a consumer by that name exists" (creating a durable that is already there). */
+export function isConsumerExists(e: unknown): boolean {
+  return hasCode(e, [
+    JsErrorCode.ConsumerExists,
+    JsErrorCode.ConsumerNameExist,
+    JsErrorCode.ConsumerAlreadyExists,
+  ]);
+}
+
+/**
+ * A compare-and-set that lost: KV `update` with a stale revision, KV `create` of a key that
+ * exists, or a publish with an expected last (subject) sequence that moved on.
+ */
+export function isCasConflict(e: unknown): boolean {
+  if (
+    hasCode(e, [
+      JsErrorCode.StreamWrongLastSequence,
+      JsErrorCode.StreamWrongLastSubjectSequence,
+      JsErrorCode.StreamNameExist,
+    ])
+  ) {
+    return true;
+  }
+  // Some client paths (KV create) rethrow the server's answer as a plain Error.
+  return (
+    e instanceof Error &&
+    !(e instanceof JetStreamApiError) &&
+    /wrong last sequence|key exists/i.test(e.message)
+  );
+}
