@@ -28,9 +28,11 @@ import type { BotContext } from './discord/context.js';
 import { handleImagine } from './discord/imagine-command.js';
 import { DiscordMessagePort } from './discord/message-port.js';
 import { handleFarm, handleQuota, handleSettings } from './discord/moderator-commands.js';
+import { DiscordMembers } from './discord/permissions.js';
 import { handleReaction } from './discord/reactions.js';
 import { FarmStatus } from './nats/farm-status.js';
 import { botConsumerName, startJobFeed, type JobFeed } from './nats/job-feed.js';
+import { NatsImageStore, NatsJobQueue } from './nats/job-queue.js';
 import { NatsQuotaStore } from './nats/quota-store.js';
 import { openRenderRecords } from './nats/render-records.js';
 import { NatsGuildSettingsStore } from './nats/settings-store.js';
@@ -66,71 +68,49 @@ export interface BotHandle {
   kill(): Promise<void>;
 }
 
-export async function startBot(options: BotOptions): Promise<BotHandle> {
-  const log = options.log;
-  const now = options.now ?? Date.now;
-  const nc: NatsConnection = await connectNats({
-    url: options.nats.url,
-    name: 'tessera-bot',
-    ...(options.nats.user ? { user: options.nats.user } : {}),
-    ...(options.nats.password ? { password: options.nats.password } : {}),
-    ...(options.nats.token ? { token: options.nats.token } : {}),
-  });
+/** The bot's NATS side: the farm handles and the stores behind the ports. */
+async function openFarm(options: BotOptions, now: () => number) {
+  const { url, user, password, token } = options.nats;
+  const nc: NatsConnection = await connectNats({ url, name: 'tessera-bot', user, password, token });
   const farm = await ensureFarm(nc, { ...options.farm, models: [] });
-  const records = await openRenderRecords(new Kvm(farm.js), options.farm.resultsMaxAgeS * 1000);
-  const quotas = new NatsQuotaStore(farm.quotas, now);
-  const settings = new NatsGuildSettingsStore(farm.guildSettings, log.child({ part: 'settings' }));
+  const settings = new NatsGuildSettingsStore(farm.guildSettings, options.log.child({ part: 'settings' }));
   await settings.start();
-  const status = new FarmStatus(farm, now);
+  return {
+    nc,
+    farm,
+    jobs: new NatsJobQueue(farm),
+    images: new NatsImageStore(farm),
+    records: await openRenderRecords(new Kvm(farm.js), options.farm.resultsMaxAgeS * 1000),
+    quotas: new NatsQuotaStore(farm.quotas, now),
+    settings,
+    status: new FarmStatus(farm, now),
+  };
+}
 
-  const client = new Client({
+function createClient(options: BotOptions): Client {
+  return new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessageReactions],
     partials: [Partials.Message, Partials.Reaction, Partials.User, Partials.GuildMember],
     allowedMentions: { parse: [] },
-    ...(options.discord.apiBase ? { rest: { api: options.discord.apiBase } } : {}),
+    rest: options.discord.apiBase ? { api: options.discord.apiBase } : undefined,
   });
-  const port = new DiscordMessagePort(client.rest);
-  const renders = new RenderService({
-    farm,
-    records,
-    quotas,
-    port,
-    status,
-    log: log.child({ part: 'renders' }),
-    pacer: createEditPacer({ perSecond: options.editsPerSecond ?? 20 }),
-    ...(options.editMinIntervalMs !== undefined ? { editMinIntervalMs: options.editMinIntervalMs } : {}),
-    ...(options.tokenSwitchAfterMs !== undefined ? { tokenSwitchAfterMs: options.tokenSwitchAfterMs } : {}),
-    now,
-  });
-  const ctx: BotContext = {
-    client,
-    farm,
-    records,
-    quotas,
-    settings,
-    renders,
-    port,
-    status,
-    model: options.model,
-    log,
-    now,
-    randomSeed: () => randomInt(0, 2 ** 32),
-  };
+}
 
+/** Routes slash commands and reactions to their handlers; a failure gets a private apology. */
+function listen(client: Client, ctx: BotContext): void {
+  const log = ctx.log;
   client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isChatInputCommand()) return;
     void dispatchCommand(interaction, ctx).catch(async (err: unknown) => {
       log.error({ err, command: interaction.commandName }, 'command failed');
-      const content = '⚠️ Something went wrong on our side. Please try again.';
+      const answer = {
+        content: '⚠️ Something went wrong on our side. Please try again.',
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: { parse: [] },
+      } as const;
       try {
-        if (interaction.deferred || interaction.replied)
-          await interaction.followUp({
-            content,
-            flags: MessageFlags.Ephemeral,
-            allowedMentions: { parse: [] },
-          });
-        else
-          await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+        if (interaction.deferred || interaction.replied) await interaction.followUp(answer);
+        else await interaction.reply(answer);
       } catch {
         // The interaction is gone; nothing more to tell.
       }
@@ -139,18 +119,47 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
   client.on(Events.MessageReactionAdd, (reaction, user) => {
     const message = reaction.message;
     if (!message.guildId) return;
-    void handleReaction(
-      {
-        guildId: message.guildId,
-        channelId: message.channelId,
-        messageId: message.id,
-        userId: user.id,
-        emoji: reaction.emoji.name,
-      },
-      ctx,
-    ).catch((err: unknown) => log.error({ err, messageId: message.id }, 'reaction handling failed'));
+    const input = {
+      guildId: message.guildId,
+      channelId: message.channelId,
+      messageId: message.id,
+      userId: user.id,
+      emoji: reaction.emoji.name,
+    };
+    void handleReaction(input, ctx).catch((err: unknown) =>
+      log.error({ err, messageId: message.id }, 'reaction handling failed'),
+    );
   });
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+}
+
+export async function startBot(options: BotOptions): Promise<BotHandle> {
+  const log = options.log;
+  const now = options.now ?? Date.now;
+  const nats = await openFarm(options, now);
+  const client = createClient(options);
+  const port = new DiscordMessagePort(client.rest);
+  const renders = new RenderService({
+    ...nats,
+    port,
+    log: log.child({ part: 'renders' }),
+    pacer: createEditPacer({ perSecond: options.editsPerSecond ?? 20 }),
+    editMinIntervalMs: options.editMinIntervalMs,
+    tokenSwitchAfterMs: options.tokenSwitchAfterMs,
+    now,
+  });
+  const ctx: BotContext = {
+    ...nats,
+    renders,
+    port,
+    members: new DiscordMembers(client),
+    botUserId: () => client.user?.id,
+    model: options.model,
+    log,
+    now,
+    randomSeed: () => randomInt(0, 2 ** 32),
+  };
+  listen(client, ctx);
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {
@@ -158,47 +167,54 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     await ready;
   } catch (err) {
     // A bad token or an unreachable Discord: release NATS and the settings watch so the process can exit.
-    settings.stop();
+    nats.settings.stop();
     await client.destroy();
-    await nc.close().catch(() => undefined);
+    await nats.nc.close().catch(() => undefined);
     throw new BotLoginError(err);
   }
   const applicationId = client.application?.id ?? client.user?.id ?? '';
 
   renders.start();
   const feed: JobFeed = await startJobFeed({
-    farm,
+    farm: nats.farm,
     log: log.child({ part: 'feed' }),
     consumerName: botConsumerName(applicationId),
     handler: renders,
   });
   const resumed = await renders.resume();
   log.info({ user: client.user?.tag, applicationId, resumed }, 'bot ready');
+  return botHandle(
+    { client, farm: nats.farm, renders, applicationId },
+    {
+      async stop() {
+        await feed.stop();
+        await renders.stop();
+        nats.settings.stop();
+        await client.destroy();
+        await nats.nc.drain().catch(() => undefined);
+      },
+      async kill() {
+        nats.settings.stop();
+        await client.destroy();
+        await nats.nc.close().catch(() => undefined);
+        await renders.stop().catch(() => undefined);
+      },
+    },
+  );
+}
 
+/** The handle, with `stop` and `kill` each running at most once (whichever comes first). */
+function botHandle(
+  parts: Pick<BotHandle, 'client' | 'farm' | 'renders' | 'applicationId'>,
+  shutdown: Pick<BotHandle, 'stop' | 'kill'>,
+): BotHandle {
   let stopped = false;
-  return {
-    client,
-    farm,
-    renders,
-    applicationId,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await feed.stop();
-      await renders.stop();
-      settings.stop();
-      await client.destroy();
-      await nc.drain().catch(() => undefined);
-    },
-    async kill() {
-      if (stopped) return;
-      stopped = true;
-      settings.stop();
-      await client.destroy();
-      await nc.close().catch(() => undefined);
-      await renders.stop().catch(() => undefined);
-    },
+  const once = (how: () => Promise<void>) => async () => {
+    if (stopped) return;
+    stopped = true;
+    await how();
   };
+  return { ...parts, stop: once(shutdown.stop), kill: once(shutdown.kill) };
 }
 
 async function dispatchCommand(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

@@ -1,40 +1,47 @@
 /**
  * `tessera bot`: the Discord bot process. Configuration comes from the environment (see
- * shared/src/config.ts); `--register` also registers the slash commands at start (in
- * DISCORD_GUILD_ID when set, else globally). SIGINT/SIGTERM stop it gracefully.
+ * shared/src/config.ts); a bad value exits 2 with a message naming it. `--register` also
+ * registers the slash commands at start (in DISCORD_GUILD_ID when set, else globally).
+ * SIGINT/SIGTERM stop it gracefully.
  */
 import { REST } from 'discord.js';
-import { createLogger, loadConfig } from '../../shared/src/index.js';
-import { BotLoginError, startBot } from './bot.js';
+import { ConfigError, createLogger, loadConfig, type Config } from '../../shared/src/index.js';
+import { BotLoginError, startBot, type BotOptions } from './bot.js';
 import { deployCommands } from './cli/commands.js';
+import type { ModelFacts } from './core/imagine-request.js';
 import { loadModelFacts } from './model-facts.js';
 
-export async function run(argv: string[]): Promise<number> {
-  const register = argv.includes('--register');
-  const unknown = argv.filter((a) => a !== '--register');
-  if (unknown.length > 0) {
-    process.stderr.write(`usage: tessera bot [--register]\nunknown option: ${unknown.join(' ')}\n`);
-    return 2;
+const USAGE = 'usage: tessera bot [--register]';
+
+/** The configuration, or a message for stderr (exit 2) when the environment is not usable. */
+function configFromEnv():
+  | { ok: true; config: Config & { DISCORD_TOKEN: string } }
+  | { ok: false; message: string } {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, message: e.message };
+    throw e;
   }
-  const config = loadConfig();
-  const log = createLogger({ level: config.LOG_LEVEL, name: 'bot' });
-  if (!config.DISCORD_TOKEN) {
-    process.stderr.write(
-      'tessera bot: DISCORD_TOKEN is not set. Create a bot in the Discord Developer Portal (see README), or run `npm start` for the local playground.\n',
-    );
-    return 2;
-  }
-  const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
-  const started = startBot({
-    discord: {
-      token: config.DISCORD_TOKEN,
-      ...(config.DISCORD_API_BASE ? { apiBase: config.DISCORD_API_BASE } : {}),
-    },
+  const token = config.DISCORD_TOKEN;
+  if (!token)
+    return {
+      ok: false,
+      message:
+        'DISCORD_TOKEN is not set. Create a bot in the Discord Developer Portal (see README), or run `npm start` for the local playground.',
+    };
+  return { ok: true, config: { ...config, DISCORD_TOKEN: token } };
+}
+
+function botOptions(config: Config & { DISCORD_TOKEN: string }, model: ModelFacts): BotOptions {
+  return {
+    discord: { token: config.DISCORD_TOKEN, apiBase: config.DISCORD_API_BASE || undefined },
     nats: {
       url: config.NATS_URL,
-      ...(config.NATS_USER ? { user: config.NATS_USER } : {}),
-      ...(config.NATS_PASSWORD ? { password: config.NATS_PASSWORD } : {}),
-      ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),
+      user: config.NATS_USER || undefined,
+      password: config.NATS_PASSWORD || undefined,
+      token: config.NATS_TOKEN || undefined,
     },
     farm: {
       ackWaitMs: config.JOB_ACK_WAIT_MS,
@@ -44,23 +51,41 @@ export async function run(argv: string[]): Promise<number> {
       resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
     },
     model,
-    log,
-  });
-  const bot = await started.catch((err: unknown) => {
+    log: createLogger({ level: config.LOG_LEVEL, name: 'bot' }),
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const register = argv.includes('--register');
+  const unknown = argv.filter((a) => a !== '--register');
+  if (unknown.length > 0) {
+    process.stderr.write(`${USAGE}\nunknown option: ${unknown.join(' ')}\n`);
+    return 2;
+  }
+  const loaded = configFromEnv();
+  if (!loaded.ok) {
+    process.stderr.write(`tessera bot: ${loaded.message}\n`);
+    return 2;
+  }
+  const { config } = loaded;
+  const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
+  const options = botOptions(config, model);
+  const log = options.log;
+  const bot = await startBot(options).catch((err: unknown) => {
     if (!(err instanceof BotLoginError)) throw err;
     process.stderr.write(`tessera bot: ${err.message}. Check DISCORD_TOKEN (and DISCORD_API_BASE if set).\n`);
     return undefined;
   });
   if (!bot) return 1;
   if (register) {
-    const rest = new REST(config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {}).setToken(
-      config.DISCORD_TOKEN,
-    );
+    // REST spreads its options over the defaults: an `api` key set to undefined would erase Discord's.
+    const api = config.DISCORD_API_BASE ? { api: config.DISCORD_API_BASE } : {};
+    const rest = new REST(api).setToken(config.DISCORD_TOKEN);
     const names = await deployCommands({
       rest,
       applicationId: config.DISCORD_APP_ID ?? bot.applicationId,
       model,
-      ...(config.DISCORD_GUILD_ID ? { guildId: config.DISCORD_GUILD_ID } : {}),
+      guildId: config.DISCORD_GUILD_ID || undefined,
     });
     log.info({ commands: names, guildId: config.DISCORD_GUILD_ID }, 'slash commands registered');
   }

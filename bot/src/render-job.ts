@@ -1,8 +1,11 @@
 /** The farm job (`RenderJob`) for a render record: the one place that maps bot state to the contract. */
 import type { RenderJobInput } from '../../shared/src/index.js';
-import type { RenderRecord } from './nats/render-records.js';
+import type { RenderRecord } from './core/render-record.js';
 
-/** The job to submit for a render record (a new render, or a reroll with its new seed). */
+/**
+ * The job to submit for a render record (a new render, or a reroll with its new seed). It carries
+ * ids and the prompt, never a Discord token: the farm has no use for one.
+ */
 export function jobInput(
   record: RenderRecord,
   initImage: RenderJobInput['initImage'],
@@ -13,33 +16,22 @@ export function jobInput(
     v: 1,
     jobId: record.jobId,
     promptText: p.promptText,
-    prompts: p.prompts.map((x) => ({
-      text: x.text,
-      weight: x.weight,
-      ...(x.stop !== undefined ? { stop: x.stop } : {}),
-    })),
+    prompts: p.prompts.map((x) => ({ text: x.text, weight: x.weight, stop: x.stop })),
     seed: p.seed,
     width: p.width,
     height: p.height,
     steps: p.steps,
     cutn: p.cutn,
-    ...(initImage ? { initImage } : {}),
+    initImage,
     model: p.model,
     requester: {
       userId: record.requesterId,
       guildId: record.guildId,
       channelId: record.channelId,
-      ...(requester.interactionId ? { interactionId: requester.interactionId } : {}),
+      interactionId: requester.interactionId,
       username: requester.username.slice(0, 100),
     },
-    discord: {
-      applicationId: record.applicationId,
-      ...(record.interactionToken ? { interactionToken: record.interactionToken } : {}),
-      guildId: record.guildId,
-      channelId: record.channelId,
-      messageId: record.messageId,
-    },
-    ...(record.parentJobId ? { parentJobId: record.parentJobId } : {}),
+    parentJobId: record.parentJobId,
     createdAt: record.createdAt,
   };
 }

@@ -7,30 +7,35 @@
  */
 import type { Logger } from 'pino';
 import {
-  getJobResult,
   initialJobView,
   reduceJobView,
-  type Farm,
   type JobEvent,
   type JobView,
   type TerminalJobEvent,
 } from '../../shared/src/index.js';
 import { SpeedMeter, estimateEtaMs } from './core/eta.js';
 import { FrameEditor, type EditPacer, type EditTarget, type FrameEditorStats } from './core/frame-editor.js';
+import type {
+  FarmInfo,
+  ImageStore,
+  JobQueue,
+  MessagePort,
+  QuotaStore,
+  RenderRecords,
+  RenderTracker,
+} from './core/ports.js';
+import type { InteractionReply, RenderRecord } from './core/render-record.js';
 import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
-import type { DiscordMessagePort } from './discord/message-port.js';
-import type { FarmStatus } from './nats/farm-status.js';
-import type { JobFeedHandler } from './nats/job-feed.js';
-import type { NatsQuotaStore } from './nats/quota-store.js';
-import type { NatsRenderRecords, RenderRecord } from './nats/render-records.js';
 import { fitImage } from './image-fit.js';
+import type { JobFeedHandler } from './nats/job-feed.js';
 
 export interface RenderServiceOptions {
-  farm: Farm;
-  records: NatsRenderRecords;
-  quotas: NatsQuotaStore;
-  port: DiscordMessagePort;
-  status: FarmStatus;
+  jobs: JobQueue;
+  images: ImageStore;
+  records: RenderRecords;
+  quotas: QuotaStore;
+  port: MessagePort;
+  status: FarmInfo;
   log: Logger;
   pacer?: EditPacer;
   editMinIntervalMs?: number;
@@ -56,7 +61,7 @@ export function messageLink(guildId: string, channelId: string, messageId: strin
   return `https://discord.com/channels/${guildId}/${channelId}/${messageId}`;
 }
 
-export class RenderService implements JobFeedHandler {
+export class RenderService implements JobFeedHandler, RenderTracker {
   private readonly trackers = new Map<string, Tracker>();
   readonly speed = new SpeedMeter();
   private queueTimer: NodeJS.Timeout | undefined;
@@ -81,6 +86,10 @@ export class RenderService implements JobFeedHandler {
     for (const t of this.trackers.values()) t.editor.close();
   }
 
+  currentSpeed(): number | undefined {
+    return this.speed.current();
+  }
+
   /** Jobs this bot is following for a member. */
   activeJobsOf(userId: string): RenderRecord[] {
     return [...this.trackers.values()].filter((t) => t.record.requesterId === userId).map((t) => t.record);
@@ -90,28 +99,25 @@ export class RenderService implements JobFeedHandler {
     return this.trackers.get(jobId)?.editor.stats;
   }
 
-  /** Starts following a job whose record was just written. */
-  track(record: RenderRecord): void {
+  /**
+   * Starts following a job whose record was just written. With `reply` (an interaction's token,
+   * held in memory only) edits go through the interaction until the token runs out; without it
+   * (a reroll, or a job found again after a restart) they go to the channel message.
+   */
+  track(record: RenderRecord, reply?: InteractionReply): void {
     if (this.trackers.has(record.jobId)) return;
-    const target: EditTarget =
-      record.interactionToken && record.tokenIssuedAt !== undefined
-        ? {
-            kind: 'interaction',
-            applicationId: record.applicationId,
-            token: record.interactionToken,
-            issuedAt: record.tokenIssuedAt,
-            channelId: record.channelId,
-            messageId: record.messageId,
-          }
-        : { kind: 'channel', channelId: record.channelId, messageId: record.messageId };
+    const { channelId, messageId } = record;
+    const target: EditTarget = reply
+      ? { kind: 'interaction', ...reply, channelId, messageId }
+      : { kind: 'channel', channelId, messageId };
     const log = this.o.log.child({ jobId: record.jobId });
     const editor = new FrameEditor({
       port: this.o.port,
       target,
-      ...(record.attachmentSizeLimit ? { maxFileBytes: record.attachmentSizeLimit } : {}),
-      ...(this.o.editMinIntervalMs !== undefined ? { minIntervalMs: this.o.editMinIntervalMs } : {}),
-      ...(this.o.tokenSwitchAfterMs !== undefined ? { tokenSwitchAfterMs: this.o.tokenSwitchAfterMs } : {}),
-      ...(this.o.pacer ? { pacer: this.o.pacer } : {}),
+      maxFileBytes: record.attachmentSizeLimit,
+      minIntervalMs: this.o.editMinIntervalMs,
+      tokenSwitchAfterMs: this.o.tokenSwitchAfterMs,
+      pacer: this.o.pacer,
       now: this.now,
       onGone: (e) => log.info({ code: e.code }, 'render message is gone; no more edits'),
       onError: (e) => log.warn({ err: e }, 'render message edit failed'),
@@ -134,7 +140,7 @@ export class RenderService implements JobFeedHandler {
     const active = await this.o.records.active();
     for (const record of active) {
       this.track(record);
-      const result = await getJobResult(this.o.farm, record.jobId);
+      const result = await this.o.jobs.result(record.jobId);
       if (result)
         void this.onEvent(result).catch((err: unknown) =>
           this.o.log.error({ err, jobId: record.jobId }, 'finishing a resumed job failed'),
@@ -205,7 +211,7 @@ export class RenderService implements JobFeedHandler {
     const p = record.params;
     return {
       promptText: p.promptText,
-      ...(p.avoidText ? { avoidText: p.avoidText } : {}),
+      avoidText: p.avoidText || undefined,
       requesterId: record.requesterId,
       seed: p.seed,
       steps: p.steps,
@@ -213,9 +219,9 @@ export class RenderService implements JobFeedHandler {
       height: p.height,
       quality: p.quality,
       model: p.model,
-      ...(record.parentMessageId
-        ? { parentLink: messageLink(record.guildId, record.channelId, record.parentMessageId) }
-        : {}),
+      parentLink: record.parentMessageId
+        ? messageLink(record.guildId, record.channelId, record.parentMessageId)
+        : undefined,
     };
   }
 
@@ -223,7 +229,7 @@ export class RenderService implements JobFeedHandler {
     const v = t.view;
     let state: RenderState;
     if (t.cancellingBy) {
-      state = { kind: 'cancelling', by: t.cancellingBy, ...(t.frame ? { frame: t.frame } : {}) };
+      state = { kind: 'cancelling', by: t.cancellingBy, frame: t.frame };
     } else if (v.status === 'running') {
       const total = v.total ?? t.record.params.steps;
       const itPerSec = v.itPerSec ?? this.speed.current();
@@ -233,7 +239,7 @@ export class RenderService implements JobFeedHandler {
         total,
         itPerSec: v.itPerSec,
         etaMs: estimateEtaMs({ stepsLeft: total - v.step, stepsAhead: 0, itPerSec, renderers: 1 }),
-        ...(t.frame ? { frame: t.frame } : {}),
+        frame: t.frame,
       };
     } else {
       const ahead = t.position && t.position > 1 ? (t.position - 1) * t.record.params.steps : 0;
@@ -281,7 +287,7 @@ export class RenderService implements JobFeedHandler {
     let state: RenderState;
     let refund = false;
     if (event.type === 'done') {
-      const png = await this.o.farm.images.getBlob(event.image.key);
+      const png = await this.o.images.get(event.image.key);
       if (!png) {
         state = {
           kind: 'failed',
@@ -303,11 +309,11 @@ export class RenderService implements JobFeedHandler {
         kind: 'failed',
         reason: event.reason,
         refunded: true,
-        ...(t.frame ? { frame: t.frame } : {}),
+        frame: t.frame,
       };
     } else {
       refund = true;
-      state = { kind: 'cancelled', by: event.by, refunded: true, ...(t.frame ? { frame: t.frame } : {}) };
+      state = { kind: 'cancelled', by: event.by, refunded: true, frame: t.frame };
     }
     // Each step is idempotent, so a redelivered event or a restarted bot may repeat them all.
     // The quota first: once the message says "cancelled" or "failed", the refund has happened.

@@ -60,20 +60,6 @@ export const Requester = z.object({
 });
 export type Requester = z.infer<typeof Requester>;
 
-/**
- * What the bot needs to resume editing its reply after a restart: the interaction token edits
- * the reply for 15 minutes, after that the channel message is edited with the bot token.
- * Absent for jobs from the CLI.
- */
-export const DiscordContext = z.object({
-  applicationId: z.string().min(1).max(64),
-  interactionToken: z.string().max(500).optional(),
-  guildId: z.string().max(64).optional(),
-  channelId: z.string().min(1).max(64),
-  messageId: z.string().max(64).optional(),
-});
-export type DiscordContext = z.infer<typeof DiscordContext>;
-
 /** A render request, as published on `jobSubject(model, jobId)` with `Nats-Msg-Id: jobId`. */
 export const RenderJob = z
   .object({
@@ -92,7 +78,6 @@ export const RenderJob = z
     initImage: ImageRef.optional(),
     model: ModelName,
     requester: Requester,
-    discord: DiscordContext.optional(),
     /** The job this one rerolls (🔁). */
     parentJobId: JobId.optional(),
     createdAt: z.iso.datetime(),

@@ -23,7 +23,6 @@ const job = {
   steps: 100,
   model: 'tiny-shapes',
   requester: { userId: '111111111111111111', guildId: '222222222222222222' },
-  discord: { applicationId: '333333333333333333', interactionToken: 'tok', channelId: '444444444444444444' },
   createdAt: '2026-11-27T03:00:00.000Z',
 } satisfies RenderJobInput;
 

@@ -73,14 +73,44 @@ export type ImagineRefusalId =
 export interface ImagineRefusal {
   identifier: ImagineRefusalId;
   message: string;
+  /** The command option the refusal is about, when it is about one. */
+  option?: string;
 }
 
 export type ImagineResult = { ok: true; value: ImagineRequest } | { ok: false; error: ImagineRefusal };
 
-const refuse = (identifier: ImagineRefusalId, message: string): ImagineResult => ({
+const refuse = (identifier: ImagineRefusalId, message: string, option?: string): ImagineResult => ({
   ok: false,
-  error: { identifier, message },
+  error: { identifier, message, option },
 });
+
+/** The steps a server allows: the model's maximum, lowered by the server's setting. */
+export function maxStepsFor(model: ModelFacts, settings: GuildSettings): number {
+  return Math.min(model.maxSteps, settings.maxSteps > 0 ? settings.maxSteps : model.maxSteps);
+}
+
+/**
+ * The refusal for options discord.js handed over that are out of range or of the wrong kind: it
+ * names the option (as the person sees it in the command) and what it accepts.
+ */
+function optionRefusal(
+  issues: readonly { path: PropertyKey[] }[],
+  model: ModelFacts,
+  settings: GuildSettings,
+): ImagineResult {
+  const field = String(issues[0]?.path[0] ?? 'prompt');
+  const accepts: Record<string, [string, string]> = {
+    prompt: ['prompt', 'must be text describing the picture'],
+    seed: ['seed', `must be a whole number between 0 and ${0xffffffff}`],
+    steps: ['steps', `must be between 1 and ${maxStepsFor(model, settings)}`],
+    size: ['size', `must be one of ${sizeChoices(model).join(', ')}`],
+    quality: ['quality', `must be one of ${QUALITY_PRESETS.join(', ')}`],
+    avoid: ['avoid', 'may be at most 6000 characters long'],
+    initImage: ['init_image', 'must be an attached PNG, JPEG or WebP picture'],
+  };
+  const [option, rule] = accepts[field] ?? [field, 'is not valid'];
+  return refuse('invalid-options', `\`${option}\` ${rule}.`, option);
+}
 
 export function parseSize(raw: string): [number, number] | undefined {
   const m = /^\s*(\d{1,4})\s*[x×]\s*(\d{1,4})\s*$/i.exec(raw);
@@ -97,10 +127,9 @@ export function validateImagine(
   context: { model: ModelFacts; settings: GuildSettings; channelId: string; randomSeed: () => number },
 ): ImagineResult {
   const parsed = ImagineOptions.safeParse(raw);
-  if (!parsed.success)
-    return refuse('invalid-options', 'Some options were not understood; please check them and try again.');
-  const o = parsed.data;
   const { model, settings } = context;
+  if (!parsed.success) return optionRefusal(parsed.error.issues, model, settings);
+  const o = parsed.data;
 
   if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(context.channelId)) {
     const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
@@ -164,9 +193,13 @@ export function validateImagine(
     quality,
     o.steps,
   );
-  const maxSteps = Math.min(model.maxSteps, settings.maxSteps > 0 ? settings.maxSteps : model.maxSteps);
+  const maxSteps = maxStepsFor(model, settings);
   if (steps > maxSteps)
-    return refuse('too-many-steps', `${steps} steps is more than this server allows (${maxSteps}).`);
+    return refuse(
+      'too-many-steps',
+      `${steps} steps is more than this server allows (${maxSteps}); \`steps\` must be between 1 and ${maxSteps}.`,
+      'steps',
+    );
 
   let size = model.defaultSize;
   if (o.size !== undefined) {
@@ -176,6 +209,7 @@ export function validateImagine(
       return refuse(
         'size-not-supported',
         `The model ${model.name} renders ${sizeChoices(model).join(', ')}; ${o.size} is not one of them.`,
+        'size',
       );
     size = supported;
   }
@@ -212,14 +246,14 @@ export function validateImagine(
     value: {
       promptText: clean.text,
       prompts,
-      ...(avoidText !== undefined ? { avoidText } : {}),
+      avoidText,
       seed: o.seed ?? context.randomSeed(),
       steps,
       cutn,
       width: size[0],
       height: size[1],
       quality,
-      ...(initImage ? { initImage } : {}),
+      initImage,
       cleaned: removed > 0,
     },
   };

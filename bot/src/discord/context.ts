@@ -1,24 +1,30 @@
-/** Everything the command and reaction handlers need, passed in (built once in `bot.ts`). */
-import type { Client } from 'discord.js';
+/** Everything the command and reaction handlers need, typed by the bot's ports (wired in `bot.ts`). */
 import type { Logger } from 'pino';
-import type { Farm } from '../../../shared/src/index.js';
 import type { ModelFacts } from '../core/imagine-request.js';
-import type { FarmStatus } from '../nats/farm-status.js';
-import type { NatsQuotaStore } from '../nats/quota-store.js';
-import type { NatsRenderRecords } from '../nats/render-records.js';
-import type { NatsGuildSettingsStore } from '../nats/settings-store.js';
-import type { RenderService } from '../render-service.js';
-import type { DiscordMessagePort } from './message-port.js';
+import type {
+  FarmInfo,
+  GuildSettingsStore,
+  ImageStore,
+  JobQueue,
+  Members,
+  MessagePort,
+  QuotaStore,
+  RenderRecords,
+  RenderTracker,
+} from '../core/ports.js';
 
 export interface BotContext {
-  client: Client;
-  farm: Farm;
-  records: NatsRenderRecords;
-  quotas: NatsQuotaStore;
-  settings: NatsGuildSettingsStore;
-  renders: RenderService;
-  port: DiscordMessagePort;
-  status: FarmStatus;
+  jobs: JobQueue;
+  images: ImageStore;
+  records: RenderRecords;
+  quotas: QuotaStore;
+  settings: GuildSettingsStore;
+  renders: RenderTracker;
+  port: MessagePort;
+  status: FarmInfo;
+  members: Members;
+  /** The bot's own user id, once logged in (its own reactions are ignored). */
+  botUserId: () => string | undefined;
   model: ModelFacts;
   log: Logger;
   now: () => number;

@@ -1,19 +1,25 @@
 /**
- * `/imagine`: validate (pure, before anything is sent, so refusals are private), defer at once,
- * charge the quota (compare-and-set), store the init image and the render record, submit the job
- * with `Nats-Msg-Id` = interaction id, and hand the message to the render service.
+ * `/imagine`: validate the options (pure) and charge the quota before anything is shown, so every
+ * refusal is a private reply; then `startRender` defers (the callback response names the reply
+ * message), stores the init image, writes the render record and submits the job with
+ * `Nats-Msg-Id` = interaction id.
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { inputImageKey, submitJob, type RenderJobInput } from '../../../shared/src/index.js';
-import { jobInput } from '../render-job.js';
+import { inputImageKey } from '../../../shared/src/index.js';
 import { effectiveQuota } from '../core/guild-settings.js';
 import { MAX_INIT_IMAGE_BYTES, validateImagine, type ImagineRequest } from '../core/imagine-request.js';
-import type { RenderRecord } from '../nats/render-records.js';
+import type { RenderParams } from '../core/render-record.js';
+import { startRender, type OpenedMessage, type RenderOrder } from '../start-render.js';
 import type { BotContext } from './context.js';
 import { memberRoleIds } from './permissions.js';
 import { refusalText } from './quota-text.js';
 
 const NO_PINGS = { parse: [] as [] };
+
+/** The init image could not be downloaded or is too large (a user-facing reason). */
+export class InitImageError extends Error {
+  override readonly name = 'InitImageError';
+}
 
 function rawOptions(i: ChatInputCommandInteraction): unknown {
   const a = i.options.getAttachment('init_image');
@@ -25,25 +31,27 @@ function rawOptions(i: ChatInputCommandInteraction): unknown {
     size: pick(i.options.getString('size')),
     quality: pick(i.options.getString('quality')),
     avoid: pick(i.options.getString('avoid')),
-    ...(a ? { initImage: { url: a.url, filename: a.name, contentType: a.contentType, size: a.size } } : {}),
+    initImage: a ? { url: a.url, filename: a.name, contentType: a.contentType, size: a.size } : undefined,
   };
 }
 
 async function downloadImage(url: string, signal: AbortSignal): Promise<Uint8Array> {
-  const res = await fetch(url, { signal });
-  if (!res.ok) throw new Error(`the attachment could not be downloaded (HTTP ${res.status})`);
+  const res = await fetch(url, { signal }).catch((cause: unknown) => {
+    throw new InitImageError('the attachment could not be downloaded', { cause });
+  });
+  if (!res.ok) throw new InitImageError(`the attachment could not be downloaded (HTTP ${res.status})`);
   const data = new Uint8Array(await res.arrayBuffer());
-  if (data.byteLength > MAX_INIT_IMAGE_BYTES) throw new Error('the attachment is too large');
+  if (data.byteLength > MAX_INIT_IMAGE_BYTES) throw new InitImageError('the attachment is too large');
   return data;
+}
+
+function reply(i: ChatInputCommandInteraction, content: string): Promise<unknown> {
+  return i.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
 }
 
 export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!i.inGuild() || !i.guildId) {
-    await i.reply({
-      content: '`/imagine` works in servers only.',
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_PINGS,
-    });
+    await reply(i, '`/imagine` works in servers only.');
     return;
   }
   const guildId = i.guildId;
@@ -56,99 +64,75 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
     randomSeed: ctx.randomSeed,
   });
   if (!checked.ok) {
-    log.info({ refusal: checked.error.identifier }, 'imagine refused');
-    await i.reply({
-      content: `🙅 ${checked.error.message}`,
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_PINGS,
-    });
+    log.info({ refusal: checked.error.identifier, option: checked.error.option }, 'imagine refused');
+    await reply(i, `🙅 ${checked.error.message}`);
     return;
   }
-  const request = checked.value;
-
-  const response = await i.deferReply({ withResponse: true });
-  const messageId = response.resource?.message?.id ?? (await i.fetchReply()).id;
-
   const rule = effectiveQuota(settings, i.user.id, memberRoleIds(i.member));
-  const charged = await ctx.quotas.charge(guildId, i.user.id, i.id, rule, settings.maxConcurrentPerUser);
-  if (!charged.ok) {
-    log.info({ refusal: charged.refusal.identifier }, 'imagine refused by quota');
-    await i.deleteReply().catch(() => undefined);
-    await i.followUp({
-      content: refusalText(charged.refusal),
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_PINGS,
-    });
+  const outcome = await startRender(
+    ctx,
+    imagineOrder(i, ctx, checked.value, { rule, maxConcurrent: settings.maxConcurrentPerUser }),
+  );
+  if (outcome.ok) return;
+  if (outcome.stage === 'quota') {
+    log.info({ refusal: outcome.refusal.identifier }, 'imagine refused by quota');
+    await reply(i, refusalText(outcome.refusal));
     return;
   }
-
-  try {
-    await submit(i, ctx, request, { guildId, messageId });
-  } catch (err) {
-    log.error({ err }, 'imagine could not be submitted');
-    await ctx.quotas.settle(guildId, i.user.id, i.id, true);
-    await ctx.records.finish(i.id, 'failed').catch(() => false);
-    const reason =
-      err instanceof Error && /attachment/.test(err.message)
-        ? `The init image could not be used: ${err.message}.`
-        : 'The render farm could not be reached. Nothing was charged; please try again in a minute.';
-    await i
-      .editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS })
-      .catch(() => undefined);
-  }
+  log.error({ err: outcome.error, stage: outcome.stage }, 'imagine could not be submitted');
+  if (outcome.stage === 'message') return;
+  const reason =
+    outcome.error instanceof InitImageError
+      ? `The init image could not be used: ${outcome.error.message}.`
+      : 'The render farm could not be reached. Nothing was charged; please try again in a minute.';
+  await i.editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS }).catch(() => undefined);
 }
 
-async function submit(
+/** The render to start for a validated `/imagine`. */
+function imagineOrder(
   i: ChatInputCommandInteraction,
   ctx: BotContext,
   request: ImagineRequest,
-  where: { guildId: string; messageId: string },
-): Promise<void> {
-  const jobId = i.id;
-  let initImageKey: string | undefined;
-  let initImage: RenderJobInput['initImage'];
-  if (request.initImage) {
-    const bytes = await downloadImage(request.initImage.url, AbortSignal.timeout(15_000));
-    initImageKey = inputImageKey(jobId, request.initImage.filename);
-    await ctx.farm.images.putBlob({ name: initImageKey }, bytes);
-    initImage = { key: initImageKey, contentType: request.initImage.contentType, bytes: bytes.byteLength };
-  }
-  const record: RenderRecord = {
-    v: 1,
-    jobId,
-    guildId: where.guildId,
-    channelId: i.channelId,
-    messageId: where.messageId,
-    applicationId: i.applicationId,
-    interactionToken: i.token,
-    tokenIssuedAt: i.createdTimestamp,
-    attachmentSizeLimit: i.attachmentSizeLimit,
-    requesterId: i.user.id,
-    requesterName: i.user.username.slice(0, 100),
-    params: {
-      promptText: request.promptText,
-      ...(request.avoidText ? { avoidText: request.avoidText } : {}),
-      prompts: request.prompts,
-      seed: request.seed,
-      steps: request.steps,
-      cutn: request.cutn,
-      width: request.width,
-      height: request.height,
-      quality: request.quality,
-      model: ctx.model.name,
-      ...(initImageKey ? { initImageKey } : {}),
-    },
-    state: 'active',
-    createdAt: new Date(ctx.now()).toISOString(),
+  quota: RenderOrder['quota'],
+): RenderOrder {
+  const image = request.initImage;
+  const params: RenderParams = {
+    promptText: request.promptText,
+    avoidText: request.avoidText,
+    prompts: request.prompts,
+    seed: request.seed,
+    steps: request.steps,
+    cutn: request.cutn,
+    width: request.width,
+    height: request.height,
+    quality: request.quality,
+    model: ctx.model.name,
+    initImageKey: image ? inputImageKey(i.id, image.filename) : undefined,
   };
-  // The record comes first: a job that ends at once must find its message.
-  await ctx.records.put(record);
-  const submitted = await submitJob(
-    ctx.farm,
-    jobInput(record, initImage, { interactionId: i.id, username: i.user.username }),
-  );
-  ctx.renders.track({ ...record, queueSeq: submitted.seq });
-  await ctx.port
-    .react(record.channelId, record.messageId, '❌')
-    .catch((err: unknown) => ctx.log.warn({ err, jobId }, 'could not add ❌'));
+  return {
+    jobId: i.id,
+    guildId: i.guildId ?? '',
+    channelId: i.channelId,
+    applicationId: i.applicationId,
+    requester: { id: i.user.id, name: i.user.username, interactionId: i.id },
+    params,
+    quota,
+    attachmentSizeLimit: i.attachmentSizeLimit,
+    initImage: image
+      ? { contentType: image.contentType, load: () => downloadImage(image.url, AbortSignal.timeout(15_000)) }
+      : undefined,
+    openMessage: () => deferPublicly(i),
+  };
+}
+
+/** Defers the reply ("thinking…") and takes the message id from the callback response (no extra GET). */
+async function deferPublicly(i: ChatInputCommandInteraction): Promise<OpenedMessage> {
+  const response = await i.deferReply({ withResponse: true });
+  const messageId = response.resource?.message?.id ?? response.interaction.responseMessageId;
+  if (!messageId) throw new Error('the interaction callback response named no message');
+  return {
+    messageId,
+    // The token stays in this process: it edits the reply for 15 minutes, then the channel message is edited.
+    reply: { applicationId: i.applicationId, token: i.token, issuedAt: i.createdTimestamp },
+  };
 }

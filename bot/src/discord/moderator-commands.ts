@@ -164,7 +164,7 @@ export async function handleFarm(i: ChatInputCommandInteraction, ctx: BotContext
     ctx.settings.get(i.guildId),
   ]);
   const speed =
-    ctx.renders.speed.current() ??
+    ctx.renders.currentSpeed() ??
     (renderers.length > 0
       ? renderers.reduce((a, r) => a + r.recentItPerSec, 0) / renderers.length
       : undefined);

@@ -1,19 +1,19 @@
 /**
  * 🔁 and ❌ on render messages, including messages from before a restart (the render record is
- * looked up in KV by message id; the gateway event is enough, nothing needs to be cached).
+ * looked up by message id; the gateway event is enough, nothing needs to be cached).
  */
-import { requestCancel, submitJob } from '../../../shared/src/index.js';
 import { effectiveQuota } from '../core/guild-settings.js';
-import { renderPayload } from '../core/render-view.js';
-import type { RenderRecord } from '../nats/render-records.js';
+import type { RenderRecord } from '../core/render-record.js';
+import { renderPayload, type RenderFacts } from '../core/render-view.js';
 import { messageLink } from '../render-service.js';
+import { CANCEL_EMOJI, startRender } from '../start-render.js';
 import type { BotContext } from './context.js';
-import { jobInput } from '../render-job.js';
-import { isModerator, memberRoleIds } from './permissions.js';
 import { refusalText } from './quota-text.js';
 
 export const REROLL = '🔁';
-export const CANCEL = '❌';
+export const CANCEL = CANCEL_EMOJI;
+/** How long a reroll refusal stays in the channel (a reaction has no private reply). */
+export const REFUSAL_NOTICE_MS = 30_000;
 
 export interface ReactionInput {
   guildId: string;
@@ -24,7 +24,7 @@ export interface ReactionInput {
 }
 
 export async function handleReaction(input: ReactionInput, ctx: BotContext): Promise<void> {
-  if (input.userId === ctx.client.user?.id) return;
+  if (input.userId === ctx.botUserId()) return;
   if (input.emoji !== REROLL && input.emoji !== CANCEL) return;
   const record = await ctx.records.byMessage(input.messageId);
   if (!record || record.guildId !== input.guildId) return;
@@ -33,6 +33,7 @@ export async function handleReaction(input: ReactionInput, ctx: BotContext): Pro
   return reroll(record, input, ctx, log);
 }
 
+/** ❌: the requester or a moderator cancels a running render, or deletes a finished one. */
 async function cancel(
   record: RenderRecord,
   input: ReactionInput,
@@ -40,7 +41,7 @@ async function cancel(
   log: BotContext['log'],
 ): Promise<void> {
   const allowed =
-    input.userId === record.requesterId || (await isModerator(ctx.client, input.guildId, input.userId));
+    input.userId === record.requesterId || (await ctx.members.isModerator(input.guildId, input.userId));
   if (!allowed) {
     log.info('❌ from someone who may not cancel this render; removing the reaction');
     await ctx.port
@@ -49,11 +50,7 @@ async function cancel(
     return;
   }
   if (record.state === 'active') {
-    const outcome = await requestCancel(
-      ctx.farm,
-      { jobId: record.jobId, by: input.userId },
-      { model: record.params.model },
-    );
+    const outcome = await ctx.jobs.cancel({ jobId: record.jobId, by: input.userId }, record.params.model);
     log.info({ outcome: outcome.status }, 'cancel requested');
     if (outcome.status !== 'already-finished') {
       ctx.renders.markCancelling(record.jobId, input.userId);
@@ -72,6 +69,7 @@ async function cancel(
   }
 }
 
+/** 🔁 on a finished render: the same render with a new seed, in a new message, charged to the reactor. */
 async function reroll(
   record: RenderRecord,
   input: ReactionInput,
@@ -79,39 +77,12 @@ async function reroll(
   log: BotContext['log'],
 ): Promise<void> {
   if (record.state !== 'done') return;
-  const guild = ctx.client.guilds.cache.get(input.guildId);
-  const member = guild ? await guild.members.fetch(input.userId).catch(() => undefined) : undefined;
   const settings = await ctx.settings.get(input.guildId);
-  const rule = effectiveQuota(settings, input.userId, memberRoleIds(member));
-  // Reaction-derived job id: one per (message, user, moment); a retried publish of it is one job.
-  const jobId = `rr-${record.messageId}-${input.userId}-${ctx.now().toString(36)}`;
-  const charged = await ctx.quotas.charge(
-    input.guildId,
-    input.userId,
-    jobId,
-    rule,
-    settings.maxConcurrentPerUser,
-  );
-  if (!charged.ok) {
-    log.info({ refusal: charged.refusal.identifier }, 'reroll refused by quota');
-    const noticeId = await ctx.port
-      .say(input.channelId, `<@${input.userId}> ${refusalText(charged.refusal)}`, record.messageId)
-      .catch(() => undefined);
-    // A reaction has no private reply: the notice goes away after a while.
-    if (noticeId)
-      setTimeout(
-        () => void ctx.port.delete(input.channelId, noticeId).catch(() => undefined),
-        30_000,
-      ).unref();
-    await ctx.port
-      .removeReaction(input.channelId, input.messageId, REROLL, input.userId)
-      .catch(() => undefined);
-    return;
-  }
+  const rule = effectiveQuota(settings, input.userId, await ctx.members.roleIds(input.guildId, input.userId));
   const params = { ...record.params, seed: ctx.randomSeed() };
-  const facts = {
+  const facts: RenderFacts = {
     promptText: params.promptText,
-    ...(params.avoidText ? { avoidText: params.avoidText } : {}),
+    avoidText: params.avoidText,
     requesterId: input.userId,
     seed: params.seed,
     steps: params.steps,
@@ -121,48 +92,55 @@ async function reroll(
     model: params.model,
     parentLink: messageLink(record.guildId, record.channelId, record.messageId),
   };
-  let messageId: string;
-  try {
-    messageId = await ctx.port.post(
-      record.channelId,
-      renderPayload(facts, { kind: 'queued', position: undefined, etaMs: undefined }),
-      record.messageId,
-    );
-  } catch (err) {
-    log.warn({ err }, 'could not post the reroll message');
-    await ctx.quotas.settle(input.guildId, input.userId, jobId, true);
-    return;
-  }
-  const user = ctx.client.users.cache.get(input.userId);
-  const child: RenderRecord = {
-    v: 1,
-    jobId,
+  const outcome = await startRender(ctx, {
+    // One job per (message, user, moment); a retried publish of it is one job.
+    jobId: `rr-${record.messageId}-${input.userId}-${ctx.now().toString(36)}`,
     guildId: record.guildId,
     channelId: record.channelId,
-    messageId,
     applicationId: record.applicationId,
-    requesterId: input.userId,
-    requesterName: (user?.username ?? input.userId).slice(0, 100),
+    requester: { id: input.userId, name: ctx.members.username(input.userId) ?? input.userId },
     params,
-    parentJobId: record.jobId,
-    parentMessageId: record.messageId,
-    state: 'active',
-    createdAt: new Date(ctx.now()).toISOString(),
-  };
-  try {
-    await ctx.records.put(child);
-    const initImage = params.initImageKey ? { key: params.initImageKey } : undefined;
-    const submitted = await submitJob(
-      ctx.farm,
-      jobInput(child, initImage, { username: child.requesterName }),
-    );
-    ctx.renders.track({ ...child, queueSeq: submitted.seq });
-    await ctx.port.react(child.channelId, messageId, CANCEL).catch(() => undefined);
-    log.info({ rerollJobId: jobId, seed: params.seed }, 'reroll submitted');
-  } catch (err) {
-    log.error({ err }, 'reroll could not be submitted');
-    await ctx.quotas.settle(input.guildId, input.userId, jobId, true);
-    await ctx.records.finish(jobId, 'failed').catch(() => false);
-    await ctx.port.delete(record.channelId, messageId).catch(() => undefined);
+    quota: { rule, maxConcurrent: settings.maxConcurrentPerUser },
+    parent: { jobId: record.jobId, messageId: record.messageId },
+    attachmentSizeLimit: record.attachmentSizeLimit,
+    openMessage: async () => ({
+      messageId: await ctx.port.post(
+        record.channelId,
+        renderPayload(facts, { kind: 'queued', position: undefined, etaMs: undefined }),
+        record.messageId,
+      ),
+    }),
+  });
+  if (outcome.ok) {
+    log.info({ rerollJobId: outcome.jobId, seed: params.seed }, 'reroll submitted');
+    return;
   }
+  if (outcome.stage === 'quota') {
+    log.info({ refusal: outcome.refusal.identifier }, 'reroll refused by quota');
+    await refuseInChannel(ctx, input, record, refusalText(outcome.refusal));
+    return;
+  }
+  log.error({ err: outcome.error, stage: outcome.stage }, 'reroll could not be started');
+  if (outcome.stage === 'submit')
+    await ctx.port.delete(record.channelId, outcome.messageId).catch(() => undefined);
+}
+
+/** A short public notice that goes away after a while, and the 🔁 taken back. */
+async function refuseInChannel(
+  ctx: BotContext,
+  input: ReactionInput,
+  record: RenderRecord,
+  text: string,
+): Promise<void> {
+  const noticeId = await ctx.port
+    .say(input.channelId, `<@${input.userId}> ${text}`, record.messageId)
+    .catch(() => undefined);
+  if (noticeId)
+    setTimeout(
+      () => void ctx.port.delete(input.channelId, noticeId).catch(() => undefined),
+      REFUSAL_NOTICE_MS,
+    ).unref();
+  await ctx.port
+    .removeReaction(input.channelId, input.messageId, REROLL, input.userId)
+    .catch(() => undefined);
 }

@@ -10,17 +10,11 @@ import {
   rendererServiceName,
   type Farm,
 } from '../../../shared/src/index.js';
+import type { FarmInfo, QueueState } from '../core/ports.js';
 
-export interface QueueState {
-  /** Jobs waiting for a renderer. */
-  waiting: number;
-  /** Jobs a renderer holds right now. */
-  rendering: number;
-  /** Stream sequence of the newest job handed to a renderer. */
-  deliveredSeq: number;
-}
+export type { QueueState };
 
-export class FarmStatus {
+export class FarmStatus implements FarmInfo {
   private renderersCache: { at: number; list: RendererPresence[] } | undefined;
 
   constructor(

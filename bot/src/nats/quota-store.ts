@@ -5,33 +5,22 @@
  */
 import type { KV } from '@nats-io/kv';
 import type { QuotaRule } from '../core/guild-settings.js';
+import type { QuotaStore } from '../core/ports.js';
 import { UsageRecord, charge, emptyUsage, settle, type ChargeOutcome } from '../core/quota.js';
-import { casUpdate } from './cas.js';
+import { casUpdate, kvCodec, kvRead } from './cas.js';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const codec = kvCodec(UsageRecord, 'usage record');
 
 function usageKey(guildId: string, userId: string): string {
   return `usage.${guildId}.${userId}`;
 }
 
-function decode(bytes: Uint8Array): UsageRecord | undefined {
-  try {
-    const parsed = UsageRecord.safeParse(JSON.parse(decoder.decode(bytes)));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const encode = (u: UsageRecord) => encoder.encode(JSON.stringify(u));
-
-export class NatsQuotaStore {
+export class NatsQuotaStore implements QuotaStore {
   constructor(
     private readonly kv: KV,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Charges `jobId` to the member if the rule and the running-jobs limit allow it. */
   charge(
     guildId: string,
     userId: string,
@@ -39,16 +28,15 @@ export class NatsQuotaStore {
     rule: QuotaRule,
     maxConcurrent: number,
   ): Promise<ChargeOutcome> {
-    return casUpdate(this.kv, usageKey(guildId, userId), decode, encode, (current) => {
+    return casUpdate(this.kv, usageKey(guildId, userId), codec, (current) => {
       const outcome = charge(current ?? emptyUsage(this.now()), jobId, rule, maxConcurrent, this.now());
       if (!outcome.ok || outcome.alreadyCharged) return { write: false, result: outcome };
       return { write: true, value: outcome.usage, result: outcome };
     });
   }
 
-  /** Marks the job ended; with `refund` its charge is given back. Idempotent. Returns whether a refund happened now. */
   settle(guildId: string, userId: string, jobId: string, refund: boolean): Promise<boolean> {
-    return casUpdate(this.kv, usageKey(guildId, userId), decode, encode, (current) => {
+    return casUpdate(this.kv, usageKey(guildId, userId), codec, (current) => {
       if (!current) return { write: false, result: false };
       const s = settle(current, jobId, refund, this.now());
       return s.changed
@@ -58,13 +46,11 @@ export class NatsQuotaStore {
   }
 
   async usage(guildId: string, userId: string): Promise<UsageRecord> {
-    const entry = await this.kv.get(usageKey(guildId, userId));
-    return (entry && entry.operation === 'PUT' ? decode(entry.value) : undefined) ?? emptyUsage(this.now());
+    return (await kvRead(this.kv, usageKey(guildId, userId), codec)) ?? emptyUsage(this.now());
   }
 
-  /** Forgets the member's charges (running jobs still count as running). */
   reset(guildId: string, userId: string): Promise<void> {
-    return casUpdate(this.kv, usageKey(guildId, userId), decode, encode, (current) => {
+    return casUpdate(this.kv, usageKey(guildId, userId), codec, (current) => {
       if (!current) return { write: false, result: undefined };
       const fresh = emptyUsage(this.now());
       return { write: true, value: { ...fresh, active: current.active }, result: undefined };

@@ -6,22 +6,12 @@
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { GuildSettings, defaultGuildSettings } from '../core/guild-settings.js';
-import { casUpdate } from './cas.js';
+import type { GuildSettingsStore } from '../core/ports.js';
+import { casUpdate, kvCodec, kvRead } from './cas.js';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const codec = kvCodec(GuildSettings, 'guild settings');
 
-function decode(bytes: Uint8Array): GuildSettings | undefined {
-  try {
-    const parsed = GuildSettings.safeParse(JSON.parse(decoder.decode(bytes)));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const encode = (s: GuildSettings) => encoder.encode(JSON.stringify(s));
-
-export class NatsGuildSettingsStore {
+export class NatsGuildSettingsStore implements GuildSettingsStore {
   private readonly cache = new Map<string, GuildSettings>();
   private stopWatch: (() => void) | undefined;
 
@@ -40,7 +30,7 @@ export class NatsGuildSettingsStore {
           this.cache.delete(e.key);
           continue;
         }
-        const s = decode(e.value);
+        const s = codec.decode(e.value);
         if (s) this.cache.set(e.key, s);
         else this.log.warn({ guildId: e.key }, 'ignoring unreadable guild settings');
       }
@@ -54,15 +44,12 @@ export class NatsGuildSettingsStore {
   async get(guildId: string): Promise<GuildSettings> {
     const cached = this.cache.get(guildId);
     if (cached) return cached;
-    const entry = await this.kv.get(guildId);
-    const s =
-      (entry && entry.operation === 'PUT' ? decode(entry.value) : undefined) ?? defaultGuildSettings();
-    return s;
+    return (await kvRead(this.kv, guildId, codec)) ?? defaultGuildSettings();
   }
 
   /** Applies `change` atomically and returns the new settings. */
   async update(guildId: string, change: (current: GuildSettings) => GuildSettings): Promise<GuildSettings> {
-    const next = await casUpdate(this.kv, guildId, decode, encode, (current) => {
+    const next = await casUpdate(this.kv, guildId, codec, (current) => {
       const value = GuildSettings.parse(change(structuredClone(current ?? defaultGuildSettings())));
       return { write: true, value, result: value };
     });

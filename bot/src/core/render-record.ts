@@ -1,0 +1,55 @@
+/**
+ * What the bot remembers about each render message (kept in NATS KV by `NatsRenderRecords`), so
+ * that a restarted bot can finish its messages and react to 🔁/❌ on messages it posted before.
+ * Ids only, no secrets: a restarted bot edits the channel message with its bot token.
+ */
+import { z } from 'zod';
+
+export const RenderParams = z.object({
+  promptText: z.string().max(2000),
+  avoidText: z.string().max(2000).optional(),
+  prompts: z.array(z.object({ text: z.string(), weight: z.number(), stop: z.number().optional() })).max(16),
+  seed: z.number().int().min(0).max(0xffffffff),
+  steps: z.number().int().min(1),
+  cutn: z.number().int().min(1),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  quality: z.string().max(20),
+  model: z.string().max(64),
+  /** Object-store key of the init image, if one was given. */
+  initImageKey: z.string().max(256).optional(),
+});
+export type RenderParams = z.infer<typeof RenderParams>;
+
+export const RenderRecord = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  guildId: z.string(),
+  channelId: z.string(),
+  messageId: z.string(),
+  applicationId: z.string(),
+  attachmentSizeLimit: z.number().int().positive().optional(),
+  requesterId: z.string(),
+  requesterName: z.string().max(100),
+  params: RenderParams,
+  parentJobId: z.string().optional(),
+  parentMessageId: z.string().optional(),
+  state: z.enum(['active', 'done', 'failed', 'cancelled', 'deleted']),
+  /** Stream sequence of the job message (queue position). */
+  queueSeq: z.number().int().nonnegative().optional(),
+  createdAt: z.iso.datetime(),
+});
+export type RenderRecord = z.infer<typeof RenderRecord>;
+
+/** The states a record can end in. */
+export type FinalRenderState = Exclude<RenderRecord['state'], 'active'>;
+
+/**
+ * The interaction reply of a render: its token edits the message for 15 minutes. Kept in the
+ * bot's memory only, never written to NATS.
+ */
+export interface InteractionReply {
+  applicationId: string;
+  token: string;
+  issuedAt: number;
+}

@@ -1,0 +1,137 @@
+/**
+ * Starting a render, the one way every entry point does it (`/imagine`, 🔁, future buttons):
+ * charge the quota (compare-and-set; a refusal comes back before anything is shown), open the
+ * render message, store the init image, write the render record, submit the job, follow it.
+ * When anything after the charge fails, the charge is refunded and the record marked failed.
+ */
+import type { Logger } from 'pino';
+import type { ImageRef } from '../../shared/src/index.js';
+import type { QuotaRule } from './core/guild-settings.js';
+import type {
+  ImageStore,
+  JobQueue,
+  MessagePort,
+  QuotaStore,
+  RenderRecords,
+  RenderTracker,
+} from './core/ports.js';
+import type { ChargeRefusal } from './core/quota.js';
+import type { InteractionReply, RenderParams, RenderRecord } from './core/render-record.js';
+import { jobInput } from './render-job.js';
+
+export const CANCEL_EMOJI = '❌';
+
+export interface StartRenderDeps {
+  jobs: JobQueue;
+  images: ImageStore;
+  records: RenderRecords;
+  quotas: QuotaStore;
+  renders: Pick<RenderTracker, 'track'>;
+  port: Pick<MessagePort, 'react'>;
+  log: Logger;
+  now: () => number;
+}
+
+/** Where the render message is, once opened; `reply` when it is an interaction's reply. */
+export interface OpenedMessage {
+  messageId: string;
+  reply?: InteractionReply;
+}
+
+export interface RenderOrder {
+  jobId: string;
+  guildId: string;
+  channelId: string;
+  applicationId: string;
+  requester: { id: string; name: string; interactionId?: string };
+  params: RenderParams;
+  quota: { rule: QuotaRule; maxConcurrent: number };
+  /** The render this one rerolls. */
+  parent?: { jobId: string; messageId: string };
+  attachmentSizeLimit?: number;
+  /** New init image bytes to store under `params.initImageKey` before the job is submitted. */
+  initImage?: { contentType: string; load: () => Promise<Uint8Array> };
+  /** Shows the render message (called only once the charge went through). */
+  openMessage: () => Promise<OpenedMessage>;
+}
+
+export type StartRenderOutcome =
+  | { ok: true; jobId: string; messageId: string }
+  /** Over quota or too many running: nothing was shown or charged. */
+  | { ok: false; stage: 'quota'; refusal: ChargeRefusal }
+  /** The message could not be opened: the charge was refunded. */
+  | { ok: false; stage: 'message'; error: unknown }
+  /** The message is there, the job is not: the charge was refunded, the record marked failed. */
+  | { ok: false; stage: 'submit'; error: unknown; messageId: string };
+
+export async function startRender(deps: StartRenderDeps, order: RenderOrder): Promise<StartRenderOutcome> {
+  const { jobId, guildId } = order;
+  const userId = order.requester.id;
+  const charged = await deps.quotas.charge(
+    guildId,
+    userId,
+    jobId,
+    order.quota.rule,
+    order.quota.maxConcurrent,
+  );
+  if (!charged.ok) return { ok: false, stage: 'quota', refusal: charged.refusal };
+
+  let opened: OpenedMessage;
+  try {
+    opened = await order.openMessage();
+  } catch (error) {
+    await deps.quotas.settle(guildId, userId, jobId, true);
+    return { ok: false, stage: 'message', error };
+  }
+
+  const record = renderRecord(order, opened.messageId, deps.now());
+  try {
+    const initImage = await storeInitImage(deps, order);
+    // The record comes first: a job that ends at once must find its message.
+    await deps.records.put(record);
+    const submitted = await deps.jobs.submit(
+      jobInput(record, initImage, {
+        interactionId: order.requester.interactionId,
+        username: order.requester.name,
+      }),
+    );
+    deps.renders.track({ ...record, queueSeq: submitted.seq }, opened.reply);
+  } catch (error) {
+    await deps.quotas.settle(guildId, userId, jobId, true);
+    await deps.records.finish(jobId, 'failed').catch(() => false);
+    return { ok: false, stage: 'submit', error, messageId: opened.messageId };
+  }
+  await deps.port
+    .react(record.channelId, record.messageId, CANCEL_EMOJI)
+    .catch((err: unknown) => deps.log.warn({ err, jobId }, `could not add ${CANCEL_EMOJI}`));
+  return { ok: true, jobId, messageId: opened.messageId };
+}
+
+function renderRecord(order: RenderOrder, messageId: string, now: number): RenderRecord {
+  return {
+    v: 1,
+    jobId: order.jobId,
+    guildId: order.guildId,
+    channelId: order.channelId,
+    messageId,
+    applicationId: order.applicationId,
+    attachmentSizeLimit: order.attachmentSizeLimit,
+    requesterId: order.requester.id,
+    requesterName: order.requester.name.slice(0, 100),
+    params: order.params,
+    parentJobId: order.parent?.jobId,
+    parentMessageId: order.parent?.messageId,
+    state: 'active',
+    createdAt: new Date(now).toISOString(),
+  };
+}
+
+/** The job's image reference: a new image is stored first; a reroll reuses the stored one. */
+async function storeInitImage(deps: StartRenderDeps, order: RenderOrder): Promise<ImageRef | undefined> {
+  const key = order.params.initImageKey;
+  if (!key) return undefined;
+  if (!order.initImage) return { key };
+  const bytes = await order.initImage.load();
+  await deps.images.put(key, bytes);
+  return { key, contentType: order.initImage.contentType, bytes: bytes.byteLength };
+}
