@@ -7,7 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { eventSubject, getJob, JobEvent, decodeMessage } from '../../shared/src/index.js';
+import { Kvm } from '@nats-io/kv';
+import {
+  decodeMessage,
+  eventSubject,
+  getJob,
+  JobEvent,
+  renderRecordsBucket,
+} from '../../shared/src/index.js';
 import { distinctFrames, embedField, pingingMessages, waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
 
@@ -90,6 +97,24 @@ describe('/imagine end to end', () => {
     expect(done.revisions.some((r) => /Queued|Rendering/u.test(r.content))).toBe(true);
     expect(sent.record.state).toBe('deferred');
     expect(stack.emulator.maxEditsInFlight(done.id)).toBeLessThanOrEqual(1);
+    // The reply's message id comes from the callback response: no GET of the original message.
+    const gets = stack.emulator
+      .requests()
+      .filter((r) => r.method === 'GET' && r.path.includes('/messages/@original'));
+    expect(gets).toEqual([]);
+  });
+
+  it('keeps the interaction token in the bot: not in the job, not in the render record', async () => {
+    const { sent, reply } = await imagine('carol', { prompt: 'a red square', steps: 10 });
+    await waitFinished(stack.emulator, reply.id);
+    const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+    const job = await stack.farm.jobs.get(sent.id);
+    expect(text(job?.value)).toContain('a red square');
+    expect(text(job?.value)).not.toContain(sent.token);
+    const records = await new Kvm(stack.farm.js).open(renderRecordsBucket());
+    const record = await records.get(`job.${sent.id}`);
+    expect(text(record?.value)).toContain(reply.id);
+    expect(text(record?.value)).not.toContain(sent.token);
   });
 
   it('🔁 rerolls into a new message with a new seed, linked to the original, charged to the reactor', async () => {

@@ -108,3 +108,39 @@ describe('quality presets', () => {
     expect(resolveQuality({ steps: 100, cutn: 16 }, 'fine', 30)).toEqual({ steps: 30, cutn: 24 });
   });
 });
+
+describe('validateImagine refusals of out-of-range options', () => {
+  const refusal = (raw: Record<string, unknown>, over = {}) => {
+    const r = validateImagine({ prompt: 'a red circle', ...raw }, ctx(over));
+    if (r.ok) throw new Error('expected a refusal');
+    return r.error;
+  };
+
+  it('names `steps` and the range this server allows', () => {
+    expect(refusal({ steps: 0 })).toMatchObject({
+      identifier: 'invalid-options',
+      option: 'steps',
+      message: '`steps` must be between 1 and 1000.',
+    });
+    expect(refusal({ steps: 20_000 }, { maxSteps: 200 }).message).toBe('`steps` must be between 1 and 200.');
+    expect(refusal({ steps: 300 }, { maxSteps: 200 })).toMatchObject({
+      identifier: 'too-many-steps',
+      option: 'steps',
+    });
+    expect(refusal({ steps: 300 }, { maxSteps: 200 }).message).toContain('`steps` must be between 1 and 200');
+  });
+
+  it('names `seed`, `quality` and `avoid` with what they accept', () => {
+    expect(refusal({ seed: 2 ** 32 }).message).toBe(
+      '`seed` must be a whole number between 0 and 4294967295.',
+    );
+    expect(refusal({ quality: 'ultra' }).message).toMatch(/^`quality` must be one of draft, /);
+    expect(refusal({ avoid: 'x'.repeat(7000) }).message).toBe('`avoid` may be at most 6000 characters long.');
+  });
+
+  it('never answers with the vague “not understood”', () => {
+    for (const raw of [{ steps: -3 }, { seed: 1.5 }, { size: 'x'.repeat(30) }, { quality: 'max' }]) {
+      expect(refusal(raw).message).not.toMatch(/not understood/);
+    }
+  });
+});
