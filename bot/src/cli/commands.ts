@@ -4,7 +4,7 @@
  * from the token when absent), DISCORD_GUILD_ID and DISCORD_API_BASE.
  */
 import { REST, Routes } from 'discord.js';
-import { loadConfig } from '../../../shared/src/index.js';
+import { ConfigError, loadConfig, type Config } from '../../../shared/src/index.js';
 import { buildCommands } from '../discord/command-definitions.js';
 import type { ModelFacts } from '../core/imagine-request.js';
 import { loadModelFacts } from '../model-facts.js';
@@ -46,7 +46,14 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`tessera commands: ${e.message}\n`);
+    return 2;
+  }
   if (!config.DISCORD_TOKEN) {
     process.stderr.write(
       'tessera commands: DISCORD_TOKEN is not set (the bot token from the Developer Portal, Bot page).\n',
@@ -66,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   const applicationId =
     config.DISCORD_APP_ID ?? ((await rest2.get(Routes.currentApplication())) as { id: string }).id;
   const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
-  const names = await deployCommands({ rest: rest2, applicationId, model, ...(guildId ? { guildId } : {}) });
+  const names = await deployCommands({ rest: rest2, applicationId, model, guildId });
   process.stdout.write(
     `registered ${names.map((n) => `/${n}`).join(', ')} ${guildId ? `in guild ${guildId}` : 'globally'}\n`,
   );

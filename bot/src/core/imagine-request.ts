@@ -79,10 +79,11 @@ export interface ImagineRefusal {
 
 export type ImagineResult = { ok: true; value: ImagineRequest } | { ok: false; error: ImagineRefusal };
 
-const refuse = (identifier: ImagineRefusalId, message: string, option?: string): ImagineResult => ({
-  ok: false,
-  error: { identifier, message, option },
-});
+const refuse = (
+  identifier: ImagineRefusalId,
+  message: string,
+  option?: string,
+): { ok: false; error: ImagineRefusal } => ({ ok: false, error: { identifier, message, option } });
 
 /** The steps a server allows: the model's maximum, lowered by the server's setting. */
 export function maxStepsFor(model: ModelFacts, settings: GuildSettings): number {
@@ -122,6 +123,130 @@ export function sizeChoices(model: ModelFacts): string[] {
   return model.sizes.map(([w, h]) => `${w}x${h}`);
 }
 
+/** A partial check: its value, or the refusal that ends validation. */
+type Checked<T> = { ok: true; value: T } | { ok: false; error: ImagineRefusal };
+
+interface CheckedPrompt {
+  promptText: string;
+  prompts: ParsedPrompt[];
+  avoidText: string | undefined;
+  cleaned: boolean;
+}
+
+/** The prompt line: length, invisible characters, `text:weight` syntax, banned words. */
+function checkPrompt(o: ImagineOptions, settings: GuildSettings): Checked<CheckedPrompt> {
+  if ([...o.prompt].length > MAX_PROMPT_CHARS) {
+    return refuse(
+      'prompt-too-long',
+      `Your prompt is ${[...o.prompt].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`,
+      'prompt',
+    );
+  }
+  const clean = cleanUserText(o.prompt);
+  if (clean.text === '')
+    return refuse(
+      'prompt-empty',
+      'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.',
+      'prompt',
+    );
+  const syntax = parsePromptLine(clean.text);
+  if (!syntax.ok) return refuse('prompt-syntax', syntax.error.message, 'prompt');
+  if (syntax.prompts.some((p) => [...p.text].length > 500))
+    return refuse('prompt-too-long', 'Each prompt between `|` may be at most 500 characters long.', 'prompt');
+
+  const avoid = checkAvoid(o.avoid, syntax.prompts);
+  if (!avoid.ok) return avoid;
+  const { avoidText, prompts } = avoid.value;
+  if (prompts.length > 8)
+    return refuse('prompt-syntax', 'Too many prompts: at most 8 together with `avoid`.');
+
+  const banned = findBannedWords(`${clean.text} ${avoidText ?? ''}`, settings.bannedWords);
+  if (banned.length > 0) {
+    return refuse(
+      'banned-words',
+      `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts. Your prompt was not rendered.`,
+    );
+  }
+  const removed = Object.values(clean.removed).reduce((a, b) => a + b, 0);
+  return { ok: true, value: { promptText: clean.text, prompts, avoidText, cleaned: removed > 0 } };
+}
+
+/** `avoid` → negative prompts appended to the wanted ones. */
+function checkAvoid(
+  avoid: string | undefined,
+  wanted: ParsedPrompt[],
+): Checked<{ avoidText: string | undefined; prompts: ParsedPrompt[] }> {
+  const prompts = [...wanted];
+  if (avoid === undefined) return { ok: true, value: { avoidText: undefined, prompts } };
+  const cleanAvoid = cleanUserText(avoid);
+  if ([...cleanAvoid.text].length > MAX_PROMPT_CHARS / 2) {
+    return refuse(
+      'prompt-too-long',
+      `The \`avoid\` text is too long; please keep it under ${MAX_PROMPT_CHARS / 2} characters.`,
+      'avoid',
+    );
+  }
+  const parts = cleanAvoid.text
+    .split('|')
+    .map((s) => s.replace(/:/g, ' ').trim())
+    .filter(Boolean);
+  if (parts.length === 0) return { ok: true, value: { avoidText: undefined, prompts } };
+  // Negative prompts push away at half the strength the wanted ones pull, in total.
+  const positive = prompts.reduce((sum, p) => sum + Math.max(0, p.weight), 0);
+  const weight = -(positive * 0.5) / parts.length;
+  for (const text of parts) prompts.push({ text, weight });
+  return { ok: true, value: { avoidText: parts.join(' | '), prompts } };
+}
+
+/** The size: one the model renders, within the server's largest side. */
+function checkSize(
+  raw: string | undefined,
+  model: ModelFacts,
+  settings: GuildSettings,
+): Checked<[number, number]> {
+  let size = model.defaultSize;
+  if (raw !== undefined) {
+    const wanted = parseSize(raw);
+    const supported = wanted && model.sizes.find(([w, h]) => w === wanted[0] && h === wanted[1]);
+    if (!supported)
+      return refuse(
+        'size-not-supported',
+        `The model ${model.name} renders ${sizeChoices(model).join(', ')}; ${raw} is not one of them.`,
+        'size',
+      );
+    size = supported;
+  }
+  if (settings.maxSize > 0 && Math.max(size[0], size[1]) > settings.maxSize) {
+    return refuse(
+      'size-too-large',
+      `${size[0]}x${size[1]} is larger than this server allows (${settings.maxSize} px).`,
+      'size',
+    );
+  }
+  return { ok: true, value: size };
+}
+
+/** The init image attachment: a PNG, JPEG or WebP picture within the size limit. */
+function checkInitImage(a: ImagineOptions['initImage']): Checked<ImagineRequest['initImage']> {
+  if (!a) return { ok: true, value: undefined };
+  const type = a.contentType ?? '';
+  if (!/^image\/(png|jpeg|webp)$/.test(type)) {
+    return refuse('init-image-invalid', 'The init image must be a PNG, JPEG or WebP picture.', 'init_image');
+  }
+  if (a.size > MAX_INIT_IMAGE_BYTES) {
+    return refuse(
+      'init-image-invalid',
+      `The init image is too large (${Math.round(a.size / 1024)} KiB; at most ${MAX_INIT_IMAGE_BYTES / 1024 / 1024} MiB).`,
+      'init_image',
+    );
+  }
+  return { ok: true, value: { url: a.url, filename: a.filename, contentType: type, size: a.size } };
+}
+
+/**
+ * Checks `/imagine` options in the order a person would fix them: option ranges, channel,
+ * prompt, steps, size, init image. Pure: model facts and server settings are passed in.
+ */
 export function validateImagine(
   raw: unknown,
   context: { model: ModelFacts; settings: GuildSettings; channelId: string; randomSeed: () => number },
@@ -135,57 +260,8 @@ export function validateImagine(
     const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
     return refuse('channel-not-allowed', `Renders are not enabled in this channel. Try ${where}.`);
   }
-  if ([...o.prompt].length > MAX_PROMPT_CHARS) {
-    return refuse(
-      'prompt-too-long',
-      `Your prompt is ${[...o.prompt].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`,
-    );
-  }
-  const clean = cleanUserText(o.prompt);
-  if (clean.text === '')
-    return refuse(
-      'prompt-empty',
-      'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.',
-    );
-  const syntax = parsePromptLine(clean.text);
-  if (!syntax.ok) return refuse('prompt-syntax', syntax.error.message);
-
-  const longest = syntax.prompts.find((p) => [...p.text].length > 500);
-  if (longest)
-    return refuse('prompt-too-long', 'Each prompt between `|` may be at most 500 characters long.');
-
-  let avoidText: string | undefined;
-  const prompts = [...syntax.prompts];
-  if (o.avoid !== undefined) {
-    const cleanAvoid = cleanUserText(o.avoid);
-    if ([...cleanAvoid.text].length > MAX_PROMPT_CHARS / 2) {
-      return refuse(
-        'prompt-too-long',
-        `The \`avoid\` text is too long; please keep it under ${MAX_PROMPT_CHARS / 2} characters.`,
-      );
-    }
-    const parts = cleanAvoid.text
-      .split('|')
-      .map((s) => s.replace(/:/g, ' ').trim())
-      .filter(Boolean);
-    if (parts.length > 0) {
-      avoidText = parts.join(' | ');
-      // Negative prompts push away at half the strength the wanted ones pull, in total.
-      const positive = prompts.reduce((sum, p) => sum + Math.max(0, p.weight), 0);
-      const weight = -(positive * 0.5) / parts.length;
-      for (const text of parts) prompts.push({ text, weight });
-    }
-  }
-  if (prompts.length > 8)
-    return refuse('prompt-syntax', 'Too many prompts: at most 8 together with `avoid`.');
-
-  const banned = findBannedWords(`${clean.text} ${avoidText ?? ''}`, settings.bannedWords);
-  if (banned.length > 0) {
-    return refuse(
-      'banned-words',
-      `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts. Your prompt was not rendered.`,
-    );
-  }
+  const prompt = checkPrompt(o, settings);
+  if (!prompt.ok) return prompt;
 
   const quality = o.quality ?? 'standard';
   const { steps, cutn } = resolveQuality(
@@ -200,61 +276,22 @@ export function validateImagine(
       `${steps} steps is more than this server allows (${maxSteps}); \`steps\` must be between 1 and ${maxSteps}.`,
       'steps',
     );
+  const size = checkSize(o.size, model, settings);
+  if (!size.ok) return size;
+  const initImage = checkInitImage(o.initImage);
+  if (!initImage.ok) return initImage;
 
-  let size = model.defaultSize;
-  if (o.size !== undefined) {
-    const wanted = parseSize(o.size);
-    const supported = wanted && model.sizes.find(([w, h]) => w === wanted[0] && h === wanted[1]);
-    if (!supported)
-      return refuse(
-        'size-not-supported',
-        `The model ${model.name} renders ${sizeChoices(model).join(', ')}; ${o.size} is not one of them.`,
-        'size',
-      );
-    size = supported;
-  }
-  if (settings.maxSize > 0 && Math.max(size[0], size[1]) > settings.maxSize) {
-    return refuse(
-      'size-too-large',
-      `${size[0]}x${size[1]} is larger than this server allows (${settings.maxSize} px).`,
-    );
-  }
-
-  let initImage: ImagineRequest['initImage'];
-  if (o.initImage) {
-    const type = o.initImage.contentType ?? '';
-    if (!/^image\/(png|jpeg|webp)$/.test(type)) {
-      return refuse('init-image-invalid', 'The init image must be a PNG, JPEG or WebP picture.');
-    }
-    if (o.initImage.size > MAX_INIT_IMAGE_BYTES) {
-      return refuse(
-        'init-image-invalid',
-        `The init image is too large (${Math.round(o.initImage.size / 1024)} KiB; at most ${MAX_INIT_IMAGE_BYTES / 1024 / 1024} MiB).`,
-      );
-    }
-    initImage = {
-      url: o.initImage.url,
-      filename: o.initImage.filename,
-      contentType: type,
-      size: o.initImage.size,
-    };
-  }
-
-  const removed = Object.values(clean.removed).reduce((a, b) => a + b, 0);
   return {
     ok: true,
     value: {
-      promptText: clean.text,
-      prompts,
-      avoidText,
+      ...prompt.value,
       seed: o.seed ?? context.randomSeed(),
       steps,
       cutn,
-      width: size[0],
-      height: size[1],
+      width: size.value[0],
+      height: size.value[1],
       quality,
-      initImage,
-      cleaned: removed > 0,
+      initImage: initImage.value,
     },
   };
 }

@@ -95,5 +95,5 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
     ],
   };
   const image = frameName(state);
-  return { content: statusLine(state), embed, ...(image ? { image } : {}) };
+  return { content: statusLine(state), embed, image };
 }

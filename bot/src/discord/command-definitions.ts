@@ -8,12 +8,21 @@ import {
   PermissionFlagsBits,
   SlashCommandBuilder,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
+  type SlashCommandStringOption,
 } from 'discord.js';
 import { sizeChoices, type ModelFacts } from '../core/imagine-request.js';
 import { QUALITY_PRESETS } from '../core/presets.js';
 
-export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
-  const imagine = new SlashCommandBuilder()
+type CommandJson = RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+/** Every command, as the JSON Discord takes. */
+export function buildCommands(model: ModelFacts): CommandJson[] {
+  return [imagineCommand(model), quotaCommand(), settingsCommand(), farmCommand()];
+}
+
+/** `/imagine`: the ranges here are the model's; the handler checks the server's limits again. */
+function imagineCommand(model: ModelFacts): CommandJson {
+  return new SlashCommandBuilder()
     .setName('imagine')
     .setDescription('Paint a picture from text on the render farm')
     .setContexts(InteractionContextType.Guild)
@@ -49,15 +58,19 @@ export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicatio
     .addAttachmentOption((o) =>
       o.setName('init_image').setDescription('Start from this picture instead of noise'),
     )
-    .addStringOption((o) => o.setName('avoid').setDescription('What the picture should not look like'));
+    .addStringOption((o) => o.setName('avoid').setDescription('What the picture should not look like'))
+    .toJSON();
+}
 
-  const per = (o: import('discord.js').SlashCommandStringOption) =>
-    o
-      .setName('per')
-      .setDescription('Time window')
-      .setRequired(true)
-      .addChoices({ name: 'day', value: 'day' }, { name: 'hour', value: 'hour' });
-  const quota = new SlashCommandBuilder()
+const per = (o: SlashCommandStringOption) =>
+  o
+    .setName('per')
+    .setDescription('Time window')
+    .setRequired(true)
+    .addChoices({ name: 'day', value: 'day' }, { name: 'hour', value: 'hour' });
+
+function quotaCommand(): CommandJson {
+  return new SlashCommandBuilder()
     .setName('quota')
     .setDescription('Render quotas (moderators)')
     .setContexts(InteractionContextType.Guild)
@@ -102,9 +115,12 @@ export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicatio
         .setName('reset')
         .setDescription("Forget a member's renders in the current windows")
         .addUserOption((o) => o.setName('user').setDescription('Member').setRequired(true)),
-    );
+    )
+    .toJSON();
+}
 
-  const settings = new SlashCommandBuilder()
+function settingsCommand(): CommandJson {
+  return new SlashCommandBuilder()
     .setName('settings')
     .setDescription('Server settings for renders (moderators)')
     .setContexts(InteractionContextType.Guild)
@@ -165,12 +181,14 @@ export function buildCommands(model: ModelFacts): RESTPostAPIChatInputApplicatio
             ),
         )
         .addStringOption((o) => o.setName('words').setDescription('Comma-separated words or phrases')),
-    );
+    )
+    .toJSON();
+}
 
-  const farm = new SlashCommandBuilder()
+function farmCommand(): CommandJson {
+  return new SlashCommandBuilder()
     .setName('farm')
     .setDescription('Renderers online, queue, speed, and your renders')
-    .setContexts(InteractionContextType.Guild);
-
-  return [imagine.toJSON(), quota.toJSON(), settings.toJSON(), farm.toJSON()];
+    .setContexts(InteractionContextType.Guild)
+    .toJSON();
 }

@@ -96,7 +96,7 @@ export class DiscordMessagePort implements MessageEditPort {
     const body = {
       content,
       allowed_mentions: NO_PINGS,
-      ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
+      message_reference: replyTo ? { message_id: replyTo, fail_if_not_exists: false } : undefined,
     };
     const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
     return message.id;

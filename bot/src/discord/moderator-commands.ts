@@ -121,9 +121,9 @@ export async function handleSettings(i: ChatInputCommandInteraction, ctx: BotCon
     const concurrent = i.options.getInteger('concurrent');
     s = await ctx.settings.update(guildId, (cur) => ({
       ...cur,
-      ...(maxSteps !== null ? { maxSteps } : {}),
-      ...(maxSize !== null ? { maxSize } : {}),
-      ...(concurrent !== null ? { maxConcurrentPerUser: concurrent } : {}),
+      maxSteps: maxSteps ?? cur.maxSteps,
+      maxSize: maxSize ?? cur.maxSize,
+      maxConcurrentPerUser: concurrent ?? cur.maxConcurrentPerUser,
     }));
   } else if (sub === 'banned') {
     const action = i.options.getString('action', true);
