@@ -21,7 +21,11 @@ function configFromEnv():
   try {
     config = loadConfig();
   } catch (e) {
-    if (e instanceof ConfigError) return { ok: false, message: e.message };
+    if (e instanceof ConfigError) {
+      // One line for the whole list: "invalid configuration: A: expected …; B: expected …".
+      const [head, ...problems] = e.message.split('\n');
+      return { ok: false, message: `${head} ${problems.map((p) => p.trim()).join('; ')}` };
+    }
     throw e;
   }
   const token = config.DISCORD_TOKEN;

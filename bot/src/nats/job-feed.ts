@@ -24,7 +24,10 @@ import {
 } from '../../../shared/src/index.js';
 
 export interface JobFeedHandler {
-  /** Lifecycle event; the returned promise settles when the bot is done with it (then it is acked). */
+  /**
+   * Lifecycle event. The event is acked when the returned promise resolves and nak'd (redelivered
+   * after 5 s) when it rejects; an event that does not decode is terminated at once.
+   */
   onEvent(event: JobEvent): Promise<void>;
   /** Progress event with a frame (fire and forget). */
   onProgress(event: JobEvent & { type: 'progress' }): void;

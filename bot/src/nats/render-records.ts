@@ -9,9 +9,6 @@ import type { RenderRecords } from '../core/ports.js';
 import { RenderRecord, type FinalRenderState } from '../core/render-record.js';
 import { casUpdate, kvCodec, kvRead } from './cas.js';
 
-export { renderRecordsBucket };
-export { RenderParams, RenderRecord } from '../core/render-record.js';
-
 const codec = kvCodec(RenderRecord, 'render record');
 const decoder = new TextDecoder();
 
