@@ -105,7 +105,7 @@ describe('/imagine end to end', () => {
   });
 
   it('keeps the interaction token in the bot: not in the job, not in the render record', async () => {
-    const { sent, reply } = await imagine('bob', { prompt: 'a red square', steps: 10 });
+    const { sent, reply } = await imagine('alice', { prompt: 'a red square', steps: 10 });
     await waitFinished(stack.emulator, reply.id);
     const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
     const job = await stack.farm.jobs.get(sent.id);
