@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../../shared/src/index.js';
-import type { Playground } from '../../bot/src/playground/index.js';
+import type { Playground } from '../../deploy/playground/index.js';
 import { isRunning, startManaged, stopManaged, type ManagedProcess } from './process-group.js';
 
 const DEFAULT_PLAYGROUND_PORT = 8790;
@@ -76,7 +76,7 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
 
 /** The local Discord + its page on `port`, or on a free port when that one is taken. */
 async function openPlayground(port: number, say: (line: string) => void): Promise<Playground> {
-  const { startPlayground } = await import('../../bot/src/playground/index.js');
+  const { startPlayground } = await import('../../deploy/playground/index.js');
   const botToken = `playground.${randomBytes(18).toString('base64url')}`;
   try {
     return await startPlayground({ port, botToken });

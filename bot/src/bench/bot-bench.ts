@@ -27,7 +27,7 @@ import {
 } from '../../../shared/src/index.js';
 import { defaultGuildSettings } from '../core/guild-settings.js';
 import { deployCommands } from '../cli/commands.js';
-import { createDiscordEmulator, type DiscordEmulator } from '../emulator/index.js';
+import { createDiscordEmulator, type DiscordEmulator } from '../../../deploy/playground/emulator/index.js';
 import { TINY_SHAPES_FACTS } from '../model-facts.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
