@@ -29,6 +29,7 @@ import {
   type JobView,
   type RenderJobInput,
 } from '../../shared/src/index.js';
+import { readManifest } from '../../renderer/src/index.js';
 
 const USAGE = `usage: tessera imagine "text[:weight[:stop]] | …" [options]
 
@@ -59,12 +60,9 @@ async function modelDefaults(config: Config, model: string): Promise<ModelDefaul
     path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', config.RENDERER_MODELS_DIR),
   ]) {
     try {
-      const m = JSON.parse(await readFile(path.join(dir, model, 'manifest.json'), 'utf8')) as {
-        image?: { defaultSize?: [number, number] };
-        defaults?: { steps?: number };
-      };
-      const [width, height] = m.image?.defaultSize ?? [fallback.width, fallback.height];
-      return { width, height, steps: m.defaults?.steps ?? fallback.steps };
+      const { manifest } = await readManifest(dir, model);
+      const [width, height] = manifest.image.defaultSize;
+      return { width, height, steps: manifest.defaults.steps };
     } catch {
       // not here
     }

@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { ModelName } from './contracts.js';
 import { ConfigError } from './errors.js';
 import { parseWebGpuOptions } from './webgpu-options.js';
 
@@ -69,7 +70,7 @@ export const CONFIG_VARS = {
     usedBy: 'all',
   }),
   RENDERER_MODEL: v({
-    schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a model name (lower-case a-z 0-9 _ -)'),
+    schema: ModelName,
     default: 'tiny-shapes',
     description:
       'Model bundle this renderer serves (a folder under RENDERER_MODELS_DIR); also the default model of jobs.',

@@ -13,10 +13,9 @@ import {
   getJobResult,
   jobsConsumer,
   jobsStream,
-  parseJobSubject,
   publishJobEvent,
   renderImageKey,
-  salvageJobId,
+  jobIdOfMessage,
   settleJob,
   CancelRequest,
   type Farm,
@@ -156,7 +155,12 @@ export class RenderWorker {
       const controller = new AbortController();
       let resolveFinished!: () => void;
       const finished = new Promise<void>((r) => (resolveFinished = r));
-      const jobId = this.#jobIdOf(msg);
+      const jobId = jobIdOfMessage({
+        subject: msg.subject,
+        msgId: msg.headers?.get('Nats-Msg-Id'),
+        data: msg.data,
+        seq: msg.seq,
+      });
       this.#current = { jobId, controller, finished };
       try {
         await this.#handle(msg, jobId, controller.signal);
@@ -169,18 +173,6 @@ export class RenderWorker {
         resolveFinished();
       }
     }
-  }
-
-  /**
-   * The job id for events, even when the body is unreadable: the subject
-   * (`tessera.jobs.<model>.<jobId>`, the only kind the stream takes), then `Nats-Msg-Id`, then the body.
-   */
-  #jobIdOf(msg: JsMsg): string {
-    const fromSubject = parseJobSubject(msg.subject)?.jobId;
-    if (fromSubject) return fromSubject;
-    const msgId = msg.headers?.get('Nats-Msg-Id');
-    if (msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId)) return msgId;
-    return salvageJobId(msg.data) ?? `seq-${msg.seq}`;
   }
 
   /**
