@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -157,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
     height,
     steps: num('steps', values.steps) ?? defaults.steps,
     model,
-    requester: { userId: 'cli', username: process.env.USER ?? 'cli' },
+    requester: { userId: 'cli', username: os.userInfo().username || 'cli' },
     createdAt: new Date().toISOString(),
     ...(values.cutn !== undefined ? { cutn: num('cutn', values.cutn)! } : {}),
     ...(values.lr !== undefined ? { lr: num('lr', values.lr)! } : {}),

@@ -206,6 +206,20 @@ export const CONFIG_VARS = {
     description: 'REST API base, e.g. `http://127.0.0.1:PORT/api` for a local fake Discord.',
     usedBy: 'bot',
   }),
+  PLAYGROUND_PORT: v({
+    schema: int(0, 65535),
+    default: '8790',
+    description:
+      'Port of the playground page that `tessera start` opens without `DISCORD_TOKEN` (0 = any free port; `--playground-port` overrides).',
+    usedBy: 'cli',
+  }),
+  BENCH_USE_NATS_URL: v({
+    schema: z.enum(['0', '1'], { error: '0 or 1' }).transform((s) => s === '1'),
+    default: '0',
+    description:
+      '`1`: the bot benchmark uses the server at `NATS_URL` instead of starting its own nats-server.',
+    usedBy: 'cli',
+  }),
 } as const;
 
 export type ConfigVarName = keyof typeof CONFIG_VARS;
