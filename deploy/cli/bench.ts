@@ -3,7 +3,7 @@
  * CPU per progress frame when the bot's benchmark is part of this checkout.
  *
  * With options (any of them), only the engine part runs, on the bundle, provider, size and
- * settings given: the GPU check (models/gpu-check.sh) times the real models this way.
+ * settings given: the GPU check (models/gpu/gpu-check.sh) times the real models this way.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -65,26 +65,8 @@ export class JobFailure extends Error {
   }
 }
 
-/** An expected user mistake with a stable identifier the bot turns into a friendly reply. */
-export class UserError extends Error {
-  override readonly name = 'UserError';
-  constructor(
-    readonly identifier: string,
-    message: string,
-    readonly context: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
-
-export type Result<T, E = UserError> = { ok: true; value: T } | { ok: false; error: E };
-
-export function ok<T>(value: T): { ok: true; value: T } {
-  return { ok: true, value };
-}
-export function err<E>(error: E): { ok: false; error: E } {
-  return { ok: false, error };
-}
+/** A value or the expected error that replaced it (e.g. `decodeMessage`'s `ContractError`). */
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
 /** True for the errors `AbortSignal`s produce (`AbortError`, or a `TimeoutError` from `AbortSignal.timeout`). */
 export function isAbortError(e: unknown): boolean {
