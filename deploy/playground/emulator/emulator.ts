@@ -1,30 +1,13 @@
-/**
- * `createDiscordEmulator()`: a local fake Discord (REST over node:http + gateway over `ws`) that
- * the real discord.js 14 client talks to. It holds one application with its bot, a guild with
- * roles, channels and pretend users, records every message with its edit history, and lets tests
- * (and the playground) inject slash commands and reactions, 429 storms and token expiry.
- *
- * Point discord.js at it with `rest: { api: emulator.apiBase }`; the gateway URL comes from
- * `GET /gateway/bot`.
- */
-import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayIntent, GatewayServer } from './gateway-server.js';
+import { GatewayServer } from './gateway-server.js';
 import { buildSlashInteraction, type OptionValue } from './interactions.js';
-import {
-  DEFAULT_MEMBER_PERMISSIONS,
-  Permission,
-  type EmulatedGuild,
-  type EmulatedUser,
-  type StoredInteraction,
-  type StoredMessage,
-} from './model.js';
-import { memberPayload, messagePayload } from './payloads.js';
+import type { EmulatedGuild, EmulatedUser, StoredInteraction, StoredMessage } from './model.js';
+import { messagePayload } from './payloads.js';
 import { RateLimiter, type Inject429Options, type RouteLimit } from './rate-limits.js';
 import { RestServer, type RequestRecord } from './rest-server.js';
-import { createSnowflakeGenerator } from './snowflake.js';
-import { EmulatorWorld, MessageFlag, type WorldEvents } from './world.js';
+import type { EmulatorWorld, WorldEvents } from './world.js';
+import { createWaiter, createWorld, populate, watchChanges, wireDispatches } from './emulator-setup.js';
 
 export interface PretendUserSpec {
   /** Key in `emulator.users` and the username. */
@@ -125,26 +108,10 @@ export interface DiscordEmulator {
   close(): Promise<void>;
 }
 
-const DEFAULT_USERS: PretendUserSpec[] = [
-  { name: 'alice', displayName: 'Alice' },
-  { name: 'bob', displayName: 'Bob', roles: ['artist'] },
-  { name: 'mia', displayName: 'Mia (moderator)', roles: ['moderator'] },
-  { name: 'olivia', displayName: 'Olivia (owner)' },
-];
-
 export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}): Promise<DiscordEmulator> {
-  const nextId = createSnowflakeGenerator(1);
-  const applicationId = nextId();
-  const botToken = options.botToken ?? `emulator.${applicationId}.${Math.random().toString(36).slice(2)}`;
-  const world = new EmulatorWorld({
-    applicationId,
-    applicationName: options.applicationName ?? 'tessera',
-    botToken,
-    attachmentSizeLimit: options.attachmentSizeLimit ?? 10 * 1024 * 1024,
-    interactionDeadlineMs: options.interactionDeadlineMs ?? 3000,
-    interactionTokenTtlMs: options.interactionTokenTtlMs ?? 15 * 60_000,
-    nextId,
-  });
+  const world = createWorld(options);
+  const { applicationId } = world;
+  const { botToken } = world.options;
   const { guild, users } = populate(world, options);
 
   const limiter = new RateLimiter(options.routeLimit ?? null);
@@ -164,75 +131,19 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     path: '/gateway',
     resumeUrl: () => `${origin.replace(/^http/, 'ws')}/gateway`,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  origin = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  origin = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   world.origin = origin;
 
   wireDispatches(world, gateway);
 
-  const changes = new EventEmitter();
-  changes.setMaxListeners(0);
-  const notify = () => changes.emit('change');
-  for (const e of [
-    'messageCreate',
-    'messageUpdate',
-    'messageDelete',
-    'reactionAdd',
-    'reactionRemove',
-    'interactionUpdate',
-    'commandsUpdate',
-  ] as const) {
-    world.on(e, notify);
-  }
-  gateway.onIdentify = notify;
-
+  const changes = watchChanges(world, gateway);
   const userByKey = (key: string): EmulatedUser => {
     const u = users[key] ?? world.users.get(key);
     if (!u) throw new Error(`emulator: unknown user '${key}'`);
     return u;
   };
 
-  const waitFor = <T>(
-    predicate: () => T | undefined | false,
-    opts: { timeoutMs?: number; what?: string } = {},
-  ): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const check = (): boolean => {
-        let v: T | undefined | false;
-        try {
-          v = predicate();
-        } catch (err) {
-          cleanup();
-          reject(err instanceof Error ? err : new Error(String(err)));
-          return true;
-        }
-        if (v === undefined || v === false) return false;
-        cleanup();
-        resolve(v);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `emulator: timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'condition'}`,
-          ),
-        );
-      }, opts.timeoutMs ?? 30_000);
-      // Some conditions (timers in the bot, process restarts) change without an emulator event.
-      const poll = setInterval(check, 100);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        changes.off('change', check);
-      };
-      changes.on('change', check);
-      check();
-    });
+  const waitFor = createWaiter(changes);
 
   const emulator: DiscordEmulator = {
     origin,
@@ -243,45 +154,7 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     guild,
     users,
     world,
-    sendSlashCommand(o) {
-      const user = userByKey(o.user);
-      const { interaction, payload } = buildSlashInteraction(world, {
-        guild: guild.raw,
-        user,
-        channelId: o.channelId ?? guild.channelId,
-        command: o.command,
-        ...(o.subcommand ? { subcommand: o.subcommand } : {}),
-        ...(o.group ? { group: o.group } : {}),
-        ...(o.options ? { options: o.options } : {}),
-      });
-      world.addInteraction(interaction);
-      const deadline = setTimeout(() => {
-        if (interaction.state === 'pending') {
-          interaction.state = 'failed';
-          world.emit('interactionUpdate', interaction);
-        }
-      }, world.options.interactionDeadlineMs + 50);
-      deadline.unref();
-      world.emit('interactionCreate', interaction, payload);
-      gateway.dispatch('INTERACTION_CREATE', payload);
-      return {
-        id: interaction.id,
-        token: interaction.token,
-        record: interaction,
-        response: (timeoutMs = 10_000) =>
-          waitFor(
-            () => {
-              if (interaction.state === 'failed')
-                throw new Error(`interaction ${interaction.id} was not answered within the deadline`);
-              const m = interaction.originalMessageId
-                ? world.messages.get(interaction.originalMessageId)
-                : undefined;
-              return m;
-            },
-            { timeoutMs, what: `a response to /${interaction.commandName}` },
-          ),
-      };
-    },
+    sendSlashCommand: (o) => sendSlashCommand({ world, gateway, guild, waitFor }, userByKey(o.user), o),
     addReaction({ user, messageId, emoji }) {
       world.addReaction(world.message(null, messageId), userByKey(user).id, emoji);
     },
@@ -330,163 +203,62 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   return emulator;
 }
 
-/** Creates the bot user, the guild (roles, channels, members) and the pretend users. */
-function populate(
-  world: EmulatorWorld,
-  options: DiscordEmulatorOptions,
-): { guild: EmulatorGuildInfo; users: Record<string, EmulatedUser> } {
-  const bot: EmulatedUser = {
-    id: world.applicationId,
-    username: options.applicationName ?? 'tessera',
-    globalName: null,
-    bot: true,
-  };
-  world.users.set(bot.id, bot);
-  const guildId = world.nextId();
-  const joinedAt = new Date().toISOString();
-  const guild: EmulatedGuild = {
-    id: guildId,
-    name: options.guildName ?? 'tessera playground',
-    ownerId: '',
-    roles: new Map(),
-    members: new Map(),
-    channels: new Map(),
-  };
-  const roleIds: Record<string, string> = { everyone: guildId };
-  guild.roles.set(guildId, {
-    id: guildId,
-    name: '@everyone',
-    permissions: DEFAULT_MEMBER_PERMISSIONS,
-    position: 0,
-    color: 0,
+/** Builds a slash-command interaction from `user`, dispatches it, and fails it at the deadline. */
+function sendSlashCommand(
+  ctx: {
+    world: EmulatorWorld;
+    gateway: GatewayServer;
+    guild: EmulatorGuildInfo;
+    waitFor: ReturnType<typeof createWaiter>;
+  },
+  user: EmulatedUser,
+  o: SlashCommandOptions,
+): SentInteraction {
+  const { world, gateway, guild, waitFor } = ctx;
+  const { interaction, payload } = buildSlashInteraction(world, {
+    guild: guild.raw,
+    user,
+    channelId: o.channelId ?? guild.channelId,
+    command: o.command,
+    ...(o.subcommand ? { subcommand: o.subcommand } : {}),
+    ...(o.group ? { group: o.group } : {}),
+    ...(o.options ? { options: o.options } : {}),
   });
-  const addRole = (key: string, name: string, permissions: bigint, position: number, color: number) => {
-    const id = world.nextId();
-    roleIds[key] = id;
-    guild.roles.set(id, { id, name, permissions, position, color });
-  };
-  addRole('moderator', 'Moderator', Permission.ManageGuild | Permission.ManageMessages, 2, 0x3498db);
-  addRole('artist', 'Artist', 0n, 1, 0xe67e22);
-  addRole(
-    'bot',
-    'tessera',
-    Permission.ViewChannel |
-      Permission.SendMessages |
-      Permission.AddReactions |
-      Permission.AttachFiles |
-      Permission.EmbedLinks |
-      Permission.ReadMessageHistory |
-      Permission.UseExternalEmojis,
-    3,
-    0,
-  );
-  const channelIds: Record<string, string> = {};
-  ['general', 'art', 'off-topic'].forEach((name, position) => {
-    const id = world.nextId();
-    channelIds[name] = id;
-    guild.channels.set(id, { id, guildId, name, type: 0, position });
-  });
-  guild.members.set(bot.id, { userId: bot.id, roleIds: [roleIds.bot!], nick: null, joinedAt });
-
-  const users: Record<string, EmulatedUser> = {};
-  for (const spec of options.users ?? DEFAULT_USERS) {
-    const user: EmulatedUser = {
-      id: world.nextId(),
-      username: spec.name,
-      globalName: spec.displayName ?? spec.name,
-      bot: false,
-    };
-    world.users.set(user.id, user);
-    users[spec.name] = user;
-    const roles = (spec.roles ?? []).map((r) => {
-      const id = roleIds[r];
-      if (!id) throw new Error(`emulator: unknown role '${r}' for user ${spec.name}`);
-      return id;
-    });
-    guild.members.set(user.id, { userId: user.id, roleIds: roles, nick: null, joinedAt });
-  }
-  guild.ownerId = users.olivia?.id ?? Object.values(users)[0]?.id ?? bot.id;
-  world.guilds.set(guildId, guild);
+  world.addInteraction(interaction);
+  const deadline = setTimeout(() => {
+    if (interaction.state === 'pending') {
+      interaction.state = 'failed';
+      world.emit('interactionUpdate', interaction);
+    }
+  }, world.options.interactionDeadlineMs + 50);
+  deadline.unref();
+  world.emit('interactionCreate', interaction, payload);
+  gateway.dispatch('INTERACTION_CREATE', payload);
   return {
-    guild: {
-      id: guildId,
-      name: guild.name,
-      channelId: channelIds.general!,
-      channels: channelIds,
-      roles: roleIds,
-      raw: guild,
-    },
-    users,
+    id: interaction.id,
+    token: interaction.token,
+    record: interaction,
+    response: (timeoutMs = 10_000) =>
+      waitFor(
+        () => {
+          if (interaction.state === 'failed')
+            throw new Error(`interaction ${interaction.id} was not answered within the deadline`);
+          const m = interaction.originalMessageId
+            ? world.messages.get(interaction.originalMessageId)
+            : undefined;
+          return m;
+        },
+        { timeoutMs, what: `a response to /${interaction.commandName}` },
+      ),
   };
 }
 
-/** Turns world changes into gateway dispatches, honouring intents like Discord. */
-function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): void {
-  const memberOf = (guildId: string, userId: string) => {
-    const g = world.guilds.get(guildId);
-    const m = g?.members.get(userId);
-    const u = world.users.get(userId);
-    return m && u ? memberPayload(m, u) : undefined;
-  };
-  const visible = (m: StoredMessage) => (m.flags & MessageFlag.Ephemeral) === 0;
-  world.on('reactionAdd', ({ message, userId, emoji }) => {
-    gateway.dispatch(
-      'MESSAGE_REACTION_ADD',
-      {
-        user_id: userId,
-        channel_id: message.channelId,
-        message_id: message.id,
-        guild_id: message.guildId,
-        member: memberOf(message.guildId, userId),
-        emoji: { id: null, name: emoji },
-        message_author_id: message.authorId,
-        burst: false,
-        burst_colors: [],
-        type: 0,
-      },
-      GatewayIntent.GuildMessageReactions,
-    );
+/** Listens on host:port (0: a free port) and returns the `http://host:port` origin. */
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
   });
-  world.on('reactionRemove', ({ message, userId, emoji }) => {
-    gateway.dispatch(
-      'MESSAGE_REACTION_REMOVE',
-      {
-        user_id: userId,
-        channel_id: message.channelId,
-        message_id: message.id,
-        guild_id: message.guildId,
-        emoji: { id: null, name: emoji },
-        burst: false,
-        type: 0,
-      },
-      GatewayIntent.GuildMessageReactions,
-    );
-  });
-  world.on('messageCreate', (m) => {
-    if (visible(m))
-      gateway.dispatch(
-        'MESSAGE_CREATE',
-        {
-          ...(messagePayload(m, world.users, world.applicationId) as object),
-          member: memberOf(m.guildId, m.authorId),
-        },
-        GatewayIntent.GuildMessages,
-      );
-  });
-  world.on('messageUpdate', (m) => {
-    if (visible(m))
-      gateway.dispatch(
-        'MESSAGE_UPDATE',
-        messagePayload(m, world.users, world.applicationId),
-        GatewayIntent.GuildMessages,
-      );
-  });
-  world.on('messageDelete', (m) => {
-    if (visible(m))
-      gateway.dispatch(
-        'MESSAGE_DELETE',
-        { id: m.id, channel_id: m.channelId, guild_id: m.guildId },
-        GatewayIntent.GuildMessages,
-      );
-  });
+  const address = server.address() as AddressInfo;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
