@@ -49,7 +49,8 @@ export class NatsSetupError extends Error {
 
 /**
  * A job failed in a way that maps to a `failed` event. `retryable` decides between `nak(delay)`
- * (transient: try again, maybe elsewhere) and `term()` (no retry can fix it).
+ * (transient: try again, maybe elsewhere) and settling it as failed, then acking the message (no
+ * retry can fix it; the renderer acks rather than `term()`s: see render-worker.ts `#drop`).
  */
 export class JobFailure extends Error {
   override readonly name = 'JobFailure';

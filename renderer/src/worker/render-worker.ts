@@ -2,7 +2,8 @@
  * The farm worker: takes one job at a time from its model's durable pull consumer, keeps the
  * lease with `working()` while the engine renders, publishes throttled progress, stores the final
  * image, settles the job first-writer-wins and acks. Failures are classified once: terminal ⇒
- * `failed` + `term()`; transient ⇒ `nak(backoff)`; the last delivery ⇒ `failed` + `term()`.
+ * `failed` + `ack()`; transient ⇒ `nak(backoff)`; the last delivery ⇒ `failed` + `ack()` (an ack,
+ * not `term()`, removes the message from the work-queue stream on nats-server 2.9: see `#drop`).
  */
 import type { JsMsg, Consumer } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
