@@ -1,24 +1,10 @@
 /**
  * What the bot needs to know about the model it sends jobs to (sizes, default steps and cutouts),
- * read from the bundle's `manifest.json` when the bot runs next to the models folder, with the
+ * read with the renderer's `readManifest` when the bot runs next to the models folder, with the
  * bundled tiny-shapes facts as the fallback (a bot host does not need the model files).
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { z } from 'zod';
+import { readManifest } from '../../renderer/src/index.js';
 import type { ModelFacts } from './core/imagine-request.js';
-
-const Manifest = z.object({
-  name: z.string(),
-  image: z.object({
-    sizes: z.array(z.tuple([z.number().int(), z.number().int()])).min(1),
-    defaultSize: z.tuple([z.number().int(), z.number().int()]),
-  }),
-  defaults: z
-    .object({ steps: z.number().int().positive(), cutn: z.number().int().positive() })
-    .partial()
-    .optional(),
-});
 
 /** tiny-shapes, the bundled demo model (see models/BUNDLE.md). */
 export const TINY_SHAPES_FACTS: ModelFacts = {
@@ -46,15 +32,14 @@ export async function loadModelFacts(model: string, modelsDir: string): Promise<
           defaultCutn: 32,
         };
   try {
-    const raw: unknown = JSON.parse(await readFile(path.join(modelsDir, model, 'manifest.json'), 'utf8'));
-    const m = Manifest.parse(raw);
+    const { manifest: m } = await readManifest(modelsDir, model);
     return {
       name: model,
       sizes: m.image.sizes,
       defaultSize: m.image.defaultSize,
-      defaultSteps: m.defaults?.steps ?? fallback.defaultSteps,
-      defaultCutn: m.defaults?.cutn ?? fallback.defaultCutn,
-      maxSteps: Math.max(fallback.maxSteps, (m.defaults?.steps ?? 0) * 4),
+      defaultSteps: m.defaults.steps,
+      defaultCutn: m.defaults.cutn,
+      maxSteps: Math.max(fallback.maxSteps, m.defaults.steps * 4),
     };
   } catch {
     return fallback;

@@ -3,13 +3,14 @@
  * CPU per progress frame when the bot's benchmark is part of this checkout.
  *
  * With options (any of them), only the engine part runs, on the bundle, provider, size and
- * settings given: the GPU check (models/gpu-check.sh) times the real models this way.
+ * settings given: the GPU check (models/gpu/gpu-check.sh) times the real models this way.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEngineBench, type EngineBenchOptions } from '../../renderer/src/bench/engine-bench.js';
 import type { ExecutionProviderChoice } from '../../renderer/src/onnx/onnx-runtime.js';
+import { ConfigError, loadConfig, type Config } from '../../shared/src/index.js';
 import { parseWebGpuOptions } from '../../shared/src/webgpu-options.js';
 
 const USAGE = `usage: tessera bench [options]
@@ -94,13 +95,16 @@ export function parseBenchArgs(
   const threads = whole('threads', values.threads, 1, 256);
   if (threads !== undefined) o.threads = threads;
   if (values.prompt !== undefined) o.prompt = values.prompt;
-  const webgpu = values['webgpu-options'] ?? env.RENDERER_WEBGPU_OPTIONS;
+  const webgpu = values['webgpu-options'];
   if (webgpu !== undefined && webgpu.trim() !== '') {
     try {
       o.webgpuOptions = parseWebGpuOptions(webgpu);
     } catch (err) {
       throw new BenchUsageError(`--webgpu-options: ${(err as Error).message}`);
     }
+  } else {
+    const fromConfig = loadConfig(env).RENDERER_WEBGPU_OPTIONS; // throws ConfigError on a bad value
+    if (Object.keys(fromConfig).length > 0) o.webgpuOptions = fromConfig;
   }
   if (values['no-torch']) o.torch = false;
   if (values.json) o.json = true;
@@ -116,6 +120,10 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`tessera bench: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tessera bench: ${err.message}\n`);
+      return 2;
+    }
     throw err;
   }
   if (options === 'help') {
@@ -126,13 +134,23 @@ export async function run(argv: string[]): Promise<number> {
     await runEngineBench(options);
     return 0;
   }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`tessera bench: ${err.message}\n`);
+    return 2;
+  }
   await runEngineBench();
   // Loaded by path: the bot's benchmark is another package's optional part.
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const botBench = new URL(`../../bot/src/bench/bot-bench.${ext}`, import.meta.url);
   if (existsSync(fileURLToPath(botBench))) {
-    const mod = (await import(botBench.href)) as { runBotBench?: () => Promise<void> };
-    if (typeof mod.runBotBench === 'function') await mod.runBotBench();
+    const mod = (await import(botBench.href)) as {
+      runBotBench?: (options: { config: Config }) => Promise<void>;
+    };
+    if (typeof mod.runBotBench === 'function') await mod.runBotBench({ config });
   } else {
     process.stdout.write('bot     skipped: bot/src/bench/bot-bench is not in this checkout\n');
   }

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,7 @@ import {
   type JobView,
   type RenderJobInput,
 } from '../../shared/src/index.js';
+import { readManifest } from '../../renderer/src/index.js';
 
 const USAGE = `usage: tessera imagine "text[:weight[:stop]] | …" [options]
 
@@ -59,12 +61,9 @@ async function modelDefaults(config: Config, model: string): Promise<ModelDefaul
     path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', config.RENDERER_MODELS_DIR),
   ]) {
     try {
-      const m = JSON.parse(await readFile(path.join(dir, model, 'manifest.json'), 'utf8')) as {
-        image?: { defaultSize?: [number, number] };
-        defaults?: { steps?: number };
-      };
-      const [width, height] = m.image?.defaultSize ?? [fallback.width, fallback.height];
-      return { width, height, steps: m.defaults?.steps ?? fallback.steps };
+      const { manifest } = await readManifest(dir, model);
+      const [width, height] = manifest.image.defaultSize;
+      return { width, height, steps: manifest.defaults.steps };
     } catch {
       // not here
     }
@@ -159,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
     height,
     steps: num('steps', values.steps) ?? defaults.steps,
     model,
-    requester: { userId: 'cli', username: process.env.USER ?? 'cli' },
+    requester: { userId: 'cli', username: os.userInfo().username || 'cli' },
     createdAt: new Date().toISOString(),
     ...(values.cutn !== undefined ? { cutn: num('cutn', values.cutn)! } : {}),
     ...(values.lr !== undefined ? { lr: num('lr', values.lr)! } : {}),

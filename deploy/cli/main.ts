@@ -5,6 +5,17 @@
  */
 type CommandModule = { run(argv: string[]): Promise<number> };
 
+/**
+ * Started by `tessera.mjs` with an IPC channel: when the wrapper goes away (even by SIGKILL) the
+ * channel closes, and we stop as on SIGTERM (graceful where the command handles SIGTERM). The
+ * channel does not keep us alive.
+ */
+function stopWithWrapper(): void {
+  if (process.send === undefined) return;
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  process.channel?.unref();
+}
+
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   start: {
     summary: 'run the local stack: nats-server, a renderer, the bot (playground without DISCORD_TOKEN)',
@@ -62,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
+stopWithWrapper();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

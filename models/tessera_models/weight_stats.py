@@ -1,6 +1,6 @@
 """Stand-in weights for a bundle whose graphs travelled without their ``weights.bin``.
 
-The GPU check (models/gpu-check.sh) exports the real-shape bundle on the GPU machine. Should that
+The GPU check (models/gpu/gpu-check.sh) exports the real-shape bundle on the GPU machine. Should that
 export fail there (another torch), the check can still time onnxruntime-node on graphs exported
 here: their ``weights.bin`` (900 MB) cannot travel, so ``index`` records, for each float32 blob of
 it, its place and the mean and standard deviation of its values (a few kB), and ``fill`` writes a

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { silentLogger } from '../../shared/src/logger.js';
 import { modelsDir as testModelsDir } from '../../test/quality/fixtures.js';
-import { COLOURS, judgeImage, SHAPES, type PaletteColour, type Shape } from '../src/engine/judge.js';
+import { COLOURS, judgeImage, SHAPES, type PaletteColour, type Shape } from '../../test/support/judge.js';
 import { createOnnxEngine } from '../src/engine/onnx-engine.js';
 
 const KEYS = ['steps', 'cutn', 'lr', 'cutMin', 'cutPow', 'noise'] as const;

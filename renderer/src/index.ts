@@ -5,3 +5,4 @@ export { RenderWorker, type RenderWorkerSettings, type RenderWorkerStatus } from
 export { startRenderer, type RendererHandle } from './worker/renderer-process.js';
 export { ProgressThrottle } from './worker/progress-throttle.js';
 export { loadOnnxEngine, RendererStartError, run } from './main.js';
+export { BundleManifest, ModelBundleError, readManifest } from './engine/bundle.js';

@@ -138,12 +138,18 @@ export async function run(argv: string[]): Promise<number> {
     await engine.close().catch(() => undefined);
     return 1;
   }
+  // `on`, not `once`: a second Ctrl-C while the job is handed back must not kill us half-way.
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'signal received');
+    log.info(
+      { signal, again: signalled },
+      signalled ? 'signal received again: already stopping' : 'signal received',
+    );
+    signalled = true;
     wake();
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   await Promise.race([stopRequested, renderer.closed]);
   await renderer.stop();
   await engine.close().catch((e: unknown) => log.warn({ err: e }, 'engine did not close cleanly'));

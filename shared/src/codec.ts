@@ -4,9 +4,10 @@
  * worker can turn it straight into a terminal `failed` event.
  */
 import type { z } from 'zod';
-import { CONTRACT_VERSION } from './contracts.js';
+import { CONTRACT_VERSION, JobId } from './contracts.js';
 import { ContractError } from './errors.js';
 import type { Result } from './errors.js';
+import { parseJobSubject } from './subjects.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -98,10 +99,33 @@ export function salvageJobId(data: Uint8Array): string | undefined {
     const json: unknown = JSON.parse(decoder.decode(data));
     if (typeof json === 'object' && json !== null && 'jobId' in json) {
       const id = (json as { jobId: unknown }).jobId;
-      if (typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id)) return id;
+      if (JobId.safeParse(id).success) return id as string;
     }
   } catch {
     // not JSON: the caller falls back to the message id or subject
   }
   return undefined;
+}
+
+/** What `jobIdOfMessage` looks at: a job message as read from the stream. */
+export interface JobMessageParts {
+  subject: string;
+  /** The `Nats-Msg-Id` header, when there is one. */
+  msgId?: string | null;
+  data: Uint8Array;
+  seq: number;
+}
+
+/**
+ * The one rule for the job id of a message on the jobs stream, even when its body is unreadable:
+ * the subject (`tessera.jobs.<model>.<jobId>`, the only kind the stream takes, and what cancels
+ * and events are keyed by), then `Nats-Msg-Id`, then the body's `jobId`, then `seq-<n>`. Only
+ * values that are valid job ids count.
+ */
+export function jobIdOfMessage(message: JobMessageParts): string {
+  const fromSubject = parseJobSubject(message.subject)?.jobId;
+  if (fromSubject !== undefined && JobId.safeParse(fromSubject).success) return fromSubject;
+  const msgId = message.msgId;
+  if (msgId && JobId.safeParse(msgId).success) return msgId;
+  return salvageJobId(message.data) ?? `seq-${message.seq}`;
 }

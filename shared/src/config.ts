@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { ModelName } from './contracts.js';
 import { ConfigError } from './errors.js';
 import { parseWebGpuOptions } from './webgpu-options.js';
 
@@ -69,7 +70,7 @@ export const CONFIG_VARS = {
     usedBy: 'all',
   }),
   RENDERER_MODEL: v({
-    schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a model name (lower-case a-z 0-9 _ -)'),
+    schema: ModelName,
     default: 'tiny-shapes',
     description:
       'Model bundle this renderer serves (a folder under RENDERER_MODELS_DIR); also the default model of jobs.',
@@ -204,6 +205,20 @@ export const CONFIG_VARS = {
     defaultLabel: 'Discord',
     description: 'REST API base, e.g. `http://127.0.0.1:PORT/api` for a local fake Discord.',
     usedBy: 'bot',
+  }),
+  PLAYGROUND_PORT: v({
+    schema: int(0, 65535),
+    default: '8790',
+    description:
+      'Port of the playground page that `tessera start` opens without `DISCORD_TOKEN` (0 = any free port; `--playground-port` overrides).',
+    usedBy: 'cli',
+  }),
+  BENCH_USE_NATS_URL: v({
+    schema: z.enum(['0', '1'], { error: '0 or 1' }).transform((s) => s === '1'),
+    default: '0',
+    description:
+      '`1`: the bot benchmark uses the server at `NATS_URL` instead of starting its own nats-server.',
+    usedBy: 'cli',
   }),
 } as const;
 

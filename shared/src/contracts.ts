@@ -17,7 +17,10 @@ export const JobId = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1-64 characters of A-Z a-z 0-9 _ -');
 export type JobId = z.infer<typeof JobId>;
 
-/** Model names are subject tokens too (`tiny-shapes`, `vqgan-imagenet-f16-16384`). */
+/**
+ * The one model-name rule (NATS subject tokens, `RENDERER_MODEL`, bundle folder names under models/):
+ * `tiny-shapes`, `vqgan-imagenet-f16-16384`.
+ */
 export const ModelName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a model name is lower-case a-z 0-9 _ - (max 64)');

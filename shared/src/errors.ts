@@ -49,7 +49,8 @@ export class NatsSetupError extends Error {
 
 /**
  * A job failed in a way that maps to a `failed` event. `retryable` decides between `nak(delay)`
- * (transient: try again, maybe elsewhere) and `term()` (no retry can fix it).
+ * (transient: try again, maybe elsewhere) and settling it as failed, then acking the message (no
+ * retry can fix it; the renderer acks rather than `term()`s: see render-worker.ts `#drop`).
  */
 export class JobFailure extends Error {
   override readonly name = 'JobFailure';
@@ -65,26 +66,8 @@ export class JobFailure extends Error {
   }
 }
 
-/** An expected user mistake with a stable identifier the bot turns into a friendly reply. */
-export class UserError extends Error {
-  override readonly name = 'UserError';
-  constructor(
-    readonly identifier: string,
-    message: string,
-    readonly context: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
-
-export type Result<T, E = UserError> = { ok: true; value: T } | { ok: false; error: E };
-
-export function ok<T>(value: T): { ok: true; value: T } {
-  return { ok: true, value };
-}
-export function err<E>(error: E): { ok: false; error: E } {
-  return { ok: false, error };
-}
+/** A value or the expected error that replaced it (e.g. `decodeMessage`'s `ContractError`). */
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
 /** True for the errors `AbortSignal`s produce (`AbortError`, or a `TimeoutError` from `AbortSignal.timeout`). */
 export function isAbortError(e: unknown): boolean {

@@ -33,7 +33,9 @@ export interface SubmitResult {
 
 /**
  * Queues a job: stores it in the jobs bucket, publishes it on `jobSubject(model, jobId)` with
- * `Nats-Msg-Id: jobId` (a retried submit is one job), and publishes `queued` once.
+ * `Nats-Msg-Id: jobId` (a retried submit is one job), and publishes `queued` once: the first entry
+ * of the job's history on the events stream (the bot bench's stand-in renderer starts on it; job
+ * views start out queued, so `reduceJobView` needs nothing from it).
  */
 export async function submitJob(
   farm: Farm,

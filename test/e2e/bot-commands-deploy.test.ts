@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscordEmulator, type DiscordEmulator } from '../../bot/src/emulator/index.js';
+import { createDiscordEmulator, type DiscordEmulator } from '../../deploy/playground/emulator/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -3,7 +3,7 @@
  * discord.js client against the local Discord emulator, real NATS and a renderer process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageFlag, type StoredMessage } from '../../bot/src/emulator/index.js';
+import { MessageFlag, type StoredMessage } from '../../deploy/playground/emulator/index.js';
 import { pingingMessages, waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
 

@@ -1,6 +1,6 @@
 import { Client, Events, GatewayIntentBits, Partials, type ChatInputCommandInteraction } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscordEmulator, type DiscordEmulator } from '../../bot/src/emulator/index.js';
+import { createDiscordEmulator, type DiscordEmulator } from '../../deploy/playground/emulator/index.js';
 
 /** The real discord.js client against the emulator, without the bot: the emulator's own contract. */
 describe('discord emulator with the real discord.js client', () => {

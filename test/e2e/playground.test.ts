@@ -120,252 +120,256 @@ async function newestReplyId(after: number): Promise<string> {
 const contentOf = (id: string) =>
   page.$eval(`[data-message-id="${id}"] .content`, (n) => n.textContent ?? '');
 
-describe.skipIf(!chromium.ok)('playground in a browser', () => {
-  beforeAll(async () => {
-    await mkdir(artifacts, { recursive: true });
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-playground-'));
-    natsUrl = `nats://127.0.0.1:${await freePort()}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NATS_URL: natsUrl,
-      PLAYGROUND_PORT: '0',
-      LOG_LEVEL: 'info',
-    };
-    delete env.DISCORD_TOKEN;
-    delete env.DISCORD_API_BASE;
-    // Own process group, so SIGINT to the group is exactly what Ctrl-C in a terminal does.
-    start = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), 'start', '--data', dataDir],
-      {
-        cwd: repoRoot,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    const keep = (b: Buffer) => {
-      output = (output + b.toString()).slice(-50_000);
-    };
-    start.stdout!.on('data', keep);
-    start.stderr!.on('data', keep);
-    const deadline = Date.now() + 120_000;
-    while (!/^playground: (http:\/\/\S+)$/m.test(output)) {
-      if (start.exitCode !== null || Date.now() > deadline)
-        throw new Error(`tessera start did not print the playground URL:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    url = /^playground: (http:\/\/\S+)$/m.exec(output)![1]!;
-    browser = await launchChromium((chromium as { executablePath: string }).executablePath);
-    page = await browser.context.newPage();
-    await page.addInitScript(RECORD_FRAMES);
-    const res = await page.goto(url);
-    expect(res?.status()).toBe(200);
-    // Online = the bot process identified on the gateway and registered its commands.
-    await page.waitForSelector('#bot-status[data-online="true"]', { timeout: 60_000 });
-  }, 200_000);
+describe.skipIf(!chromium.ok)(
+  `playground in a browser${chromium.ok ? '' : ` (skipped: ${chromium.reason})`}`,
+  () => {
+    beforeAll(async () => {
+      await mkdir(artifacts, { recursive: true });
+      dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-playground-'));
+      natsUrl = `nats://127.0.0.1:${await freePort()}`;
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        NATS_URL: natsUrl,
+        PLAYGROUND_PORT: '0',
+        LOG_LEVEL: 'info',
+      };
+      delete env.DISCORD_TOKEN;
+      delete env.DISCORD_API_BASE;
+      // Own process group, so SIGINT to the group is exactly what Ctrl-C in a terminal does.
+      start = spawn(
+        process.execPath,
+        [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), 'start', '--data', dataDir],
+        {
+          cwd: repoRoot,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        },
+      );
+      const keep = (b: Buffer) => {
+        output = (output + b.toString()).slice(-50_000);
+      };
+      start.stdout!.on('data', keep);
+      start.stderr!.on('data', keep);
+      const deadline = Date.now() + 120_000;
+      while (!/^playground: (http:\/\/\S+)$/m.test(output)) {
+        if (start.exitCode !== null || Date.now() > deadline)
+          throw new Error(`tessera start did not print the playground URL:\n${output}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      url = /^playground: (http:\/\/\S+)$/m.exec(output)![1]!;
+      browser = await launchChromium((chromium as { executablePath: string }).executablePath);
+      page = await browser.context.newPage();
+      await page.addInitScript(RECORD_FRAMES);
+      const res = await page.goto(url);
+      expect(res?.status()).toBe(200);
+      // Online = the bot process identified on the gateway and registered its commands.
+      await page.waitForSelector('#bot-status[data-online="true"]', { timeout: 60_000 });
+    }, 200_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (start && start.exitCode === null) {
-      process.kill(-start.pid!, 'SIGKILL');
-      for (const p of descendants(start.pid!)) process.kill(p, 'SIGKILL');
-    }
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await browser?.close();
+      if (start && start.exitCode === null) {
+        process.kill(-start.pid!, 'SIGKILL');
+        for (const p of descendants(start.pid!)) process.kill(p, 'SIGKILL');
+      }
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
 
-  it('renders /imagine frame by frame, then the final image; 🔁 makes a second render, ❌ deletes it', async () => {
-    const before = await page.$$eval('.message', (ms) => ms.length);
-    await page.fill(
-      '#composer-input',
-      '/imagine prompt:a red circle on a blue background seed:1234 steps:400',
-    );
-    await page.press('#composer-input', 'Enter');
-    const id = await newestReplyId(before);
-    await expect
-      .poll(() => page.$eval(`[data-message-id="${id}"] .context`, (n) => n.textContent))
-      .toMatch(/Alice used \/imagine/);
+    it('renders /imagine frame by frame, then the final image; 🔁 makes a second render, ❌ deletes it', async () => {
+      const before = await page.$$eval('.message', (ms) => ms.length);
+      await page.fill(
+        '#composer-input',
+        '/imagine prompt:a red circle on a blue background seed:1234 steps:400',
+      );
+      await page.press('#composer-input', 'Enter');
+      const id = await newestReplyId(before);
+      await expect
+        .poll(() => page.$eval(`[data-message-id="${id}"] .context`, (n) => n.textContent))
+        .toMatch(/Alice used \/imagine/);
 
-    // Mid-render: a frame is on screen while the status says Rendering.
-    await page.waitForFunction(
-      (mid) => {
-        const m = document.querySelector(`[data-message-id="${mid}"]`);
-        return (
-          m?.querySelector('.embed-image[src*="frame"]') &&
-          /Rendering · step [1-9]/u.test(m.querySelector('.content')?.textContent ?? '')
-        );
-      },
-      id,
-      { timeout: 60_000 },
-    );
-    await page.screenshot({ path: path.join(artifacts, 'playground-mid-render.png') });
+      // Mid-render: a frame is on screen while the status says Rendering.
+      await page.waitForFunction(
+        (mid) => {
+          const m = document.querySelector(`[data-message-id="${mid}"]`);
+          return (
+            m?.querySelector('.embed-image[src*="frame"]') &&
+            /Rendering · step [1-9]/u.test(m.querySelector('.content')?.textContent ?? '')
+          );
+        },
+        id,
+        { timeout: 60_000 },
+      );
+      await page.screenshot({ path: path.join(artifacts, 'playground-mid-render.png') });
 
-    await page.waitForFunction(
-      (mid) =>
-        /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
-      id,
-      { timeout: 120_000 },
-    );
-    await page.waitForFunction(
-      (mid) =>
-        document
-          .querySelector(`[data-message-id="${mid}"] .embed-image`)
-          ?.getAttribute('src')
-          ?.endsWith('/tessera-1234.png'),
-      id,
-      { timeout: 10_000 },
-    );
-    const shown = await page.evaluate((mid) => (window.__frames[mid] ?? []) as string[], id);
-    const frames = shown.filter((s) => /\/frame\.webp$/.test(s));
-    const distinct = new Set(await Promise.all(frames.map(sha)));
-    expect(distinct.size, `frames shown: ${frames.length}`).toBeGreaterThanOrEqual(3);
-    const final = shown[shown.length - 1]!;
-    expect(final).toMatch(/\/tessera-1234\.png$/);
-    const png = Buffer.from(await (await fetch(new URL(final, url))).arrayBuffer());
-    expect(png.subarray(1, 4).toString()).toBe('PNG');
-    expect(
-      await page.$eval(
-        `[data-message-id="${id}"] .embed-image`,
-        (img) => getComputedStyle(img).imageRendering,
-      ),
-    ).toBe('pixelated');
-
-    // 🔁 under the finished render → a new message linked to it, rendered to the end.
-    const reroll = page.locator(`[data-message-id="${id}"] .reaction[data-emoji="🔁"]`);
-    await reroll.waitFor({ timeout: 15_000 });
-    const count = await page.$$eval('.message', (ms) => ms.length);
-    await reroll.click();
-    const second = await newestReplyId(count);
-    expect(second).not.toBe(id);
-    await expect
-      .poll(
-        () => page.$eval(`[data-message-id="${second}"] .context a`, (a) => (a as HTMLElement).dataset.jump),
-        { timeout: 15_000 },
-      )
-      .toBe(id);
-    await page.waitForFunction(
-      (mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`),
-      second,
-      { timeout: 60_000 },
-    );
-    await page.waitForFunction(
-      (mid) =>
-        /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
-      second,
-      { timeout: 120_000 },
-    );
-    expect(await contentOf(second)).toMatch(/✅ Done/u);
-    const seed = await page.$eval(`[data-message-id="${second}"] .embed-image`, (img) =>
-      img.getAttribute('src'),
-    );
-    expect(seed).not.toMatch(/tessera-1234\.png$/);
-    await page.screenshot({ path: path.join(artifacts, 'playground-reroll.png') });
-
-    // ❌ by the one who asked for the reroll deletes that finished render from the channel.
-    const remove = page.locator(`[data-message-id="${second}"] .reaction[data-emoji="❌"]`);
-    await remove.waitFor({ timeout: 15_000 });
-    await remove.click();
-    await page.locator(`[data-message-id="${second}"]`).waitFor({ state: 'detached', timeout: 15_000 });
-    expect(await page.$(`[data-message-id="${id}"] .embed-image`)).not.toBeNull();
-  }, 300_000);
-
-  it('shows an ephemeral reply only to the user who asked; the moderator can see quotas', async () => {
-    await page.selectOption('#user-switch', 'bob');
-    await page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Bob');
-    let before = await page.$$eval('.message', (ms) => ms.length);
-    await page.fill('#composer-input', '/quota show');
-    await page.press('#composer-input', 'Enter');
-    const refusal = await newestReplyId(before);
-    await page.waitForFunction(
-      (mid) =>
-        /Only moderators/u.test(
-          document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? '',
+      await page.waitForFunction(
+        (mid) =>
+          /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
+        id,
+        { timeout: 120_000 },
+      );
+      await page.waitForFunction(
+        (mid) =>
+          document
+            .querySelector(`[data-message-id="${mid}"] .embed-image`)
+            ?.getAttribute('src')
+            ?.endsWith('/tessera-1234.png'),
+        id,
+        { timeout: 10_000 },
+      );
+      const shown = await page.evaluate((mid) => (window.__frames[mid] ?? []) as string[], id);
+      const frames = shown.filter((s) => /\/frame\.webp$/.test(s));
+      const distinct = new Set(await Promise.all(frames.map(sha)));
+      expect(distinct.size, `frames shown: ${frames.length}`).toBeGreaterThanOrEqual(3);
+      const final = shown[shown.length - 1]!;
+      expect(final).toMatch(/\/tessera-1234\.png$/);
+      const png = Buffer.from(await (await fetch(new URL(final, url))).arrayBuffer());
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect(
+        await page.$eval(
+          `[data-message-id="${id}"] .embed-image`,
+          (img) => getComputedStyle(img).imageRendering,
         ),
-      refusal,
-      { timeout: 30_000 },
-    );
-    expect(await page.$eval(`[data-message-id="${refusal}"] .only-you`, (n) => n.textContent)).toMatch(
-      /Only you can see this/,
-    );
+      ).toBe('pixelated');
 
-    await page.selectOption('#user-switch', 'mia');
-    await page.waitForFunction(() => /Mia/.test(document.querySelector('#me-name')?.textContent ?? ''));
-    expect(await page.$(`[data-message-id="${refusal}"]`)).toBeNull();
-    before = await page.$$eval('.message', (ms) => ms.length);
-    await page.fill('#composer-input', '/quota show user:bob');
-    await page.press('#composer-input', 'Enter');
-    const shown = await newestReplyId(before);
-    await page.waitForFunction(
-      (mid) =>
-        /Bob/u.test(document.querySelector(`[data-message-id="${mid}"]`)?.textContent ?? '') &&
-        !document.querySelector(`[data-message-id="${mid}"] .thinking`),
-      shown,
-      { timeout: 30_000 },
-    );
-    expect(await page.$eval(`[data-message-id="${shown}"]`, (n) => n.textContent)).not.toMatch(
-      /Only moderators/u,
-    );
-    await page.selectOption('#user-switch', 'alice');
-  }, 120_000);
+      // 🔁 under the finished render → a new message linked to it, rendered to the end.
+      const reroll = page.locator(`[data-message-id="${id}"] .reaction[data-emoji="🔁"]`);
+      await reroll.waitFor({ timeout: 15_000 });
+      const count = await page.$$eval('.message', (ms) => ms.length);
+      await reroll.click();
+      const second = await newestReplyId(count);
+      expect(second).not.toBe(id);
+      await expect
+        .poll(
+          () =>
+            page.$eval(`[data-message-id="${second}"] .context a`, (a) => (a as HTMLElement).dataset.jump),
+          { timeout: 15_000 },
+        )
+        .toBe(id);
+      await page.waitForFunction(
+        (mid) => document.querySelector(`[data-message-id="${mid}"] .embed-image`),
+        second,
+        { timeout: 60_000 },
+      );
+      await page.waitForFunction(
+        (mid) =>
+          /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
+        second,
+        { timeout: 120_000 },
+      );
+      expect(await contentOf(second)).toMatch(/✅ Done/u);
+      const seed = await page.$eval(`[data-message-id="${second}"] .embed-image`, (img) =>
+        img.getAttribute('src'),
+      );
+      expect(seed).not.toMatch(/tessera-1234\.png$/);
+      await page.screenshot({ path: path.join(artifacts, 'playground-reroll.png') });
 
-  it('helps with typing: commands, then the options still to give, and explains mistakes', async () => {
-    await page.fill('#composer-input', '');
-    await page.type('#composer-input', '/im');
-    await expect
-      .poll(() => page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent)))
-      .toEqual(['/imagine']);
-    await page.keyboard.press('Tab');
-    expect(await page.inputValue('#composer-input')).toBe('/imagine ');
-    await page.type('#composer-input', 'a cat ');
-    const options = await page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent));
-    expect(options).toContain('seed:');
-    expect(options).not.toContain('prompt:');
-    await page.fill('#composer-input', '/imagine prompt:a cat seed:many');
-    await page.press('#composer-input', 'Enter');
-    await expect.poll(() => page.textContent('#composer-error')).toMatch(/seed: expected a whole number/);
-    await page.fill('#composer-input', '');
-  }, 30_000);
+      // ❌ by the one who asked for the reroll deletes that finished render from the channel.
+      const remove = page.locator(`[data-message-id="${second}"] .reaction[data-emoji="❌"]`);
+      await remove.waitFor({ timeout: 15_000 });
+      await remove.click();
+      await page.locator(`[data-message-id="${second}"]`).waitFor({ state: 'detached', timeout: 15_000 });
+      expect(await page.$(`[data-message-id="${id}"] .embed-image`)).not.toBeNull();
+    }, 300_000);
 
-  it('sends a picked file as the init_image attachment', async () => {
-    const png = await sharp({
-      create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } },
-    })
-      .png()
-      .toBuffer();
-    await page.setInputFiles('#file-input', { name: 'start.png', mimeType: 'image/png', buffer: png });
-    await expect.poll(() => page.textContent('#attached')).toMatch(/init_image: start\.png/);
-    const before = await page.$$eval('.message', (ms) => ms.length);
-    await page.fill('#composer-input', '/imagine prompt:a red circle steps:20 seed:5');
-    await page.press('#composer-input', 'Enter');
-    const id = await newestReplyId(before);
-    await page.waitForFunction(
-      (mid) =>
-        /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
-      id,
-      { timeout: 60_000 },
-    );
-    expect(await page.isHidden('#attached')).toBe(true);
-    // The bot got the file as the interaction's attachment and handed the very bytes to the farm.
-    const nc = await connectNats({ url: natsUrl, name: 'playground-test', waitOnFirstConnect: false });
-    try {
-      const images = await new Objm(jetstream(nc)).open(imagesStore());
-      const stored = (await images.list()).filter((o) => o.name.endsWith('start.png'));
-      expect(stored).toHaveLength(1);
-      expect(Buffer.from((await images.getBlob(stored[0]!.name))!)).toEqual(png);
-    } finally {
-      await nc.close();
-    }
-  }, 90_000);
+    it('shows an ephemeral reply only to the user who asked; the moderator can see quotas', async () => {
+      await page.selectOption('#user-switch', 'bob');
+      await page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Bob');
+      let before = await page.$$eval('.message', (ms) => ms.length);
+      await page.fill('#composer-input', '/quota show');
+      await page.press('#composer-input', 'Enter');
+      const refusal = await newestReplyId(before);
+      await page.waitForFunction(
+        (mid) =>
+          /Only moderators/u.test(
+            document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? '',
+          ),
+        refusal,
+        { timeout: 30_000 },
+      );
+      expect(await page.$eval(`[data-message-id="${refusal}"] .only-you`, (n) => n.textContent)).toMatch(
+        /Only you can see this/,
+      );
 
-  it('Ctrl-C stops every process tessera start began', async () => {
-    const pid = start!.pid!;
-    const children = descendants(pid);
-    expect(children.length).toBeGreaterThanOrEqual(4); // main.ts, nats-server, renderer, bot
-    const exited = new Promise<number | null>((resolve) => start!.once('exit', (code) => resolve(code)));
-    process.kill(-pid, 'SIGINT');
-    const code = await exited;
-    await expect.poll(() => children.filter(alive), { timeout: 20_000 }).toEqual([]);
-    expect(code, output.slice(-2000)).toBe(0);
-    expect(output).toMatch(/playground stopped/);
-  }, 60_000);
-});
+      await page.selectOption('#user-switch', 'mia');
+      await page.waitForFunction(() => /Mia/.test(document.querySelector('#me-name')?.textContent ?? ''));
+      expect(await page.$(`[data-message-id="${refusal}"]`)).toBeNull();
+      before = await page.$$eval('.message', (ms) => ms.length);
+      await page.fill('#composer-input', '/quota show user:bob');
+      await page.press('#composer-input', 'Enter');
+      const shown = await newestReplyId(before);
+      await page.waitForFunction(
+        (mid) =>
+          /Bob/u.test(document.querySelector(`[data-message-id="${mid}"]`)?.textContent ?? '') &&
+          !document.querySelector(`[data-message-id="${mid}"] .thinking`),
+        shown,
+        { timeout: 30_000 },
+      );
+      expect(await page.$eval(`[data-message-id="${shown}"]`, (n) => n.textContent)).not.toMatch(
+        /Only moderators/u,
+      );
+      await page.selectOption('#user-switch', 'alice');
+    }, 120_000);
+
+    it('helps with typing: commands, then the options still to give, and explains mistakes', async () => {
+      await page.fill('#composer-input', '');
+      await page.type('#composer-input', '/im');
+      await expect
+        .poll(() => page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent)))
+        .toEqual(['/imagine']);
+      await page.keyboard.press('Tab');
+      expect(await page.inputValue('#composer-input')).toBe('/imagine ');
+      await page.type('#composer-input', 'a cat ');
+      const options = await page.$$eval('#popup .item .n', (ns) => ns.map((n) => n.textContent));
+      expect(options).toContain('seed:');
+      expect(options).not.toContain('prompt:');
+      await page.fill('#composer-input', '/imagine prompt:a cat seed:many');
+      await page.press('#composer-input', 'Enter');
+      await expect.poll(() => page.textContent('#composer-error')).toMatch(/seed: expected a whole number/);
+      await page.fill('#composer-input', '');
+    }, 30_000);
+
+    it('sends a picked file as the init_image attachment', async () => {
+      const png = await sharp({
+        create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } },
+      })
+        .png()
+        .toBuffer();
+      await page.setInputFiles('#file-input', { name: 'start.png', mimeType: 'image/png', buffer: png });
+      await expect.poll(() => page.textContent('#attached')).toMatch(/init_image: start\.png/);
+      const before = await page.$$eval('.message', (ms) => ms.length);
+      await page.fill('#composer-input', '/imagine prompt:a red circle steps:20 seed:5');
+      await page.press('#composer-input', 'Enter');
+      const id = await newestReplyId(before);
+      await page.waitForFunction(
+        (mid) =>
+          /✅ Done/u.test(document.querySelector(`[data-message-id="${mid}"] .content`)?.textContent ?? ''),
+        id,
+        { timeout: 60_000 },
+      );
+      expect(await page.isHidden('#attached')).toBe(true);
+      // The bot got the file as the interaction's attachment and handed the very bytes to the farm.
+      const nc = await connectNats({ url: natsUrl, name: 'playground-test', waitOnFirstConnect: false });
+      try {
+        const images = await new Objm(jetstream(nc)).open(imagesStore());
+        const stored = (await images.list()).filter((o) => o.name.endsWith('start.png'));
+        expect(stored).toHaveLength(1);
+        expect(Buffer.from((await images.getBlob(stored[0]!.name))!)).toEqual(png);
+      } finally {
+        await nc.close();
+      }
+    }, 90_000);
+
+    it('Ctrl-C stops every process tessera start began', async () => {
+      const pid = start!.pid!;
+      const children = descendants(pid);
+      expect(children.length).toBeGreaterThanOrEqual(4); // main.ts, nats-server, renderer, bot
+      const exited = new Promise<number | null>((resolve) => start!.once('exit', (code) => resolve(code)));
+      process.kill(-pid, 'SIGINT');
+      const code = await exited;
+      await expect.poll(() => children.filter(alive), { timeout: 20_000 }).toEqual([]);
+      expect(code, output.slice(-2000)).toBe(0);
+      expect(output).toMatch(/playground stopped/);
+    }, 60_000);
+  },
+);

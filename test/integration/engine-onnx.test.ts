@@ -10,7 +10,7 @@ import {
   type RenderProgress,
   type RenderRequest,
 } from '../../renderer/src/engine/engine.js';
-import { drawScene } from '../../renderer/src/engine/judge.js';
+import { drawScene } from '../support/judge.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';

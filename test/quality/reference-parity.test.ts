@@ -1,20 +1,24 @@
 /**
  * The engine against models/tessera_models/reference_loop.py (the same BUNDLE.md loop in Python,
  * on onnxruntime's Python CPU provider): same prompt and seed ⇒ the same pixels. Needs the
- * PyTorch environment at ../shared/tools/pytorch-env (a development machine); skipped elsewhere.
+ * PyTorch environment at ../shared/tools/pytorch-env (a development machine); skipped, with the
+ * reason, where `pytorch-env ready` fails (absent or never set up).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxEngine, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
 import { silentLogger } from '../../shared/src/logger.js';
+import { PYTORCH_ENV as pytorchEnv, pytorchEnvReady, skipNote } from '../support/optional-tools.js';
 import { modelsDir, repoRoot } from './fixtures.js';
 
-const pytorchEnv = path.resolve(repoRoot, '..', 'shared', 'tools', 'pytorch-env');
 const bundled = path.resolve(modelsDir) === path.join(repoRoot, 'models');
-const available = existsSync(pytorchEnv) && bundled;
+const tool = bundled
+  ? pytorchEnvReady()
+  : { ok: false as const, reason: 'TESSERA_TEST_MODELS_DIR is not the bundled models/' };
+const available = tool.ok;
 let engine: OnnxEngine;
 
 beforeAll(async () => {
@@ -28,7 +32,7 @@ afterAll(async () => {
 
 describe('engine vs reference_loop.py', () => {
   it.skipIf(!available)(
-    'renders the same pixels for the same prompt and seed',
+    `renders the same pixels for the same prompt and seed${skipNote(tool)}`,
     { timeout: 180_000 },
     async () => {
       const prompt = 'a yellow square on a purple background';

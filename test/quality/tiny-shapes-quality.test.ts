@@ -1,6 +1,6 @@
 /**
  * Quality of the bundled tiny-shapes model with the engine's default settings, judged by the
- * rules of models/BUNDLE.md (renderer/src/engine/judge.ts) over 24 "a <colour> <shape> on a
+ * rules of models/BUNDLE.md (test/support/judge.ts) over 24 "a <colour> <shape> on a
  * <bg> background" prompts that use every colour three times as object and three times as
  * background, and every shape eight times. Renders land in test-artifacts/quality/.
  *
@@ -23,7 +23,7 @@ import {
   type Judgement,
   type PaletteColour,
   type Shape,
-} from '../../renderer/src/engine/judge.js';
+} from '../support/judge.js';
 import { createOnnxEngine, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
 import { silentLogger } from '../../shared/src/logger.js';
 import { modelsDir, repoRoot } from './fixtures.js';

@@ -1,5 +1,5 @@
 /** Small helpers for e2e assertions on the emulator's recorded messages. */
-import type { DiscordEmulator, StoredMessage } from '../../bot/src/emulator/index.js';
+import type { DiscordEmulator, StoredMessage } from '../../deploy/playground/emulator/index.js';
 
 /** Distinct frame images (by bytes) a message showed over its revisions. */
 export function distinctFrames(m: StoredMessage): number {

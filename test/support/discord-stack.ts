@@ -16,7 +16,7 @@ import {
   createDiscordEmulator,
   type DiscordEmulator,
   type DiscordEmulatorOptions,
-} from '../../bot/src/emulator/index.js';
+} from '../../deploy/playground/emulator/index.js';
 import { loadModelFacts } from '../../bot/src/model-facts.js';
 import type { ModelFacts } from '../../bot/src/core/imagine-request.js';
 import {

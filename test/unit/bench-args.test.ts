@@ -1,3 +1,4 @@
+import { torchComparisonGap } from '../../renderer/src/bench/engine-bench.js';
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError, parseBenchArgs } from '../../deploy/cli/bench.js';
 
@@ -80,5 +81,20 @@ describe('tessera bench arguments', () => {
 
   it('answers --help', () => {
     expect(parseBenchArgs(['--help'])).toBe('help');
+  });
+});
+
+describe('the PyTorch comparison of tessera bench', () => {
+  const tiny = { width: 64, height: 64, cutn: 16, defaults: { size: [64, 64] as const, cutn: 16 } };
+  it('exists for tiny-shapes at its defaults on the CPU only', () => {
+    expect(torchComparisonGap('tiny-shapes', 'cpu', tiny)).toBeUndefined();
+  });
+  it('is refused, with the reason, for another model, provider or setting', () => {
+    expect(torchComparisonGap('vqgan-imagenet-f16-16384', 'cpu', tiny)).toMatch(
+      /no PyTorch reference for vqgan-imagenet-f16-16384/,
+    );
+    expect(torchComparisonGap('tiny-shapes', 'webgpu', tiny)).toMatch(/runs on the CPU/);
+    expect(torchComparisonGap('tiny-shapes', 'cpu', { ...tiny, cutn: 32 })).toMatch(/64x64, cutn 16 only/);
+    expect(torchComparisonGap('tiny-shapes', 'cpu', { ...tiny, width: 128 })).toMatch(/only/);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../bot/src/emulator/rate-limits.js';
-import { createSnowflakeGenerator, snowflakeTime } from '../../bot/src/emulator/snowflake.js';
-import { resolvePings } from '../../bot/src/emulator/world.js';
-import type { EmulatedGuild } from '../../bot/src/emulator/model.js';
+import { RateLimiter } from '../../deploy/playground/emulator/rate-limits.js';
+import { createSnowflakeGenerator, snowflakeTime } from '../../deploy/playground/emulator/snowflake.js';
+import { resolvePings } from '../../deploy/playground/emulator/world.js';
+import type { EmulatedGuild } from '../../deploy/playground/emulator/model.js';
 
 const route = {
   method: 'PATCH',

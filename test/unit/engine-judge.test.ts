@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COLOURS, drawScene, judgeImage, SHAPES, shapeFromFill } from '../../renderer/src/engine/judge.js';
+import { COLOURS, drawScene, judgeImage, SHAPES, shapeFromFill } from '../support/judge.js';
 
 describe('quality judge', () => {
   it('maps fill to shape with the BUNDLE.md thresholds', () => {

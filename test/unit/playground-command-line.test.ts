@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RegisteredCommand } from '../../bot/src/emulator/index.js';
-import { OptionType } from '../../bot/src/emulator/index.js';
-import { parseCommandLine, splitOptions, type NameLookups } from '../../bot/src/playground/command-line.js';
+import type { RegisteredCommand } from '../../deploy/playground/emulator/index.js';
+import { OptionType } from '../../deploy/playground/emulator/index.js';
+import { parseCommandLine, splitOptions, type NameLookups } from '../../deploy/playground/command-line.js';
 
 const cmd = (name: string, options: RegisteredCommand['options']): RegisteredCommand => ({
   id: name,

@@ -5,8 +5,8 @@
  * and the event stream starts with a snapshot and then carries changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageFlag } from '../../bot/src/emulator/index.js';
-import { startPlayground, type Playground, type PlaygroundState } from '../../bot/src/playground/index.js';
+import { MessageFlag } from '../../deploy/playground/emulator/index.js';
+import { startPlayground, type Playground, type PlaygroundState } from '../../deploy/playground/index.js';
 
 let pg: Playground;
 

@@ -7,6 +7,7 @@ import {
   decodeMessage,
   encodeMessage,
   salvageJobId,
+  jobIdOfMessage,
   type RenderJobInput,
 } from '../../shared/src/index.js';
 
@@ -83,6 +84,15 @@ describe('decodeMessage', () => {
     expect(salvageJobId(enc({ v: 9, jobId: 'abc' }))).toBe('abc');
     expect(salvageJobId(enc('{nope'))).toBeUndefined();
     expect(salvageJobId(enc({ jobId: 'a.b' }))).toBeUndefined();
+  });
+
+  it("takes a job message's id from the subject, then Nats-Msg-Id, then the body, then the sequence", () => {
+    const data = enc({ v: 1, jobId: 'from-body' });
+    const subject = 'tessera.jobs.tiny-shapes.from-subject';
+    expect(jobIdOfMessage({ subject, msgId: 'from-header', data, seq: 7 })).toBe('from-subject');
+    expect(jobIdOfMessage({ subject: 'elsewhere', msgId: 'from-header', data, seq: 7 })).toBe('from-header');
+    expect(jobIdOfMessage({ subject: 'elsewhere', msgId: 'bad id!', data, seq: 7 })).toBe('from-body');
+    expect(jobIdOfMessage({ subject: 'elsewhere', msgId: null, data: enc('{nope'), seq: 7 })).toBe('seq-7');
   });
 });
 

@@ -23,11 +23,13 @@ import {
   publishJobEvent,
   renderImageKey,
   settleJob,
+  loadConfig,
+  type Config,
   type Farm,
 } from '../../../shared/src/index.js';
 import { defaultGuildSettings } from '../core/guild-settings.js';
 import { deployCommands } from '../cli/commands.js';
-import { createDiscordEmulator, type DiscordEmulator } from '../emulator/index.js';
+import { createDiscordEmulator, type DiscordEmulator } from '../../../deploy/playground/emulator/index.js';
 import { TINY_SHAPES_FACTS } from '../model-facts.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -39,6 +41,8 @@ export interface BotBenchOptions {
   fps?: number;
   users?: number;
   out?: (line: string) => void;
+  /** NATS_URL and BENCH_USE_NATS_URL come from here (default: `loadConfig()`). */
+  config?: Config;
 }
 
 export interface BotBenchResult {
@@ -63,9 +67,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startNats(): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (process.env.NATS_URL && process.env.BENCH_USE_NATS_URL === '1')
-    return { url: process.env.NATS_URL, stop: async () => {} };
+async function startNats(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (config.BENCH_USE_NATS_URL) return { url: config.NATS_URL, stop: async () => {} };
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-nats-'));
   const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
@@ -182,7 +185,7 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
   const framesPerJob = options.framesPerJob ?? 40;
   const fps = options.fps ?? 5;
   const userCount = options.users ?? 10;
-  const nats = await startNats();
+  const nats = await startNats(options.config ?? loadConfig());
   const emulator: DiscordEmulator = await createDiscordEmulator({
     users: Array.from({ length: userCount }, (_, k) => ({ name: `user${k}` })),
     // Discord-like per-message limit: 5 edits per 5 s.

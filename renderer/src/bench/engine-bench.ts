@@ -7,7 +7,7 @@
  * models/REAL_MODELS.md §5 runs `tessera bench --model real --ep webgpu --size 256x256 --cutn 32
  * --steps 100 --no-torch --json` next to models/tessera_models/bench_real.py).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,9 +76,19 @@ function capture(
   });
 }
 
-export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchResult> {
-  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const model = o.model ?? 'tiny-shapes';
+/** What one bench run timed: the figures plus the settings they were taken at. */
+interface Timed {
+  result: EngineBenchResult;
+  width: number;
+  height: number;
+  steps: number;
+  cutn: number;
+  /** The bundle's own default size and cutouts (what bench_torch.py times for tiny-shapes). */
+  defaults: { size: readonly [number, number]; cutn: number };
+}
+
+/** Loads the bundle and times one warm-up plus `renders` renders on the engine. */
+async function timeEngine(o: EngineBenchOptions, model: string, out: (line: string) => void): Promise<Timed> {
   const threads = o.threads ?? 2;
   const renders = o.renders ?? 3;
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
@@ -87,13 +97,11 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
     modelsDir: o.modelsDir ?? path.join(repoRoot, 'models'),
     model,
     ep: o.ep ?? 'cpu',
-    ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}),
+    webgpuOptions: o.webgpuOptions,
     log,
     intraOpNumThreads: threads,
   });
   const loadMs = performance.now() - t0;
-  let engineStepsPerSec: number;
-  let engineLoopStepsPerSec: number;
   const executionProvider = engine.executionProvider;
   if (o.ep && o.ep !== 'auto' && executionProvider !== o.ep) {
     // The engine falls back to the CPU when a provider fails; a benchmark must not time that silently.
@@ -111,77 +119,84 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
       ? ` (${formatWebGpuOptions(o.webgpuOptions)})`
       : '';
   const settings = `${model}, onnxruntime-node ${executionProvider}${webgpu}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
+  const request = (n: number): RenderRequest => ({
+    prompts: [{ kind: 'text', text: o.prompt ?? PROMPT, weight: 1 }],
+    seed: 1,
+    width,
+    height,
+    steps: n,
+    cutn,
+    frameEvery: o.frameEvery,
+  });
   try {
-    const request = (n: number): RenderRequest => ({
-      prompts: [{ kind: 'text', text: o.prompt ?? PROMPT, weight: 1 }],
-      seed: 1,
-      width,
-      height,
-      steps: n,
-      cutn,
-      ...(o.frameEvery ? { frameEvery: o.frameEvery } : {}),
-    });
     out(`engine  ${settings}: sessions loaded in ${(loadMs / 1000).toFixed(1)} s`);
     const tw = performance.now();
     await engine.render(request(3), {}); // warm-up (first runs compile kernels / shaders)
     out(`engine  warm-up render (3 steps) ${((performance.now() - tw) / 1000).toFixed(1)} s`);
     let total = 0;
     let ms = 0;
-    let loopSteps = 0;
     let loopSeconds = 0;
     for (let i = 0; i < renders; i++) {
       let loopRate = 0;
       const r = await engine.render(request(steps), { onProgress: (p) => (loopRate = p.itPerSec) });
       total += r.steps;
       ms += r.elapsedMs;
-      loopSteps += r.steps;
       loopSeconds += loopRate > 0 ? r.steps / loopRate : 0;
       out(
         `engine  render ${i + 1}/${renders}: ${r.steps} steps in ${(r.elapsedMs / 1000).toFixed(2)} s (${((1000 * r.steps) / r.elapsedMs).toFixed(2)} steps/s whole render, ${loopRate.toFixed(2)} steps/s loop)`,
       );
     }
-    engineStepsPerSec = (1000 * total) / ms;
-    engineLoopStepsPerSec = loopSeconds > 0 ? loopSteps / loopSeconds : engineStepsPerSec;
+    const engineStepsPerSec = (1000 * total) / ms;
+    const engineLoopStepsPerSec = loopSeconds > 0 ? total / loopSeconds : engineStepsPerSec;
     out(
       `engine  ${settings}: ${engineStepsPerSec.toFixed(2)} steps/s whole render, ${engineLoopStepsPerSec.toFixed(2)} steps/s loop (${(1000 / engineLoopStepsPerSec).toFixed(1)} ms/step)`,
     );
+    const result = { engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
+    return {
+      result,
+      width,
+      height,
+      steps,
+      cutn,
+      defaults: { size: engine.manifest.image.defaultSize, cutn: d.cutn },
+    };
   } finally {
     await engine.close();
   }
-  const result: EngineBenchResult = { engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
-  const finish = (r: EngineBenchResult): EngineBenchResult => {
-    if (o.json) {
-      out(
-        JSON.stringify({
-          runner: `onnxruntime-node-${r.executionProvider}`,
-          model,
-          webgpuOptions: o.webgpuOptions ?? {},
-          W: width,
-          H: height,
-          cutn,
-          steps,
-          renders,
-          ...r,
-          ms_per_step: 1000 / r.engineLoopStepsPerSec,
-          it_per_s: r.engineLoopStepsPerSec,
-        }),
-      );
-    }
-    return r;
-  };
-  if (o.torch === false) return finish(result);
+}
 
+/**
+ * Why there is no PyTorch figure to compare with, or undefined when there is one:
+ * bench_torch.py times tiny-shapes at its default size and cutouts on the CPU, nothing else.
+ */
+export function torchComparisonGap(
+  model: string,
+  ep: string,
+  timed: Pick<Timed, 'width' | 'height' | 'cutn' | 'defaults'>,
+): string | undefined {
+  if (model !== 'tiny-shapes')
+    return `no PyTorch reference for ${model} here (models/tessera_models/bench_real.py times the real models: models/gpu/README.md)`;
+  if (ep !== 'cpu') return `the PyTorch reference runs on the CPU; the engine ran on ${ep}`;
+  const [w, h] = timed.defaults.size;
+  if (timed.width !== w || timed.height !== h || timed.cutn !== timed.defaults.cutn)
+    return `the PyTorch reference times tiny-shapes at ${w}x${h}, cutn ${timed.defaults.cutn} only`;
+  return undefined;
+}
+
+/** PyTorch eager on the same model and loop (tiny-shapes on the CPU), or undefined with the reason printed. */
+async function torchStepsPerSec(threads: number, out: (line: string) => void): Promise<number | undefined> {
   const env = path.resolve(repoRoot, '..', 'shared', 'tools', 'pytorch-env');
   const script = path.join('models', 'tessera_models', 'bench_torch.py');
-  const available = await access(env).then(
-    () => access(path.join(repoRoot, script)).then(() => true),
-    () => false,
-  );
+  const available =
+    (await access(path.join(repoRoot, script)).then(
+      () => true,
+      () => false,
+    )) && spawnSync(env, ['ready']).status === 0;
   if (!available) {
     out(
-      `torch   skipped: the PyTorch environment (${path.relative(repoRoot, env)}) or ${script} is not here; the ratio needs both`,
+      `torch   skipped: the PyTorch environment (${path.relative(repoRoot, env)} ready) or ${script} is not here; the ratio needs both`,
     );
-    return finish(result);
+    return undefined;
   }
   try {
     // Passive OpenMP waits, like the engine's non-spinning onnxruntime threads: on a busy 2-core
@@ -198,14 +213,46 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
     const parsed = line ? (JSON.parse(line) as { torch_steps_per_s?: unknown }) : {};
     if (typeof parsed.torch_steps_per_s !== 'number')
       throw new Error(`no torch_steps_per_s in its output: ${stdout.slice(-300)}`);
-    const torchStepsPerSec = parsed.torch_steps_per_s;
     out(
-      `torch   same model and loop, PyTorch eager CPU, ${threads} threads (OMP_WAIT_POLICY=PASSIVE): ${torchStepsPerSec.toFixed(1)} steps/s`,
+      `torch   same model and loop, PyTorch eager CPU, ${threads} threads (OMP_WAIT_POLICY=PASSIVE): ${parsed.torch_steps_per_s.toFixed(1)} steps/s`,
     );
-    out(`ratio   engine / torch = ${(engineStepsPerSec / torchStepsPerSec).toFixed(2)}`);
-    return finish({ ...result, torchStepsPerSec });
+    return parsed.torch_steps_per_s;
   } catch (err) {
     out(`torch   failed: ${(err as Error).message}`);
-    return finish(result);
+    return undefined;
   }
+}
+
+export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchResult> {
+  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const model = o.model ?? 'tiny-shapes';
+  const timed = await timeEngine(o, model, out);
+  let result = timed.result;
+  if (o.torch !== false) {
+    const gap = torchComparisonGap(model, result.executionProvider, timed);
+    const torch = gap === undefined ? await torchStepsPerSec(o.threads ?? 2, out) : undefined;
+    if (gap !== undefined) out(`torch   no comparison: ${gap}`);
+    if (torch !== undefined) {
+      out(`ratio   engine / torch = ${(result.engineStepsPerSec / torch).toFixed(2)}`);
+      result = { ...result, torchStepsPerSec: torch };
+    }
+  }
+  if (o.json) {
+    out(
+      JSON.stringify({
+        runner: `onnxruntime-node-${result.executionProvider}`,
+        model,
+        webgpuOptions: o.webgpuOptions ?? {},
+        W: timed.width,
+        H: timed.height,
+        cutn: timed.cutn,
+        steps: timed.steps,
+        renders: o.renders ?? 3,
+        ...result,
+        ms_per_step: 1000 / result.engineLoopStepsPerSec,
+        it_per_s: result.engineLoopStepsPerSec,
+      }),
+    );
+  }
+  return result;
 }

@@ -4,6 +4,7 @@
  * stack trace. Ctrl-C cancels the render (exit 130).
  */
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ import {
 import { encodeTimelapse } from '../engine/image-io.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
-import { parseWebGpuOptions, type WebGpuOptions } from '../../../shared/src/webgpu-options.js';
+import { ConfigError, loadConfig, type Config } from '../../../shared/src/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -67,12 +68,11 @@ function num(name: string, raw: string | undefined): number | undefined {
   return n;
 }
 
-function webgpuOptionsFromEnv(): WebGpuOptions {
-  try {
-    return parseWebGpuOptions(process.env.RENDERER_WEBGPU_OPTIONS ?? '');
-  } catch (err) {
-    throw new UsageError(`RENDERER_WEBGPU_OPTIONS: ${(err as Error).message}`);
-  }
+/** A relative RENDERER_MODELS_DIR is looked up from the working directory, then the repository. */
+function modelsDirOf(configured: string): string {
+  if (path.isAbsolute(configured)) return configured;
+  const here = path.resolve(configured);
+  return existsSync(here) ? here : path.resolve(repoRoot, configured);
 }
 
 function parseImagePrompt(raw: string): { file: string; weight: number } {
@@ -98,12 +98,13 @@ interface CliOptions {
   cutn: number | undefined;
   lr: number | undefined;
   ep: ExecutionProviderChoice;
-  webgpuOptions: WebGpuOptions;
+  webgpuOptions: Config['RENDERER_WEBGPU_OPTIONS'];
+  logLevel: Config['LOG_LEVEL'];
   threads: number;
   quiet: boolean;
 }
 
-function parseCli(argv: string[]): CliOptions | 'help' {
+function parseCli(argv: string[], config: Config): CliOptions | 'help' {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -132,7 +133,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
       positionals.length ? 'give the prompt as one quoted argument' : 'the prompt is missing',
     );
   if (!values.out) throw new UsageError('--out FILE.png is required');
-  const ep = values.ep ?? process.env.RENDERER_EP ?? 'auto';
+  const ep = values.ep ?? config.RENDERER_EP;
   if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(ep))
     throw new UsageError(`--ep must be auto, cpu, webgpu or cuda (got '${ep}')`);
   let size: [number, number] | undefined;
@@ -149,10 +150,10 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     seed: int('seed', values.seed) ?? randomInt(0, 2 ** 32 - 1),
     steps: int('steps', values.steps),
     size,
-    model: values.model ?? process.env.RENDERER_MODEL ?? 'tiny-shapes',
-    modelsDir: path.resolve(
-      values['models-dir'] ?? process.env.RENDERER_MODELS_DIR ?? path.join(repoRoot, 'models'),
-    ),
+    model: values.model ?? config.RENDERER_MODEL,
+    modelsDir: values['models-dir']
+      ? path.resolve(values['models-dir'])
+      : modelsDirOf(config.RENDERER_MODELS_DIR),
     initImage: values['init-image'],
     imagePrompts: (values['image-prompt'] ?? []).map(parseImagePrompt),
     timelapse: values.timelapse,
@@ -160,7 +161,8 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     cutn: int('cutn', values.cutn),
     lr: num('lr', values.lr),
     ep: ep as ExecutionProviderChoice,
-    webgpuOptions: webgpuOptionsFromEnv(),
+    webgpuOptions: config.RENDERER_WEBGPU_OPTIONS,
+    logLevel: config.LOG_LEVEL,
     threads,
     quiet: values.quiet ?? false,
   };
@@ -218,7 +220,7 @@ async function render(o: CliOptions): Promise<number> {
   for (const p of o.imagePrompts)
     imagePrompts.push({ kind: 'image', image: await readInput(p.file, 'image prompt'), weight: p.weight });
 
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn', base: null }, pino.destination(2));
+  const log = pino({ level: o.logLevel, base: null }, pino.destination(2));
   const engine = await createOnnxEngine({
     modelsDir: o.modelsDir,
     model: o.model,
@@ -277,8 +279,17 @@ async function render(o: CliOptions): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  let config: Config;
   try {
-    const o = parseCli(argv);
+    // Configuration only through the table; a local render logs warnings only unless LOG_LEVEL says otherwise.
+    config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`tessera render: ${err.message}\n`);
+    return 2;
+  }
+  try {
+    const o = parseCli(argv, config);
     if (o === 'help') {
       process.stdout.write(USAGE);
       return 0;

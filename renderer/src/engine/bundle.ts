@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { ModelName } from '../../../shared/src/contracts.js';
 
 const graphRef = z.object({
   file: z.string().min(1),
@@ -90,14 +91,12 @@ export interface ModelBundle {
   readonly tokenizerPath: string;
 }
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /** Models available under `modelsDir` (folders with a manifest.json). */
 export async function listModels(modelsDir: string): Promise<string[]> {
   const entries = await readdir(modelsDir, { withFileTypes: true }).catch(() => []);
   const names: string[] = [];
   for (const e of entries) {
-    if (!e.isDirectory()) continue;
+    if (!e.isDirectory() || !ModelName.safeParse(e.name).success) continue;
     if (
       await stat(path.join(modelsDir, e.name, 'manifest.json')).then(
         (s) => s.isFile(),
@@ -140,16 +139,17 @@ export function manifestProblems(m: BundleManifest): string[] {
 }
 
 /**
- * Loads `<modelsDir>/<model>/manifest.json`, validates it and checks every graph's sha256.
+ * The one manifest reader: `<modelsDir>/<model>/manifest.json`, checked against `BundleManifest`
+ * and `manifestProblems` (no graph files are opened). The bot and the CLI use it for a model's
+ * sizes and defaults; `loadBundle` builds on it.
  * @throws ModelBundleError
  */
-export async function loadBundle(
+export async function readManifest(
   modelsDir: string,
   model: string,
-  options: { verifyHashes?: boolean } = {},
-): Promise<ModelBundle> {
-  if (!MODEL_NAME.test(model))
-    throw new ModelBundleError(`'${model}' is not a model name (letters, digits, '.', '_', '-')`, model);
+): Promise<{ manifest: BundleManifest; dir: string; manifestFile: string }> {
+  if (!ModelName.safeParse(model).success)
+    throw new ModelBundleError(`'${model}' is not a model name (lower-case a-z 0-9 _ -, max 64)`, model);
   const dir = path.resolve(modelsDir, model);
   const manifestFile = path.join(dir, 'manifest.json');
   let raw: string;
@@ -191,6 +191,19 @@ export async function loadBundle(
       model,
       manifestFile,
     );
+  return { manifest, dir, manifestFile };
+}
+
+/**
+ * Loads `<modelsDir>/<model>/manifest.json` (`readManifest`) and checks every graph's sha256.
+ * @throws ModelBundleError
+ */
+export async function loadBundle(
+  modelsDir: string,
+  model: string,
+  options: { verifyHashes?: boolean } = {},
+): Promise<ModelBundle> {
+  const { manifest, dir } = await readManifest(modelsDir, model);
 
   const graphs = manifest.graphs as Record<string, { file: string; sha256: string } | undefined>;
   const inside = (file: string): string => {

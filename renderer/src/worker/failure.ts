@@ -1,6 +1,6 @@
 /**
  * Classifies what went wrong with a job, once: terminal (bad input, no retry can fix it) maps to
- * `term()` and a `failed` event; retryable maps to `nak(delay)` until MaxDeliver.
+ * a `failed` event and an ack (the message leaves the queue); retryable maps to `nak(delay)` until MaxDeliver.
  */
 import { ContractError, JobFailure, describeError } from '../../../shared/src/index.js';
 import { EngineInputError } from '../engine/engine.js';

@@ -10,8 +10,7 @@ import { z } from 'zod';
 import {
   jobsStream,
   maxDeliveriesAdvisory,
-  parseJobSubject,
-  salvageJobId,
+  jobIdOfMessage,
   settleJob,
   type Farm,
 } from '../../../shared/src/index.js';
@@ -38,12 +37,12 @@ export async function failExhaustedJob(
     message = null;
   }
   if (!message) return; // already removed (settled and acked elsewhere)
-  const msgId = message.header?.get('Nats-Msg-Id');
-  const jobId =
-    salvageJobId(message.data) ??
-    (msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId) ? msgId : undefined) ??
-    parseJobSubject(message.subject)?.jobId ??
-    `seq-${seq}`;
+  const jobId = jobIdOfMessage({
+    subject: message.subject,
+    msgId: message.header?.get('Nats-Msg-Id'),
+    data: message.data,
+    seq,
+  });
   const result = await settleJob(farm, {
     v: 1,
     type: 'failed',

@@ -2,7 +2,8 @@
  * The farm worker: takes one job at a time from its model's durable pull consumer, keeps the
  * lease with `working()` while the engine renders, publishes throttled progress, stores the final
  * image, settles the job first-writer-wins and acks. Failures are classified once: terminal ⇒
- * `failed` + `term()`; transient ⇒ `nak(backoff)`; the last delivery ⇒ `failed` + `term()`.
+ * `failed` + `ack()`; transient ⇒ `nak(backoff)`; the last delivery ⇒ `failed` + `ack()` (an ack,
+ * not `term()`, removes the message from the work-queue stream on nats-server 2.9: see `#drop`).
  */
 import type { JsMsg, Consumer } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -13,10 +14,9 @@ import {
   getJobResult,
   jobsConsumer,
   jobsStream,
-  parseJobSubject,
   publishJobEvent,
   renderImageKey,
-  salvageJobId,
+  jobIdOfMessage,
   settleJob,
   CancelRequest,
   type Farm,
@@ -156,7 +156,12 @@ export class RenderWorker {
       const controller = new AbortController();
       let resolveFinished!: () => void;
       const finished = new Promise<void>((r) => (resolveFinished = r));
-      const jobId = this.#jobIdOf(msg);
+      const jobId = jobIdOfMessage({
+        subject: msg.subject,
+        msgId: msg.headers?.get('Nats-Msg-Id'),
+        data: msg.data,
+        seq: msg.seq,
+      });
       this.#current = { jobId, controller, finished };
       try {
         await this.#handle(msg, jobId, controller.signal);
@@ -169,18 +174,6 @@ export class RenderWorker {
         resolveFinished();
       }
     }
-  }
-
-  /**
-   * The job id for events, even when the body is unreadable: the subject
-   * (`tessera.jobs.<model>.<jobId>`, the only kind the stream takes), then `Nats-Msg-Id`, then the body.
-   */
-  #jobIdOf(msg: JsMsg): string {
-    const fromSubject = parseJobSubject(msg.subject)?.jobId;
-    if (fromSubject) return fromSubject;
-    const msgId = msg.headers?.get('Nats-Msg-Id');
-    if (msgId && /^[A-Za-z0-9_-]{1,64}$/.test(msgId)) return msgId;
-    return salvageJobId(msg.data) ?? `seq-${msg.seq}`;
   }
 
   /**

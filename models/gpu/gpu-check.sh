@@ -4,9 +4,9 @@
 # PyTorch eager (bench_real.py) and onnxruntime-node (tessera bench) on the same loop:
 # 100 steps at 256x256, cutn 32, one prompt; print both rates and their ratio.
 #
-# On the GPU machine (prepared here with deploy/scripts/gpu-pack-engine.sh and
-# `bash models/gpu-check.sh --prepare`):
-#   run(command="source .gpu/activate && bash models/gpu-check.sh",
+# On the GPU machine (prepared here with models/gpu/pack-engine.sh and
+# `bash models/gpu/gpu-check.sh --prepare`):
+#   run(command="source .gpu/activate && bash models/gpu/gpu-check.sh",
 #       carry=[".gpu", "models/.work/gpu-carry"], timeout_s=540)
 #
 # Environment (defaults in brackets): GPU_CHECK_SIZE [256] GPU_CHECK_CUTN [32] GPU_CHECK_STEPS [100]
@@ -22,7 +22,7 @@
 # the engine is timed on those: speed does not depend on the values. The summary says which.
 set -uo pipefail
 called_from=$PWD
-models=$(cd "$(dirname "$0")" && pwd -P)
+models=$(cd "$(dirname "$0")/.." && pwd -P)
 repo=$(dirname "$models")
 cd "$models"
 carry=.work/gpu-carry
@@ -63,7 +63,7 @@ if [ "${1:-}" = "--prepare" ]; then
   exit 0
 fi
 
-[ -f "$vocab" ] || { log "missing $vocab (run models/gpu-check.sh --prepare BUNDLE on the dev machine and carry $carry)"; exit 2; }
+[ -f "$vocab" ] || { log "missing $vocab (run models/gpu/gpu-check.sh --prepare BUNDLE on the dev machine and carry $carry)"; exit 2; }
 log "host: $(nproc) cores; GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo none)"
 log "python: $("${py[@]}" -c 'import torch, onnx; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "onnx", onnx.__version__)' 2>&1 | tail -1)"
 log "node: $(node --version)"

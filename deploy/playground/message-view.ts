@@ -9,8 +9,8 @@ import type {
   StoredAttachment,
   StoredInteraction,
   StoredMessage,
-} from '../emulator/index.js';
-import { MessageFlag } from '../emulator/index.js';
+} from './emulator/index.js';
+import { MessageFlag } from './emulator/index.js';
 
 type EmulatorWorld = DiscordEmulator['world'];
 

@@ -4,8 +4,8 @@
  * runs until the next known option name, values are typed from the command the bot registered.
  * Pure: the lookups of users, roles and channels are passed in.
  */
-import type { OptionValue, RegisteredCommand } from '../emulator/index.js';
-import { OptionType } from '../emulator/index.js';
+import type { OptionValue, RegisteredCommand } from './emulator/index.js';
+import { OptionType } from './emulator/index.js';
 
 type RegisteredOption = RegisteredCommand['options'][number];
 

@@ -21,7 +21,7 @@ import {
   type OptionValue,
   type RegisteredCommand,
   type StoredMessage,
-} from '../emulator/index.js';
+} from './emulator/index.js';
 import { parseCommandLine, type NameLookups } from './command-line.js';
 import {
   messageView,

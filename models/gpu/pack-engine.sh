@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Packs .gpu/ for a GPU check of the engine (models/gpu-check.sh): ../shared/tools/gpu-pack --prod,
+# Packs .gpu/ for a GPU check of the engine (models/gpu/gpu-check.sh): ../shared/tools/gpu-pack --prod,
 # then keeps in node_modules only what `tessera render` / `tessera bench` load (onnxruntime-node,
 # sharp, pino, zod, tsx and their dependencies, from package-lock.json). The bot's packages
 # (discord.js, NATS …) are left out: the device tool carries the working tree and .gpu in 64 MiB.
 #
-#   deploy/scripts/gpu-pack-engine.sh        then: run(command="source .gpu/activate && …", carry=[".gpu", …])
+#   models/gpu/pack-engine.sh        then: run(command="source .gpu/activate && …", carry=[".gpu", …])
 set -euo pipefail
 top=$(git rev-parse --show-toplevel)
 cd "$top"
 pack=${GPU_PACK:-$top/../shared/tools/gpu-pack}
-[ -x "$pack" ] || { echo "gpu-pack-engine: $pack is missing (it comes with ../shared)" >&2; exit 1; }
+[ -x "$pack" ] || { echo "pack-engine: $pack is missing (it comes with ../shared)" >&2; exit 1; }
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 "$pack" --prod | grep -v '^gpu-pack: too large' || true
@@ -56,9 +56,9 @@ for (const name of fs.readdirSync(dir)) {
   }
   if (name.startsWith('@') && fs.readdirSync(path.join(dir, name)).length === 0) fs.rmdirSync(path.join(dir, name));
 }
-console.log(`gpu-pack-engine: kept ${top.size} packages (${roots.join(', ')} and their dependencies), left out ${removed}`);
+console.log(`pack-engine: kept ${top.size} packages (${roots.join(', ')} and their dependencies), left out ${removed}`);
 JS
 tar -C "$stage" -cf - node_modules | xz -T0 -6 > .gpu/node_modules.tar.xz
 tree=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 gpu=$(du -sb .gpu | cut -f1)
-echo "gpu-pack-engine: .gpu $((gpu / 1048576)) MiB + working tree $((tree / 1048576)) MiB (limit 64 MiB with what else is carried)"
+echo "pack-engine: .gpu $((gpu / 1048576)) MiB + working tree $((tree / 1048576)) MiB (limit 64 MiB with what else is carried)"
