@@ -5,7 +5,6 @@
  * the environment's configuration; tests and the playground call it with a local emulator's.
  */
 import { randomInt } from 'node:crypto';
-import { Kvm } from '@nats-io/kv';
 import {
   Client,
   Events,
@@ -16,8 +15,9 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import {
+  bindFarm,
   connectNats,
-  ensureFarm,
+  type ConnectOptions,
   type Farm,
   type FarmSettings,
   type NatsConnection,
@@ -32,7 +32,7 @@ import { handleReaction } from './discord/reactions.js';
 import { FarmStatus } from './nats/farm-status.js';
 import { botConsumerName, startJobFeed, type JobFeed } from './nats/job-feed.js';
 import { NatsQuotaStore } from './nats/quota-store.js';
-import { openRenderRecords } from './nats/render-records.js';
+import { NatsRenderRecords } from './nats/render-records.js';
 import { NatsGuildSettingsStore } from './nats/settings-store.js';
 import { RenderService } from './render-service.js';
 
@@ -42,7 +42,8 @@ export interface BotOptions {
     /** REST API base (`http://127.0.0.1:PORT/api` for the local emulator); Discord's by default. */
     apiBase?: string;
   };
-  nats: { url: string; user?: string; password?: string; token?: string };
+  /** Connection settings (`connectOptionsFromConfig`); the bot connects with the `bot` role. */
+  nats: Omit<ConnectOptions, 'name' | 'role'>;
   farm: Omit<FarmSettings, 'models'>;
   model: ModelFacts;
   log: Logger;
@@ -69,15 +70,14 @@ export interface BotHandle {
 export async function startBot(options: BotOptions): Promise<BotHandle> {
   const log = options.log;
   const now = options.now ?? Date.now;
-  const nc: NatsConnection = await connectNats({
-    url: options.nats.url,
-    name: 'tessera-bot',
-    ...(options.nats.user ? { user: options.nats.user } : {}),
-    ...(options.nats.password ? { password: options.nats.password } : {}),
-    ...(options.nats.token ? { token: options.nats.token } : {}),
-  });
-  const farm = await ensureFarm(nc, { ...options.farm, models: [] });
-  const records = await openRenderRecords(new Kvm(farm.js), options.farm.resultsMaxAgeS * 1000);
+  const nc: NatsConnection = await connectNats({ ...options.nats, name: 'tessera-bot', role: 'bot' });
+  const farm = await bindFarm(nc, { ...options.farm, models: [] }, { botBuckets: true }).catch(
+    async (e: unknown) => {
+      await nc.close().catch(() => undefined);
+      throw e;
+    },
+  );
+  const records = new NatsRenderRecords(farm.renderRecords);
   const quotas = new NatsQuotaStore(farm.quotas, now);
   const settings = new NatsGuildSettingsStore(farm.guildSettings, log.child({ part: 'settings' }));
   await settings.start();

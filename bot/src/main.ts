@@ -4,7 +4,7 @@
  * DISCORD_GUILD_ID when set, else globally). SIGINT/SIGTERM stop it gracefully.
  */
 import { REST } from 'discord.js';
-import { createLogger, loadConfig } from '../../shared/src/index.js';
+import { connectOptionsFromConfig, createLogger, loadConfig } from '../../shared/src/index.js';
 import { BotLoginError, startBot } from './bot.js';
 import { deployCommands } from './cli/commands.js';
 import { loadModelFacts } from './model-facts.js';
@@ -30,12 +30,7 @@ export async function run(argv: string[]): Promise<number> {
       token: config.DISCORD_TOKEN,
       ...(config.DISCORD_API_BASE ? { apiBase: config.DISCORD_API_BASE } : {}),
     },
-    nats: {
-      url: config.NATS_URL,
-      ...(config.NATS_USER ? { user: config.NATS_USER } : {}),
-      ...(config.NATS_PASSWORD ? { password: config.NATS_PASSWORD } : {}),
-      ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),
-    },
+    nats: await connectOptionsFromConfig(config),
     farm: {
       ackWaitMs: config.JOB_ACK_WAIT_MS,
       maxDeliver: config.JOB_MAX_DELIVER,

@@ -15,6 +15,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../../shared/src/index.js';
 import type { Playground } from '../../bot/src/playground/index.js';
+import {
+  hasExplicitCredentials,
+  prepareLocalAuth,
+  roleEnv,
+  setupLocalFarm,
+  withLocalCredentials,
+} from './credentials.js';
 import { isRunning, startManaged, stopManaged, type ManagedProcess } from './process-group.js';
 
 const DEFAULT_PLAYGROUND_PORT = 8790;
@@ -122,6 +129,8 @@ export async function run(argv: string[]): Promise<number> {
   const logsDir = path.join(dataDir, 'logs');
   await mkdir(path.join(dataDir, 'nats'), { recursive: true });
   await mkdir(logsDir, { recursive: true });
+  // Auth is on: an nkey per role under DATA/credentials (generated once), unless the environment names its own.
+  const auth = hasExplicitCredentials(config) ? undefined : await prepareLocalAuth(dataDir);
 
   const firstUrl = new URL(config.NATS_URL.split(',')[0]!.trim());
   const host = firstUrl.hostname || '127.0.0.1';
@@ -162,7 +171,10 @@ export async function run(argv: string[]): Promise<number> {
     const nats = startManaged({
       name: 'nats',
       command: 'nats-server',
-      args: ['-js', '-a', host, '-p', String(port), '-sd', path.join(dataDir, 'nats'), '-n', 'tessera-local'],
+      args: [
+        ...(auth ? ['-c', auth.serverConfig] : []),
+        ...['-js', '-a', host, '-p', String(port), '-sd', path.join(dataDir, 'nats'), '-n', 'tessera-local'],
+      ],
       logFile: path.join(logsDir, 'nats.log'),
     });
     started.push(nats);
@@ -174,6 +186,13 @@ export async function run(argv: string[]): Promise<number> {
     natsNote = `nats://${host}:${port}  (JetStream data: ${show(path.join(dataDir, 'nats'))}, log: ${show(nats.logFile)})`;
   }
   const childEnv = { ...process.env, NATS_URL: config.NATS_URL };
+  try {
+    await setupLocalFarm(withLocalCredentials(config, 'admin', dataDir));
+  } catch (e) {
+    say(`tessera start: cannot set up the farm on ${config.NATS_URL}: ${(e as Error).message}`);
+    await stopAll();
+    return 1;
+  }
 
   // 2. renderer
   let rendererNote = 'not started (--no-renderer)';
@@ -182,7 +201,7 @@ export async function run(argv: string[]): Promise<number> {
       name: 'renderer',
       command: process.execPath,
       args: tesseraArgs('renderer'),
-      env: childEnv,
+      env: { ...childEnv, ...roleEnv(auth, 'renderer') },
       cwd: process.cwd(),
       logFile: path.join(logsDir, 'renderer.log'),
     });
@@ -205,7 +224,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values['no-bot'] || !plan.start) {
     botNote = `not started (${values['no-bot'] ? '--no-bot' : plan.why})`;
   } else {
-    let botEnv: NodeJS.ProcessEnv = childEnv;
+    let botEnv: NodeJS.ProcessEnv = { ...childEnv, ...roleEnv(auth, 'bot') };
     let botArgs = tesseraArgs('bot');
     if (!config.DISCORD_TOKEN) {
       // No Discord account: the same bot process, pointed at the playground's local Discord.
@@ -222,7 +241,7 @@ export async function run(argv: string[]): Promise<number> {
       playground = await openPlayground(wanted, say);
       const emu = playground.emulator;
       botEnv = {
-        ...childEnv,
+        ...botEnv,
         DISCORD_TOKEN: emu.botToken,
         DISCORD_API_BASE: emu.apiBase,
         DISCORD_APP_ID: emu.applicationId,

@@ -49,11 +49,7 @@ async function cancel(
     return;
   }
   if (record.state === 'active') {
-    const outcome = await requestCancel(
-      ctx.farm,
-      { jobId: record.jobId, by: input.userId },
-      { model: record.params.model },
-    );
+    const outcome = await requestCancel(ctx.farm, { jobId: record.jobId, by: input.userId });
     log.info({ outcome: outcome.status }, 'cancel requested');
     if (outcome.status !== 'already-finished') {
       ctx.renders.markCancelling(record.jobId, input.userId);

@@ -3,7 +3,7 @@
  * finish its messages and react to 🔁/❌ on messages it posted before the restart:
  * `job.<jobId>` → RenderRecord, `msg.<messageId>` → jobId.
  */
-import type { KV, Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { renderRecordsBucket } from '../../../shared/src/index.js';
 import { casUpdate } from './cas.js';
@@ -59,11 +59,6 @@ function decode(bytes: Uint8Array): RenderRecord | undefined {
   } catch {
     return undefined;
   }
-}
-
-export async function openRenderRecords(kvm: Kvm, ttlMs: number): Promise<NatsRenderRecords> {
-  const kv = await kvm.create(renderRecordsBucket(), { history: 1, ttl: ttlMs });
-  return new NatsRenderRecords(kv);
 }
 
 export class NatsRenderRecords {
