@@ -2,10 +2,12 @@
  * Local credentials for `tessera start` and the CLI: an nkey per role under
  * `<data>/credentials/` (0600, folder 0700), generated on the first start, and the nats-server
  * config that includes the auth block rendered from them (`shared/src/auth.ts`).
+ * `tessera credentials` does the same for a deployment (compose, Kubernetes secrets) and rotates.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import {
   connectFromConfig,
   ensureCredentials,
@@ -68,4 +70,35 @@ export async function setupLocalFarm(config: Config): Promise<void> {
   } finally {
     await nc.close();
   }
+}
+
+const USAGE = `usage: tessera credentials [--dir DIR] [--rotate]
+
+Writes an nkey seed per role (admin, bot, renderer, operator) to DIR/<role>.nk (mode 0600,
+DIR 0700; default DIR .tessera/credentials) and the nats-server auth block to DIR/auth.conf.
+Existing seeds are kept; --rotate replaces all of them. Then reload nats-server (SIGHUP) and
+restart the processes with the new files (README, Security).
+`;
+
+/** `tessera credentials`: generate (or rotate) the role credentials and the server auth file. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string', default: path.join(DEFAULT_DATA_DIR, 'credentials') },
+      rotate: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const dir = path.resolve(values.dir);
+  const credentials = await ensureCredentials(dir, { regenerate: values.rotate });
+  const authFile = await writeAuthConfig(path.join(dir, 'auth.conf'), credentials);
+  for (const c of Object.values(credentials))
+    process.stdout.write(`${c.role.padEnd(8)} ${c.seedFile}  ${c.publicKey}\n`);
+  process.stdout.write(`auth     ${authFile}  (include it from nats-server.conf)\n`);
+  return 0;
 }

@@ -14,6 +14,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'admin: create or update the farm on NATS (streams, buckets, consumers for FARM_MODELS)',
     load: () => import('./setup.js'),
   },
+  credentials: {
+    summary: 'admin: generate or --rotate the nkey per role and the nats-server auth file',
+    load: () => import('./credentials.js'),
+  },
   imagine: {
     summary: 'submit a render to the farm over NATS and save frames + image under ./out/',
     load: () => import('./imagine.js'),

@@ -71,21 +71,29 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 }
 
 /** Generated credentials and a server config that includes the rendered auth block. */
-async function prepareAuth(): Promise<{ dir: string; credentials: FarmCredentials; config: string }> {
+async function prepareAuth(
+  extraConfig: string,
+): Promise<{ dir: string; credentials: FarmCredentials; config: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-auth-'));
   const credentials = await ensureCredentials(path.join(dir, 'credentials'));
   await writeAuthConfig(path.join(dir, 'auth.conf'), credentials);
   const config = path.join(dir, 'nats-server.conf');
-  await writeFile(config, 'include "auth.conf"\n');
+  await writeFile(config, `include "auth.conf"\n${extraConfig}`);
   return { dir, credentials, config };
 }
 
 export async function startNatsServer(
-  options: { port?: number; storeDir?: string; auth?: boolean } = {},
+  options: {
+    port?: number;
+    storeDir?: string;
+    auth?: boolean;
+    /** More server configuration (e.g. a `tls {}` block); needs auth on. */
+    extraConfig?: string;
+  } = {},
 ): Promise<NatsServerHandle> {
   const port = options.port ?? (await freePort());
   const storeDir = options.storeDir ?? (await mkdtemp(path.join(os.tmpdir(), 'tessera-nats-')));
-  const auth = options.auth === false ? undefined : await prepareAuth();
+  const auth = options.auth === false ? undefined : await prepareAuth(options.extraConfig ?? '');
   const url = `nats://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';
