@@ -122,6 +122,12 @@ describe('farm permissions on a real nats-server (shipped auth config)', () => {
     expect((await events.waitFor('auth-ok-cli', 'done', 15_000)).type).toBe('done');
   });
 
+  it('refuses to start a renderer for a model the admin set up no consumer for, naming the fix', async () => {
+    await expect(
+      startTestRenderer(server, { id: 'auth-other', env: { RENDERER_MODEL: 'other-model' } }),
+    ).rejects.toThrow(/no jobs consumer for model other-model.*FARM_MODELS.*tessera setup/);
+  });
+
   it('refuses a renderer publishing a job', async () => {
     const job = encodeMessage(RenderJob, RenderJob.parse(testJob('forged-job')));
     await expect(renderer.js.publish(jobSubject('tiny-shapes', 'forged-job'), job)).rejects.toThrow(REFUSED);
