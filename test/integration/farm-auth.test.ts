@@ -2,6 +2,10 @@
  * The shipped permissions (`shared/src/auth.ts`) on a real nats-server: each role can do its job,
  * and what it must not do is refused by the server, not by convention (issue #12).
  */
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +20,7 @@ import {
   cancelSubject,
   connectNats,
   encodeMessage,
+  ensureCredentials,
   eventSubject,
   eventsStream,
   getJobResult,
@@ -26,6 +31,7 @@ import {
   renderRecordsBucket,
   resultsBucket,
   submitJob,
+  writeAuthConfig,
   type Farm,
   type FarmRole,
   type NatsConnection,
@@ -33,6 +39,7 @@ import {
 import {
   EventRecorder,
   openTestFarm,
+  repoRoot,
   startTestRenderer,
   testJob,
   type TestServer,
@@ -258,6 +265,23 @@ describe('farm permissions on a real nats-server (shipped auth config)', () => {
       expect(found).toEqual([]);
     },
   );
+});
+
+describe('the shipped deploy configuration', () => {
+  it('is valid for nats-server with the generated auth file, and refuses to start without it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-deploy-conf-'));
+    try {
+      const conf = path.join(dir, 'nats-server.conf');
+      await copyFile(path.join(repoRoot, 'deploy', 'nats', 'nats-server.conf'), conf);
+      const check = () => spawnSync('nats-server', ['-c', conf, '-t'], { encoding: 'utf8' });
+      expect(check().status).not.toBe(0);
+      await writeAuthConfig(path.join(dir, 'auth.conf'), await ensureCredentials(path.join(dir, 'creds')));
+      const ok = check();
+      expect(ok.status, ok.stderr).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('farm permissions: jetstream handles of other roles', () => {
