@@ -5,7 +5,6 @@
  * the environment's configuration; tests and the playground call it with a local emulator's.
  */
 import { randomInt } from 'node:crypto';
-import { Kvm } from '@nats-io/kv';
 import {
   Client,
   Events,
@@ -16,8 +15,9 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import {
+  bindFarm,
   connectNats,
-  ensureFarm,
+  type ConnectOptions,
   type Farm,
   type FarmSettings,
   type NatsConnection,
@@ -34,7 +34,7 @@ import { FarmStatus } from './nats/farm-status.js';
 import { botConsumerName, startJobFeed, type JobFeed } from './nats/job-feed.js';
 import { NatsImageStore, NatsJobQueue } from './nats/job-queue.js';
 import { NatsQuotaStore } from './nats/quota-store.js';
-import { openRenderRecords } from './nats/render-records.js';
+import { NatsRenderRecords } from './nats/render-records.js';
 import { NatsGuildSettingsStore } from './nats/settings-store.js';
 import { RenderService } from './render-service.js';
 
@@ -44,7 +44,8 @@ export interface BotOptions {
     /** REST API base (`http://127.0.0.1:PORT/api` for the local emulator); Discord's by default. */
     apiBase?: string;
   };
-  nats: { url: string; user?: string; password?: string; token?: string };
+  /** Connection settings (`connectOptionsFromConfig`); the bot connects with the `bot` role. */
+  nats: Omit<ConnectOptions, 'name' | 'role'>;
   farm: Omit<FarmSettings, 'models'>;
   model: ModelFacts;
   log: Logger;
@@ -70,9 +71,13 @@ export interface BotHandle {
 
 /** The bot's NATS side: the farm handles and the stores behind the ports. */
 async function openFarm(options: BotOptions, now: () => number) {
-  const { url, user, password, token } = options.nats;
-  const nc: NatsConnection = await connectNats({ url, name: 'tessera-bot', user, password, token });
-  const farm = await ensureFarm(nc, { ...options.farm, models: [] });
+  const nc: NatsConnection = await connectNats({ ...options.nats, name: 'tessera-bot', role: 'bot' });
+  const farm = await bindFarm(nc, { ...options.farm, models: [] }, { botBuckets: true }).catch(
+    async (e: unknown) => {
+      await nc.close().catch(() => undefined);
+      throw e;
+    },
+  );
   const settings = new NatsGuildSettingsStore(farm.guildSettings, options.log.child({ part: 'settings' }));
   await settings.start();
   return {
@@ -80,7 +85,7 @@ async function openFarm(options: BotOptions, now: () => number) {
     farm,
     jobs: new NatsJobQueue(farm),
     images: new NatsImageStore(farm),
-    records: await openRenderRecords(new Kvm(farm.js), options.farm.resultsMaxAgeS * 1000),
+    records: new NatsRenderRecords(farm.renderRecords),
     quotas: new NatsQuotaStore(farm.quotas, now),
     settings,
     status: new FarmStatus(farm, now),

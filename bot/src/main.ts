@@ -5,7 +5,13 @@
  * SIGINT/SIGTERM stop it gracefully.
  */
 import { REST } from 'discord.js';
-import { ConfigError, createLogger, loadConfig, type Config } from '../../shared/src/index.js';
+import {
+  ConfigError,
+  connectOptionsFromConfig,
+  createLogger,
+  loadConfig,
+  type Config,
+} from '../../shared/src/index.js';
 import { BotLoginError, startBot, type BotOptions } from './bot.js';
 import { deployCommands } from './cli/commands.js';
 import type { ModelFacts } from './core/imagine-request.js';
@@ -38,15 +44,13 @@ function configFromEnv():
   return { ok: true, config: { ...config, DISCORD_TOKEN: token } };
 }
 
-function botOptions(config: Config & { DISCORD_TOKEN: string }, model: ModelFacts): BotOptions {
+async function botOptions(
+  config: Config & { DISCORD_TOKEN: string },
+  model: ModelFacts,
+): Promise<BotOptions> {
   return {
     discord: { token: config.DISCORD_TOKEN, apiBase: config.DISCORD_API_BASE || undefined },
-    nats: {
-      url: config.NATS_URL,
-      user: config.NATS_USER || undefined,
-      password: config.NATS_PASSWORD || undefined,
-      token: config.NATS_TOKEN || undefined,
-    },
+    nats: await connectOptionsFromConfig(config),
     farm: {
       ackWaitMs: config.JOB_ACK_WAIT_MS,
       maxDeliver: config.JOB_MAX_DELIVER,
@@ -73,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { config } = loaded;
   const model = await loadModelFacts(config.RENDERER_MODEL, config.RENDERER_MODELS_DIR);
-  const options = botOptions(config, model);
+  const options = await botOptions(config, model);
   const log = options.log;
   const bot = await startBot(options).catch((err: unknown) => {
     if (!(err instanceof BotLoginError)) throw err;

@@ -15,6 +15,7 @@ import {
   type Config,
   type NatsConnection,
 } from '../../shared/src/index.js';
+import { withLocalCredentials } from './credentials.js';
 
 const USAGE = `usage: tessera farm [--json] [--wait MS]
 
@@ -146,7 +147,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig();
+    config = withLocalCredentials(loadConfig(), 'operator');
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tessera farm: ${e.message}\n`);
@@ -154,14 +155,15 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const nc = await connectFromConfig(config, 'tessera-farm', { waitOnFirstConnect: false }).catch(
-    (e: unknown) => {
-      process.stderr.write(
-        `tessera farm: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`,
-      );
-      return undefined;
-    },
-  );
+  const nc = await connectFromConfig(config, 'tessera-farm', {
+    waitOnFirstConnect: false,
+    role: 'operator',
+  }).catch((e: unknown) => {
+    process.stderr.write(
+      `tessera farm: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`,
+    );
+    return undefined;
+  });
   if (!nc) return 1;
   try {
     const report = await collectFarmReport(nc, Number(values.wait));

@@ -14,7 +14,8 @@ import {
   JobEvent,
   connectFromConfig,
   decodeMessage,
-  ensureFarm,
+  bindFarm,
+  FarmNotSetUpError,
   eventSubject,
   farmSettingsFromConfig,
   frameSubject,
@@ -27,10 +28,12 @@ import {
   requestCancel,
   submitJob,
   type Config,
+  type Farm,
   type JobView,
   type RenderJobInput,
 } from '../../shared/src/index.js';
 import { readManifest } from '../../renderer/src/index.js';
+import { withLocalCredentials } from './credentials.js';
 
 const USAGE = `usage: tessera imagine "text[:weight[:stop]] | …" [options]
 
@@ -113,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig();
+    config = withLocalCredentials(loadConfig(), 'operator');
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tessera imagine: ${e.message}\n`);
@@ -166,7 +169,7 @@ export async function run(argv: string[]): Promise<number> {
 
   let nc;
   try {
-    nc = await connectFromConfig(config, 'tessera-imagine', { waitOnFirstConnect: false });
+    nc = await connectFromConfig(config, 'tessera-imagine', { waitOnFirstConnect: false, role: 'operator' });
   } catch (e) {
     process.stderr.write(
       `tessera imagine: cannot reach NATS at ${config.NATS_URL}: ${(e as Error).message} (is it running? npm start)\n`,
@@ -174,7 +177,14 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const farm = await ensureFarm(nc, farmSettingsFromConfig(config, []));
+    let farm: Farm;
+    try {
+      farm = await bindFarm(nc, farmSettingsFromConfig(config, []));
+    } catch (e) {
+      if (!(e instanceof FarmNotSetUpError)) throw e;
+      process.stderr.write(`tessera imagine: ${e.message}\n`);
+      return 1;
+    }
     if (values.init) {
       const key = inputImageKey(jobId, path.basename(values.init));
       await farm.images.putBlob({ name: key }, new Uint8Array(await readFile(values.init)));
@@ -235,7 +245,7 @@ export async function run(argv: string[]): Promise<number> {
       if (interrupted) return;
       interrupted = true;
       process.stderr.write('\ncancelling…\n');
-      void requestCancel(farm, { jobId, by: 'cli' }, { model }).then((o) => {
+      void requestCancel(farm, { jobId, by: 'cli' }).then((o) => {
         if (o.status === 'cancelled') resolveEnd();
       });
     };

@@ -1,7 +1,7 @@
 /**
  * The NATS half of `tessera start`: use the server already listening on NATS_URL's port, or start
- * `nats-server -js` there with its data under `<data>/nats`. NATS credentials for the local
- * server belong here too when the farm gets them.
+ * `nats-server -js` there with its data under `<data>/nats` (and the auth config `tessera start`
+ * generated, see credentials.ts).
  */
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
@@ -42,6 +42,8 @@ export async function startLocalNats(options: {
   natsUrl: string;
   dataDir: string;
   logsDir: string;
+  /** nats-server config to start with (`-c`), e.g. the one that includes the generated auth block. */
+  configFile?: string;
 }): Promise<LocalNats> {
   const firstUrl = new URL(options.natsUrl.split(',')[0]!.trim());
   const host = firstUrl.hostname || '127.0.0.1';
@@ -59,6 +61,7 @@ export async function startLocalNats(options: {
     name: 'nats',
     command: 'nats-server',
     args: [
+      ...(options.configFile ? ['-c', options.configFile] : []),
       '-js',
       '-a',
       host,

@@ -21,6 +21,14 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'run the local stack: nats-server, a renderer, the bot (playground without DISCORD_TOKEN)',
     load: () => import('./start.js'),
   },
+  setup: {
+    summary: 'admin: create or update the farm on NATS (streams, buckets, consumers for FARM_MODELS)',
+    load: () => import('./setup.js'),
+  },
+  credentials: {
+    summary: 'admin: generate or --rotate the nkey per role and the nats-server auth file',
+    load: () => import('./credentials.js'),
+  },
   imagine: {
     summary: 'submit a render to the farm over NATS and save frames + image under ./out/',
     load: () => import('./imagine.js'),

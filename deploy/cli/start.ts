@@ -12,6 +12,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../../shared/src/index.js';
 import type { Playground } from '../playground/index.js';
+import {
+  hasExplicitCredentials,
+  prepareLocalAuth,
+  roleEnv,
+  setupLocalFarm,
+  withLocalCredentials,
+  type LocalAuth,
+} from './credentials.js';
 import { startLocalNats, waitFor } from './local-nats.js';
 import { isRunning, startManaged, stopManaged, type ManagedProcess } from './process-group.js';
 
@@ -36,17 +44,20 @@ interface Stack {
   playground: Playground | undefined;
   readonly logsDir: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The role credentials generated under the data dir (undefined when the environment names its own). */
+  readonly auth: LocalAuth | undefined;
   say(line: string): void;
   stopAll(): Promise<void>;
 }
 
-function createStack(config: Config, logsDir: string): Stack {
+function createStack(config: Config, logsDir: string, auth: LocalAuth | undefined): Stack {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   let stopping: Promise<void> | undefined;
   const stack: Stack = {
     started: [],
     playground: undefined,
     logsDir,
+    auth,
     env: { ...process.env, NATS_URL: config.NATS_URL },
     say,
     stopAll: () =>
@@ -82,10 +93,22 @@ function tesseraArgs(command: string): string[] {
 }
 
 async function startNatsStep(stack: Stack, config: Config, dataDir: string): Promise<string | undefined> {
-  const nats = await startLocalNats({ natsUrl: config.NATS_URL, dataDir, logsDir: stack.logsDir });
+  const nats = await startLocalNats({
+    natsUrl: config.NATS_URL,
+    dataDir,
+    logsDir: stack.logsDir,
+    configFile: stack.auth?.serverConfig,
+  });
   if (nats.process) stack.started.push(nats.process);
   if (!nats.ok) {
     stack.say(`tessera start: ${nats.problem}`);
+    return undefined;
+  }
+  try {
+    // The admin step: streams, buckets and consumers, made once here; the others only bind.
+    await setupLocalFarm(withLocalCredentials(config, 'admin', dataDir));
+  } catch (e) {
+    stack.say(`tessera start: cannot set up the farm on ${config.NATS_URL}: ${(e as Error).message}`);
     return undefined;
   }
   if (!nats.process) return `${config.NATS_URL} (already running; not started by tessera)`;
@@ -97,7 +120,7 @@ async function startRendererStep(stack: Stack, config: Config): Promise<string |
     name: 'renderer',
     command: process.execPath,
     args: tesseraArgs('renderer'),
-    env: stack.env,
+    env: { ...stack.env, ...roleEnv(stack.auth, 'renderer') },
     cwd: process.cwd(),
     logFile: path.join(stack.logsDir, 'renderer.log'),
   });
@@ -132,7 +155,7 @@ async function startBotStep(
   config: Config,
   portFlag: string | undefined,
 ): Promise<string | number> {
-  let botEnv = stack.env;
+  let botEnv: NodeJS.ProcessEnv = { ...stack.env, ...roleEnv(stack.auth, 'bot') };
   let botArgs = tesseraArgs('bot');
   if (!config.DISCORD_TOKEN) {
     // No Discord account: the same bot process, pointed at the playground's local Discord.
@@ -146,7 +169,7 @@ async function startBotStep(
     stack.playground = await openPlayground(wanted, stack.say);
     const emu = stack.playground.emulator;
     botEnv = {
-      ...stack.env,
+      ...botEnv,
       DISCORD_TOKEN: emu.botToken,
       DISCORD_API_BASE: emu.apiBase,
       DISCORD_APP_ID: emu.applicationId,
@@ -228,7 +251,9 @@ export async function run(argv: string[]): Promise<number> {
   const logsDir = path.join(dataDir, 'logs');
   await mkdir(path.join(dataDir, 'nats'), { recursive: true });
   await mkdir(logsDir, { recursive: true });
-  const stack = createStack(config, logsDir);
+  // Auth is on: an nkey per role under DATA/credentials (generated once), unless the environment names its own.
+  const auth = hasExplicitCredentials(config) ? undefined : await prepareLocalAuth(dataDir);
+  const stack = createStack(config, logsDir, auth);
   const fail = async (code: number) => (await stack.stopAll(), code);
 
   const natsNote = await startNatsStep(stack, config, dataDir);

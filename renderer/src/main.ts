@@ -129,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    // e.g. a server without JetStream (`nats-server -js`), or no permission to create streams.
+    // e.g. a server without JetStream, a farm nobody set up (`tessera setup`), or a model without a consumer.
     log.fatal({ err: e }, 'renderer cannot start');
     const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : '';
     process.stderr.write(

@@ -63,6 +63,45 @@ export const CONFIG_VARS = {
     secret: true,
     usedBy: 'all',
   }),
+  NATS_NKEY_FILE: v({
+    schema: optionalString,
+    default: undefined,
+    description:
+      "File holding this process's NATS nkey seed (`SU…`, one per role: admin, bot, renderer, operator). `tessera start` generates them under `.tessera/credentials/`; deploy mounts them at `/run/secrets/tessera/<role>.nk`.",
+    usedBy: 'all',
+  }),
+  NATS_TLS_CA: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'CA certificate (PEM file) to verify the NATS server with; set it to connect over TLS.',
+    usedBy: 'all',
+  }),
+  NATS_TLS_CERT: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'Client certificate (PEM file) when the server verifies clients (with NATS_TLS_KEY).',
+    usedBy: 'all',
+  }),
+  NATS_TLS_KEY: v({
+    schema: optionalString,
+    default: undefined,
+    description: 'Private key (PEM file) of NATS_TLS_CERT.',
+    secret: true,
+    usedBy: 'all',
+  }),
+  FARM_MODELS: v({
+    schema: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]{0,63}(,[a-z0-9][a-z0-9_-]{0,63})*$/, 'comma-separated model names')
+        .optional(),
+    ),
+    default: undefined,
+    defaultLabel: 'RENDERER_MODEL',
+    description:
+      '`tessera setup`: models that get a jobs consumer (`renderer-<model>`), comma-separated. Renderers cannot create consumers: add a model here and rerun setup before starting its renderers.',
+    usedBy: 'cli',
+  }),
   LOG_LEVEL: v({
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
@@ -257,6 +296,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   const config = out as Config;
   return { ...config, RENDERER_ID: config.RENDERER_ID ?? `${os.hostname()}-${process.pid}` };
+}
+
+/** The models `tessera setup` creates jobs consumers for: FARM_MODELS, else RENDERER_MODEL. */
+export function farmModels(config: Config): string[] {
+  return config.FARM_MODELS?.split(',') ?? [config.RENDERER_MODEL];
 }
 
 /** The README configuration table, generated from `CONFIG_VARS`. */

@@ -216,6 +216,22 @@ export const CancelRequest = z.object({
 });
 export type CancelRequest = z.infer<typeof CancelRequest>;
 
+/**
+ * A renderer's answer to a cancel request (queue group `cancelSettlersQueue()`): `cancelled` when
+ * the job was still queued (removed and settled), `cancelling` when a renderer holds it (it stops
+ * and settles within a second), `already-finished` with the result when it had ended.
+ */
+export const CancelReply = z.discriminatedUnion('status', [
+  z.object({ v: z.literal(CONTRACT_VERSION), status: z.literal('cancelled') }),
+  z.object({ v: z.literal(CONTRACT_VERSION), status: z.literal('cancelling') }),
+  z.object({
+    v: z.literal(CONTRACT_VERSION),
+    status: z.literal('already-finished'),
+    result: TerminalJobEvent.optional(),
+  }),
+]);
+export type CancelReply = z.infer<typeof CancelReply>;
+
 /** What a renderer says about itself through `@nats-io/services` discovery. */
 export const RendererPresence = z.object({
   v: z.literal(CONTRACT_VERSION),

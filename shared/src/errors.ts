@@ -37,14 +37,28 @@ export class ContractError extends Error {
 
 /** Setting up or talking to NATS failed (stream, consumer, bucket …). */
 export class NatsSetupError extends Error {
-  override readonly name = 'NatsSetupError';
+  override readonly name: string = 'NatsSetupError';
   constructor(
     message: string,
-    readonly context: { stream?: string; consumer?: string; bucket?: string; subject?: string },
+    readonly context: {
+      stream?: string;
+      consumer?: string;
+      bucket?: string;
+      subject?: string;
+      file?: string;
+    },
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The farm's streams, buckets or a model's consumer are not there: an admin runs `tessera setup`
+ * (processes other than setup only bind; they may not create anything).
+ */
+export class FarmNotSetUpError extends NatsSetupError {
+  override readonly name = 'FarmNotSetUpError';
 }
 
 /**

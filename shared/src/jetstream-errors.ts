@@ -17,6 +17,10 @@ export const JsErrorCode = {
   StreamWrongLastSequence: 10071,
   /** "wrong last sequence" for a subject, as KV `create` of an existing key reports it on 2.10. */
   StreamWrongLastSubjectSequence: 10164,
+  /** "stream not found". */
+  StreamNotFound: 10059,
+  /** "consumer not found". */
+  ConsumerNotFound: 10014,
 } as const;
 
 function hasCode(e: unknown, codes: readonly number[]): boolean {
@@ -31,6 +35,11 @@ export function isAlreadyExists(e: unknown): boolean {
     JsErrorCode.ConsumerNameExist,
     JsErrorCode.ConsumerAlreadyExists,
   ]);
+}
+
+/** The server's "stream not found" or "consumer not found". */
+export function isNotFound(e: unknown): boolean {
+  return hasCode(e, [JsErrorCode.StreamNotFound, JsErrorCode.ConsumerNotFound]);
 }
 
 /** The server's "a consumer by that name exists" (creating a durable that is already there). */

@@ -4,6 +4,7 @@
  */
 import { decodeMessage, encodeMessage } from './codec.js';
 import {
+  CancelReply,
   CancelRequest,
   JobEvent,
   RenderJob,
@@ -21,6 +22,7 @@ import {
   jobSubject,
   jobsConsumer,
   jobsStream,
+  queuedEventSubject,
 } from './subjects.js';
 
 export interface SubmitResult {
@@ -75,7 +77,9 @@ export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobE
   const attempt = 'attempt' in event ? event.attempt : undefined;
   // All terminal events share one message id: a job ends once, whatever the type.
   const msgID = terminal ? eventMsgId(event.jobId, 'terminal') : eventMsgId(event.jobId, event.type, attempt);
-  await farm.js.publish(eventSubject(event.jobId), data, { msgID });
+  // Submitters may publish only `queued` (its own subject); lifecycle events are the renderers'.
+  const subject = event.type === 'queued' ? queuedEventSubject(event.jobId) : eventSubject(event.jobId);
+  await farm.js.publish(subject, data, { msgID });
 }
 
 export type SettleResult =
@@ -129,25 +133,53 @@ export type CancelOutcome =
   /** It had already ended. */
   | { status: 'already-finished'; result: TerminalJobEvent | undefined };
 
+/** How long a canceller waits for a renderer to answer before reporting `cancelling`. */
+const CANCEL_REPLY_TIMEOUT_MS = 5000;
+
 /**
- * Cancels a job wherever it is. Leaves a marker in the cancellations bucket (so a renderer that
- * takes it later drops it), tells a renderer working on it (cancel subject), and removes a still
- * queued message from the jobs stream and settles it as `cancelled` right away.
+ * Cancels a job wherever it is (bot, operator). Leaves a marker in the cancellations bucket (so a
+ * renderer that takes it later drops it) and sends the request on the cancel subject: a renderer
+ * working on it stops, and one renderer of the settlers' queue group removes a job still queued
+ * and settles it `cancelled` (`settleCancelRequest`); submitters may not write results. With no
+ * renderer up the answer is `cancelling`: the marker ends the job when a renderer takes it.
  */
 export async function requestCancel(
   farm: Farm,
   request: { jobId: string; by: string; reason?: string },
-  options: { model?: string; signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal } = {},
 ): Promise<CancelOutcome> {
   const cancel = CancelRequest.parse({ v: 1, at: new Date().toISOString(), ...request });
   const existing = await getJobResult(farm, cancel.jobId);
   if (existing) return { status: 'already-finished', result: existing };
   options.signal?.throwIfAborted();
   await farm.cancellations.put(cancel.jobId, encodeMessage(CancelRequest, cancel));
-  farm.nc.publish(cancelSubject(cancel.jobId), encodeMessage(CancelRequest, cancel));
-
   options.signal?.throwIfAborted();
-  const model = options.model ?? (await getJob(farm, cancel.jobId))?.model;
+  let reply: CancelReply;
+  try {
+    const msg = await farm.nc.request(cancelSubject(cancel.jobId), encodeMessage(CancelRequest, cancel), {
+      timeout: CANCEL_REPLY_TIMEOUT_MS,
+    });
+    const decoded = decodeMessage(CancelReply, msg.data, { name: 'cancel reply' });
+    if (!decoded.ok) return { status: 'cancelling' };
+    reply = decoded.value;
+  } catch {
+    // No renderer answered (none running, or busy past the timeout): the marker does the rest.
+    return { status: 'cancelling' };
+  }
+  return reply.status === 'already-finished'
+    ? { status: 'already-finished', result: reply.result }
+    : { status: reply.status };
+}
+
+/**
+ * The renderer's half of a cancel (queue group `cancelSettlersQueue()`): removes a still queued
+ * message from the jobs stream and settles the job `cancelled`; a job a renderer holds is left to
+ * that renderer (it got the same request).
+ */
+export async function settleCancelRequest(farm: Farm, cancel: CancelRequest): Promise<CancelReply> {
+  const existing = await getJobResult(farm, cancel.jobId);
+  if (existing) return { v: 1, status: 'already-finished', result: existing };
+  const model = (await getJob(farm, cancel.jobId))?.model;
   let queued = false;
   if (model !== undefined) {
     try {
@@ -167,9 +199,9 @@ export async function requestCancel(
   if (!queued) {
     // A renderer holds it; it may already have stopped and settled the job.
     const after = await getJobResult(farm, cancel.jobId);
-    if (after?.type === 'cancelled') return { status: 'cancelled' };
-    if (after) return { status: 'already-finished', result: after };
-    return { status: 'cancelling' };
+    if (after?.type === 'cancelled') return { v: 1, status: 'cancelled' };
+    if (after) return { v: 1, status: 'already-finished', result: after };
+    return { v: 1, status: 'cancelling' };
   }
   const settled = await settleJob(farm, {
     v: 1,
@@ -178,5 +210,7 @@ export async function requestCancel(
     at: cancel.at,
     by: cancel.by,
   });
-  return settled.won ? { status: 'cancelled' } : { status: 'already-finished', result: settled.existing };
+  return settled.won
+    ? { v: 1, status: 'cancelled' }
+    : { v: 1, status: 'already-finished', result: settled.existing };
 }

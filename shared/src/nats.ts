@@ -1,14 +1,14 @@
 /**
- * Connecting to NATS and setting up everything tessera stores there, idempotently: every
- * process calls `ensureFarm()` at start, in any order, as often as it likes.
+ * Connecting to NATS (nkey, user/password or token; TLS optional) and setting up everything
+ * tessera stores there. Setting up is an admin step (`tessera setup` → `setupFarm`, idempotent);
+ * every other process only binds to what exists (`bindFarm` in `farm-bind.ts`).
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { nanos } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
-  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -20,7 +20,9 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
+import { roleInboxPrefix, type FarmRole } from './auth.js';
 import type { Config } from './config.js';
+import { readNkeySeed } from './credentials.js';
 import { NatsSetupError } from './errors.js';
 import { isAlreadyExists } from './jetstream-errors.js';
 import {
@@ -35,56 +37,84 @@ import {
   allEventsSubject,
   modelJobsFilter,
   quotasBucket,
+  renderRecordsBucket,
   resultsBucket,
 } from './subjects.js';
 
-export type { NatsConnection } from '@nats-io/transport-node';
+export type { Msg, NatsConnection } from '@nats-io/transport-node';
 
 export interface ConnectOptions {
   /** `NATS_URL` (comma-separated servers allowed). */
   url: string;
   /** Connection name shown by the server (`renderer-gpu1`, `bot`). */
   name: string;
+  /** The farm role this process plays: its replies come on the role's own inbox prefix. */
+  role?: FarmRole;
+  /** nkey user seed (`SU…`), e.g. read from `NATS_NKEY_FILE`. */
+  nkeySeed?: Uint8Array;
   user?: string;
   password?: string;
   token?: string;
+  /** TLS for the client connection: CA to verify the server, and a client certificate if it asks. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** Keep trying when the server is not up yet (processes started together). Default true. */
   waitOnFirstConnect?: boolean;
 }
 
 /** Connects with reconnect forever (the client's default gives up after 10 tries). */
 export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  const seed = options.nkeySeed;
   return connect({
     servers: options.url.split(',').map((s) => s.trim()),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: options.waitOnFirstConnect ?? true,
+    ...(options.role !== undefined ? { inboxPrefix: roleInboxPrefix(options.role) } : {}),
+    ...(seed !== undefined ? { authenticator: nkeyAuthenticator(() => seed) } : {}),
     ...(options.user !== undefined ? { user: options.user } : {}),
     ...(options.password !== undefined ? { pass: options.password } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
   });
 }
 
-/** `connectNats` with the connection settings of a `Config`. */
-export function connectFromConfig(
-  config: Config,
-  name: string,
-  options: { waitOnFirstConnect?: boolean } = {},
-): Promise<NatsConnection> {
-  return connectNats({
+/** The TLS client settings of a `Config` (undefined when no NATS_TLS_* variable is set). */
+export function tlsFromConfig(config: Config): ConnectOptions['tls'] {
+  const { NATS_TLS_CA: caFile, NATS_TLS_CERT: certFile, NATS_TLS_KEY: keyFile } = config;
+  if (caFile === undefined && certFile === undefined && keyFile === undefined) return undefined;
+  return {
+    ...(caFile !== undefined ? { caFile } : {}),
+    ...(certFile !== undefined ? { certFile } : {}),
+    ...(keyFile !== undefined ? { keyFile } : {}),
+  };
+}
+
+/** The connection settings of a `Config`: URL, `NATS_NKEY_FILE` (read now), user, token, TLS. */
+export async function connectOptionsFromConfig(config: Config): Promise<Omit<ConnectOptions, 'name'>> {
+  const tls = tlsFromConfig(config);
+  return {
     url: config.NATS_URL,
-    name,
-    ...options,
+    ...(config.NATS_NKEY_FILE !== undefined ? { nkeySeed: await readNkeySeed(config.NATS_NKEY_FILE) } : {}),
     ...(config.NATS_USER !== undefined ? { user: config.NATS_USER } : {}),
     ...(config.NATS_PASSWORD !== undefined ? { password: config.NATS_PASSWORD } : {}),
     ...(config.NATS_TOKEN !== undefined ? { token: config.NATS_TOKEN } : {}),
-  });
+    ...(tls !== undefined ? { tls } : {}),
+  };
 }
 
-/** The settings `ensureFarm` needs (a subset of `Config`). */
+/** `connectNats` with the connection settings of a `Config`. */
+export async function connectFromConfig(
+  config: Config,
+  name: string,
+  options: { waitOnFirstConnect?: boolean; role?: FarmRole } = {},
+): Promise<NatsConnection> {
+  return connectNats({ ...(await connectOptionsFromConfig(config)), name, ...options });
+}
+
+/** The settings `setupFarm` and `bindFarm` need (a subset of `Config`). */
 export interface FarmSettings {
-  /** Models to create a jobs consumer for (a renderer passes its own; the bot may pass none). */
+  /** Models with a jobs consumer (setup creates them; a renderer binds to its own; the bot passes none). */
   models: string[];
   ackWaitMs: number;
   maxDeliver: number;
@@ -120,6 +150,8 @@ export interface Farm {
   cancellations: KV;
   quotas: KV;
   guildSettings: KV;
+  /** The bot's render records (`job.<jobId>`, `msg.<messageId>`). */
+  renderRecords: KV;
   images: ObjectStore;
   settings: FarmSettings;
 }
@@ -197,11 +229,11 @@ export async function ensureModelConsumer(
 }
 
 /**
- * Creates (or brings in line) the jobs and events streams, one jobs consumer per model, the KV
- * buckets and the images object store, and returns handles to them. Safe to call concurrently
- * from every process.
+ * The admin step (`tessera setup`): creates (or brings in line) the jobs and events streams, one
+ * jobs consumer per model, the KV buckets and the images object store, and returns handles to
+ * them. Idempotent and safe to run concurrently; needs the `admin` role.
  */
-export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Promise<Farm> {
+export async function setupFarm(nc: NatsConnection, settings: FarmSettings): Promise<Farm> {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   await upsertStream(jsm, {
@@ -237,6 +269,7 @@ export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Pr
   const cancellations = await bucket(cancellationsBucket(), { ttl });
   const quotas = await bucket(quotasBucket());
   const guildSettings = await bucket(guildSettingsBucket(), { history: 5 });
+  const renderRecords = await bucket(renderRecordsBucket(), { ttl });
   let images: ObjectStore;
   try {
     images = await new Objm(js).create(imagesStore(), { ttl: nanos(ttl) });
@@ -247,5 +280,17 @@ export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Pr
       { cause },
     );
   }
-  return { nc, js, jsm, results, jobs, cancellations, quotas, guildSettings, images, settings };
+  return {
+    nc,
+    js,
+    jsm,
+    results,
+    jobs,
+    cancellations,
+    quotas,
+    guildSettings,
+    renderRecords,
+    images,
+    settings,
+  };
 }

@@ -63,6 +63,22 @@ export function eventSubject(jobId: string): string {
 export function allEventsSubject(): string {
   return `${SUBJECT_ROOT}.events.>`;
 }
+/**
+ * `queued` rides its own subject (`tessera.events.<jobId>.queued`) because submitters publish it:
+ * the server lets the bot and the operator publish only these, and only renderers the lifecycle
+ * events on `eventSubject(jobId)` (started, done, failed, cancelled). Both are in the events stream.
+ */
+export function queuedEventSubject(jobId: string): string {
+  return `${SUBJECT_ROOT}.events.${token('job id', jobId, JobId)}.queued`;
+}
+/** Permission pattern of `queuedEventSubject` (submitters). */
+export function queuedEventsSubjects(): string[] {
+  return [`${SUBJECT_ROOT}.events.*.queued`];
+}
+/** Permission pattern of `eventSubject` (renderers only). */
+export function lifecycleEventsSubjects(): string[] {
+  return [`${SUBJECT_ROOT}.events.*`];
+}
 /** `Nats-Msg-Id` of an event, so a retried publish of the same event is stored once. */
 export function eventMsgId(jobId: string, type: string, attempt?: number): string {
   return attempt === undefined ? `${jobId}.${type}` : `${jobId}.${type}.${attempt}`;
@@ -80,7 +96,14 @@ export function cancelSubject(jobId: string): string {
   return `${SUBJECT_ROOT}.cancel.${token('job id', jobId, JobId)}`;
 }
 export function allCancelsSubject(): string {
-  return `${SUBJECT_ROOT}.cancel.>`;
+  return `${SUBJECT_ROOT}.cancel.*`;
+}
+/**
+ * Queue group in which one renderer answers each cancel request: it removes a job that is still
+ * queued and settles it `cancelled` (only renderers may write results and lifecycle events).
+ */
+export function cancelSettlersQueue(): string {
+  return 'tessera-cancel-settlers';
 }
 
 /** KV: jobId → the terminal event (done | failed | cancelled); written with `create`. */

@@ -295,7 +295,7 @@ describe('/imagine end to end', () => {
     // Hand the application over to real `tessera bot` processes for this test.
     await stack.bot.stop();
     const env = {
-      NATS_URL: stack.nats.url,
+      ...stack.nats.env('bot'),
       DISCORD_TOKEN: stack.emulator.botToken,
       DISCORD_API_BASE: stack.emulator.apiBase,
       LOG_LEVEL: 'warn',

@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { connectNats, imagesStore } from '../../shared/src/index.js';
+import { connectNats, imagesStore, readNkeySeed } from '../../shared/src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium, launchChromium, type LaunchedBrowser } from '../support/browser.js';
 
@@ -349,7 +349,20 @@ describe.skipIf(!chromium.ok)(
       );
       expect(await page.isHidden('#attached')).toBe(true);
       // The bot got the file as the interaction's attachment and handed the very bytes to the farm.
-      const nc = await connectNats({ url: natsUrl, name: 'playground-test', waitOnFirstConnect: false });
+      // Auth is on: read the store with the bot's credential that `tessera start` generated (owner-only files).
+      const seedFile = path.join(dataDir, 'credentials', 'bot.nk');
+      expect((await stat(seedFile)).mode & 0o777).toBe(0o600);
+      expect((await stat(path.dirname(seedFile))).mode & 0o777).toBe(0o700);
+      await expect(
+        connectNats({ url: natsUrl, name: 'playground-anonymous', waitOnFirstConnect: false }),
+      ).rejects.toThrow(/authorization/i);
+      const nc = await connectNats({
+        url: natsUrl,
+        name: 'playground-test',
+        role: 'bot',
+        nkeySeed: await readNkeySeed(seedFile),
+        waitOnFirstConnect: false,
+      });
       try {
         const images = await new Objm(jetstream(nc)).open(imagesStore());
         const stored = (await images.list()).filter((o) => o.name.endsWith('start.png'));

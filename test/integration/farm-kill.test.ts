@@ -1,8 +1,6 @@
+import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
-  ensureFarm,
-  farmSettingsFromConfig,
   initialJobView,
   publishJobEvent,
   reduceJobView,
@@ -13,8 +11,8 @@ import {
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import {
   EventRecorder,
+  openTestFarm,
   spawnTestRenderer,
-  testConfig,
   testJob,
   waitUntil,
   type ChildRenderer,
@@ -28,7 +26,7 @@ describe('renderer processes that die or are stopped mid-job', () => {
   const children: ChildRenderer[] = [];
 
   async function spawnReady(id: string, env: Record<string, string> = {}): Promise<ChildRenderer> {
-    const child = spawnTestRenderer(server.url, { id, stepMs: 20, env });
+    const child = spawnTestRenderer(server, { id, stepMs: 20, env });
     children.push(child);
     await waitUntil(
       () => child.output().includes('renderer ready'),
@@ -40,8 +38,8 @@ describe('renderer processes that die or are stopped mid-job', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url)));
+    farm = await openTestFarm(server);
+    nc = farm.nc;
     events = new EventRecorder(nc);
   });
   afterAll(async () => {
@@ -69,17 +67,23 @@ describe('renderer processes that die or are stopped mid-job', () => {
     expect(done.attempt).toBe(2);
 
     // A late frame from the dead attempt (as a slow network would deliver it) must not show.
-    await publishJobEvent(farm, {
-      v: 1,
-      type: 'progress',
-      jobId: 'job-kill',
-      at: new Date().toISOString(),
-      attempt: 1,
-      step: 99,
-      total: 100,
-      itPerSec: 1,
-      frame: 'c3RhbGU=',
-    });
+    const late = await server.connect('renderer');
+    await publishJobEvent(
+      { nc: late, js: jetstream(late) },
+      {
+        v: 1,
+        type: 'progress',
+        jobId: 'job-kill',
+        at: new Date().toISOString(),
+        attempt: 1,
+        step: 99,
+        total: 100,
+        itPerSec: 1,
+        frame: 'c3RhbGU=',
+      },
+    );
+    await late.flush();
+    await late.close();
     await new Promise((r) => setTimeout(r, 500));
     expect(events.of('job-kill', 'done')).toHaveLength(1);
     expect(events.of('job-kill', 'started').map((e) => (e.type === 'started' ? e.attempt : 0))).toEqual([

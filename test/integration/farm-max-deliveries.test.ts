@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
-  ensureFarm,
+  bindFarm,
   farmSettingsFromConfig,
   getJobResult,
   jobsConsumer,
@@ -13,36 +12,45 @@ import {
 } from '../../shared/src/index.js';
 import { startMaxDeliveriesListener } from '../../renderer/src/worker/max-deliveries.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { EventRecorder, eventually, testConfig, testJob } from '../support/farm-harness.js';
+import { EventRecorder, eventually, openTestFarm, testConfig, testJob } from '../support/farm-harness.js';
 
 describe('a job whose renderers never finish it', () => {
   let server: NatsServerHandle;
   let nc: NatsConnection;
   let farm: Farm;
+  /** The renderers' side: pulls without acking, and runs the advisory listeners. */
+  let rendererFarm: Farm;
   let events: EventRecorder;
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(
-      nc,
-      farmSettingsFromConfig(testConfig(server.url, { JOB_MAX_DELIVER: '2', JOB_ACK_WAIT_MS: '600' })),
+    farm = await openTestFarm(
+      server,
+      farmSettingsFromConfig(testConfig(server, { JOB_MAX_DELIVER: '2', JOB_ACK_WAIT_MS: '600' })),
     );
+    nc = farm.nc;
+    rendererFarm = await bindFarm(await server.connect('renderer'), farm.settings);
     events = new EventRecorder(nc);
   });
   afterAll(async () => {
     events?.stop();
     await nc?.close();
+    await rendererFarm?.nc.close();
     await server?.dispose();
   });
 
   it('fails visibly once (max-deliveries advisory) and leaves no message behind', async () => {
     // Two listeners, as two renderers would run: the queue group and first-writer-wins keep it to one event.
     const listeners = [0, 1].map((i) =>
-      startMaxDeliveriesListener({ farm, model: 'tiny-shapes', rendererId: `adv-${i}`, log: silentLogger() }),
+      startMaxDeliveriesListener({
+        farm: rendererFarm,
+        model: 'tiny-shapes',
+        rendererId: `adv-${i}`,
+        log: silentLogger(),
+      }),
     );
     await submitJob(farm, testJob('job-stuck'));
-    const consumer = await farm.js.consumers.get(jobsStream(), jobsConsumer('tiny-shapes'));
+    const consumer = await rendererFarm.js.consumers.get(jobsStream(), jobsConsumer('tiny-shapes'));
     // A "renderer" that takes the job and dies every time (never acks).
     for (let delivery = 1; delivery <= 2; delivery++) {
       const msg = await consumer.next({ expires: 3000 });

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   JobEvent,
-  connectNats,
   decodeMessage,
-  ensureFarm,
   eventsStream,
-  farmSettingsFromConfig,
   getJobResult,
   jobsConsumer,
   jobsStream,
@@ -14,7 +11,7 @@ import {
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { eventually, startTestRenderer, testConfig, testJob, waitUntil } from '../support/farm-harness.js';
+import { eventually, openTestFarm, startTestRenderer, testJob, waitUntil } from '../support/farm-harness.js';
 
 /** Reads the whole events stream (what a restarted bot would catch up on). */
 async function storedEvents(farm: Farm): Promise<JobEvent[]> {
@@ -38,9 +35,9 @@ describe('a NATS server restart in the middle of a run', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url)));
-    renderer = await startTestRenderer(server.url, { id: 'restart-r', stepMs: 20 });
+    farm = await openTestFarm(server);
+    nc = farm.nc;
+    renderer = await startTestRenderer(server, { id: 'restart-r', stepMs: 20 });
   });
   afterAll(async () => {
     await renderer?.stop({ graceMs: 0 });

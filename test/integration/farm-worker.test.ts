@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
   encodeMessage,
-  ensureFarm,
-  farmSettingsFromConfig,
   getJobResult,
   jobSubject,
   jobsStream,
@@ -19,7 +16,7 @@ import {
   EventRecorder,
   eventually,
   startTestRenderer,
-  testConfig,
+  openTestFarm,
   testJob,
 } from '../support/farm-harness.js';
 
@@ -32,10 +29,10 @@ describe('renderer worker on a real nats-server', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url)));
+    farm = await openTestFarm(server);
+    nc = farm.nc;
     events = new EventRecorder(nc);
-    renderer = await startTestRenderer(server.url, { id: 'r1', stepMs: 10 });
+    renderer = await startTestRenderer(server, { id: 'r1', stepMs: 10 });
   });
   afterAll(async () => {
     await renderer?.stop({ graceMs: 0 });

@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
-  ensureFarm,
+  bindFarm,
   getJobResult,
   jobsConsumer,
   jobsStream,
   requestCancel,
   settleJob,
+  setupFarm,
+  silentLogger,
   submitJob,
   type Farm,
   type FarmSettings,
   type NatsConnection,
   type RenderJobInput,
 } from '../../shared/src/index.js';
+import { startCancelListener } from '../../renderer/src/worker/cancel-listener.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 const settings: FarmSettings = {
@@ -41,22 +43,31 @@ function job(jobId: string): RenderJobInput {
 
 describe('NATS setup and job helpers (real nats-server)', () => {
   let server: NatsServerHandle;
-  let nc: NatsConnection;
+  let admin: NatsConnection;
+  /** Submits and cancels, as the bot does. */
   let farm: Farm;
+  /** Settles jobs and answers cancel requests, as a renderer does. */
+  let rendererFarm: Farm;
+  let cancels: { stop(): void };
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, settings);
+    admin = await server.connect('admin');
+    await setupFarm(admin, settings);
+    farm = await bindFarm(await server.connect('bot'), settings, { botBuckets: true });
+    rendererFarm = await bindFarm(await server.connect('renderer'), settings);
+    const idle = { cancel: () => false };
+    cancels = startCancelListener({ farm: rendererFarm, worker: idle, log: silentLogger() });
   });
   afterAll(async () => {
-    await nc?.close();
+    cancels?.stop();
+    for (const nc of [admin, farm?.nc, rendererFarm?.nc]) await nc?.close();
     await server?.dispose();
   });
 
   it('sets up streams, consumers and buckets idempotently, updating changed limits', async () => {
-    await ensureFarm(nc, settings);
-    await ensureFarm(nc, { ...settings, ackWaitMs: 7000, maxDeliver: 4 });
+    await setupFarm(admin, settings);
+    await setupFarm(admin, { ...settings, ackWaitMs: 7000, maxDeliver: 4 });
     const info = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
     expect(info.config.ack_wait).toBe(7000 * 1_000_000);
     expect(info.config.max_deliver).toBe(4);
@@ -73,7 +84,7 @@ describe('NATS setup and job helpers (real nats-server)', () => {
 
   it('keeps the first terminal event of a job and drops later ones', async () => {
     const at = new Date().toISOString();
-    const a = await settleJob(farm, {
+    const a = await settleJob(rendererFarm, {
       v: 1,
       type: 'failed',
       jobId: 'settle1',
@@ -81,13 +92,13 @@ describe('NATS setup and job helpers (real nats-server)', () => {
       reason: 'first',
       code: 'engine-error',
     });
-    const b = await settleJob(farm, { v: 1, type: 'cancelled', jobId: 'settle1', at, by: 'u' });
+    const b = await settleJob(rendererFarm, { v: 1, type: 'cancelled', jobId: 'settle1', at, by: 'u' });
     expect(a.won).toBe(true);
     expect(b.won).toBe(false);
     expect((await getJobResult(farm, 'settle1'))?.type).toBe('failed');
   });
 
-  it('cancels a queued job by removing it from the queue', async () => {
+  it('cancels a queued job: a renderer answering the request removes it from the queue and settles it', async () => {
     await submitJob(farm, job('cancel1'));
     const outcome = await requestCancel(farm, { jobId: 'cancel1', by: 'u1' });
     expect(outcome.status).toBe('cancelled');

@@ -19,13 +19,8 @@ import {
 } from '../../deploy/playground/emulator/index.js';
 import { loadModelFacts } from '../../bot/src/model-facts.js';
 import type { ModelFacts } from '../../bot/src/core/imagine-request.js';
-import {
-  connectNats,
-  ensureFarm,
-  createLogger,
-  type Farm,
-  type NatsConnection,
-} from '../../shared/src/index.js';
+import { createLogger, readNkeySeed, type Farm } from '../../shared/src/index.js';
+import { openTestFarm } from './farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,7 +38,7 @@ export interface DiscordStack {
   nats: NatsServerHandle;
   emulator: DiscordEmulator;
   bot: BotHandle;
-  /** A NATS connection of the test's own (to watch events, read KV). */
+  /** A NATS connection of the test's own, with the bot's credential (to watch events, read KV). */
   farm: Farm;
   model: ModelFacts;
   rendererKind: 'real' | 'test-engine';
@@ -66,13 +61,13 @@ function useRealRenderer(): boolean {
 }
 
 function spawnRenderer(
-  natsUrl: string,
+  nats: NatsServerHandle,
   real: boolean,
   stepMs: number,
 ): { child: ChildProcess; output: () => string } {
   const env = {
     ...process.env,
-    NATS_URL: natsUrl,
+    ...nats.env('renderer'),
     RENDERER_MODEL: MODEL,
     RENDERER_ID: `e2e-${process.pid}`,
     RENDERER_EP: 'cpu',
@@ -98,14 +93,16 @@ function spawnRenderer(
 export async function startDiscordStack(options: DiscordStackOptions = {}): Promise<DiscordStack> {
   const nats = await startNatsServer();
   const emulator = await createDiscordEmulator(options.emulator);
-  const nc: NatsConnection = await connectNats({ url: nats.url, name: 'e2e-test' });
-  const farm = await ensureFarm(nc, { ...farmSettings, models: [MODEL] });
+  const farm = await openTestFarm(nats, { ...farmSettings, models: [MODEL] });
+  const nc = farm.nc;
+  const botSeedFile = nats.env('bot').NATS_NKEY_FILE;
+  const botSeed = botSeedFile ? await readNkeySeed(botSeedFile) : undefined;
   const real = useRealRenderer();
   if (!real)
     process.stderr.write(
       '[discord-stack] using the deterministic test engine in the renderer process (no models/tiny-shapes bundle or TESSERA_E2E_RENDERER=test)\n',
     );
-  const renderer = spawnRenderer(nats.url, real, options.testEngineStepMs ?? 25);
+  const renderer = spawnRenderer(nats, real, options.testEngineStepMs ?? 25);
   const model = await loadModelFacts(MODEL, path.join(repoRoot, 'models'));
   const rest = new REST({ api: emulator.apiBase }).setToken(emulator.botToken);
   await deployCommands({ rest, applicationId: emulator.applicationId, guildId: emulator.guild.id, model });
@@ -117,7 +114,7 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   const launch = () =>
     startBot({
       discord: { token: emulator.botToken, apiBase: emulator.apiBase },
-      nats: { url: nats.url },
+      nats: { url: nats.url, ...(botSeed ? { nkeySeed: botSeed } : {}) },
       farm: farmSettings,
       model,
       log,

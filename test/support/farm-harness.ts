@@ -9,24 +9,41 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   JobEvent,
   allEventsSubject,
+  bindFarm,
+  farmSettingsFromConfig,
+  setupFarm,
   allFramesSubject,
   decodeMessage,
   loadConfig,
   silentLogger,
   type Config,
+  type Farm,
+  type FarmRole,
+  type FarmSettings,
   type NatsConnection,
   type RenderJobInput,
 } from '../../shared/src/index.js';
 import { startRenderer, type RendererHandle } from '../../renderer/src/worker/renderer-process.js';
+import type { NatsServerHandle } from './nats-server.js';
 import { TestEngine } from './test-engine.js';
+
+/** What the harness needs of a test server: its URL and the per-role environment. */
+export type TestServer = Pick<NatsServerHandle, 'url' | 'env' | 'connect'>;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 
-/** Environment for a test renderer: short AckWait and retry delays so the suite stays fast. */
-export function testEnv(natsUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+/**
+ * Environment for a test process playing `role` (default the renderer, with its credential):
+ * short AckWait and retry delays so the suite stays fast.
+ */
+export function testEnv(
+  server: TestServer,
+  overrides: Record<string, string> = {},
+  role: FarmRole = 'renderer',
+): Record<string, string> {
   return {
-    NATS_URL: natsUrl,
+    ...server.env(role),
     LOG_LEVEL: 'silent',
     RENDERER_MODEL: 'tiny-shapes',
     JOB_ACK_WAIT_MS: '1500',
@@ -39,15 +56,38 @@ export function testEnv(natsUrl: string, overrides: Record<string, string> = {})
   };
 }
 
-export function testConfig(natsUrl: string, overrides: Record<string, string> = {}): Config {
-  return loadConfig(testEnv(natsUrl, overrides));
+export function testConfig(
+  server: TestServer,
+  overrides: Record<string, string> = {},
+  role: FarmRole = 'renderer',
+): Config {
+  return loadConfig(testEnv(server, overrides, role));
+}
+
+/**
+ * The admin step (`setupFarm` as `admin`, as `tessera setup` does), then a farm bound as `role`
+ * (default the bot, which submits and cancels). Close `farm.nc` when done.
+ */
+export async function openTestFarm(
+  server: TestServer,
+  settings: FarmSettings = farmSettingsFromConfig(testConfig(server)),
+  role: FarmRole = 'bot',
+): Promise<Farm> {
+  const admin = await server.connect('admin', { name: 'test-setup' });
+  try {
+    await setupFarm(admin, settings);
+  } finally {
+    await admin.close();
+  }
+  const nc = await server.connect(role);
+  return bindFarm(nc, settings, { botBuckets: role === 'bot' });
 }
 
 export async function startTestRenderer(
-  natsUrl: string,
+  server: TestServer,
   options: { id: string; stepMs?: number; env?: Record<string, string> },
 ): Promise<RendererHandle & { engine: TestEngine }> {
-  const config = testConfig(natsUrl, { RENDERER_ID: options.id, ...options.env });
+  const config = testConfig(server, { RENDERER_ID: options.id, ...options.env });
   const engine = new TestEngine({ model: config.RENDERER_MODEL, stepMs: options.stepMs ?? 10 });
   const handle = await startRenderer({ config, engine, log: silentLogger() });
   return Object.assign(handle, { engine });
@@ -62,7 +102,7 @@ export interface ChildRenderer {
 
 /** A renderer in its own process (`test/support/farm-renderer.ts`), for SIGKILL tests. */
 export function spawnTestRenderer(
-  natsUrl: string,
+  server: TestServer,
   options: { id: string; stepMs?: number; env?: Record<string, string> },
 ): ChildRenderer {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -70,7 +110,7 @@ export function spawnTestRenderer(
     cwd: repoRoot,
     env: {
       ...process.env,
-      ...testEnv(natsUrl, { RENDERER_ID: options.id, LOG_LEVEL: 'info', ...options.env }),
+      ...testEnv(server, { RENDERER_ID: options.id, LOG_LEVEL: 'info', ...options.env }),
       TEST_ENGINE_STEP_MS: String(options.stepMs ?? 10),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

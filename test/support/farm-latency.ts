@@ -11,9 +11,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connectNats, ensureFarm, farmSettingsFromConfig, submitJob } from '../../shared/src/index.js';
+import { farmSettingsFromConfig, submitJob } from '../../shared/src/index.js';
 import {
   EventRecorder,
+  openTestFarm,
   repoRoot,
   spawnTestRenderer,
   testConfig,
@@ -41,6 +42,8 @@ function stats(xs: number[]): string {
 const server = await startNatsServer();
 const env = { RENDERER_FRAME_EVERY: '10', RENDERER_FRAME_MIN_INTERVAL_MS: '250', JOB_ACK_WAIT_MS: '30000' };
 const real = process.env.FARM_LATENCY_ENGINE === 'onnx';
+// The admin step first: renderers only bind to what it created.
+const farm = await openTestFarm(server, farmSettingsFromConfig(testConfig(server, env)));
 
 /** The real renderer process (`tessera renderer`), for FARM_LATENCY_ENGINE=onnx. */
 function spawnOnnxRenderer(): ChildRenderer {
@@ -52,7 +55,7 @@ function spawnOnnxRenderer(): ChildRenderer {
       cwd: repoRoot,
       env: {
         ...process.env,
-        ...testEnv(server.url, { ...env, RENDERER_ID: 'latency-onnx', LOG_LEVEL: 'info' }),
+        ...testEnv(server, { ...env, RENDERER_ID: 'latency-onnx', LOG_LEVEL: 'info' }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -66,15 +69,14 @@ function spawnOnnxRenderer(): ChildRenderer {
 
 const renderer = real
   ? spawnOnnxRenderer()
-  : spawnTestRenderer(server.url, { id: 'latency-r', stepMs, env: { ...env, LOG_LEVEL: 'info' } });
+  : spawnTestRenderer(server, { id: 'latency-r', stepMs, env: { ...env, LOG_LEVEL: 'info' } });
 try {
   await waitUntil(
     () => renderer.output().includes('renderer ready'),
     120_000,
     () => renderer.output(),
   );
-  const nc = await connectNats({ url: server.url, name: 'latency' });
-  const farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, env)));
+  const nc = farm.nc;
   const events = new EventRecorder(nc);
   await new Promise((r) => setTimeout(r, 2000));
   const idleBefore = await rssMiB(renderer.process.pid!);

@@ -19,7 +19,7 @@ import {
   allEventsSubject,
   connectNats,
   decodeMessage,
-  ensureFarm,
+  setupFarm,
   publishJobEvent,
   renderImageKey,
   settleJob,
@@ -192,7 +192,7 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
     routeLimit: { limit: 5, windowMs: 5000 },
   });
   const nc = await connectNats({ url: nats.url, name: 'bot-bench' });
-  const farm = await ensureFarm(nc, {
+  const farm = await setupFarm(nc, {
     models: [TINY_SHAPES_FACTS.name],
     ackWaitMs: 30_000,
     maxDeliver: 3,

@@ -18,8 +18,9 @@ export class NatsJobQueue implements JobQueue {
     return { seq: submitted.seq };
   }
 
-  cancel(request: { jobId: string; by: string }, model: string): Promise<CancelOutcome> {
-    return requestCancel(this.farm, request, { model });
+  /** A renderer settles a queued job's cancel, so the model is not needed here. */
+  cancel(request: { jobId: string; by: string }, _model: string): Promise<CancelOutcome> {
+    return requestCancel(this.farm, request);
   }
 
   result(jobId: string): Promise<TerminalJobEvent | undefined> {

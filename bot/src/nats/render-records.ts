@@ -3,19 +3,13 @@
  * a restarted bot can finish its messages and react to 🔁/❌ on messages it posted before the
  * restart. Records hold ids, never tokens.
  */
-import type { KV, Kvm } from '@nats-io/kv';
-import { renderRecordsBucket } from '../../../shared/src/index.js';
+import type { KV } from '@nats-io/kv';
 import type { RenderRecords } from '../core/ports.js';
 import { RenderRecord, type FinalRenderState } from '../core/render-record.js';
 import { casUpdate, kvCodec, kvRead } from './cas.js';
 
 const codec = kvCodec(RenderRecord, 'render record');
 const decoder = new TextDecoder();
-
-export async function openRenderRecords(kvm: Kvm, ttlMs: number): Promise<NatsRenderRecords> {
-  const kv = await kvm.create(renderRecordsBucket(), { history: 1, ttl: ttlMs });
-  return new NatsRenderRecords(kv);
-}
 
 export class NatsRenderRecords implements RenderRecords {
   constructor(private readonly kv: KV) {}

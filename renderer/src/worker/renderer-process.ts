@@ -1,5 +1,5 @@
 /**
- * Wires one renderer: NATS connection, farm setup, the worker, cancel and max-deliveries
+ * Wires one renderer: NATS connection, binding to the farm (`tessera setup` made it), the worker, cancel and max-deliveries
  * listeners and presence. `main.ts` calls it with the ONNX engine; tests call it with a small
  * deterministic engine. Shutdown order: stop taking jobs → finish or hand back the current one →
  * stop presence → drain the connection.
@@ -7,8 +7,8 @@
 import type { Service } from '@nats-io/services';
 import type { Logger } from 'pino';
 import {
+  bindFarm,
   connectFromConfig,
-  ensureFarm,
   farmSettingsFromConfig,
   type Config,
   type Farm,
@@ -44,7 +44,7 @@ export async function startRenderer(deps: {
   const id = config.RENDERER_ID ?? 'renderer';
   const log = deps.log.child({ rendererId: id, model: engine.model });
   log.info({ url: config.NATS_URL }, 'connecting to NATS (waits until it is reachable)');
-  const nc = await connectFromConfig(config, `renderer-${id}`);
+  const nc = await connectFromConfig(config, `renderer-${id}`, { role: 'renderer' });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect')
@@ -53,7 +53,7 @@ export async function startRenderer(deps: {
   })();
   let farm: Farm;
   try {
-    farm = await ensureFarm(nc, farmSettingsFromConfig(config, [engine.model]));
+    farm = await bindFarm(nc, farmSettingsFromConfig(config, [engine.model]));
   } catch (e) {
     await nc.close().catch(() => undefined);
     throw e;
@@ -88,7 +88,7 @@ export async function startRenderer(deps: {
       startedAt,
     };
   };
-  const cancels = startCancelListener({ nc, worker, log });
+  const cancels = startCancelListener({ farm, worker, log });
   const advisories = startMaxDeliveriesListener({ farm, model: engine.model, rendererId: id, log });
   let service: Service | undefined;
   try {
