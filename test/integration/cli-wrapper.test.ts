@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, waitUntil } from '../support/farm-harness.js';
+import { openTestFarm, repoRoot, waitUntil } from '../support/farm-harness.js';
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server.js';
 
 const tessera = path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs');
@@ -35,9 +35,9 @@ interface Wrapped {
 }
 
 /** `tessera renderer` through the wrapper, once the renderer says it is ready. */
-async function startRenderer(natsUrl: string): Promise<Wrapped> {
+async function startRenderer(nats: NatsServerHandle): Promise<Wrapped> {
   const wrapper = spawn(process.execPath, [tessera, 'renderer'], {
-    env: { ...process.env, NATS_URL: natsUrl, LOG_LEVEL: 'info', RENDERER_EP: 'cpu' },
+    env: { ...process.env, ...nats.env('renderer'), LOG_LEVEL: 'info', RENDERER_EP: 'cpu' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -62,6 +62,8 @@ describe.skipIf(!hasBundle)('tessera wrapper and its child', () => {
   const started: number[] = [];
   beforeAll(async () => {
     nats = await startNatsServer();
+    // The admin step (`tessera setup`), so the renderer finds its consumer.
+    await (await openTestFarm(nats)).nc.close();
   });
   afterAll(async () => {
     for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
@@ -69,7 +71,7 @@ describe.skipIf(!hasBundle)('tessera wrapper and its child', () => {
   });
 
   it('a SIGKILLed wrapper takes its child with it', async () => {
-    const run = await startRenderer(nats.url);
+    const run = await startRenderer(nats);
     started.push(run.child);
     expect(alive(run.child)).toBe(true);
     run.wrapper.kill('SIGKILL');
@@ -83,14 +85,14 @@ describe.skipIf(!hasBundle)('tessera wrapper and its child', () => {
   }, 90_000);
 
   it('SIGTERM and a doubled SIGINT reach the child once, which stops gracefully (exit 0)', async () => {
-    const term = await startRenderer(nats.url);
+    const term = await startRenderer(nats);
     started.push(term.child);
     term.wrapper.kill('SIGTERM');
     expect(await term.exited).toEqual({ code: 0, signal: null });
     expect(alive(term.child)).toBe(false);
     expect(term.output()).toContain('"signal":"SIGTERM"');
 
-    const int = await startRenderer(nats.url);
+    const int = await startRenderer(nats);
     started.push(int.child);
     int.wrapper.kill('SIGINT');
     int.wrapper.kill('SIGINT'); // npm run forwards Ctrl-C as well: the wrapper sees it twice
