@@ -6,7 +6,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
@@ -29,6 +28,7 @@ import {
   type JobView,
   type RenderJobInput,
 } from '../../shared/src/index.js';
+import { repoRootFrom } from '../../shared/src/repo-root.js';
 
 const USAGE = `usage: tessera imagine "text[:weight[:stop]] | …" [options]
 
@@ -56,7 +56,7 @@ async function modelDefaults(config: Config, model: string): Promise<ModelDefaul
   const fallback = { width: 64, height: 64, steps: 100 };
   for (const dir of [
     path.resolve(config.RENDERER_MODELS_DIR),
-    path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', config.RENDERER_MODELS_DIR),
+    path.resolve(repoRootFrom(import.meta.url), config.RENDERER_MODELS_DIR),
   ]) {
     try {
       const m = JSON.parse(await readFile(path.join(dir, model, 'manifest.json'), 'utf8')) as {
