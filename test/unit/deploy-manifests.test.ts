@@ -61,7 +61,10 @@ function yamlFiles(dir: string): string[] {
 
 const k8sFiles = yamlFiles(k8sDir);
 const kustomization = parseFile(path.join(k8sDir, 'kustomization.yaml'))[0]!;
-const objects = (kustomization.resources as string[]).flatMap((f) => parseFile(path.join(k8sDir, f)));
+/** Applied by the kustomization, plus the example Secrets (made by make-secrets.sh in a real cluster). */
+const objects = [...(kustomization.resources as string[]), 'secrets.example.yaml'].flatMap((f) =>
+  parseFile(path.join(k8sDir, f)),
+);
 const natsValues = parseFile(path.join(k8sDir, 'nats', 'values.yaml'))[0]!;
 const composeFiles = readdirSync(path.join(root, 'deploy'))
   .filter((f) => /^docker-compose.*\.ya?ml$/.test(f))
@@ -114,7 +117,9 @@ function validateScaledObject(o: Obj): void {
 describe('deploy/k8s: every object is valid', () => {
   it('every YAML file parses and every manifest is listed in the kustomization', () => {
     const listed = new Set((kustomization.resources as string[]).map((f) => path.join(k8sDir, f)));
-    const manifests = k8sFiles.filter((f) => !/kustomization\.yaml$|[/\\]nats[/\\]values\.yaml$/.test(f));
+    const manifests = k8sFiles.filter(
+      (f) => !/kustomization\.yaml$|\.example\.yaml$|[/\\]nats[/\\]values\.yaml$/.test(f),
+    );
     for (const f of k8sFiles) expect(() => parseFile(f)).not.toThrow();
     expect([...listed].sort()).toEqual(manifests);
   });
@@ -306,6 +311,8 @@ describe('compose files and the Dockerfile', () => {
     for (const name of names) expect(KNOWN_VARS, `Dockerfile ENV ${name}`).toContain(name);
     expect(text).toMatch(/^ENTRYPOINT \["node", "dist\/deploy\/cli\/main\.js"\]$/m);
     const instructions = text.split('\n').filter((l) => !l.trimStart().startsWith('#'));
-    expect(instructions.join('\n')).not.toMatch(/\btsx\b|tessera\.mjs/);
+    expect(instructions.join('\n')).not.toMatch(/--(import|loader)[ =]tsx|tessera\.mjs|\.ts\b"/);
+    // …and the image drops tsx itself, so nothing in it can run TypeScript.
+    expect(instructions.join('\n')).toMatch(/rm -rf node_modules\/tsx /);
   });
 });
