@@ -7,7 +7,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
@@ -34,6 +33,7 @@ import {
 } from '../../shared/src/index.js';
 import { readManifest } from '../../renderer/src/index.js';
 import { withLocalCredentials } from './credentials.js';
+import { repoRootFrom } from '../../shared/src/repo-root.js';
 
 const USAGE = `usage: tessera imagine "text[:weight[:stop]] | …" [options]
 
@@ -61,7 +61,7 @@ async function modelDefaults(config: Config, model: string): Promise<ModelDefaul
   const fallback = { width: 64, height: 64, steps: 100 };
   for (const dir of [
     path.resolve(config.RENDERER_MODELS_DIR),
-    path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', config.RENDERER_MODELS_DIR),
+    path.resolve(repoRootFrom(import.meta.url), config.RENDERER_MODELS_DIR),
   ]) {
     try {
       const { manifest } = await readManifest(dir, model);

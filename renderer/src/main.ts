@@ -6,7 +6,6 @@
  */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
   createLogger,
@@ -16,9 +15,11 @@ import {
   type Logger,
 } from '../../shared/src/index.js';
 import type { Engine } from './engine/engine.js';
-import { startRenderer } from './worker/renderer-process.js';
+import { startHealthServer, type HealthServer } from './worker/health.js';
+import { startRenderer, type RendererHandle } from './worker/renderer-process.js';
+import { repoRootFrom } from '../../shared/src/repo-root.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = repoRootFrom(import.meta.url);
 
 const USAGE = `usage: tessera renderer
 
@@ -89,6 +90,24 @@ export async function loadOnnxEngine(config: Config, log: Logger): Promise<Engin
   }
 }
 
+/** The probe endpoint when RENDERER_HEALTH_PORT is set: ready while taking jobs over a live connection. */
+async function startHealth(
+  config: Config,
+  renderer: RendererHandle,
+  log: Logger,
+): Promise<HealthServer | undefined> {
+  if (config.RENDERER_HEALTH_PORT === 0) return undefined;
+  const health = await startHealthServer(config.RENDERER_HEALTH_PORT, {
+    notReady: () => {
+      if (renderer.worker.status().state === 'stopping') return 'stopping';
+      const nc = renderer.farm.nc;
+      return nc.isClosed() || nc.isDraining() ? 'NATS connection closed' : undefined;
+    },
+  });
+  log.info({ port: health.port }, 'health endpoint: /readyz, /livez');
+  return health;
+}
+
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
@@ -138,6 +157,7 @@ export async function run(argv: string[]): Promise<number> {
     await engine.close().catch(() => undefined);
     return 1;
   }
+  const health = await startHealth(config, renderer, log);
   // `on`, not `once`: a second Ctrl-C while the job is handed back must not kill us half-way.
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -152,6 +172,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   await Promise.race([stopRequested, renderer.closed]);
   await renderer.stop();
+  await health?.close();
   await engine.close().catch((e: unknown) => log.warn({ err: e }, 'engine did not close cleanly'));
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

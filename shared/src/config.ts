@@ -188,6 +188,13 @@ export const CONFIG_VARS = {
     description: 'On SIGTERM, how long the current job may run on before it is handed back to the queue.',
     usedBy: 'renderer',
   }),
+  RENDERER_HEALTH_PORT: v({
+    schema: int(0, 65_535),
+    default: '0',
+    description:
+      'Serve `GET /readyz` (200 while taking jobs, else 503) and `/livez` on this port, for Kubernetes probes; 0 = off.',
+    usedBy: 'renderer',
+  }),
   JOB_ACK_WAIT_MS: v({
     schema: int(500, 3_600_000),
     default: '30000',

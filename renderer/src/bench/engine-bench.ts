@@ -10,14 +10,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { RenderRequest } from '../engine/engine.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import { formatWebGpuOptions, type WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
+import { repoRootFrom } from '../../../shared/src/repo-root.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const repoRoot = repoRootFrom(import.meta.url);
 const PROMPT = 'a red circle on a blue background';
 
 export interface EngineBenchOptions {

@@ -7,7 +7,6 @@ import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -23,8 +22,9 @@ import { encodeTimelapse } from '../engine/image-io.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 import { ConfigError, loadConfig, type Config } from '../../../shared/src/index.js';
+import { repoRootFrom } from '../../../shared/src/repo-root.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const repoRoot = repoRootFrom(import.meta.url);
 
 const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
 

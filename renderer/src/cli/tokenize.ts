@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLIP_CONTEXT_LENGTH, ClipBpeTokenizer, ClipVocabularyError } from '../tokenizer/clip-bpe.js';
+import { repoRootFrom } from '../../../shared/src/repo-root.js';
 
 const USAGE = `usage: tessera tokenize [--vocab FILE] "<text>"
 
@@ -16,7 +16,7 @@ on the last line. --vocab is OpenAI's bpe_simple_vocab_16e6.txt.gz (default: ../
 next to the repository, when it is there).
 `;
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const repoRoot = repoRootFrom(import.meta.url);
 /** Where the tests and this command find the vocabulary when none is given. */
 export const DEFAULT_VOCAB = path.resolve(
   repoRoot,
