@@ -11,10 +11,11 @@ import { parseArgs } from 'node:util';
 import {
   ConfigError,
   JobEvent,
+  checkModelServed,
   connectFromConfig,
   decodeMessage,
   ensureFarm,
-  eventSubject,
+  jobEventSubjects,
   farmSettingsFromConfig,
   frameSubject,
   getJobResult,
@@ -24,6 +25,7 @@ import {
   parsePromptLine,
   reduceJobView,
   requestCancel,
+  servedModels,
   submitJob,
   type Config,
   type JobView,
@@ -175,6 +177,11 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   try {
+    const served = checkModelServed(model, await servedModels(nc));
+    if (!served.ok) {
+      process.stderr.write(`tessera imagine: ${served.error.message}\n`);
+      return 1;
+    }
     const farm = await ensureFarm(nc, farmSettingsFromConfig(config, []));
     if (values.init) {
       const key = inputImageKey(jobId, path.basename(values.init));
@@ -210,7 +217,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (view.result) resolveEnd();
     };
-    for (const subject of [eventSubject(jobId), frameSubject(jobId)]) {
+    for (const subject of [...jobEventSubjects(jobId), frameSubject(jobId)]) {
       nc.subscribe(subject, {
         callback: (_err, msg) => {
           const decoded = decodeMessage(JobEvent, msg.data);
