@@ -4,7 +4,12 @@
  * with `Nats-Msg-Id` = interaction id, and hand the message to the render service.
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { inputImageKey, submitJob, type RenderJobInput } from '../../../shared/src/index.js';
+import {
+  checkModelServed,
+  inputImageKey,
+  submitJob,
+  type RenderJobInput,
+} from '../../../shared/src/index.js';
 import { jobInput } from '../render-job.js';
 import { effectiveQuota } from '../core/guild-settings.js';
 import { MAX_INIT_IMAGE_BYTES, validateImagine, type ImagineRequest } from '../core/imagine-request.js';
@@ -65,6 +70,19 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
     return;
   }
   const request = checked.value;
+  const served = checkModelServed(
+    ctx.model.name,
+    (await ctx.status.renderers()).map((r) => r.model),
+  );
+  if (!served.ok) {
+    log.info({ refusal: served.error.identifier }, 'imagine refused: model not served');
+    await i.reply({
+      content: `🙅 ${served.error.message}`,
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_PINGS,
+    });
+    return;
+  }
 
   const response = await i.deferReply({ withResponse: true });
   const messageId = response.resource?.message?.id ?? (await i.fetchReply()).id;
