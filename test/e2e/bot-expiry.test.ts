@@ -37,7 +37,7 @@ async function imagine(user: string, options: Record<string, unknown>) {
 async function chargedJobs(user: string): Promise<string[]> {
   const id = stack.emulator.users[user]!.id;
   const entry = await stack.farm.quotas.get(`usage.${stack.emulator.guild.id}.${id}`);
-  if (!entry || entry.operation !== 'PUT') return [];
+  if (entry?.operation !== 'PUT') return [];
   return (JSON.parse(new TextDecoder().decode(entry.value)) as { day: { jobs: string[] } }).day.jobs;
 }
 
