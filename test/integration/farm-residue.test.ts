@@ -16,6 +16,18 @@ import { startTestRenderer, testConfig, testJob } from '../support/farm-harness.
 const ENV = { RENDERER_SWEEP_INTERVAL_MS: '300' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What is left in the queue and where the consumer stands (for a failing assertion). */
+async function describeQueue(farm: Farm): Promise<string> {
+  const c = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
+  const left: string[] = [];
+  const info = await farm.jsm.streams.info(jobsStream());
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await farm.jsm.streams.getMessage(jobsStream(), { seq }).catch(() => null);
+    if (m) left.push(`${seq}:${m.subject.split('.').at(-1)}`);
+  }
+  return `ack floor ${c.ack_floor.stream_seq}, delivered ${c.delivered.stream_seq}, pending ${c.num_pending}/${c.num_ack_pending}; left ${left.join(' ')}`;
+}
+
 describe('the work queue after nats-server SIGKILLs', () => {
   let server: NatsServerHandle;
   let nc: NatsConnection;
@@ -67,7 +79,7 @@ describe('the work queue after nats-server SIGKILLs', () => {
     const count = async () => (await farm.jsm.streams.info(jobsStream())).state.messages;
     const until = Date.now() + 10_000;
     while ((await count()) !== waiting.length && Date.now() < until) await sleep(100);
-    expect(await count()).toBe(waiting.length);
+    expect(await count(), await describeQueue(farm)).toBe(waiting.length);
     for (const id of waiting) expect(await getJobResult(farm, id)).toBeUndefined();
     const consumer = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
     expect(`${consumer.num_pending}/${consumer.num_ack_pending}`).toBe('0/0');

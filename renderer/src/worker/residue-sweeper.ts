@@ -1,11 +1,13 @@
 /**
  * No residue in the work queue. nats-server 2.9 can lose the removal of a job acked just before
- * it was SIGKILLed: the consumer's ack floor says the job was acknowledged, the stream still holds
+ * it was SIGKILLed: the consumer's state says the job was acknowledged, the stream still holds
  * it, and nobody will ever deliver or remove it (it would pile up with each crash and make the
- * queue depth wrong). The sweeper removes this model's messages at or below the consumer's ack
- * floor whose job has a result. One below the floor without a result (its outcome was lost in
- * the same crash, or a max-deliveries advisory was missed) can never be delivered again either:
- * when a second sweep still finds it so, it is settled `failed` and removed.
+ * queue depth wrong). The sweeper looks at this model's messages up to the consumer's last
+ * delivered sequence (never the ones still waiting for a first delivery) and removes those whose
+ * job has a result: such a message has no use left, held by a renderer or not. One at or below
+ * the ack floor without a result (its outcome was lost in the same crash, or a max-deliveries
+ * advisory was missed) can never be delivered again either: when a second sweep still finds it
+ * so, it is settled `failed` and removed.
  */
 import type { Logger } from 'pino';
 import {
@@ -20,7 +22,7 @@ import { scanJobMessages } from './queue-scan.js';
 import { settleAttempt } from './terminal.js';
 
 export interface ResidueSweepResult {
-  /** Messages of jobs with a result, removed. */
+  /** Messages of jobs with a result, removed (at or below the ack floor, or acked out of order). */
   removed: number;
   /** Messages below the ack floor without a result, settled `failed` and removed. */
   orphaned: number;
@@ -43,26 +45,27 @@ export class ResidueSweeper {
       .info(jobsStream(), jobsConsumer(this.model))
       .catch(() => undefined);
     const floor = info?.ack_floor.stream_seq ?? 0;
+    const delivered = info?.delivered.stream_seq ?? 0;
     const suspects = new Set<number>();
-    if (floor > 0) {
-      const scan = scanJobMessages(this.farm, { filter: modelJobsFilter(this.model), lastSeq: floor, limit });
-      for await (const msg of scan) {
-        const jobId = parseJobSubject(msg.subject)?.jobId ?? `seq-${msg.seq}`;
-        const ended = await getJobResult(this.farm, jobId).catch(() => undefined);
-        if (!ended && !this.#suspects.has(msg.seq)) {
+    const filter = modelJobsFilter(this.model);
+    for await (const msg of scanJobMessages(this.farm, { filter, lastSeq: delivered, limit })) {
+      const jobId = parseJobSubject(msg.subject)?.jobId ?? `seq-${msg.seq}`;
+      const ended = await getJobResult(this.farm, jobId).catch(() => undefined);
+      if (!ended) {
+        // Above the floor: in flight or waiting for a redelivery. At or below it: see the module comment.
+        if (msg.seq > floor) continue;
+        if (!this.#suspects.has(msg.seq)) {
           suspects.add(msg.seq);
           continue;
         }
-        if (!ended) {
-          await this.#settleOrphan(jobId, msg.seq);
-          out.orphaned += 1;
-        } else out.removed += 1;
-        await this.farm.jsm.streams.deleteMessage(jobsStream(), msg.seq, false).catch(() => false);
-      }
+        await this.#settleOrphan(jobId, msg.seq);
+        out.orphaned += 1;
+      } else out.removed += 1;
+      await this.farm.jsm.streams.deleteMessage(jobsStream(), msg.seq, false).catch(() => false);
     }
     this.#suspects = suspects;
     if (out.removed + out.orphaned > 0)
-      this.log.info({ ...out, ackFloor: floor }, 'removed acked jobs left in the work queue');
+      this.log.info({ ...out, ackFloor: floor, delivered }, 'removed acked jobs left in the work queue');
     return out;
   }
 
