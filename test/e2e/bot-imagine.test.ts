@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { eventSubject, getJob, JobEvent, decodeMessage } from '../../shared/src/index.js';
+import { terminalEventSubject, getJob, JobEvent, decodeMessage } from '../../shared/src/index.js';
 import { distinctFrames, embedField, pingingMessages, waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
 
@@ -120,7 +120,7 @@ describe('/imagine end to end', () => {
     const { reply, sent } = await imagine('alice', { prompt: 'a yellow triangle', steps: 400 });
     await firstFrame(reply.id);
     const events: { type: string; at: number }[] = [];
-    const sub = stack.farm.nc.subscribe(eventSubject(sent.id), {
+    const sub = stack.farm.nc.subscribe(terminalEventSubject(sent.id), {
       callback: (_e, msg) => {
         const d = decodeMessage(JobEvent, msg.data);
         if (d.ok) events.push({ type: d.value.type, at: Date.now() });
