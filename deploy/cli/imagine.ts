@@ -11,11 +11,13 @@ import { parseArgs } from 'node:util';
 import {
   ConfigError,
   JobEvent,
+  checkModelServed,
   connectFromConfig,
   decodeMessage,
   bindFarm,
   FarmNotSetUpError,
   eventSubject,
+  jobEventSubjects,
   farmSettingsFromConfig,
   frameSubject,
   getJobResult,
@@ -25,6 +27,7 @@ import {
   parsePromptLine,
   reduceJobView,
   requestCancel,
+  servedModels,
   submitJob,
   type Config,
   type Farm,
@@ -177,6 +180,11 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   try {
+    const served = checkModelServed(model, await servedModels(nc));
+    if (!served.ok) {
+      process.stderr.write(`tessera imagine: ${served.error.message}\n`);
+      return 1;
+    }
     let farm: Farm;
     try {
       farm = await bindFarm(nc, farmSettingsFromConfig(config, []));
@@ -219,7 +227,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (view.result) resolveEnd();
     };
-    for (const subject of [eventSubject(jobId), frameSubject(jobId)]) {
+    for (const subject of [...jobEventSubjects(jobId), frameSubject(jobId)]) {
       nc.subscribe(subject, {
         callback: (_err, msg) => {
           const decoded = decodeMessage(JobEvent, msg.data);

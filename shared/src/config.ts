@@ -214,6 +214,20 @@ export const CONFIG_VARS = {
     description: 'Window in which a job published again with the same id is dropped.',
     usedBy: 'all',
   }),
+  JOB_MAX_QUEUE_S: v({
+    schema: int(1, 604_800),
+    default: '900',
+    description:
+      'A job no renderer has taken within this many seconds ends `failed: expired` (refunded); renderers sweep for them.',
+    usedBy: 'all',
+  }),
+  RENDERER_SWEEP_INTERVAL_MS: v({
+    schema: int(100, 3_600_000),
+    default: '30000',
+    description:
+      'How often a renderer sweeps the work queue: expires jobs queued past `JOB_MAX_QUEUE_S` and removes acked jobs a server crash left behind.',
+    usedBy: 'renderer',
+  }),
   EVENTS_MAX_AGE_S: v({
     schema: int(60, 31_536_000),
     default: '86400',

@@ -157,6 +157,8 @@ export const FailureCode = z.enum([
   'bad-input',
   'engine-error',
   'max-deliveries',
+  /** No renderer took the job within the maximum queue time (`JOB_MAX_QUEUE_S`). */
+  'expired',
   'internal',
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;

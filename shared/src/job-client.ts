@@ -23,6 +23,7 @@ import {
   jobsConsumer,
   jobsStream,
   queuedEventSubject,
+  terminalEventSubject,
 } from './subjects.js';
 
 export interface SubmitResult {
@@ -66,20 +67,36 @@ export async function submitJob(
 /**
  * Publishes a lifecycle event on the events stream (deduplicated per job, type and attempt), or
  * a progress event on the frames subject (core NATS, fire and forget).
+ *
+ * A terminal event goes to `terminalEventSubject(jobId)` with an expected last subject sequence
+ * of 0: the stream stores at most one per job, so publishing the stored outcome again (a
+ * redelivered job, a retry after a lost ack) is refused by the server, inside the duplicate window
+ * or long after it. Returns whether this call stored the event (false for a refused repeat).
  */
-export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobEvent): Promise<void> {
+export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobEvent): Promise<boolean> {
   const data = encodeMessage(JobEvent, event);
   if (event.type === 'progress') {
     farm.nc.publish(frameSubject(event.jobId), data);
-    return;
+    return true;
   }
-  const terminal = event.type === 'done' || event.type === 'failed' || event.type === 'cancelled';
+  if (event.type === 'done' || event.type === 'failed' || event.type === 'cancelled') {
+    try {
+      const ack = await farm.js.publish(terminalEventSubject(event.jobId), data, {
+        // All terminal events share one message id: a job ends once, whatever the type.
+        msgID: eventMsgId(event.jobId, 'terminal'),
+        expect: { lastSubjectSequence: 0 },
+      });
+      return !ack.duplicate;
+    } catch (e) {
+      if (isCasConflict(e)) return false; // this job's terminal event is already stored
+      throw e;
+    }
+  }
   const attempt = 'attempt' in event ? event.attempt : undefined;
-  // All terminal events share one message id: a job ends once, whatever the type.
-  const msgID = terminal ? eventMsgId(event.jobId, 'terminal') : eventMsgId(event.jobId, event.type, attempt);
   // Submitters may publish only `queued` (its own subject); lifecycle events are the renderers'.
   const subject = event.type === 'queued' ? queuedEventSubject(event.jobId) : eventSubject(event.jobId);
-  await farm.js.publish(subject, data, { msgID });
+  const ack = await farm.js.publish(subject, data, { msgID: eventMsgId(event.jobId, event.type, attempt) });
+  return !ack.duplicate;
 }
 
 export type SettleResult =

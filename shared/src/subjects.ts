@@ -6,7 +6,8 @@
  * - jobs:    `tessera.jobs.<model>.<jobId>`  → work-queue stream `TESSERA_JOBS`, one durable pull
  *            consumer per model (`renderer-<model>`, filter `tessera.jobs.<model>.*`).
  * - events:  `tessera.events.<jobId>`        → stream `TESSERA_EVENTS` (bounded by age): queued,
- *            started, done, failed, cancelled, so a restarted bot can catch up.
+ *            started, so a restarted bot can catch up; the one terminal event (done, failed,
+ *            cancelled) on `tessera.events.<jobId>.end`, which the stream stores at most once.
  * - frames:  `tessera.frames.<jobId>`        → core NATS only: progress events with frames.
  * - cancel:  `tessera.cancel.<jobId>`        → core NATS; the marker lives in the cancellations bucket.
  */
@@ -32,6 +33,10 @@ export function jobsStreamSubjects(): string[] {
 }
 export function jobSubject(model: string, jobId: string): string {
   return `${SUBJECT_ROOT}.jobs.${token('model', model, ModelName)}.${token('job id', jobId, JobId)}`;
+}
+/** Every job subject, whatever the model (`tessera.jobs.>`). */
+export function allJobsSubject(): string {
+  return `${SUBJECT_ROOT}.jobs.>`;
 }
 /** Filter of one model's durable consumer. */
 export function modelJobsFilter(model: string): string {
@@ -60,6 +65,19 @@ export function eventsStream(): string {
 export function eventSubject(jobId: string): string {
   return `${SUBJECT_ROOT}.events.${token('job id', jobId, JobId)}`;
 }
+/**
+ * Subject of a job's terminal event (done | failed | cancelled). It is published with an expected
+ * last subject sequence of 0, so the events stream itself refuses a second one, whatever the
+ * duplicate window.
+ */
+export function terminalEventSubject(jobId: string): string {
+  return `${eventSubject(jobId)}.end`;
+}
+/** Every subject one job's lifecycle events arrive on (for a core subscription to one job). */
+export function jobEventSubjects(jobId: string): string[] {
+  return [eventSubject(jobId), queuedEventSubject(jobId), terminalEventSubject(jobId)];
+}
+/** Every job event subject, terminal ones included. */
 export function allEventsSubject(): string {
   return `${SUBJECT_ROOT}.events.>`;
 }
@@ -75,9 +93,9 @@ export function queuedEventSubject(jobId: string): string {
 export function queuedEventsSubjects(): string[] {
   return [`${SUBJECT_ROOT}.events.*.queued`];
 }
-/** Permission pattern of `eventSubject` (renderers only). */
+/** Permission pattern of `eventSubject` and `terminalEventSubject` (renderers only). */
 export function lifecycleEventsSubjects(): string[] {
-  return [`${SUBJECT_ROOT}.events.*`];
+  return [`${SUBJECT_ROOT}.events.*`, `${SUBJECT_ROOT}.events.*.end`];
 }
 /** `Nats-Msg-Id` of an event, so a retried publish of the same event is stored once. */
 export function eventMsgId(jobId: string, type: string, attempt?: number): string {

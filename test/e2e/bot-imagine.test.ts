@@ -11,6 +11,7 @@ import { Kvm } from '@nats-io/kv';
 import {
   decodeMessage,
   eventSubject,
+  terminalEventSubject,
   getJob,
   JobEvent,
   renderRecordsBucket,
@@ -145,7 +146,7 @@ describe('/imagine end to end', () => {
     const { reply, sent } = await imagine('alice', { prompt: 'a yellow triangle', steps: 400 });
     await firstFrame(reply.id);
     const events: { type: string; at: number }[] = [];
-    const sub = stack.farm.nc.subscribe(eventSubject(sent.id), {
+    const sub = stack.farm.nc.subscribe(terminalEventSubject(sent.id), {
       callback: (_e, msg) => {
         const d = decodeMessage(JobEvent, msg.data);
         if (d.ok) events.push({ type: d.value.type, at: Date.now() });

@@ -19,7 +19,13 @@ import {
 } from '../../deploy/playground/emulator/index.js';
 import { loadModelFacts } from '../../bot/src/model-facts.js';
 import type { ModelFacts } from '../../bot/src/core/imagine-request.js';
-import { createLogger, readNkeySeed, type Farm } from '../../shared/src/index.js';
+import {
+  createLogger,
+  readNkeySeed,
+  servedModels,
+  type Farm,
+  type NatsConnection,
+} from '../../shared/src/index.js';
 import { openTestFarm } from './farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 
@@ -45,6 +51,8 @@ export interface DiscordStack {
   /** Stops the bot abruptly and starts a new one (same emulator, same NATS). */
   restartBot(): Promise<BotHandle>;
   rendererOutput(): string;
+  /** Stops the renderer gracefully (the farm then serves no model). */
+  stopRenderer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +61,8 @@ export interface DiscordStackOptions {
   bot?: Partial<Pick<BotOptions, 'editMinIntervalMs' | 'editsPerSecond' | 'tokenSwitchAfterMs' | 'now'>>;
   /** Per-step delay of the test engine (ms). */
   testEngineStepMs?: number;
+  /** More environment for the renderer process (e.g. `JOB_MAX_QUEUE_S`). */
+  rendererEnv?: Record<string, string>;
 }
 
 function useRealRenderer(): boolean {
@@ -64,6 +74,7 @@ function spawnRenderer(
   nats: NatsServerHandle,
   real: boolean,
   stepMs: number,
+  extraEnv: Record<string, string> = {},
 ): { child: ChildProcess; output: () => string } {
   const env = {
     ...process.env,
@@ -76,6 +87,7 @@ function spawnRenderer(
     JOB_ACK_WAIT_MS: String(farmSettings.ackWaitMs),
     LOG_LEVEL: process.env.TESSERA_TEST_LOG ?? 'warn',
     TEST_ENGINE_STEP_MS: String(stepMs),
+    ...extraEnv,
   };
   const args = real
     ? [path.join(repoRoot, 'deploy', 'cli', 'tessera.mjs'), 'renderer']
@@ -90,6 +102,18 @@ function spawnRenderer(
   return { child, output: () => out };
 }
 
+async function waitForRenderer(
+  nc: NatsConnection,
+  renderer: { child: ChildProcess; output: () => string },
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await servedModels(nc, { timeoutMs: 300 })).has(MODEL)) {
+    if (Date.now() > deadline || renderer.child.exitCode !== null)
+      throw new Error(`the renderer did not come up:\n${renderer.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function startDiscordStack(options: DiscordStackOptions = {}): Promise<DiscordStack> {
   const nats = await startNatsServer();
   const emulator = await createDiscordEmulator(options.emulator);
@@ -102,7 +126,9 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
     process.stderr.write(
       '[discord-stack] using the deterministic test engine in the renderer process (no models/tiny-shapes bundle or TESSERA_E2E_RENDERER=test)\n',
     );
-  const renderer = spawnRenderer(nats, real, options.testEngineStepMs ?? 25);
+  const renderer = spawnRenderer(nats, real, options.testEngineStepMs ?? 25, options.rendererEnv);
+  // The bot refuses models no renderer serves: start it once the renderer has announced itself.
+  await waitForRenderer(nc, renderer);
   const model = await loadModelFacts(MODEL, path.join(repoRoot, 'models'));
   const rest = new REST({ api: emulator.apiBase }).setToken(emulator.botToken);
   await deployCommands({ rest, applicationId: emulator.applicationId, guildId: emulator.guild.id, model });
@@ -138,19 +164,26 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
       return stack.bot;
     },
     rendererOutput: renderer.output,
+    stopRenderer,
     async stop() {
       await stack.bot.stop().catch(() => undefined);
-      const exited = new Promise<void>((resolve) =>
-        renderer.child.exitCode !== null ? resolve() : renderer.child.once('exit', () => resolve()),
-      );
-      renderer.child.kill('SIGTERM');
-      const t = setTimeout(() => renderer.child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
+      await stopRenderer();
       await nc.close().catch(() => undefined);
       await emulator.close();
       await nats.dispose();
     },
   };
   return stack;
+
+  async function stopRenderer(): Promise<void> {
+    const exited = new Promise<void>((resolve) =>
+      renderer.child.exitCode !== null || renderer.child.signalCode !== null
+        ? resolve()
+        : renderer.child.once('exit', () => resolve()),
+    );
+    renderer.child.kill('SIGTERM');
+    const t = setTimeout(() => renderer.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
 }

@@ -5,7 +5,7 @@
  * `Nats-Msg-Id` = interaction id.
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { inputImageKey } from '../../../shared/src/index.js';
+import { checkModelServed, inputImageKey } from '../../../shared/src/index.js';
 import { effectiveQuota } from '../core/guild-settings.js';
 import { MAX_INIT_IMAGE_BYTES, validateImagine, type ImagineRequest } from '../core/imagine-request.js';
 import type { RenderParams } from '../core/render-record.js';
@@ -66,6 +66,16 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
   if (!checked.ok) {
     log.info({ refusal: checked.error.identifier, option: checked.error.option }, 'imagine refused');
     await reply(i, `🙅 ${checked.error.message}`);
+    return;
+  }
+  // Nothing waits forever: a model no renderer announces is refused before anything is charged.
+  const served = checkModelServed(
+    ctx.model.name,
+    (await ctx.status.renderers()).map((r) => r.model),
+  );
+  if (!served.ok) {
+    log.info({ refusal: served.error.identifier }, 'imagine refused: model not served');
+    await reply(i, `🙅 ${served.error.message}`);
     return;
   }
   const rule = effectiveQuota(settings, i.user.id, memberRoleIds(i.member));

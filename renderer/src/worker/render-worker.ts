@@ -18,6 +18,7 @@ import {
   renderImageKey,
   jobIdOfMessage,
   settleJob,
+  salvageJobId,
   CancelRequest,
   type Farm,
   type TerminalJobEvent,
@@ -27,6 +28,7 @@ import { classifyFailure, retryDelayMs } from './failure.js';
 import { buildRenderRequest } from './job-request.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { withRetry } from './retry.js';
+import { republishOutcome, settleAttempt } from './terminal.js';
 
 export interface RenderWorkerSettings {
   rendererId: string;
@@ -186,10 +188,8 @@ export class RenderWorker {
     msg.ack();
   }
 
-  async #settle(event: TerminalJobEvent, log: Logger): Promise<void> {
-    const result = await withRetry(() => settleJob(this.#farm, event), { log, what: 'settling the job' });
-    if (!result.won)
-      log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
+  async #settle(event: TerminalJobEvent, log: Logger, imageKey?: string): Promise<void> {
+    await settleAttempt(this.#farm, event, log, imageKey === undefined ? {} : { imageKey });
   }
 
   async #handle(msg: JsMsg, jobId: string, signal: AbortSignal): Promise<void> {
@@ -227,10 +227,9 @@ export class RenderWorker {
 
     const ended = await getJobResult(this.#farm, jobId);
     if (ended) {
-      // A redelivery of a job that already ended (its ack was lost): make sure the outcome was
-      // published (same message id, so the events stream drops a repeat) and let it go.
+      // A redelivery of a job that already ended (its ack was lost): let it go.
       log.info({ result: ended.type }, 'job already ended; acknowledging the redelivery');
-      await publishJobEvent(this.#farm, ended).catch(() => undefined);
+      await republishOutcome(this.#farm, ended, log);
       msg.ack();
       return;
     }
@@ -327,6 +326,7 @@ export class RenderWorker {
         elapsedMs: result.elapsedMs,
       },
       log,
+      key,
     );
     msg.ack();
     this.#jobsDone += 1;

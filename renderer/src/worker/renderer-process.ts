@@ -18,6 +18,7 @@ import type { Engine } from '../engine/engine.js';
 import { startCancelListener } from './cancel-listener.js';
 import { startMaxDeliveriesListener } from './max-deliveries.js';
 import { startPresence } from './presence.js';
+import { startQueueSweeper } from './queue-sweeper.js';
 import { RenderWorker } from './render-worker.js';
 
 export const RENDERER_VERSION = '0.1.0';
@@ -90,6 +91,7 @@ export async function startRenderer(deps: {
   };
   const cancels = startCancelListener({ farm, worker, log });
   const advisories = startMaxDeliveriesListener({ farm, model: engine.model, rendererId: id, log });
+  const sweeper = startQueueSweeper({ farm, log, settings: sweeperSettings(config, engine.model, id) });
   let service: Service | undefined;
   try {
     service = await startPresence({ nc, source: { presence }, version: RENDERER_VERSION });
@@ -106,6 +108,7 @@ export async function startRenderer(deps: {
       await worker.stop(options.graceMs ?? config.RENDERER_SHUTDOWN_GRACE_MS);
       cancels.stop();
       advisories.stop();
+      await sweeper.stop();
       await service?.stop().catch(() => undefined);
       await nc.drain().catch(() => undefined);
       log.info('stopped');
@@ -114,4 +117,13 @@ export async function startRenderer(deps: {
   };
   const closed = nc.closed().then(() => undefined);
   return { id, farm, worker, presence, stop, closed };
+}
+
+function sweeperSettings(config: Config, model: string, rendererId: string) {
+  return {
+    model,
+    rendererId,
+    intervalMs: config.RENDERER_SWEEP_INTERVAL_MS,
+    maxQueueMs: config.JOB_MAX_QUEUE_S * 1000,
+  };
 }
