@@ -42,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
       duplicateWindowMs: config.JOB_DUPLICATE_WINDOW_MS,
       eventsMaxAgeS: config.EVENTS_MAX_AGE_S,
       resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
+      replicas: config.NATS_REPLICAS,
     },
     model,
     log,
