@@ -280,6 +280,17 @@ async function raiseReplicas(jsm: JetStreamManager, stream: string, replicas: nu
       { cause },
     );
   }
+  // The stream's group elects a leader again (a few hundred ms without one): wait for it and for
+  // the new copies to catch up, so the caller's first publish has a stream to go to.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const cluster = (await jsm.streams.info(stream).catch(() => undefined))?.cluster;
+    const peers = cluster?.replicas ?? [];
+    if (cluster?.leader && peers.length === replicas - 1 && peers.every((p) => p.current)) return;
+    if (Date.now() > deadline)
+      throw new NatsSetupError(`stream ${stream} has no leader after raising its replicas`, { stream });
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
