@@ -4,7 +4,7 @@
  * again on the same ports and store; helpers find a stream's leader and the node a client uses.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,7 +71,7 @@ function nodeConfig(o: { name: string; port: number; routePort: number; routes: 
   ].join('\n');
 }
 
-function makeNode(name: string, port: number, routePort: number, confFile: string): ClusterNode {
+function makeNode(name: string, port: number, routePort: number, args: string[]): ClusterNode {
   let child: ChildProcess | undefined;
   let log = '';
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -84,7 +84,7 @@ function makeNode(name: string, port: number, routePort: number, confFile: strin
     output: () => log,
     async start() {
       if (running()) return;
-      const proc = spawn('nats-server', ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
       proc.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
       child = proc;
       await waitForPort(port, proc, 15_000);
@@ -102,20 +102,41 @@ function makeNode(name: string, port: number, routePort: number, confFile: strin
   };
 }
 
+/**
+ * How a node is started: by default a generated config (`nodeConfig`); `shippedConfig` runs a
+ * config file of deploy/nats/cluster instead, with ports, routes and store overridden.
+ */
+export interface ClusterOptions {
+  size?: number;
+  /** Node i's config file (copied into the cluster's temp folder with its `include`s). */
+  shippedConfig?: (index: number) => { file: string; includes: string[] };
+}
+
 /** Starts `size` (default 3) routed JetStream nodes named `n1`, `n2`, … and waits for JetStream. */
-export async function startNatsCluster(options: { size?: number } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(options: ClusterOptions = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-cluster-'));
   const ports: { port: number; routePort: number }[] = [];
   for (let i = 0; i < size; i++) ports.push({ port: await freePort(), routePort: await freePort() });
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < size; i++) {
-    const name = `n${i + 1}`;
-    const confFile = path.join(dir, `${name}.conf`);
     const { port, routePort } = ports[i]!;
     const routes = ports.filter((_, j) => j !== i).map((p) => p.routePort);
-    await writeFile(confFile, nodeConfig({ name, port, routePort, routes, store: path.join(dir, name) }));
-    nodes.push(makeNode(name, port, routePort, confFile));
+    const store = path.join(dir, `store-${i + 1}`);
+    if (options.shippedConfig) {
+      const shipped = options.shippedConfig(i);
+      const args = await stageShippedConfig(path.join(dir, `node-${i + 1}`), shipped, store);
+      const routeUrls = ports.map((p) => `nats://127.0.0.1:${p.routePort}`).join(',');
+      const overrides = ['-a', '127.0.0.1', '-p', String(port), '-m', '0'];
+      args.push(...overrides, '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routeUrls);
+      const name = (await readFile(shipped.file, 'utf8')).match(/^server_name:\s*(\S+)/m)?.[1] ?? `n${i + 1}`;
+      nodes.push(makeNode(name, port, routePort, args));
+      continue;
+    }
+    const name = `n${i + 1}`;
+    const confFile = path.join(dir, `${name}.conf`);
+    await writeFile(confFile, nodeConfig({ name, port, routePort, routes, store }));
+    nodes.push(makeNode(name, port, routePort, ['-c', confFile]));
   }
   const cluster: NatsCluster = {
     nodes,
@@ -146,21 +167,51 @@ export async function startNatsCluster(options: { size?: number } = {}): Promise
   return cluster;
 }
 
+/** Copies a shipped config and its includes into `dir`, pointing `store_dir` at `store`. */
+async function stageShippedConfig(
+  dir: string,
+  shipped: { file: string; includes: string[] },
+  store: string,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  for (const file of [shipped.file, ...shipped.includes]) {
+    const text = await readFile(file, 'utf8');
+    await writeFile(
+      path.join(dir, path.basename(file)),
+      text.replace(/store_dir:\s*\S+/, `store_dir: "${store}"`),
+    );
+  }
+  return ['-c', path.join(dir, path.basename(shipped.file))];
+}
+
 async function waitForJetStream(nodes: readonly ClusterNode[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const node of nodes.filter((n) => n.running())) {
+  const retry = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    for (;;) {
+      try {
+        await fn();
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`${what}: ${String(e)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
+  const running = nodes.filter((n) => n.running());
+  for (const node of running) {
     const nc = await connectNats({ url: node.url, name: 'cluster-probe', waitOnFirstConnect: false });
     try {
-      for (;;) {
-        try {
-          const jsm = await jetstreamManager(nc, { timeout: 2000 });
-          await jsm.getAccountInfo();
-          break;
-        } catch (e) {
-          if (Date.now() > deadline) throw new Error(`JetStream not ready on ${node.name}: ${String(e)}`);
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
+      await retry(`JetStream not ready on ${node.name}`, async () => {
+        await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
+      });
+      if (node !== running[0]) continue;
+      // Placement needs every peer's report to the meta leader: place a stream on all of them.
+      await retry('cannot place a stream on every node', async () => {
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        const probe = { name: 'CLUSTER_PROBE', subjects: ['cluster-probe.>'], num_replicas: running.length };
+        await jsm.streams.add(probe);
+        await jsm.streams.delete(probe.name);
+      });
     } finally {
       await nc.close();
     }
