@@ -17,8 +17,12 @@ import {
 import type { Logger } from 'pino';
 import {
   connectNats,
+  createFarmMetrics,
   ensureFarm,
+  jobsQueueDepth,
+  startMetricsServer,
   type Farm,
+  type FarmMetrics,
   type FarmSettings,
   type NatsConnection,
 } from '../../shared/src/index.js';
@@ -53,6 +57,8 @@ export interface BotOptions {
   /** Switch from the interaction token to the channel message after this long (default 14 min). */
   tokenSwitchAfterMs?: number;
   now?: () => number;
+  /** Port of the Prometheus `/metrics` endpoint (METRICS_PORT); 0 or absent: off. */
+  metricsPort?: number;
 }
 
 export interface BotHandle {
@@ -60,6 +66,7 @@ export interface BotHandle {
   readonly farm: Farm;
   readonly renders: RenderService;
   readonly applicationId: string;
+  readonly metrics: FarmMetrics;
   /** Graceful: stop taking events, let edits in flight land, disconnect. */
   stop(): Promise<void>;
   /** Abrupt, like a killed process: drops everything in flight (for restart tests). */
@@ -89,6 +96,9 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     allowedMentions: { parse: [] },
     ...(options.discord.apiBase ? { rest: { api: options.discord.apiBase } } : {}),
   });
+  const metrics = createFarmMetrics({ role: 'bot', queueDepth: jobsQueueDepth(farm.jsm) });
+  client.rest.on('response', (request, response) => metrics.recordDiscordResponse(request, response.status));
+  const metricsServer = await startMetricsServer(options.metricsPort ?? 0, metrics.registry);
   const port = new DiscordMessagePort(client.rest);
   const renders = new RenderService({
     farm,
@@ -161,6 +171,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     settings.stop();
     await client.destroy();
     await nc.close().catch(() => undefined);
+    await metricsServer?.close();
     throw new BotLoginError(err);
   }
   const applicationId = client.application?.id ?? client.user?.id ?? '';
@@ -181,6 +192,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     farm,
     renders,
     applicationId,
+    metrics,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -189,6 +201,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
       settings.stop();
       await client.destroy();
       await nc.drain().catch(() => undefined);
+      await metricsServer?.close();
     },
     async kill() {
       if (stopped) return;
@@ -197,6 +210,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
       await client.destroy();
       await nc.close().catch(() => undefined);
       await renders.stop().catch(() => undefined);
+      await metricsServer?.close();
     },
   };
 }

@@ -45,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
       replicas: config.NATS_REPLICAS,
     },
     model,
+    metricsPort: config.METRICS_PORT,
     log,
   });
   const bot = await started.catch((err: unknown) => {

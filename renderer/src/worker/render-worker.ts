@@ -20,6 +20,7 @@ import {
   settleJob,
   CancelRequest,
   type Farm,
+  type FarmMetrics,
   type TerminalJobEvent,
 } from '../../../shared/src/index.js';
 import type { Engine, RenderProgress } from '../engine/engine.js';
@@ -71,6 +72,7 @@ export class RenderWorker {
   #loop: Promise<void> | undefined;
 
   readonly #onEngineCrash: ((e: Error) => void) | undefined;
+  readonly #metrics: FarmMetrics | undefined;
 
   constructor(deps: {
     farm: Farm;
@@ -79,8 +81,10 @@ export class RenderWorker {
     settings: RenderWorkerSettings;
     /** Called when the engine itself died (not just one render): the process should restart. */
     onEngineCrash?: (e: Error) => void;
+    metrics?: FarmMetrics;
   }) {
     this.#onEngineCrash = deps.onEngineCrash;
+    this.#metrics = deps.metrics;
     this.#farm = deps.farm;
     this.#engine = deps.engine;
     this.#log = deps.log;
@@ -195,8 +199,8 @@ export class RenderWorker {
 
   async #settle(event: TerminalJobEvent, log: Logger): Promise<void> {
     const result = await withRetry(() => settleJob(this.#farm, event), { log, what: 'settling the job' });
-    if (!result.won)
-      log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
+    if (result.won) this.#metrics?.recordSettled(event);
+    else log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
   }
 
   async #handle(msg: JsMsg, jobId: string, signal: AbortSignal): Promise<void> {
@@ -315,11 +319,7 @@ export class RenderWorker {
     const png = result.png;
     await withRetry(
       () => this.#farm.images.putBlob({ name: key, options: { max_chunk_size: 128 * 1024 } }, png),
-      {
-        log,
-        what: 'storing the image',
-        signal,
-      },
+      { log, what: 'storing the image', signal },
     );
     await this.#settle(
       {

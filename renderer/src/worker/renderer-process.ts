@@ -8,10 +8,14 @@ import type { Service } from '@nats-io/services';
 import type { Logger } from 'pino';
 import {
   connectFromConfig,
+  createFarmMetrics,
   ensureFarm,
   farmSettingsFromConfig,
+  jobsQueueDepth,
+  startMetricsServer,
   type Config,
   type Farm,
+  type FarmMetrics,
   type RendererPresence,
 } from '../../../shared/src/index.js';
 import type { Engine } from '../engine/engine.js';
@@ -26,6 +30,9 @@ export interface RendererHandle {
   readonly id: string;
   readonly farm: Farm;
   readonly worker: RenderWorker;
+  readonly metrics: FarmMetrics;
+  /** Port of `/metrics` (METRICS_PORT), if on. */
+  readonly metricsPort: number | undefined;
   presence(): RendererPresence;
   /** Graceful stop (SIGTERM): see the module comment. Safe to call twice. */
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -58,8 +65,11 @@ export async function startRenderer(deps: {
     await nc.close().catch(() => undefined);
     throw e;
   }
+  const metrics = createFarmMetrics({ role: 'renderer', queueDepth: jobsQueueDepth(farm.jsm) });
+  const metricsServer = await startMetricsServer(config.METRICS_PORT, metrics.registry);
   const worker = new RenderWorker({
     farm,
+    metrics,
     engine,
     log,
     ...(deps.onEngineCrash ? { onEngineCrash: deps.onEngineCrash } : {}),
@@ -97,7 +107,10 @@ export async function startRenderer(deps: {
     log.warn({ err: e }, 'presence not available; the renderer works but `tessera farm` will not list it');
   }
   worker.start();
-  log.info({ executionProvider: engine.executionProvider }, 'renderer ready');
+  log.info(
+    { executionProvider: engine.executionProvider, metricsPort: metricsServer?.port },
+    'renderer ready',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (options: { graceMs?: number } = {}): Promise<void> => {
@@ -108,10 +121,12 @@ export async function startRenderer(deps: {
       advisories.stop();
       await service?.stop().catch(() => undefined);
       await nc.drain().catch(() => undefined);
+      await metricsServer?.close();
       log.info('stopped');
     })();
     return stopping;
   };
   const closed = nc.closed().then(() => undefined);
-  return { id, farm, worker, presence, stop, closed };
+  const metricsPort = metricsServer?.port;
+  return { id, farm, worker, metrics, metricsPort, presence, stop, closed };
 }
