@@ -137,8 +137,16 @@ async function upsertStream(
   try {
     await jsm.streams.add(config);
   } catch (e) {
-    if (!isAlreadyExists(e))
-      throw new NatsSetupError(`cannot create stream ${config.name}`, { stream: config.name }, { cause: e });
+    if (!isAlreadyExists(e)) {
+      const copies = config.num_replicas ?? 1;
+      const hint =
+        copies > 1 ? ` (NATS_REPLICAS=${copies} needs a JetStream cluster of ${copies} nodes)` : '';
+      throw new NatsSetupError(
+        `cannot create stream ${config.name}${hint}`,
+        { stream: config.name },
+        { cause: e },
+      );
+    }
     // It exists with other settings (an older version, or edited limits): bring it in line.
     // Replicas are only ever raised, by `raiseReplicas`.
     const { name, retention: _retention, storage: _storage, num_replicas: _replicas, ...update } = config;

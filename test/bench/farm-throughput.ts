@@ -10,7 +10,7 @@
  *    process drains the backlog for a while and its RSS and heap are sampled from its /metrics.
  *
  *   npm run bench:farm -- [--part throughput|backlog|all] [--job-ms 200] [--jobs-per-renderer 40]
- *                         [--backlog 10000] [--drain-s 60]
+ *                         [--backlog 10000] [--drain-s 40]
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
     'job-ms': { type: 'string', default: '200' },
     'jobs-per-renderer': { type: 'string', default: '40' },
     backlog: { type: 'string', default: '10000' },
-    'drain-s': { type: 'string', default: '60' },
+    'drain-s': { type: 'string', default: '40' },
   },
 });
 const JOB_MS = Number(args['job-ms']);
@@ -165,36 +165,49 @@ async function backlog(url: string, farm: Farm, events: EventRecorder): Promise<
   const info = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
   out(`  queue depth (num_pending + num_ack_pending): ${info.num_pending + info.num_ack_pending}`);
 
+  await drainInChild(url, farm);
+  await drainInProcess(url, farm);
+  await feed.stop();
+  heap('this process after the feed stopped');
+}
+
+const queueLeft = async (farm: Farm): Promise<number> => {
+  const info = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
+  return info.num_pending + info.num_ack_pending;
+};
+
+/** A renderer process drains the backlog; its RSS and heap (not collected first) from its /metrics. */
+async function drainInChild(url: string, farm: Farm): Promise<void> {
   const port = await freePort();
   const child = spawnTestRenderer(url, {
     id: 'bl-renderer',
     stepMs: 10,
     env: { ...ENV, LOG_LEVEL: 'warn', METRICS_PORT: String(port) },
   });
-  let first: { rss: number; heap: number } | undefined;
   const deadline = Date.now() + 30_000;
-  while (!first && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    first = await scrapeMemory(port);
-  }
-  out(`  renderer process, ${args['drain-s']} s draining (1-step jobs of 10 ms), sampled from its /metrics:`);
-  const samples: { rss: number; heap: number }[] = [];
+  while (!(await scrapeMemory(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  out(`  renderer process, ${args['drain-s']} s draining (1-step jobs of 10 ms), from its /metrics:`);
+  const rss: number[] = [];
   for (let s = 0; s <= Number(args['drain-s']); s += 10) {
     const m = await scrapeMemory(port);
-    const left = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
-    if (m) samples.push(m);
-    if (m)
-      out(
-        `    +${s}s: rss ${mib(m.rss)}, heap used ${mib(m.heap)}, queue ${left.num_pending + left.num_ack_pending}`,
-      );
+    if (m) rss.push(m.rss);
+    if (m) out(`    +${s}s: rss ${mib(m.rss)}, heap used ${mib(m.heap)}, queue ${await queueLeft(farm)}`);
     await new Promise((r) => setTimeout(r, 10_000));
   }
-  const rss = samples.map((m) => m.rss);
-  out(`  renderer rss min ${mib(Math.min(...rss))}, max ${mib(Math.max(...rss))}`);
+  out(`  renderer process rss min ${mib(Math.min(...rss))}, max ${mib(Math.max(...rss))}`);
   child.process.kill('SIGTERM');
   await child.exited;
-  await feed.stop();
-  heap('this process after the feed stopped');
+}
+
+/** A renderer in this process drains on; heap after a full collection every 10 s. */
+async function drainInProcess(url: string, farm: Farm): Promise<void> {
+  out(`  renderer in this process, ${args['drain-s']} s draining, heap after gc():`);
+  const renderer = await startTestRenderer(url, { id: 'bl-inproc', stepMs: 10, env: ENV });
+  for (let s = 0; s <= Number(args['drain-s']); s += 10) {
+    heap(`+${s}s (queue ${await queueLeft(farm)}, jobs done here ${renderer.worker.status().jobsDone})`);
+    await new Promise((r) => setTimeout(r, 10_000));
+  }
+  await renderer.stop({ graceMs: 0 });
 }
 
 async function main(): Promise<void> {

@@ -67,3 +67,21 @@ describe('settling a job again after the first try stored it but could not publi
     expect(await terminalEvents('retry-1')).toBe(1);
   });
 });
+
+describe('NATS_REPLICAS=3 against a single nats-server', () => {
+  it('fails the set-up at once, saying it needs a cluster', async () => {
+    const server = await startNatsServer();
+    const nc = await connectNats({ url: server.url, name: 'r3-on-one-node' });
+    try {
+      const settings = farmSettingsFromConfig(testConfig(server.url, { NATS_REPLICAS: '3' }));
+      const started = Date.now();
+      await expect(ensureFarm(nc, settings)).rejects.toThrow(
+        /NATS_REPLICAS=3 needs a JetStream cluster of 3 nodes/,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await nc.close();
+      await server.dispose();
+    }
+  });
+});
