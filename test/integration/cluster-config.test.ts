@@ -13,7 +13,7 @@ import {
   farmStreamNames,
   type NatsConnection,
 } from '../../shared/src/index.js';
-import { repoRoot, testConfig, waitUntil } from '../support/farm-harness.js';
+import { repoRoot, testConfig } from '../support/farm-harness.js';
 import { connectedNode, startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
 
 const dir = path.join(repoRoot, 'deploy', 'nats', 'cluster');
@@ -53,14 +53,16 @@ describe('deploy/nats/cluster', () => {
   it('moves a client with all seed URLs to another node when its node dies', async () => {
     const before = connectedNode(nc);
     expect(before).toMatch(/^tessera-nats-[123]$/);
+    const reconnected = (async () => {
+      for await (const status of nc.status()) if (status.type === 'reconnect') return status.server;
+      return undefined;
+    })();
     await cluster.node(before!).stop({ kill: true });
-    await waitUntil(
-      () => connectedNode(nc) !== before && !nc.isClosed(),
-      15_000,
-      () => `still on ${connectedNode(nc)}`,
-    );
+    const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000));
+    expect(await Promise.race([reconnected, timeout])).toBeDefined();
     await nc.flush();
     expect(connectedNode(nc)).toMatch(/^tessera-nats-[123]$/);
+    expect(connectedNode(nc)).not.toBe(before);
     await cluster.node(before!).start();
   });
 });
