@@ -5,6 +5,8 @@ import {
   ensureFarm,
   farmSettingsFromConfig,
   jobsConsumer,
+  jobsStream,
+  maxDeliveriesAdvisory,
   submitJob,
   type Farm,
   type NatsConnection,
@@ -56,5 +58,19 @@ describe('renderer metrics', () => {
     expect(stepsPerS).toBeGreaterThan(1);
     expect(stepsPerS).toBeLessThan(4);
     expect(text).toMatch(/tessera_queue_depth\{consumer="[^"]+",role="renderer"\} 0/);
+  });
+
+  it('counts a job failed by the max-deliveries advisory', async () => {
+    const port = renderer!.metricsPort!;
+    // A job nobody serves stays queued; an advisory for it (as the server sends after the last
+    // delivery) makes the renderer fail it.
+    const { seq } = await submitJob(farm, testJob('m-adv', { model: 'nobody-serves-this' }));
+    nc.publish(
+      maxDeliveriesAdvisory('tiny-shapes'),
+      JSON.stringify({ stream: jobsStream(), consumer: 'x', stream_seq: seq, deliveries: 3 }),
+    );
+    await events.waitFor('m-adv', 'failed', 10_000);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/tessera_jobs_total\{outcome="failed",role="renderer"\} 1/);
   });
 });

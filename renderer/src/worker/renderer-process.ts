@@ -99,7 +99,7 @@ export async function startRenderer(deps: {
     };
   };
   const cancels = startCancelListener({ nc, worker, log });
-  const advisories = startMaxDeliveriesListener({ farm, model: engine.model, rendererId: id, log });
+  const advisories = startMaxDeliveriesListener({ farm, model: engine.model, rendererId: id, log, metrics });
   let service: Service | undefined;
   try {
     service = await startPresence({ nc, source: { presence }, version: RENDERER_VERSION });
