@@ -94,7 +94,13 @@ export async function settleJob(
     await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
   } catch (e) {
     if (!isCasConflict(e)) throw e;
-    const existing = await getJobResult(farm, event.jobId);
+    let existing = await getJobResult(farm, event.jobId);
+    // The conflict says a result exists; a read served by a replica that lags (direct get on a
+    // cluster) may not see it yet.
+    for (let i = 0; !existing && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      existing = await getJobResult(farm, event.jobId);
+    }
     // Our own earlier try stored it and then failed to publish (a NATS node died in between):
     // publish it now (same message id), or the events stream never hears how the job ended.
     if (!existing || !sameSettlement(existing, event)) return { won: false, existing };

@@ -1,7 +1,8 @@
 /**
  * The farm on a real 3-node JetStream cluster with R3: an R1 farm is raised to R3 in place, then
- * renderers work through a batch of jobs while the node leading the jobs stream is SIGKILLed, and
- * (once it is back) the node a renderer is connected to. Every job must end exactly once.
+ * three renderers (two processes, one in the test process) work through a batch of jobs while the
+ * node leading the jobs stream is SIGKILLed, and (once it is back) the node a renderer is
+ * connected to. Every job must end exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -20,23 +21,33 @@ import {
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { connectedNode, startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
-import { startTestRenderer, testConfig, testJob } from '../support/farm-harness.js';
+import {
+  spawnTestRenderer,
+  startTestRenderer,
+  testConfig,
+  testJob,
+  waitUntil,
+  type ChildRenderer,
+} from '../support/farm-harness.js';
 
 type Renderer = Awaited<ReturnType<typeof startTestRenderer>>;
 
 const JOBS = 45;
-const RENDERERS = 3;
+/** Renderer processes, besides one renderer in the test process (whose connection the test can see). */
+const CHILD_RENDERERS = 2;
 
 describe('a 3-node NATS cluster with R3', () => {
   let cluster: NatsCluster;
   let nc: NatsConnection;
   const renderers: Renderer[] = [];
+  const children: ChildRenderer[] = [];
 
   beforeAll(async () => {
     cluster = await startNatsCluster();
     nc = await connectNats({ url: cluster.url, name: 'cluster-test' });
   }, 60_000);
   afterAll(async () => {
+    for (const c of children) c.process.kill('SIGKILL');
     await Promise.all(renderers.map((r) => r.stop({ graceMs: 0 }).catch(() => undefined)));
     await nc?.close();
     await cluster?.dispose();
@@ -69,8 +80,15 @@ describe('a 3-node NATS cluster with R3', () => {
   it('loses no job and settles none twice when the jobs leader, then a renderer’s node, is killed', async () => {
     const env = { NATS_REPLICAS: '3', JOB_ACK_WAIT_MS: '3000' };
     const farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(cluster.url, env)));
-    for (let i = 0; i < RENDERERS; i++)
-      renderers.push(await startTestRenderer(cluster.url, { id: `cl-${i}`, stepMs: 30, env }));
+    for (let i = 0; i < CHILD_RENDERERS; i++)
+      children.push(spawnTestRenderer(cluster.url, { id: `cl-proc-${i}`, stepMs: 30, env }));
+    for (const c of children)
+      await waitUntil(
+        () => c.output().includes('renderer ready'),
+        60_000,
+        () => c.output().slice(-2000),
+      );
+    renderers.push(await startTestRenderer(cluster.url, { id: 'cl-in-test', stepMs: 30, env }));
 
     const ids = Array.from({ length: JOBS }, (_, i) => `cl-job-${i}`);
     for (const id of ids) await submitJob(farm, testJob(id, { steps: 20, seed: 1 }));
@@ -99,7 +117,7 @@ describe('a 3-node NATS cluster with R3', () => {
     await cluster.waitForJetStream();
     await waitUntilCurrent(nc, 30_000);
 
-    const target = renderers.map((r) => connectedNode(r.farm.nc)).find((n) => n !== undefined);
+    const target = connectedNode(renderers[0]!.farm.nc);
     expect(target).toBeDefined();
     const killedRendererNodeAt = Date.now();
     await cluster.node(target!).stop({ kill: true });
@@ -108,7 +126,14 @@ describe('a 3-node NATS cluster with R3', () => {
     const counts = await terminalCounts(nc, JOBS);
     const lost = ids.filter((id) => (counts.get(id)?.length ?? 0) === 0);
     const doubled = ids.filter((id) => (counts.get(id)?.length ?? 0) > 1);
-    expect(lost).toEqual([]);
+    const logsOf = (id: string) =>
+      children.flatMap((c) =>
+        c
+          .output()
+          .split('\n')
+          .filter((l) => l.includes(`"${id}"`)),
+      );
+    expect(lost, lost.flatMap(logsOf).join('\n')).toEqual([]);
     expect(doubled).toEqual([]);
     for (const id of ids) {
       const result = await getJobResult(farm, id);
