@@ -122,6 +122,10 @@ describe('a 3-node NATS cluster with R3', () => {
     const killedRendererNodeAt = Date.now();
     await cluster.node(target!).stop({ kill: true });
     await waitResults(JOBS, 90_000);
+    // Read back with all three nodes up (the killed one may have led the JetStream meta group).
+    await cluster.node(target!).start();
+    await cluster.waitForJetStream();
+    await waitUntilCurrent(nc, 30_000);
 
     const counts = await terminalCounts(nc, JOBS);
     const lost = ids.filter((id) => (counts.get(id)?.length ?? 0) === 0);
