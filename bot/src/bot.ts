@@ -18,7 +18,11 @@ import {
   bindFarm,
   connectNats,
   type ConnectOptions,
+  createFarmMetrics,
+  jobsQueueDepth,
+  startMetricsServer,
   type Farm,
+  type FarmMetrics,
   type FarmSettings,
   type NatsConnection,
 } from '../../shared/src/index.js';
@@ -56,6 +60,8 @@ export interface BotOptions {
   /** Switch from the interaction token to the channel message after this long (default 14 min). */
   tokenSwitchAfterMs?: number;
   now?: () => number;
+  /** Port of the Prometheus `/metrics` endpoint (METRICS_PORT); 0 or absent: off. */
+  metricsPort?: number;
 }
 
 export interface BotHandle {
@@ -63,6 +69,7 @@ export interface BotHandle {
   readonly farm: Farm;
   readonly renders: RenderService;
   readonly applicationId: string;
+  readonly metrics: FarmMetrics;
   /** Graceful: stop taking events, let edits in flight land, disconnect. */
   stop(): Promise<void>;
   /** Abrupt, like a killed process: drops everything in flight (for restart tests). */
@@ -143,6 +150,10 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
   const now = options.now ?? Date.now;
   const nats = await openFarm(options, now);
   const client = createClient(options);
+  // Prometheus metrics (METRICS_PORT): Discord edits and 429s from every REST response, queue depth.
+  const metrics = createFarmMetrics({ role: 'bot', queueDepth: jobsQueueDepth(nats.farm.jsm) });
+  client.rest.on('response', (request, response) => metrics.recordDiscordResponse(request, response.status));
+  const metricsServer = await startMetricsServer(options.metricsPort ?? 0, metrics.registry);
   const port = new DiscordMessagePort(client.rest);
   const renders = new RenderService({
     ...nats,
@@ -175,6 +186,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     nats.settings.stop();
     await client.destroy();
     await nats.nc.close().catch(() => undefined);
+    await metricsServer?.close();
     throw new BotLoginError(err);
   }
   const applicationId = client.application?.id ?? client.user?.id ?? '';
@@ -189,7 +201,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
   const resumed = await renders.resume();
   log.info({ user: client.user?.tag, applicationId, resumed }, 'bot ready');
   return botHandle(
-    { client, farm: nats.farm, renders, applicationId },
+    { client, farm: nats.farm, renders, applicationId, metrics },
     {
       async stop() {
         await feed.stop();
@@ -197,12 +209,14 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
         nats.settings.stop();
         await client.destroy();
         await nats.nc.drain().catch(() => undefined);
+        await metricsServer?.close();
       },
       async kill() {
         nats.settings.stop();
         await client.destroy();
         await nats.nc.close().catch(() => undefined);
         await renders.stop().catch(() => undefined);
+        await metricsServer?.close();
       },
     },
   );
@@ -210,7 +224,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
 
 /** The handle, with `stop` and `kill` each running at most once (whichever comes first). */
 function botHandle(
-  parts: Pick<BotHandle, 'client' | 'farm' | 'renders' | 'applicationId'>,
+  parts: Pick<BotHandle, 'client' | 'farm' | 'renders' | 'applicationId' | 'metrics'>,
   shutdown: Pick<BotHandle, 'stop' | 'kill'>,
 ): BotHandle {
   let stopped = false;

@@ -57,8 +57,10 @@ async function botOptions(
       duplicateWindowMs: config.JOB_DUPLICATE_WINDOW_MS,
       eventsMaxAgeS: config.EVENTS_MAX_AGE_S,
       resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
+      replicas: config.NATS_REPLICAS,
     },
     model,
+    metricsPort: config.METRICS_PORT,
     log: createLogger({ level: config.LOG_LEVEL, name: 'bot' }),
   };
 }

@@ -102,6 +102,22 @@ export const CONFIG_VARS = {
       '`tessera setup`: models that get a jobs consumer (`renderer-<model>`), comma-separated. Renderers cannot create consumers: add a model here and rerun setup before starting its renderers.',
     usedBy: 'cli',
   }),
+  NATS_REPLICAS: v({
+    schema: z.coerce
+      .number({ error: '1 or 3' })
+      .refine((n) => n === 1 || n === 3, '1 or 3')
+      .transform((n) => n as 1 | 3),
+    default: '1',
+    description:
+      'Copies of every stream, KV bucket and the object store: 1 on one NATS node, 3 on a cluster (raises existing ones; see `deploy/nats/CLUSTER.md`).',
+    usedBy: 'all',
+  }),
+  METRICS_PORT: v({
+    schema: int(0, 65_535),
+    default: '0',
+    description: 'Port of the Prometheus `/metrics` endpoint of the bot or renderer; 0 = off.',
+    usedBy: 'all',
+  }),
   LOG_LEVEL: v({
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',

@@ -14,3 +14,4 @@ export * from './job-client.js';
 export * from './job-view.js';
 export * from './prompt-syntax.js';
 export * from './served-models.js';
+export * from './metrics.js';

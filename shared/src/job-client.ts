@@ -117,10 +117,23 @@ export async function settleJob(
     await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
   } catch (e) {
     if (!isCasConflict(e)) throw e;
-    return { won: false, existing: await getJobResult(farm, event.jobId) };
+    let existing = await getJobResult(farm, event.jobId);
+    // The conflict says a result exists; a read served by a replica that lags (direct get on a
+    // cluster) may not see it yet.
+    for (let i = 0; !existing && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      existing = await getJobResult(farm, event.jobId);
+    }
+    // Our own earlier try stored it and then failed to publish (a NATS node died in between):
+    // publish it now (same message id), or the events stream never hears how the job ended.
+    if (!existing || !sameSettlement(existing, event)) return { won: false, existing };
   }
   await publishJobEvent(farm, event);
   return { won: true, event };
+}
+
+function sameSettlement(a: TerminalJobEvent, b: TerminalJobEvent): boolean {
+  return JSON.stringify(TerminalJobEvent.parse(a)) === JSON.stringify(TerminalJobEvent.parse(b));
 }
 
 /** The job's terminal event, if it has ended. */

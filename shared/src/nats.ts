@@ -121,6 +121,11 @@ export interface FarmSettings {
   duplicateWindowMs: number;
   eventsMaxAgeS: number;
   resultsMaxAgeS: number;
+  /**
+   * Copies of every stream, KV bucket and the object store (`NATS_REPLICAS`: 1 on one node, 3 on a
+   * cluster). Raised on existing ones by a stream update; never lowered here. Default 1.
+   */
+  replicas?: number;
 }
 
 export function farmSettingsFromConfig(
@@ -134,6 +139,7 @@ export function farmSettingsFromConfig(
     duplicateWindowMs: config.JOB_DUPLICATE_WINDOW_MS,
     eventsMaxAgeS: config.EVENTS_MAX_AGE_S,
     resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
+    replicas: config.NATS_REPLICAS,
   };
 }
 
@@ -163,10 +169,19 @@ async function upsertStream(
   try {
     await jsm.streams.add(config);
   } catch (e) {
-    if (!isAlreadyExists(e))
-      throw new NatsSetupError(`cannot create stream ${config.name}`, { stream: config.name }, { cause: e });
+    if (!isAlreadyExists(e)) {
+      const copies = config.num_replicas ?? 1;
+      const hint =
+        copies > 1 ? ` (NATS_REPLICAS=${copies} needs a JetStream cluster of ${copies} nodes)` : '';
+      throw new NatsSetupError(
+        `cannot create stream ${config.name}${hint}`,
+        { stream: config.name },
+        { cause: e },
+      );
+    }
     // It exists with other settings (an older version, or edited limits): bring it in line.
-    const { name, retention: _retention, storage: _storage, ...update } = config;
+    // Replicas are only ever raised, by `raiseReplicas`.
+    const { name, retention: _retention, storage: _storage, num_replicas: _replicas, ...update } = config;
     try {
       await jsm.streams.update(name, update);
     } catch (cause) {
@@ -228,51 +243,124 @@ export async function ensureModelConsumer(
   });
 }
 
+/** Copies wanted (`FarmSettings.replicas`, default 1). */
+export function farmReplicas(settings: Pick<FarmSettings, 'replicas'>): number {
+  return settings.replicas ?? 1;
+}
+
+/** The jobs and events stream configurations `setupFarm` creates. */
+export function farmStreamConfigs(settings: FarmSettings): (Partial<StreamConfig> & { name: string })[] {
+  const num_replicas = farmReplicas(settings);
+  return [
+    {
+      name: jobsStream(),
+      subjects: jobsStreamSubjects(),
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(settings.duplicateWindowMs),
+      max_msg_size: 1024 * 1024,
+      num_replicas,
+    },
+    {
+      name: eventsStream(),
+      subjects: [allEventsSubject()],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(settings.eventsMaxAgeS * 1000),
+      duplicate_window: nanos(Math.min(settings.duplicateWindowMs, settings.eventsMaxAgeS * 1000)),
+      num_replicas,
+    },
+  ];
+}
+
+export interface BucketSpec {
+  name: string;
+  history: number;
+  /** Milliseconds; absent: kept until deleted. */
+  ttl?: number;
+  replicas: number;
+}
+
+/** Every KV bucket `setupFarm` creates (the bot's render records included), with its settings. */
+export function farmBucketSpecs(settings: FarmSettings): BucketSpec[] {
+  const replicas = farmReplicas(settings);
+  const ttl = settings.resultsMaxAgeS * 1000;
+  return [
+    { name: resultsBucket(), history: 1, ttl, replicas },
+    { name: jobsBucket(), history: 1, ttl, replicas },
+    { name: cancellationsBucket(), history: 1, ttl, replicas },
+    { name: quotasBucket(), history: 1, replicas },
+    { name: guildSettingsBucket(), history: 5, replicas },
+    { name: renderRecordsBucket(), history: 1, ttl, replicas },
+  ];
+}
+
+/** The JetStream stream behind every stream, bucket and object store of the farm. */
+export function farmStreamNames(): string[] {
+  const buckets = farmBucketSpecs({ ...NO_LIMITS, models: [] }).map((b) => `KV_${b.name}`);
+  return [jobsStream(), eventsStream(), ...buckets, `OBJ_${imagesStore()}`];
+}
+const NO_LIMITS = { ackWaitMs: 0, maxDeliver: 0, duplicateWindowMs: 0, eventsMaxAgeS: 0, resultsMaxAgeS: 0 };
+
+/**
+ * Raises a stream to `replicas` copies when it has fewer (an R1 farm moving to a cluster: KV
+ * buckets and object stores are not updated by their clients' `create`). Never lowers: a process
+ * started with the wrong NATS_REPLICAS must not shrink a cluster's copies.
+ */
+async function raiseReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+  const info = await jsm.streams.info(stream);
+  if ((info.config.num_replicas ?? 1) >= replicas) return;
+  try {
+    await jsm.streams.update(stream, { num_replicas: replicas });
+  } catch (cause) {
+    throw new NatsSetupError(
+      `cannot raise stream ${stream} to ${replicas} replicas (a cluster of at least ${replicas} JetStream nodes?)`,
+      { stream },
+      { cause },
+    );
+  }
+  // The stream's group elects a leader again (a few hundred ms without one): wait for it and for
+  // the new copies to catch up, so the caller's first publish has a stream to go to.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const cluster = (await jsm.streams.info(stream).catch(() => undefined))?.cluster;
+    const peers = cluster?.replicas ?? [];
+    if (cluster?.leader && peers.length === replicas - 1 && peers.every((p) => p.current)) return;
+    if (Date.now() > deadline)
+      throw new NatsSetupError(`stream ${stream} has no leader after raising its replicas`, { stream });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * The admin step (`tessera setup`): creates (or brings in line) the jobs and events streams, one
  * jobs consumer per model, the KV buckets and the images object store, and returns handles to
- * them. Idempotent and safe to run concurrently; needs the `admin` role.
+ * them, each with `settings.replicas` copies (raised in place, never lowered). Idempotent and
+ * safe to run concurrently; needs the `admin` role.
  */
 export async function setupFarm(nc: NatsConnection, settings: FarmSettings): Promise<Farm> {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await upsertStream(jsm, {
-    name: jobsStream(),
-    subjects: jobsStreamSubjects(),
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    duplicate_window: nanos(settings.duplicateWindowMs),
-    max_msg_size: 1024 * 1024,
-  });
-  await upsertStream(jsm, {
-    name: eventsStream(),
-    subjects: [allEventsSubject()],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: nanos(settings.eventsMaxAgeS * 1000),
-    duplicate_window: nanos(Math.min(settings.duplicateWindowMs, settings.eventsMaxAgeS * 1000)),
-  });
+  for (const config of farmStreamConfigs(settings)) await upsertStream(jsm, config);
   for (const model of settings.models) await ensureModelConsumer(jsm, model, settings);
 
   const kvm = new Kvm(js);
-  const ttl = settings.resultsMaxAgeS * 1000;
-  const bucket = async (name: string, opts: { ttl?: number; history?: number } = {}): Promise<KV> => {
+  const kvs = new Map<string, KV>();
+  for (const spec of farmBucketSpecs(settings)) {
     try {
-      return await kvm.create(name, { history: opts.history ?? 1, ...(opts.ttl ? { ttl: opts.ttl } : {}) });
+      const { name, ...opts } = spec;
+      kvs.set(name, await kvm.create(name, opts));
     } catch (cause) {
-      throw new NatsSetupError(`cannot create KV bucket ${name}`, { bucket: name }, { cause });
+      throw new NatsSetupError(`cannot create KV bucket ${spec.name}`, { bucket: spec.name }, { cause });
     }
-  };
-  const results = await bucket(resultsBucket(), { ttl });
-  const jobs = await bucket(jobsBucket(), { ttl });
-  const cancellations = await bucket(cancellationsBucket(), { ttl });
-  const quotas = await bucket(quotasBucket());
-  const guildSettings = await bucket(guildSettingsBucket(), { history: 5 });
-  const renderRecords = await bucket(renderRecordsBucket(), { ttl });
+  }
   let images: ObjectStore;
   try {
-    images = await new Objm(js).create(imagesStore(), { ttl: nanos(ttl) });
+    images = await new Objm(js).create(imagesStore(), {
+      ttl: nanos(settings.resultsMaxAgeS * 1000),
+      replicas: farmReplicas(settings),
+    });
   } catch (cause) {
     throw new NatsSetupError(
       `cannot create object store ${imagesStore()}`,
@@ -280,16 +368,19 @@ export async function setupFarm(nc: NatsConnection, settings: FarmSettings): Pro
       { cause },
     );
   }
+  const replicas = farmReplicas(settings);
+  if (replicas > 1) for (const stream of farmStreamNames()) await raiseReplicas(jsm, stream, replicas);
+  const kv = (name: string): KV => kvs.get(name)!;
   return {
     nc,
     js,
     jsm,
-    results,
-    jobs,
-    cancellations,
-    quotas,
-    guildSettings,
-    renderRecords,
+    results: kv(resultsBucket()),
+    jobs: kv(jobsBucket()),
+    cancellations: kv(cancellationsBucket()),
+    quotas: kv(quotasBucket()),
+    guildSettings: kv(guildSettingsBucket()),
+    renderRecords: kv(renderRecordsBucket()),
     images,
     settings,
   };

@@ -13,6 +13,8 @@ import {
   jobIdOfMessage,
   settleJob,
   type Farm,
+  type FarmMetrics,
+  type SettleResult,
 } from '../../../shared/src/index.js';
 
 /** The fields of `io.nats.jetstream.advisory.v1.max_deliver` we use. */
@@ -29,14 +31,14 @@ export async function failExhaustedJob(
   deliveries: number,
   rendererId: string,
   log: Logger,
-): Promise<void> {
+): Promise<SettleResult | undefined> {
   let message;
   try {
     message = await farm.jsm.streams.getMessage(jobsStream(), { seq });
   } catch {
     message = null;
   }
-  if (!message) return; // already removed (settled and acked elsewhere)
+  if (!message) return undefined; // already removed (settled and acked elsewhere)
   const jobId = jobIdOfMessage({
     subject: message.subject,
     msgId: message.header?.get('Nats-Msg-Id'),
@@ -56,6 +58,7 @@ export async function failExhaustedJob(
   });
   log.warn({ jobId, seq, deliveries, published: result.won }, 'job reached max deliveries');
   await farm.jsm.streams.deleteMessage(jobsStream(), seq, false).catch(() => undefined);
+  return result;
 }
 
 export function startMaxDeliveriesListener(deps: {
@@ -63,6 +66,7 @@ export function startMaxDeliveriesListener(deps: {
   model: string;
   rendererId: string;
   log: Logger;
+  metrics?: FarmMetrics;
 }): { stop(): void } {
   const { farm, log } = deps;
   const sub = farm.nc.subscribe(maxDeliveriesAdvisory(deps.model), {
@@ -76,7 +80,8 @@ export function startMaxDeliveriesListener(deps: {
         log.warn({ err: e }, 'unreadable max-deliveries advisory');
         return;
       }
-      failExhaustedJob(farm, advisory.stream_seq, advisory.deliveries, deps.rendererId, log).catch(
+      failExhaustedJob(farm, advisory.stream_seq, advisory.deliveries, deps.rendererId, log).then(
+        (r) => r?.won && deps.metrics?.recordSettled(r.event),
         (e: unknown) => log.error({ err: e, seq: advisory.stream_seq }, 'could not fail an exhausted job'),
       );
     },

@@ -21,6 +21,7 @@ import {
   salvageJobId,
   CancelRequest,
   type Farm,
+  type FarmMetrics,
   type TerminalJobEvent,
 } from '../../../shared/src/index.js';
 import type { Engine, RenderProgress } from '../engine/engine.js';
@@ -73,6 +74,7 @@ export class RenderWorker {
   #loop: Promise<void> | undefined;
 
   readonly #onEngineCrash: ((e: Error) => void) | undefined;
+  readonly #metrics: FarmMetrics | undefined;
 
   constructor(deps: {
     farm: Farm;
@@ -81,8 +83,10 @@ export class RenderWorker {
     settings: RenderWorkerSettings;
     /** Called when the engine itself died (not just one render): the process should restart. */
     onEngineCrash?: (e: Error) => void;
+    metrics?: FarmMetrics;
   }) {
     this.#onEngineCrash = deps.onEngineCrash;
+    this.#metrics = deps.metrics;
     this.#farm = deps.farm;
     this.#engine = deps.engine;
     this.#log = deps.log;
@@ -189,7 +193,8 @@ export class RenderWorker {
   }
 
   async #settle(event: TerminalJobEvent, log: Logger, imageKey?: string): Promise<void> {
-    await settleAttempt(this.#farm, event, log, imageKey === undefined ? {} : { imageKey });
+    const result = await settleAttempt(this.#farm, event, log, { imageKey });
+    if (result.won) this.#metrics?.recordSettled(event);
   }
 
   async #handle(msg: JsMsg, jobId: string, signal: AbortSignal): Promise<void> {
@@ -307,11 +312,7 @@ export class RenderWorker {
     const png = result.png;
     await withRetry(
       () => this.#farm.images.putBlob({ name: key, options: { max_chunk_size: 128 * 1024 } }, png),
-      {
-        log,
-        what: 'storing the image',
-        signal,
-      },
+      { log, what: 'storing the image', signal },
     );
     await this.#settle(
       {

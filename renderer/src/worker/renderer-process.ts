@@ -9,9 +9,13 @@ import type { Logger } from 'pino';
 import {
   bindFarm,
   connectFromConfig,
+  createFarmMetrics,
   farmSettingsFromConfig,
+  jobsQueueDepth,
+  startMetricsServer,
   type Config,
   type Farm,
+  type FarmMetrics,
   type RendererPresence,
 } from '../../../shared/src/index.js';
 import type { Engine } from '../engine/engine.js';
@@ -27,6 +31,9 @@ export interface RendererHandle {
   readonly id: string;
   readonly farm: Farm;
   readonly worker: RenderWorker;
+  readonly metrics: FarmMetrics;
+  /** Port of `/metrics` (METRICS_PORT), if on. */
+  readonly metricsPort: number | undefined;
   presence(): RendererPresence;
   /** Graceful stop (SIGTERM): see the module comment. Safe to call twice. */
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -59,8 +66,11 @@ export async function startRenderer(deps: {
     await nc.close().catch(() => undefined);
     throw e;
   }
+  const metrics = createFarmMetrics({ role: 'renderer', queueDepth: jobsQueueDepth(farm.jsm) });
+  const metricsServer = await startMetricsServer(config.METRICS_PORT, metrics.registry);
   const worker = new RenderWorker({
     farm,
+    metrics,
     engine,
     log,
     ...(deps.onEngineCrash ? { onEngineCrash: deps.onEngineCrash } : {}),
@@ -90,7 +100,7 @@ export async function startRenderer(deps: {
     };
   };
   const cancels = startCancelListener({ farm, worker, log });
-  const advisories = startMaxDeliveriesListener({ farm, model: engine.model, rendererId: id, log });
+  const advisories = startMaxDeliveriesListener({ farm, model: engine.model, rendererId: id, log, metrics });
   const sweeper = startQueueSweeper({ farm, log, settings: sweeperSettings(config, engine.model, id) });
   let service: Service | undefined;
   try {
@@ -99,7 +109,10 @@ export async function startRenderer(deps: {
     log.warn({ err: e }, 'presence not available; the renderer works but `tessera farm` will not list it');
   }
   worker.start();
-  log.info({ executionProvider: engine.executionProvider }, 'renderer ready');
+  log.info(
+    { executionProvider: engine.executionProvider, metricsPort: metricsServer?.port },
+    'renderer ready',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (options: { graceMs?: number } = {}): Promise<void> => {
@@ -111,12 +124,14 @@ export async function startRenderer(deps: {
       await sweeper.stop();
       await service?.stop().catch(() => undefined);
       await nc.drain().catch(() => undefined);
+      await metricsServer?.close();
       log.info('stopped');
     })();
     return stopping;
   };
   const closed = nc.closed().then(() => undefined);
-  return { id, farm, worker, presence, stop, closed };
+  const metricsPort = metricsServer?.port;
+  return { id, farm, worker, metrics, metricsPort, presence, stop, closed };
 }
 
 function sweeperSettings(config: Config, model: string, rendererId: string) {
