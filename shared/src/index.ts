@@ -10,3 +10,4 @@ export * from './jetstream-errors.js';
 export * from './job-client.js';
 export * from './job-view.js';
 export * from './prompt-syntax.js';
+export * from './server-weights.js';

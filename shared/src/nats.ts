@@ -28,6 +28,8 @@ import {
   eventsStream,
   guildSettingsBucket,
   imagesStore,
+  intakeStream,
+  intakeStreamSubjects,
   jobsBucket,
   jobsConsumer,
   jobsStream,
@@ -36,6 +38,7 @@ import {
   modelJobsFilter,
   quotasBucket,
   resultsBucket,
+  schedulerBucket,
 } from './subjects.js';
 
 export type { NatsConnection } from '@nats-io/transport-node';
@@ -91,6 +94,8 @@ export interface FarmSettings {
   duplicateWindowMs: number;
   eventsMaxAgeS: number;
   resultsMaxAgeS: number;
+  /** Submit to the intake stream for the fair-share scheduler instead of the work queue (`SCHEDULER=on`). */
+  scheduler?: boolean;
 }
 
 export function farmSettingsFromConfig(
@@ -104,6 +109,7 @@ export function farmSettingsFromConfig(
     duplicateWindowMs: config.JOB_DUPLICATE_WINDOW_MS,
     eventsMaxAgeS: config.EVENTS_MAX_AGE_S,
     resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
+    scheduler: config.SCHEDULER === 'on',
   };
 }
 
@@ -120,6 +126,8 @@ export interface Farm {
   cancellations: KV;
   quotas: KV;
   guildSettings: KV;
+  /** The scheduler's lease, dispatch markers, weights and status. */
+  scheduler: KV;
   images: ObjectStore;
   settings: FarmSettings;
 }
@@ -221,6 +229,17 @@ export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Pr
     max_age: nanos(settings.eventsMaxAgeS * 1000),
     duplicate_window: nanos(Math.min(settings.duplicateWindowMs, settings.eventsMaxAgeS * 1000)),
   });
+  // Limits retention: the scheduler reads it whole when it takes over and deletes what it released.
+  await upsertStream(jsm, {
+    name: intakeStream(),
+    subjects: intakeStreamSubjects(),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(settings.duplicateWindowMs),
+    max_msg_size: 1024 * 1024,
+    max_age: nanos(settings.resultsMaxAgeS * 1000),
+  });
   for (const model of settings.models) await ensureModelConsumer(jsm, model, settings);
 
   const kvm = new Kvm(js);
@@ -237,6 +256,7 @@ export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Pr
   const cancellations = await bucket(cancellationsBucket(), { ttl });
   const quotas = await bucket(quotasBucket());
   const guildSettings = await bucket(guildSettingsBucket(), { history: 5 });
+  const scheduler = await bucket(schedulerBucket(), { ttl });
   let images: ObjectStore;
   try {
     images = await new Objm(js).create(imagesStore(), { ttl: nanos(ttl) });
@@ -247,5 +267,17 @@ export async function ensureFarm(nc: NatsConnection, settings: FarmSettings): Pr
       { cause },
     );
   }
-  return { nc, js, jsm, results, jobs, cancellations, quotas, guildSettings, images, settings };
+  return {
+    nc,
+    js,
+    jsm,
+    results,
+    jobs,
+    cancellations,
+    quotas,
+    guildSettings,
+    scheduler,
+    images,
+    settings,
+  };
 }
