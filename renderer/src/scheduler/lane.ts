@@ -1,0 +1,136 @@
+/**
+ * One model's queue in the scheduler: the fair queue, the intake entries behind it, the jobs it
+ * released that no renderer has started yet, measured speed and the positions last announced.
+ * Bookkeeping only; NATS is the caller's business.
+ */
+import type { JobQueuedEvent } from '../../../shared/src/index.js';
+import type { IntakeEntry } from './dispatcher.js';
+import { SpeedMeter, estimateWaitMs, worthAnnouncing } from './eta.js';
+import { FairQueue, type FairJob } from './fair-queue.js';
+
+/** Jobs from outside a Discord server (CLI, DMs) share one pseudo-server. */
+export const NO_SERVER = '-';
+
+export function fairJobOf(entry: IntakeEntry): FairJob {
+  const { job } = entry;
+  return {
+    jobId: job.jobId,
+    server: job.requester.guildId ?? job.discord?.guildId ?? NO_SERVER,
+    member: job.requester.userId,
+    memberWeight: job.requester.weight ?? 1,
+    cost: job.steps,
+    seq: entry.seq,
+  };
+}
+
+export class Lane {
+  readonly model: string;
+  readonly queue: FairQueue;
+  readonly speed = new SpeedMeter();
+  /** Queued jobs' intake entries. */
+  readonly entries = new Map<string, IntakeEntry>();
+  /** Released by us, not started yet: jobId → steps. */
+  readonly released = new Map<string, number>();
+  /** Started and not ended: jobId → (start time, steps). */
+  readonly started = new Map<string, { at: number; steps: number }>();
+  readonly #announced = new Map<string, { position: number; at: number }>();
+  readonly #rendererSamples: number[] = [];
+
+  constructor(model: string, queue: FairQueue) {
+    this.model = model;
+    this.queue = queue;
+  }
+
+  add(entry: IntakeEntry): boolean {
+    if (this.entries.has(entry.job.jobId) || !this.queue.add(fairJobOf(entry))) return false;
+    this.entries.set(entry.job.jobId, entry);
+    return true;
+  }
+
+  /** Takes a queued job out (cancelled or ended); returns its entry if it was queued. */
+  drop(jobId: string): IntakeEntry | undefined {
+    const entry = this.entries.get(jobId);
+    this.queue.remove(jobId);
+    this.entries.delete(jobId);
+    this.#announced.delete(jobId);
+    return entry;
+  }
+
+  /** The next job to release, charged to its flows; its entry leaves the queue. */
+  next(): IntakeEntry | undefined {
+    const job = this.queue.next();
+    if (!job) return undefined;
+    const entry = this.entries.get(job.jobId);
+    this.entries.delete(job.jobId);
+    this.#announced.delete(job.jobId);
+    if (entry) this.released.set(job.jobId, entry.job.steps);
+    return entry;
+  }
+
+  /** A release failed (NATS trouble): queue it again where it was. */
+  putBack(entry: IntakeEntry): void {
+    this.released.delete(entry.job.jobId);
+    this.queue.finished(entry.job.jobId);
+    this.add(entry);
+  }
+
+  onStarted(jobId: string, at: number, steps: number | undefined): void {
+    const released = this.released.get(jobId);
+    this.released.delete(jobId);
+    const s = steps ?? released;
+    if (s !== undefined) this.started.set(jobId, { at, steps: s });
+  }
+
+  onEnded(jobId: string, at: number, done: boolean): void {
+    const started = this.started.get(jobId);
+    if (started && done) this.speed.observe(started.steps, at - started.at);
+    this.started.delete(jobId);
+    this.released.delete(jobId);
+    this.queue.finished(jobId);
+  }
+
+  /** Renderers serving the model: the most seen busy + idle over the last samples. */
+  noteRenderers(count: number): void {
+    this.#rendererSamples.push(count);
+    if (this.#rendererSamples.length > 30) this.#rendererSamples.shift();
+  }
+
+  get renderers(): number {
+    return Math.max(0, ...this.#rendererSamples);
+  }
+
+  /**
+   * Position (1 = next) and estimated wait of every queued job, in the order they would be
+   * released; `announce` marks which changed enough to tell their owner.
+   */
+  positions(now: number): { event: JobQueuedEvent; announce: boolean }[] {
+    const msPerStep = this.speed.msPerStep;
+    const renderers = this.renderers;
+    let stepsAhead = 0;
+    for (const steps of this.released.values()) stepsAhead += steps;
+    let position = this.released.size;
+    const at = new Date(now).toISOString();
+    return this.queue.order().map((job) => {
+      position += 1;
+      const etaMs = estimateWaitMs({ stepsAhead, steps: job.cost, msPerStep, renderers });
+      stepsAhead += job.cost;
+      const last = this.#announced.get(job.jobId);
+      const announce = worthAnnouncing({
+        previous: last?.position,
+        position,
+        sinceLastMs: now - (last?.at ?? now),
+      });
+      if (announce) this.#announced.set(job.jobId, { position, at: now });
+      const event: JobQueuedEvent = {
+        v: 1,
+        type: 'queued',
+        jobId: job.jobId,
+        at,
+        model: this.model,
+        position,
+        ...(etaMs !== undefined ? { etaMs } : {}),
+      };
+      return { event, announce };
+    });
+  }
+}
