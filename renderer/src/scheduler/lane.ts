@@ -6,7 +6,7 @@
 import type { JobQueuedEvent } from '../../../shared/src/index.js';
 import type { IntakeEntry } from './dispatcher.js';
 import { SpeedMeter, estimateWaitMs, worthAnnouncing } from './eta.js';
-import { FairQueue, type FairJob } from './fair-queue.js';
+import type { FairQueue, FairJob } from './fair-queue.js';
 
 /** Jobs from outside a Discord server (CLI, DMs) share one pseudo-server. */
 export const NO_SERVER = '-';

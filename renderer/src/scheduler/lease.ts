@@ -49,7 +49,7 @@ export class KvLease {
       heartbeatAt: since,
     });
     try {
-      if (!entry || entry.operation !== 'PUT') {
+      if (entry?.operation !== 'PUT') {
         this.#revision = entry
           ? await this.#kv.update(schedulerLeaseKey(), value, entry.revision)
           : await this.#kv.create(schedulerLeaseKey(), value);
