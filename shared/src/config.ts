@@ -220,7 +220,7 @@ export const CONFIG_VARS = {
   }),
   SCHEDULER_LEASE_MS: v({
     schema: int(1000, 60_000),
-    default: '3000',
+    default: '2500',
     description:
       'A standby scheduler takes over when the active one has not renewed its lease for this long.',
     usedBy: 'scheduler',

@@ -88,13 +88,13 @@ export async function startScheduler(deps: {
       leaders = [];
     }
   };
-  // Renew at a third of the lease; a standby checks as often, so a takeover comes within ~1⅓ leases.
+  // Renew at a sixth of the lease; a standby checks as often, so a takeover comes within ~1⅓ leases.
   let loop: Promise<void> = Promise.resolve();
   const timer = setInterval(
     () => {
       loop = loop.then(round).catch((err: unknown) => log.error({ err }, 'leadership round failed'));
     },
-    Math.max(100, Math.floor(ttlMs / 3)),
+    Math.max(100, Math.floor(ttlMs / 6)),
   );
   loop = round();
   await loop;
