@@ -75,6 +75,15 @@ describe('FairQueue', () => {
     expect(counts.B).toBe(100);
   });
 
+  it('lets a quiet server have a bounded burst (activation credit), then alternates', () => {
+    const q = new FairQueue({ serverWeight: () => 1, activationCredit: () => 3 * 10 });
+    for (let i = 0; i < 100; i++) q.add(job('A', `a${i % 20}`));
+    drain(q, 10, (j) => j.server);
+    for (let i = 0; i < 6; i++) q.add(job('B', `b${i}`));
+    const next = Array.from({ length: 8 }, () => q.next()!.server).join('');
+    expect(next).toBe('BBBBABAB');
+  });
+
   it('never starves a server with a tiny weight', () => {
     const q = queue({ A: 1000, B: 0.01 });
     for (let i = 0; i < 5000; i++) q.add(job('A', 'a'));

@@ -111,15 +111,15 @@ export class ActiveScheduler {
   }
 
   #lane(model: string): Lane {
-    let lane = this.#lanes.get(model);
-    if (!lane) {
-      const queue = new FairQueue({
-        serverWeight: (s) => this.#settings.serverWeight(s),
-        memberMaxRunning: this.#settings.memberMaxRunning,
-      });
-      lane = new Lane(model, queue);
-      this.#lanes.set(model, lane);
-    }
+    const existing = this.#lanes.get(model);
+    if (existing) return existing;
+    const queue = new FairQueue({
+      serverWeight: (s) => this.#settings.serverWeight(s),
+      memberMaxRunning: this.#settings.memberMaxRunning,
+      activationCredit: () => lane.activationCredit(),
+    });
+    const lane: Lane = new Lane(model, queue);
+    this.#lanes.set(model, lane);
     return lane;
   }
 

@@ -29,6 +29,12 @@ export interface FairQueueOptions {
   serverWeight(server: string): number;
   /** Jobs one member may have released and unfinished at once; 0 = no limit. */
   memberMaxRunning?: number;
+  /**
+   * Service (cost units, before weighting) a server that becomes active may be behind the others:
+   * a quiet server's first few jobs go out back to back instead of alternating with a flood. Bounded,
+   * so idling still earns no more than this. Default 0 (plain SFQ).
+   */
+  activationCredit?: () => number;
 }
 
 interface MemberFlow {
@@ -84,10 +90,11 @@ export class FairQueue {
   add(job: FairJob): boolean {
     if (this.#byId.has(job.jobId) || this.#running.has(job.jobId)) return false;
     let server = this.#servers.get(job.server);
+    const entry = this.#serverV - (this.#options.activationCredit?.() ?? 0) / this.#serverWeight(job.server);
     if (!server) {
       server = {
         id: job.server,
-        vtime: this.#serverV,
+        vtime: entry,
         memberV: 0,
         members: new Map(),
         queued: 0,
@@ -95,7 +102,7 @@ export class FairQueue {
       };
       this.#servers.set(job.server, server);
     } else if (server.queued === 0) {
-      server.vtime = Math.max(server.vtime, this.#serverV);
+      server.vtime = Math.max(server.vtime, entry);
     }
     let member = server.members.get(job.member);
     if (!member) {

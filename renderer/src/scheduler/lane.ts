@@ -35,13 +35,21 @@ export class Lane {
   readonly started = new Map<string, { at: number; steps: number }>();
   readonly #announced = new Map<string, { position: number; at: number }>();
   readonly #rendererSamples: number[] = [];
+  #meanSteps = 0;
 
   constructor(model: string, queue: FairQueue) {
     this.model = model;
     this.queue = queue;
   }
 
+  /** A server that was quiet may have one farm-wide round of jobs (one per renderer) out back to back. */
+  activationCredit(): number {
+    return this.renderers * this.#meanSteps;
+  }
+
   add(entry: IntakeEntry): boolean {
+    this.#meanSteps =
+      this.#meanSteps === 0 ? entry.job.steps : this.#meanSteps + 0.05 * (entry.job.steps - this.#meanSteps);
     if (this.entries.has(entry.job.jobId) || !this.queue.add(fairJobOf(entry))) return false;
     this.entries.set(entry.job.jobId, entry);
     return true;
