@@ -185,7 +185,9 @@ export async function requestCancel(
     at: cancel.at,
     by: cancel.by,
   });
-  return settled.won ? { status: 'cancelled' } : { status: 'already-finished', result: settled.existing };
+  // The scheduler may have settled it `cancelled` first (it listens on the cancel subject too).
+  if (settled.won || settled.existing?.type === 'cancelled') return { status: 'cancelled' };
+  return { status: 'already-finished', result: settled.existing };
 }
 
 async function deleteFromIntake(farm: Farm, model: string, jobId: string): Promise<boolean> {

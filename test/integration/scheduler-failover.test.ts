@@ -2,11 +2,6 @@
  * SIGKILL of the active scheduler during a flood: a standby (another process) takes the lease over
  * within 5 s, rebuilds the queue from intake, and every job runs exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SchedulerLease,
@@ -23,16 +18,9 @@ import {
   type NatsConnection,
 } from '../../shared/src/index.js';
 import type { RendererHandle } from '../../renderer/src/worker/renderer-process.js';
-import {
-  EventRecorder,
-  repoRoot,
-  startTestRenderer,
-  testConfig,
-  testEnv,
-  testJob,
-  waitUntil,
-} from '../support/farm-harness.js';
+import { EventRecorder, startTestRenderer, testConfig, testJob, waitUntil } from '../support/farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
+import { spawnScheduler, type ChildScheduler } from '../support/scheduler-child.js';
 
 const JOBS = 80;
 let server: NatsServerHandle;
@@ -40,28 +28,7 @@ let nc: NatsConnection;
 let farm: Farm;
 let events: EventRecorder;
 const renderers: RendererHandle[] = [];
-const children: ChildProcess[] = [];
-
-function spawnScheduler(natsUrl: string): { child: ChildProcess; holder: string; output(): string } {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = spawn(
-    process.execPath,
-    ['--import', tsx, path.join(repoRoot, 'deploy/cli/main.ts'), 'scheduler'],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        ...testEnv(natsUrl, { SCHEDULER: 'on', LOG_LEVEL: 'info', SCHEDULER_LEASE_MS: '2500' }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  children.push(child);
-  return { child, holder: `scheduler-${os.hostname()}-${child.pid}`, output: () => out };
-}
+const children: ChildScheduler[] = [];
 
 async function leaseHolder(): Promise<string | undefined> {
   const entry = await farm.scheduler.get(schedulerLeaseKey());
@@ -88,7 +55,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events?.stop();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const { child } of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(renderers.map((r) => r.stop({ graceMs: 0 })));
   await nc?.close();
   await server?.dispose();
@@ -96,9 +64,11 @@ afterAll(async () => {
 
 describe('scheduler failover', () => {
   it('a standby takes over within 5 s of a SIGKILL; no job lost, none released or charged twice', async () => {
-    const active = spawnScheduler(server.url);
+    const active = spawnScheduler(server.url, { SCHEDULER_LEASE_MS: '2500' });
+    children.push(active);
     await pollUntil(async () => (await leaseHolder()) === active.holder, 20_000, 'first scheduler leads');
-    const standby = spawnScheduler(server.url);
+    const standby = spawnScheduler(server.url, { SCHEDULER_LEASE_MS: '2500' });
+    children.push(standby);
     await new Promise((r) => setTimeout(r, 1500)); // the standby is up and watching the lease
     for (let i = 0; i < 3; i++)
       renderers.push(await startTestRenderer(server.url, { id: `r${i}`, stepMs: 20 }));

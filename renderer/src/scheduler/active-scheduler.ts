@@ -163,7 +163,7 @@ export class ActiveScheduler {
     if (!lane) return;
     const now = Date.now();
     if (event.type === 'started') {
-      lane.onStarted(event.jobId, now, event.total);
+      lane.onStarted(event.jobId, now, event.total, event.rendererId);
     } else if (event.type === 'done' || event.type === 'failed' || event.type === 'cancelled') {
       lane.drop(event.jobId);
       lane.onEnded(event.jobId, now, event.type === 'done');

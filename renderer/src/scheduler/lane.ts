@@ -36,6 +36,8 @@ export class Lane {
   readonly #announced = new Map<string, { position: number; at: number }>();
   readonly #rendererSamples: number[] = [];
   #meanSteps = 0;
+  readonly #lastStart = new Map<string, { at: number; steps: number; backlogged: boolean }>();
+  #cycleSamples = 0;
 
   constructor(model: string, queue: FairQueue) {
     this.model = model;
@@ -68,6 +70,7 @@ export class Lane {
   next(): IntakeEntry | undefined {
     const job = this.queue.next();
     if (!job) return undefined;
+    if (this.queue.size === 0) this.noteIdle();
     const entry = this.entries.get(job.jobId);
     this.entries.delete(job.jobId);
     this.#announced.delete(job.jobId);
@@ -82,19 +85,38 @@ export class Lane {
     this.add(entry);
   }
 
-  onStarted(jobId: string, at: number, steps: number | undefined): void {
+  /**
+   * A renderer started a job. Speed is measured per renderer from one start to its next while the
+   * queue was never empty in between: the whole cycle a job costs (render, upload, ack, pull), which
+   * is what the jobs behind it wait for.
+   */
+  onStarted(jobId: string, at: number, steps: number | undefined, rendererId?: string): void {
     const released = this.released.get(jobId);
     this.released.delete(jobId);
     const s = steps ?? released;
-    if (s !== undefined) this.started.set(jobId, { at, steps: s });
+    if (s === undefined) return;
+    this.started.set(jobId, { at, steps: s });
+    if (rendererId === undefined) return;
+    const previous = this.#lastStart.get(rendererId);
+    if (previous && previous.backlogged && this.queue.size > 0) {
+      this.speed.observe(previous.steps, at - previous.at);
+      this.#cycleSamples += 1;
+    }
+    this.#lastStart.set(rendererId, { at, steps: s, backlogged: this.queue.size > 0 });
   }
 
   onEnded(jobId: string, at: number, done: boolean): void {
     const started = this.started.get(jobId);
-    if (started && done) this.speed.observe(started.steps, at - started.at);
+    // Before any full cycle was seen, the render time alone is the best guess.
+    if (started && done && this.#cycleSamples === 0) this.speed.observe(started.steps, at - started.at);
     this.started.delete(jobId);
     this.released.delete(jobId);
     this.queue.finished(jobId);
+  }
+
+  /** The queue ran dry: the next start of each renderer does not close a busy cycle. */
+  noteIdle(): void {
+    for (const v of this.#lastStart.values()) v.backlogged = false;
   }
 
   /** Renderers serving the model: the most seen busy + idle over the last samples. */
