@@ -173,7 +173,21 @@ export async function run(argv: string[]): Promise<number> {
     }
     natsNote = `nats://${host}:${port}  (JetStream data: ${show(path.join(dataDir, 'nats'))}, log: ${show(nats.logFile)})`;
   }
-  const childEnv = { ...process.env, NATS_URL: config.NATS_URL };
+  // The fair-share scheduler is on for the local stack unless the operator says SCHEDULER=off.
+  const childEnv = { ...process.env, NATS_URL: config.NATS_URL, SCHEDULER: process.env.SCHEDULER || 'on' };
+  let schedulerNote = 'off (SCHEDULER=off): jobs go straight to the work queue';
+  if (childEnv.SCHEDULER === 'on') {
+    const scheduler = startManaged({
+      name: 'scheduler',
+      command: process.execPath,
+      args: tesseraArgs('scheduler'),
+      env: childEnv,
+      cwd: process.cwd(),
+      logFile: path.join(logsDir, 'scheduler.log'),
+    });
+    started.push(scheduler);
+    schedulerNote = `pid ${scheduler.child.pid}, fair share, log: ${show(scheduler.logFile)}`;
+  }
 
   // 2. renderer
   let rendererNote = 'not started (--no-renderer)';
@@ -245,6 +259,7 @@ export async function run(argv: string[]): Promise<number> {
   say(`tessera is running
   NATS      ${natsNote}
   renderer  ${rendererNote}
+  scheduler ${schedulerNote}
   bot       ${botNote}
 Try:  npx tessera imagine "a red circle on a blue background" --seed 1   (frames and image under ./out/)
       npx tessera farm

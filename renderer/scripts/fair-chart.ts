@@ -41,7 +41,7 @@ function chart(data: BenchJson): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="${LEFT}" y="22" font-size="14" font-weight="bold">Time to start per job: 200 jobs from A at t=0, 5 from B at t=2 s (4 renderers, D=${data.dMs / 1000} s)</text>`,
+    `<text x="20" y="22" font-size="14" font-weight="bold">Time to start per job: 200 jobs from A at t=0, 5 from B at t=2 s; 4 renderers, D=${data.dMs / 1000} s</text>`,
   ];
   for (let s = 0; s <= maxS; s += maxS > 10 ? 2 : 1) {
     out.push(
