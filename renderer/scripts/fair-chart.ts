@@ -40,6 +40,7 @@ function chart(data: BenchJson): string {
   const H = TOP + rows.length * ROW + 40;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`,
+    '<title>Time to start per job, plain FIFO against the fair-share scheduler</title>',
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="20" y="22" font-size="14" font-weight="bold">Time to start per job: 200 jobs from A at t=0, 5 from B at t=2 s; 4 renderers, D=${data.dMs / 1000} s</text>`,
   ];
