@@ -26,6 +26,12 @@ export class SpeedMeter {
     this.#samples += 1;
   }
 
+  /** Forgets every sample (a better kind of measurement starts). */
+  reset(): void {
+    this.#msPerStep = undefined;
+    this.#samples = 0;
+  }
+
   get msPerStep(): number | undefined {
     return this.#msPerStep;
   }
