@@ -121,14 +121,17 @@ export class Lane {
     for (const v of this.#lastStart.values()) v.backlogged = false;
   }
 
-  /** Renderers serving the model: the most seen busy + idle over the last samples. */
+  /** Renderers serving the model: busy + idle, sampled at each release round. */
   noteRenderers(count: number): void {
     this.#rendererSamples.push(count);
     if (this.#rendererSamples.length > 30) this.#rendererSamples.shift();
   }
 
   get renderers(): number {
-    return Math.max(0, ...this.#rendererSamples);
+    // The median: an ack still in flight while the same renderer already waits for its next job
+    // counts it twice in one sample, and a renderer between two jobs is in neither count.
+    const sorted = [...this.#rendererSamples].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
   }
 
   /**
