@@ -48,6 +48,9 @@ interface Tracker {
   view: JobView;
   editor: FrameEditor;
   position: number | undefined;
+  /** Set once the scheduler announced a position (SCHEDULER=on); with its estimate, if it has one. */
+  fromScheduler?: boolean;
+  schedulerEtaMs?: number;
   cancellingBy?: string;
   frame?: Uint8Array;
   /** Set once the terminal event arrived (the end is under way). */
@@ -161,6 +164,17 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     t.editor.show(this.payload(t));
   }
 
+  /** The scheduler's position is the real one: it replaces the bot's reading of the work queue. */
+  onQueuedPosition(event: JobEvent & { type: 'queued' }): void {
+    const t = this.trackers.get(event.jobId);
+    if (!t || t.ending || t.cancellingBy || t.view.status !== 'queued' || event.position === undefined)
+      return;
+    t.position = event.position;
+    t.fromScheduler = true;
+    t.schedulerEtaMs = event.etaMs;
+    t.editor.show(this.payload(t));
+  }
+
   async onEvent(event: JobEvent): Promise<void> {
     let t = this.trackers.get(event.jobId);
     const terminal = event.type === 'done' || event.type === 'failed' || event.type === 'cancelled';
@@ -246,12 +260,14 @@ export class RenderService implements JobFeedHandler, RenderTracker {
       state = {
         kind: 'queued',
         position: t.position,
-        etaMs: estimateEtaMs({
-          stepsLeft: t.record.params.steps,
-          stepsAhead: ahead,
-          itPerSec: this.speed.current(),
-          renderers: this.renderersOnline,
-        }),
+        etaMs:
+          t.schedulerEtaMs ??
+          estimateEtaMs({
+            stepsLeft: t.record.params.steps,
+            stepsAhead: ahead,
+            itPerSec: this.speed.current(),
+            renderers: this.renderersOnline,
+          }),
       };
     }
     return renderPayload(this.facts(t.record), state);
@@ -270,7 +286,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
         if (known.length > 0) this.speed.record(known.reduce((a, b) => a + b, 0) / known.length, this.now());
       }
       for (const t of queued) {
-        if (t.record.queueSeq === undefined) continue;
+        if (t.record.queueSeq === undefined || t.fromScheduler) continue;
         const { position } = await this.o.status.position(t.record.params.model, t.record.queueSeq);
         if (position === t.position || t.view.status !== 'queued') continue;
         t.position = position;

@@ -21,6 +21,7 @@ const USAGE = `usage: tessera farm [--json] [--wait MS]
 
 Lists the renderers answering on NATS_URL (id, model, execution provider, busy/idle, recent it/s),
 and per model the jobs waiting in the queue and the jobs being rendered.
+tessera farm weights [ID:W,…] [--reset]: show or set fair-share server weights (scheduler).
 `;
 
 export interface FarmReport {
@@ -133,6 +134,10 @@ export function formatFarmReport(report: FarmReport): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'weights') {
+    const { runWeights } = await import('../../renderer/src/scheduler/weights-cli.js');
+    return runWeights(argv.slice(1));
+  }
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -46,6 +46,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'run one renderer process (connects to NATS_URL)',
     load: () => import('../../renderer/src/main.js'),
   },
+  scheduler: {
+    summary: 'run a fair-share scheduler between intake and the renderers (SCHEDULER=on; run two for HA)',
+    load: () => import('../../renderer/src/scheduler/main.js'),
+  },
   bot: {
     summary: 'run the Discord bot (connects to NATS_URL and Discord)',
     load: () => import('../../bot/src/main.js'),

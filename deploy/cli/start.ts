@@ -274,6 +274,7 @@ export async function run(argv: string[]): Promise<number> {
   stack.say(`tessera is running
   NATS      ${natsNote}
   renderer  ${rendererNote}
+  scheduler ${schedulerNote}
   bot       ${botNote}
 Try:  npx tessera imagine "a red circle on a blue background" --seed 1   (frames and image under ./out/)
       npx tessera farm

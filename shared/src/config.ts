@@ -8,6 +8,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { ModelName } from './contracts.js';
 import { ConfigError } from './errors.js';
+import { parseServerWeights } from './server-weights.js';
 import { parseWebGpuOptions } from './webgpu-options.js';
 
 const int = (min: number, max: number) => {
@@ -28,7 +29,7 @@ interface VarSpec<S extends z.ZodType> {
   description: string;
   secret?: boolean;
   /** Which process reads it (for the README). */
-  usedBy: 'all' | 'renderer' | 'bot' | 'cli';
+  usedBy: 'all' | 'renderer' | 'bot' | 'cli' | 'scheduler';
 }
 
 function v<S extends z.ZodType>(spec: VarSpec<S>): VarSpec<S> {
@@ -255,6 +256,51 @@ export const CONFIG_VARS = {
     default: '604800',
     description: 'How long jobs, results and images are kept.',
     usedBy: 'all',
+  }),
+  SCHEDULER: v({
+    schema: z.enum(['on', 'off']),
+    default: 'off',
+    description:
+      'on: jobs go to the intake stream and the fair-share scheduler (`tessera scheduler`) releases them to the renderers; off: straight to the work queue in arrival order. `tessera start` turns it on and runs one.',
+    usedBy: 'all',
+  }),
+  SCHEDULER_SERVER_WEIGHTS: v({
+    schema: z
+      .string()
+      .optional()
+      .transform((s, ctx) => {
+        const parsed = parseServerWeights(s ?? '');
+        if (parsed.ok) return parsed.weights;
+        ctx.addIssue({
+          code: 'custom',
+          message: `guildId:weight pairs, comma-separated (${parsed.problem})`,
+        });
+        return z.NEVER;
+      }),
+    default: undefined,
+    description:
+      'Fair-share weight per Discord server, e.g. `123456789012345678:2,876543210987654321:0.5` (others weigh 1; `tessera farm weights` overrides at run time).',
+    usedBy: 'scheduler',
+  }),
+  SCHEDULER_PREFETCH: v({
+    schema: int(0, 100),
+    default: '1',
+    description:
+      'Jobs released per model beyond the idle renderers, so a renderer that frees up never waits for the scheduler.',
+    usedBy: 'scheduler',
+  }),
+  SCHEDULER_MEMBER_MAX_RUNNING: v({
+    schema: int(0, 1000),
+    default: '0',
+    description: 'Renders one member may have released or running at once (0: no limit beyond fair share).',
+    usedBy: 'scheduler',
+  }),
+  SCHEDULER_LEASE_MS: v({
+    schema: int(1000, 60_000),
+    default: '2500',
+    description:
+      'A standby scheduler takes over when the active one has not renewed its lease for this long.',
+    usedBy: 'scheduler',
   }),
   DISCORD_TOKEN: v({
     schema: optionalString,

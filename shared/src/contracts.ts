@@ -60,6 +60,8 @@ export const Requester = z.object({
   channelId: z.string().max(64).optional(),
   interactionId: z.string().max(64).optional(),
   username: z.string().max(100).optional(),
+  /** The member's fair-share weight within their server (from role weights); default 1. */
+  weight: z.number().finite().min(0.01).max(100).optional(),
 });
 export type Requester = z.infer<typeof Requester>;
 
@@ -106,6 +108,12 @@ export const JobQueuedEvent = z.object({
   ...eventBase,
   type: z.literal('queued'),
   model: ModelName,
+  /**
+   * The scheduler's position updates (1 = next to start) and estimated wait from measured speed.
+   * Absent on the first `queued` event; updates ride the frames subject (core NATS).
+   */
+  position: z.number().int().min(1).optional(),
+  etaMs: z.number().finite().nonnegative().optional(),
 });
 export type JobQueuedEvent = z.infer<typeof JobQueuedEvent>;
 
@@ -248,3 +256,54 @@ export const RendererPresence = z.object({
   startedAt: z.iso.datetime(),
 });
 export type RendererPresence = z.infer<typeof RendererPresence>;
+
+/** The fair-share scheduler's leadership lease (KV `schedulerLeaseKey()`, compare-and-set). */
+export const SchedulerLease = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  holder: z.string().min(1).max(128),
+  since: z.iso.datetime(),
+  heartbeatAt: z.iso.datetime(),
+});
+export type SchedulerLease = z.infer<typeof SchedulerLease>;
+
+/** Written with `create` before a job is released to the jobs stream: a job is released once. */
+export const DispatchMarker = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  jobId: JobId,
+  model: ModelName,
+  by: z.string().min(1).max(128),
+  at: z.iso.datetime(),
+});
+export type DispatchMarker = z.infer<typeof DispatchMarker>;
+
+/** Server (guild) id → fair-share weight; servers not listed weigh 1. */
+export const ServerWeights = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  weights: z.record(z.string().min(1).max(64), z.number().finite().min(0.01).max(1000)),
+  at: z.iso.datetime(),
+});
+export type ServerWeights = z.infer<typeof ServerWeights>;
+
+/** The scheduler's view of one model's queue, written to KV every few seconds (for `/farm`). */
+export const SchedulerStatus = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  model: ModelName,
+  holder: z.string().min(1).max(128),
+  at: z.iso.datetime(),
+  queued: z.number().int().nonnegative(),
+  /** Released to the jobs stream and not yet taken by a renderer. */
+  released: z.number().int().nonnegative(),
+  renderers: z.number().int().nonnegative(),
+  msPerStep: z.number().finite().nonnegative().optional(),
+  servers: z
+    .array(
+      z.object({
+        server: z.string().max(64),
+        weight: z.number(),
+        queued: z.number().int(),
+        running: z.number().int(),
+      }),
+    )
+    .max(1000),
+});
+export type SchedulerStatus = z.infer<typeof SchedulerStatus>;

@@ -21,6 +21,7 @@ import {
   quotasBucket,
   renderRecordsBucket,
   resultsBucket,
+  schedulerBucket,
 } from './subjects.js';
 
 const RUN_SETUP = 'run `tessera setup` (admin credentials) to create it';
@@ -29,6 +30,8 @@ const RUN_SETUP = 'run `tessera setup` (admin credentials) to create it';
 export interface BindOptions {
   /** Also bind the bot's buckets (quotas, guild settings, render records). Default false. */
   botBuckets?: boolean;
+  /** Also bind the scheduler's bucket (lease, dispatch markers, weights, status). Default false. */
+  schedulerBucket?: boolean;
 }
 
 async function requireStream(jsm: JetStreamManager, stream: string, what: string): Promise<boolean> {
@@ -87,6 +90,9 @@ export async function bindFarm(
   const quotas = await botOnly(quotasBucket());
   const guildSettings = await botOnly(guildSettingsBucket());
   const renderRecords = await botOnly(renderRecordsBucket());
+  const scheduler = options.schedulerBucket
+    ? await bucket(schedulerBucket())
+    : await kvm.open(schedulerBucket(), { allow_direct: false });
   await requireStream(jsm, `OBJ_${imagesStore()}`, `object store ${imagesStore()}`);
   const images: ObjectStore = await new Objm(js).open(imagesStore(), false);
   return {
@@ -99,6 +105,7 @@ export async function bindFarm(
     quotas,
     guildSettings,
     renderRecords,
+    scheduler,
     images,
     settings,
   };

@@ -15,3 +15,4 @@ export * from './job-view.js';
 export * from './prompt-syntax.js';
 export * from './served-models.js';
 export * from './metrics.js';
+export * from './server-weights.js';

@@ -19,6 +19,8 @@ import {
   eventMsgId,
   eventSubject,
   frameSubject,
+  intakeStream,
+  intakeSubject,
   jobSubject,
   jobsConsumer,
   jobsStream,
@@ -35,10 +37,9 @@ export interface SubmitResult {
 }
 
 /**
- * Queues a job: stores it in the jobs bucket, publishes it on `jobSubject(model, jobId)` with
- * `Nats-Msg-Id: jobId` (a retried submit is one job), and publishes `queued` once: the first entry
- * of the job's history on the events stream (the bot bench's stand-in renderer starts on it; job
- * views start out queued, so `reduceJobView` needs nothing from it).
+ * Queues a job: stores it in the jobs bucket, publishes it on `jobSubject(model, jobId)` (or on
+ * `intakeSubject(model, jobId)` for the fair-share scheduler when `farm.settings.scheduler`) with
+ * `Nats-Msg-Id: jobId` (a retried submit is one job), and publishes `queued` once.
  */
 export async function submitJob(
   farm: Farm,
@@ -48,7 +49,10 @@ export async function submitJob(
   const job = RenderJob.parse(input);
   options.signal?.throwIfAborted();
   await farm.jobs.put(job.jobId, encodeMessage(RenderJob, job));
-  const ack = await farm.js.publish(jobSubject(job.model, job.jobId), encodeMessage(RenderJob, job), {
+  const subject = farm.settings.scheduler
+    ? intakeSubject(job.model, job.jobId)
+    : jobSubject(job.model, job.jobId);
+  const ack = await farm.js.publish(subject, encodeMessage(RenderJob, job), {
     msgID: job.jobId,
   });
   if (!ack.duplicate) {
@@ -75,7 +79,8 @@ export async function submitJob(
  */
 export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobEvent): Promise<boolean> {
   const data = encodeMessage(JobEvent, event);
-  if (event.type === 'progress') {
+  // Progress and the scheduler's position updates: only the newest matters, so core NATS.
+  if (event.type === 'progress' || (event.type === 'queued' && event.position !== undefined)) {
     farm.nc.publish(frameSubject(event.jobId), data);
     return true;
   }
@@ -225,6 +230,8 @@ export async function settleCancelRequest(farm: Farm, cancel: CancelRequest): Pr
     } catch {
       // no such message: it was acked already (finished) or never queued
     }
+    // Still waiting for the scheduler: remove it from intake (the scheduler also drops it on the marker).
+    if (!queued) queued = await deleteFromIntake(farm, model, cancel.jobId);
   }
   if (!queued) {
     // A renderer holds it; it may already have stopped and settled the job.
@@ -240,7 +247,19 @@ export async function settleCancelRequest(farm: Farm, cancel: CancelRequest): Pr
     at: cancel.at,
     by: cancel.by,
   });
-  return settled.won
-    ? { v: 1, status: 'cancelled' }
-    : { v: 1, status: 'already-finished', result: settled.existing };
+  // The scheduler may have settled it `cancelled` first (it listens on the cancel subject too).
+  if (settled.won || settled.existing?.type === 'cancelled') return { v: 1, status: 'cancelled' };
+  return { v: 1, status: 'already-finished', result: settled.existing };
+}
+
+async function deleteFromIntake(farm: Farm, model: string, jobId: string): Promise<boolean> {
+  try {
+    const msg = await farm.jsm.streams.getMessage(intakeStream(), {
+      last_by_subj: intakeSubject(model, jobId),
+    });
+    if (!msg) return false;
+    return await farm.jsm.streams.deleteMessage(intakeStream(), msg.seq, false);
+  } catch {
+    return false; // not in intake: released already, or never submitted there
+  }
 }

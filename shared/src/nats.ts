@@ -30,6 +30,8 @@ import {
   eventsStream,
   guildSettingsBucket,
   imagesStore,
+  intakeStream,
+  intakeStreamSubjects,
   jobsBucket,
   jobsConsumer,
   jobsStream,
@@ -39,6 +41,7 @@ import {
   quotasBucket,
   renderRecordsBucket,
   resultsBucket,
+  schedulerBucket,
 } from './subjects.js';
 
 export type { Msg, NatsConnection } from '@nats-io/transport-node';
@@ -126,6 +129,8 @@ export interface FarmSettings {
    * cluster). Raised on existing ones by a stream update; never lowered here. Default 1.
    */
   replicas?: number;
+  /** Submit to the intake stream for the fair-share scheduler instead of the work queue (`SCHEDULER=on`). */
+  scheduler?: boolean;
 }
 
 export function farmSettingsFromConfig(
@@ -140,6 +145,7 @@ export function farmSettingsFromConfig(
     eventsMaxAgeS: config.EVENTS_MAX_AGE_S,
     resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
     replicas: config.NATS_REPLICAS,
+    scheduler: config.SCHEDULER === 'on',
   };
 }
 
@@ -158,6 +164,8 @@ export interface Farm {
   guildSettings: KV;
   /** The bot's render records (`job.<jobId>`, `msg.<messageId>`). */
   renderRecords: KV;
+  /** The scheduler's lease, dispatch markers, weights and status. */
+  scheduler: KV;
   images: ObjectStore;
   settings: FarmSettings;
 }
@@ -271,6 +279,18 @@ export function farmStreamConfigs(settings: FarmSettings): (Partial<StreamConfig
       duplicate_window: nanos(Math.min(settings.duplicateWindowMs, settings.eventsMaxAgeS * 1000)),
       num_replicas,
     },
+    // Limits retention: the scheduler reads it whole when it takes over and deletes what it released.
+    {
+      name: intakeStream(),
+      subjects: intakeStreamSubjects(),
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(settings.duplicateWindowMs),
+      max_msg_size: 1024 * 1024,
+      max_age: nanos(settings.resultsMaxAgeS * 1000),
+      num_replicas,
+    },
   ];
 }
 
@@ -293,13 +313,14 @@ export function farmBucketSpecs(settings: FarmSettings): BucketSpec[] {
     { name: quotasBucket(), history: 1, replicas },
     { name: guildSettingsBucket(), history: 5, replicas },
     { name: renderRecordsBucket(), history: 1, ttl, replicas },
+    { name: schedulerBucket(), history: 1, ttl, replicas },
   ];
 }
 
 /** The JetStream stream behind every stream, bucket and object store of the farm. */
 export function farmStreamNames(): string[] {
   const buckets = farmBucketSpecs({ ...NO_LIMITS, models: [] }).map((b) => `KV_${b.name}`);
-  return [jobsStream(), eventsStream(), ...buckets, `OBJ_${imagesStore()}`];
+  return [jobsStream(), eventsStream(), intakeStream(), ...buckets, `OBJ_${imagesStore()}`];
 }
 const NO_LIMITS = { ackWaitMs: 0, maxDeliver: 0, duplicateWindowMs: 0, eventsMaxAgeS: 0, resultsMaxAgeS: 0 };
 
@@ -381,6 +402,7 @@ export async function setupFarm(nc: NatsConnection, settings: FarmSettings): Pro
     quotas: kv(quotasBucket()),
     guildSettings: kv(guildSettingsBucket()),
     renderRecords: kv(renderRecordsBucket()),
+    scheduler: kv(schedulerBucket()),
     images,
     settings,
   };

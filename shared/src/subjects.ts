@@ -10,6 +10,8 @@
  *            cancelled) on `tessera.events.<jobId>.end`, which the stream stores at most once.
  * - frames:  `tessera.frames.<jobId>`        → core NATS only: progress events with frames.
  * - cancel:  `tessera.cancel.<jobId>`        → core NATS; the marker lives in the cancellations bucket.
+ * - intake:  `tessera.intake.<model>.<jobId>` → stream `TESSERA_INTAKE` (limits retention): jobs waiting
+ *            for the fair-share scheduler, which removes each one once it is on the jobs stream.
  */
 import { JobId, ModelName } from './contracts.js';
 
@@ -56,6 +58,25 @@ export function parseJobSubject(subject: string): { model: string; jobId: string
 /** Advisory the server publishes when a job message hits MaxDeliver. */
 export function maxDeliveriesAdvisory(model: string): string {
   return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${jobsStream()}.${jobsConsumer(model)}`;
+}
+
+/** Jobs waiting for the fair-share scheduler (when it is on); it deletes each message once released. */
+export function intakeStream(): string {
+  return 'TESSERA_INTAKE';
+}
+/** The subjects the intake stream captures: exactly `tessera.intake.<model>.<jobId>`. */
+export function intakeStreamSubjects(): string[] {
+  return [`${SUBJECT_ROOT}.intake.*.*`];
+}
+export function intakeSubject(model: string, jobId: string): string {
+  return `${SUBJECT_ROOT}.intake.${token('model', model, ModelName)}.${token('job id', jobId, JobId)}`;
+}
+/** Parses `tessera.intake.<model>.<jobId>` back into its parts (undefined if it is not one). */
+export function parseIntakeSubject(subject: string): { model: string; jobId: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'intake') return undefined;
+  const [, , model, jobId] = parts as [string, string, string, string];
+  return { model, jobId };
 }
 
 /** Durable stream of job lifecycle events, bounded by age. */
@@ -135,6 +156,26 @@ export function jobsBucket(): string {
 /** KV: jobId → CancelRequest, so a job still queued is cancelled when a renderer takes it. */
 export function cancellationsBucket(): string {
   return 'tessera-cancellations';
+}
+/**
+ * KV of the fair-share scheduler: the leadership lease (`lease`), one dispatch marker per released
+ * job (`dispatch.<jobId>`, written with `create`), operator weights and a status snapshot per model.
+ */
+export function schedulerBucket(): string {
+  return 'tessera-scheduler';
+}
+export function schedulerLeaseKey(): string {
+  return 'lease';
+}
+export function dispatchMarkerKey(jobId: string): string {
+  return `dispatch.${token('job id', jobId, JobId)}`;
+}
+/** Server (guild) weights set by the operator (`tessera farm weights`); overrides the config. */
+export function serverWeightsKey(): string {
+  return 'weights.servers';
+}
+export function schedulerStatusKey(model: string): string {
+  return `status.${token('model', model, ModelName)}`;
 }
 /** KV for the bot: quota counters (compare-and-set with `update`). */
 export function quotasBucket(): string {

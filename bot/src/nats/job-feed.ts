@@ -31,6 +31,8 @@ export interface JobFeedHandler {
   onEvent(event: JobEvent): Promise<void>;
   /** Progress event with a frame (fire and forget). */
   onProgress(event: JobEvent & { type: 'progress' }): void;
+  /** The fair-share scheduler's position and estimated wait of a queued job (fire and forget). */
+  onQueuedPosition?(event: JobEvent & { type: 'queued' }): void;
 }
 
 export interface JobFeed {
@@ -93,7 +95,9 @@ export async function startJobFeed(deps: {
     callback: (err, msg) => {
       if (err) return;
       const decoded = decodeMessage(JobEvent, msg.data, { subject: msg.subject, name: 'progress event' });
-      if (decoded.ok && decoded.value.type === 'progress') handler.onProgress(decoded.value);
+      if (!decoded.ok) return;
+      if (decoded.value.type === 'progress') handler.onProgress(decoded.value);
+      else if (decoded.value.type === 'queued') handler.onQueuedPosition?.(decoded.value);
     },
   });
 
