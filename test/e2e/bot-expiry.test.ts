@@ -4,7 +4,7 @@
  * refused at once, privately, and nothing is queued or charged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageFlag, type StoredMessage } from '../../bot/src/emulator/index.js';
+import { MessageFlag, type StoredMessage } from '../../deploy/playground/emulator/index.js';
 import { jobsStream } from '../../shared/src/index.js';
 import { waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';

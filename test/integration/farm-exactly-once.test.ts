@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RenderJob,
-  connectNats,
   encodeMessage,
-  ensureFarm,
   eventSubject,
   eventsStream,
   farmSettingsFromConfig,
@@ -25,6 +23,7 @@ import {
   testConfig,
   testJob,
   waitUntil,
+  openTestFarm,
   type ChildRenderer,
 } from '../support/farm-harness.js';
 
@@ -48,15 +47,20 @@ async function renderKeys(farm: Farm, jobId: string): Promise<string[]> {
 describe('one terminal event per job, whatever the duplicate window', () => {
   let server: NatsServerHandle;
   let nc: NatsConnection;
+  /** The bot's view: submits jobs, reads results, events and images. */
   let farm: Farm;
+  /** A renderer's view: publishes terminal events and settles jobs. */
+  let rendererFarm: Farm;
   let events: EventRecorder;
   const children: ChildRenderer[] = [];
   const stoppers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, ENV)));
+    const settings = farmSettingsFromConfig(testConfig(server, ENV));
+    farm = await openTestFarm(server, settings);
+    nc = farm.nc;
+    rendererFarm = await openTestFarm(server, settings, 'renderer');
     events = new EventRecorder(nc);
   });
   afterAll(async () => {
@@ -64,11 +68,12 @@ describe('one terminal event per job, whatever the duplicate window', () => {
     for (const stop of stoppers) await stop();
     events?.stop();
     await nc?.close();
+    await rendererFarm?.nc.close();
     await server?.dispose();
   });
 
   it('republishing a finished job after the duplicate window makes no second terminal event or result', async () => {
-    const renderer = await startTestRenderer(server.url, { id: 'eo-r', env: ENV });
+    const renderer = await startTestRenderer(server, { id: 'eo-r', env: ENV });
     stoppers.push(() => renderer.stop({ graceMs: 0 }));
     const job = RenderJob.parse(testJob('job-eo-republish'));
     const t0 = Date.now();
@@ -90,8 +95,12 @@ describe('one terminal event per job, whatever the duplicate window', () => {
     // Publishing the stored outcome (what a redelivery used to do) and settling again are refused.
     const stored = await getJobResult(farm, job.jobId);
     expect(stored?.type).toBe('done');
-    expect(await publishJobEvent(farm, stored!)).toBe(false);
-    const late = await settleJob(farm, { ...stored!, attempt: 9, at: new Date().toISOString() } as never);
+    expect(await publishJobEvent(rendererFarm, stored!)).toBe(false);
+    const late = await settleJob(rendererFarm, {
+      ...stored!,
+      attempt: 9,
+      at: new Date().toISOString(),
+    } as never);
     expect(late.won).toBe(false);
 
     expect(await storedOn(farm, terminalEventSubject(job.jobId))).toBe(1);
@@ -103,7 +112,7 @@ describe('one terminal event per job, whatever the duplicate window', () => {
   });
 
   it('a zombie attempt that finishes after the job ended deletes its own image', async () => {
-    const zombie = spawnTestRenderer(server.url, { id: 'eo-zombie', stepMs: 60, env: ENV });
+    const zombie = spawnTestRenderer(server, { id: 'eo-zombie', stepMs: 60, env: ENV });
     children.push(zombie);
     await waitUntil(
       () => zombie.output().includes('renderer ready'),
@@ -120,7 +129,7 @@ describe('one terminal event per job, whatever the duplicate window', () => {
     await waitUntil(() => events.of(jobId, 'progress').length >= 1, 5000);
     zombie.process.kill('SIGSTOP');
     // Past AckWait the job is redelivered to a live renderer, which finishes it.
-    const live = await startTestRenderer(server.url, { id: 'eo-live', env: ENV });
+    const live = await startTestRenderer(server, { id: 'eo-live', env: ENV });
     stoppers.push(() => live.stop({ graceMs: 0 }));
     const done = await events.waitFor(jobId, 'done', 15_000);
     expect(done.type === 'done' && done.attempt).toBe(2);

@@ -4,8 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MODEL_NOT_SERVED,
   checkModelServed,
-  connectNats,
-  ensureFarm,
   eventsStream,
   farmSettingsFromConfig,
   getJobResult,
@@ -21,6 +19,7 @@ import { startNatsServer, type NatsServerHandle } from '../support/nats-server.j
 import {
   EventRecorder,
   eventually,
+  openTestFarm,
   repoRoot,
   startTestRenderer,
   testConfig,
@@ -53,11 +52,11 @@ describe('nothing waits forever', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, ENV)));
+    farm = await openTestFarm(server, farmSettingsFromConfig(testConfig(server, ENV)));
+    nc = farm.nc;
     events = new EventRecorder(nc);
     renderers = await Promise.all(
-      ['exp-1', 'exp-2'].map((id) => startTestRenderer(server.url, { id, stepMs: 50, env: ENV })),
+      ['exp-1', 'exp-2'].map((id) => startTestRenderer(server, { id, stepMs: 50, env: ENV })),
     );
   });
   afterAll(async () => {
@@ -82,7 +81,7 @@ describe('nothing waits forever', () => {
   it('`tessera imagine` refuses a model no renderer serves at once, and queues nothing', async () => {
     const started = Date.now();
     const { code, stderr } = await runCli(['imagine', 'a red circle', '--model', 'nobody-serves'], {
-      NATS_URL: server.url,
+      ...server.env('operator'),
       LOG_LEVEL: 'silent',
     });
     expect(code, stderr).toBe(1);
