@@ -16,7 +16,6 @@ import {
   decodeMessage,
   bindFarm,
   FarmNotSetUpError,
-  eventSubject,
   jobEventSubjects,
   farmSettingsFromConfig,
   frameSubject,
@@ -88,26 +87,216 @@ function bar(view: JobView, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${view.step}/${total}${rate}${who}`;
 }
 
+const IMAGINE_OPTIONS = {
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  size: { type: 'string' },
+  cutn: { type: 'string' },
+  lr: { type: 'string' },
+  init: { type: 'string' },
+  model: { type: 'string' },
+  out: { type: 'string', default: 'out' },
+  'no-frames': { type: 'boolean', default: false },
+  timeout: { type: 'string', default: '600' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const parseImagineArgs = (argv: string[]) =>
+  parseArgs({ args: argv, allowPositionals: true, options: IMAGINE_OPTIONS });
+type ImagineValues = ReturnType<typeof parseImagineArgs>['values'];
+type NatsConnection = Awaited<ReturnType<typeof connectFromConfig>>;
+
+function num(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** The job the command line asks for, or an exit code once the mistake is printed. */
+async function jobFromArgs(
+  values: ImagineValues,
+  positionals: string[],
+  config: Config,
+): Promise<RenderJobInput | number> {
+  const promptText = positionals.join(' ');
+  const prompts = parsePromptLine(promptText);
+  if (!prompts.ok) {
+    process.stderr.write(`tessera imagine: ${prompts.error.message}\n`);
+    return 2;
+  }
+  const model = values.model ?? config.RENDERER_MODEL;
+  const defaults = await modelDefaults(config, model);
+  let width = defaults.width;
+  let height = defaults.height;
+  if (values.size) {
+    const m = /^(\d+)x(\d+)$/.exec(values.size);
+    if (!m) {
+      process.stderr.write(`tessera imagine: --size expects WxH, e.g. 64x64\n`);
+      return 2;
+    }
+    width = Number(m[1]);
+    height = Number(m[2]);
+  }
+  const jobId = `cli-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const seed = values.seed !== undefined ? num('seed', values.seed)! : randomInt(0, 2 ** 32 - 1);
+  return {
+    v: 1,
+    jobId,
+    promptText,
+    prompts: prompts.prompts,
+    seed,
+    width,
+    height,
+    steps: num('steps', values.steps) ?? defaults.steps,
+    model,
+    requester: { userId: 'cli', username: os.userInfo().username || 'cli' },
+    createdAt: new Date().toISOString(),
+    ...(values.cutn !== undefined ? { cutn: num('cutn', values.cutn)! } : {}),
+    ...(values.lr !== undefined ? { lr: num('lr', values.lr)! } : {}),
+  };
+}
+
+interface Progress {
+  readonly view: JobView;
+  /** Settles once the job has a result, or `end()` is called (cancel, timeout). */
+  readonly ended: Promise<void>;
+  end(): void;
+  onEvent(event: JobEvent): void;
+  /** Waits for the frame writes and ends the progress line. */
+  flush(): Promise<void>;
+}
+
+/** The job's view folded from its events: a bar on stderr and, unless `framesDir` is absent, frames. */
+function trackProgress(jobId: string, framesDir: string | undefined): Progress {
+  let view = initialJobView(jobId);
+  let resolveEnd!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnd = r));
+  const tty = process.stderr.isTTY;
+  let lastPrinted = -1;
+  const writes: Promise<void>[] = [];
+  return {
+    get view() {
+      return view;
+    },
+    ended,
+    end: () => resolveEnd(),
+    onEvent(event) {
+      const next = reduceJobView(view, event);
+      if (next === view) return;
+      if (event.type === 'progress' && event.frame && framesDir) {
+        const file = path.join(
+          framesDir,
+          `frame-a${event.attempt}-${String(event.step).padStart(5, '0')}.webp`,
+        );
+        writes.push(writeFile(file, Buffer.from(event.frame, 'base64')));
+      }
+      view = next;
+      if (tty) process.stderr.write(`\r${bar(view)}\x1b[K`);
+      else if (Math.floor((view.step / (view.total ?? 1)) * 10) !== lastPrinted) {
+        lastPrinted = Math.floor((view.step / (view.total ?? 1)) * 10);
+        process.stderr.write(`${bar(view)}\n`);
+      }
+      if (view.result) resolveEnd();
+    },
+    async flush() {
+      await Promise.all(writes);
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+/** Submits the job and waits for its end: a result, a Ctrl-C cancel, or the timeout. */
+async function submitAndWait(
+  nc: NatsConnection,
+  farm: Farm,
+  job: RenderJobInput,
+  timeoutMs: number,
+  progress: Progress,
+): Promise<{ interrupted: boolean }> {
+  const { jobId } = job;
+  for (const subject of [...jobEventSubjects(jobId), frameSubject(jobId)]) {
+    nc.subscribe(subject, {
+      callback: (_err, msg) => {
+        const decoded = decodeMessage(JobEvent, msg.data);
+        if (decoded.ok) progress.onEvent(decoded.value);
+      },
+    });
+  }
+  await nc.flush();
+  const submitted = await submitJob(farm, job);
+  process.stderr.write(
+    `job ${jobId}: seed ${job.seed}, ${job.width}x${job.height}, ${submitted.job.steps} steps, model ${job.model}\n`,
+  );
+
+  // Events may be missed across a reconnect; the results bucket is the source of truth.
+  const poll = setInterval(() => {
+    void getJobResult(farm, jobId).then(
+      (r) => r && progress.onEvent(r),
+      () => undefined,
+    );
+  }, 2000);
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write('\ncancelling…\n');
+    void requestCancel(farm, { jobId, by: 'cli' }).then((o) => {
+      if (o.status === 'cancelled') progress.end();
+    });
+  };
+  process.on('SIGINT', onSigint);
+  const timer = setTimeout(() => progress.end(), timeoutMs);
+  await progress.ended;
+  clearTimeout(timer);
+  clearInterval(poll);
+  process.off('SIGINT', onSigint);
+  await progress.flush();
+  return { interrupted };
+}
+
+/** Says how the job ended and saves its image to `OUT/<jobId>.png`; the exit code. */
+async function saveResult(
+  farm: Farm,
+  jobId: string,
+  progress: Progress,
+  ending: { interrupted: boolean; timeoutMs: number; outDir: string },
+): Promise<number> {
+  const result = progress.view.result ?? (await getJobResult(farm, jobId));
+  if (!result) {
+    process.stderr.write(
+      ending.interrupted
+        ? `job ${jobId} cancelled\n`
+        : `tessera imagine: no result after ${ending.timeoutMs / 1000} s (is a renderer running? try: npx tessera farm)\n`,
+    );
+    return ending.interrupted ? 130 : 1;
+  }
+  if (result.type === 'failed') {
+    process.stderr.write(`tessera imagine: failed (${result.code}): ${result.reason}\n`);
+    return 1;
+  }
+  if (result.type === 'cancelled') {
+    process.stderr.write(`job ${jobId} cancelled by ${result.by}\n`);
+    return 130;
+  }
+  const png = await farm.images.getBlob(result.image.key);
+  if (!png) {
+    process.stderr.write(`tessera imagine: the image ${result.image.key} is no longer stored\n`);
+    return 1;
+  }
+  const file = path.join(ending.outDir, `${jobId}.png`);
+  await writeFile(file, png);
+  process.stderr.write(
+    `done in ${(result.elapsedMs / 1000).toFixed(1)} s on ${result.rendererId ?? 'a renderer'}\n`,
+  );
+  process.stdout.write(`${path.relative(process.cwd(), file)}\n`);
+  return 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        seed: { type: 'string' },
-        steps: { type: 'string' },
-        size: { type: 'string' },
-        cutn: { type: 'string' },
-        lr: { type: 'string' },
-        init: { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string', default: 'out' },
-        'no-frames': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '600' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseImagineArgs(argv);
   } catch (e) {
     process.stderr.write(`tessera imagine: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -127,48 +316,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const promptText = positionals.join(' ');
-  const prompts = parsePromptLine(promptText);
-  if (!prompts.ok) {
-    process.stderr.write(`tessera imagine: ${prompts.error.message}\n`);
-    return 2;
-  }
-  const model = values.model ?? config.RENDERER_MODEL;
-  const defaults = await modelDefaults(config, model);
-  const num = (name: string, raw: string | undefined): number | undefined => {
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got ${JSON.stringify(raw)}`);
-    return n;
-  };
-  let width = defaults.width;
-  let height = defaults.height;
-  if (values.size) {
-    const m = /^(\d+)x(\d+)$/.exec(values.size);
-    if (!m) {
-      process.stderr.write(`tessera imagine: --size expects WxH, e.g. 64x64\n`);
-      return 2;
-    }
-    width = Number(m[1]);
-    height = Number(m[2]);
-  }
-  const jobId = `cli-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const seed = values.seed !== undefined ? num('seed', values.seed)! : randomInt(0, 2 ** 32 - 1);
-  const job: RenderJobInput = {
-    v: 1,
-    jobId,
-    promptText,
-    prompts: prompts.prompts,
-    seed,
-    width,
-    height,
-    steps: num('steps', values.steps) ?? defaults.steps,
-    model,
-    requester: { userId: 'cli', username: os.userInfo().username || 'cli' },
-    createdAt: new Date().toISOString(),
-    ...(values.cutn !== undefined ? { cutn: num('cutn', values.cutn)! } : {}),
-    ...(values.lr !== undefined ? { lr: num('lr', values.lr)! } : {}),
-  };
+  const job = await jobFromArgs(values, positionals, config);
+  if (typeof job === 'number') return job;
+  const { jobId } = job;
 
   let nc;
   try {
@@ -203,99 +353,10 @@ export async function run(argv: string[]): Promise<number> {
     if (!values['no-frames']) await mkdir(framesDir, { recursive: true });
     else await mkdir(outDir, { recursive: true });
 
-    let view = initialJobView(jobId);
-    let resolveEnd!: () => void;
-    const ended = new Promise<void>((r) => (resolveEnd = r));
-    const tty = process.stderr.isTTY;
-    let lastPrinted = -1;
-    const writes: Promise<void>[] = [];
-    const onEvent = (event: JobEvent): void => {
-      const next = reduceJobView(view, event);
-      if (next === view) return;
-      if (event.type === 'progress' && event.frame && !values['no-frames']) {
-        const file = path.join(
-          framesDir,
-          `frame-a${event.attempt}-${String(event.step).padStart(5, '0')}.webp`,
-        );
-        writes.push(writeFile(file, Buffer.from(event.frame, 'base64')));
-      }
-      view = next;
-      if (tty) process.stderr.write(`\r${bar(view)}\x1b[K`);
-      else if (Math.floor((view.step / (view.total ?? 1)) * 10) !== lastPrinted) {
-        lastPrinted = Math.floor((view.step / (view.total ?? 1)) * 10);
-        process.stderr.write(`${bar(view)}\n`);
-      }
-      if (view.result) resolveEnd();
-    };
-    for (const subject of [...jobEventSubjects(jobId), frameSubject(jobId)]) {
-      nc.subscribe(subject, {
-        callback: (_err, msg) => {
-          const decoded = decodeMessage(JobEvent, msg.data);
-          if (decoded.ok) onEvent(decoded.value);
-        },
-      });
-    }
-    await nc.flush();
-    const submitted = await submitJob(farm, job);
-    process.stderr.write(
-      `job ${jobId}: seed ${seed}, ${width}x${height}, ${submitted.job.steps} steps, model ${model}\n`,
-    );
-
-    // Events may be missed across a reconnect; the results bucket is the source of truth.
-    const poll = setInterval(() => {
-      void getJobResult(farm, jobId).then(
-        (r) => r && onEvent(r),
-        () => undefined,
-      );
-    }, 2000);
-    let interrupted = false;
-    const onSigint = (): void => {
-      if (interrupted) return;
-      interrupted = true;
-      process.stderr.write('\ncancelling…\n');
-      void requestCancel(farm, { jobId, by: 'cli' }).then((o) => {
-        if (o.status === 'cancelled') resolveEnd();
-      });
-    };
-    process.on('SIGINT', onSigint);
+    const progress = trackProgress(jobId, values['no-frames'] ? undefined : framesDir);
     const timeoutMs = (num('timeout', values.timeout) ?? 600) * 1000;
-    const timer = setTimeout(resolveEnd, timeoutMs);
-    await ended;
-    clearTimeout(timer);
-    clearInterval(poll);
-    process.off('SIGINT', onSigint);
-    await Promise.all(writes);
-    if (tty) process.stderr.write('\n');
-
-    const result = view.result ?? (await getJobResult(farm, jobId));
-    if (!result) {
-      process.stderr.write(
-        interrupted
-          ? `job ${jobId} cancelled\n`
-          : `tessera imagine: no result after ${timeoutMs / 1000} s (is a renderer running? try: npx tessera farm)\n`,
-      );
-      return interrupted ? 130 : 1;
-    }
-    if (result.type === 'failed') {
-      process.stderr.write(`tessera imagine: failed (${result.code}): ${result.reason}\n`);
-      return 1;
-    }
-    if (result.type === 'cancelled') {
-      process.stderr.write(`job ${jobId} cancelled by ${result.by}\n`);
-      return 130;
-    }
-    const png = await farm.images.getBlob(result.image.key);
-    if (!png) {
-      process.stderr.write(`tessera imagine: the image ${result.image.key} is no longer stored\n`);
-      return 1;
-    }
-    const file = path.join(outDir, `${jobId}.png`);
-    await writeFile(file, png);
-    process.stderr.write(
-      `done in ${(result.elapsedMs / 1000).toFixed(1)} s on ${result.rendererId ?? 'a renderer'}\n`,
-    );
-    process.stdout.write(`${path.relative(process.cwd(), file)}\n`);
-    return 0;
+    const { interrupted } = await submitAndWait(nc, farm, job, timeoutMs, progress);
+    return await saveResult(farm, jobId, progress, { interrupted, timeoutMs, outDir });
   } finally {
     await nc.drain().catch(() => undefined);
   }

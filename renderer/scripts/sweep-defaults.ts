@@ -87,7 +87,17 @@ function parseConfigs(text: string, file: string): Config[] {
   });
 }
 
-async function main(argv: string[]): Promise<number> {
+interface SweepArgs {
+  configs: Config[];
+  model: string;
+  /** The bundle's folder. */
+  source: string;
+  cases: Case[];
+  threads: number;
+  verbose: boolean;
+}
+
+async function parseSweepArgs(argv: string[]): Promise<SweepArgs> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -107,95 +117,134 @@ async function main(argv: string[]): Promise<number> {
         Object.fromEntries(KEYS.map((k) => [k, numbers(k, v[k] as string | undefined)]).filter(([, x]) => x)),
       );
   const model = v.model as string;
-  const source = path.join(path.resolve((v['models-dir'] as string | undefined) ?? testModelsDir), model);
-  const cases = qualityCases().slice(0, v.cases ? Number(v.cases) : 24);
-  const threads = Number(v.threads);
+  return {
+    configs,
+    model,
+    source: path.join(path.resolve((v['models-dir'] as string | undefined) ?? testModelsDir), model),
+    cases: qualityCases().slice(0, v.cases ? Number(v.cases) : 24),
+    threads: Number(v.threads),
+    verbose: v.verbose === true,
+  };
+}
 
+interface BundleSnapshot {
+  dir: string;
+  files: string[];
+  manifest: { defaults: Record<string, number> };
+}
+
+/** Copies the bundle once, so a bundle replaced mid-sweep does not mix two models. */
+async function snapshotBundle(work: string, source: string): Promise<BundleSnapshot> {
+  const dir = path.join(work, 'snapshot');
+  await mkdir(dir);
+  const files = await readdir(source);
+  for (const f of files) await copyFile(path.join(source, f), path.join(dir, f));
+  const manifest = JSON.parse(
+    await readFile(path.join(dir, 'manifest.json'), 'utf8'),
+  ) as BundleSnapshot['manifest'];
+  return { dir, files, manifest };
+}
+
+/** A models dir whose bundle differs from the snapshot only in `defaults` (graphs are symlinks). */
+async function modelsDirWithDefaults(
+  dir: string,
+  model: string,
+  snapshot: BundleSnapshot,
+  defaults: Record<string, number>,
+): Promise<void> {
+  const bundleDir = path.join(dir, model);
+  await mkdir(bundleDir, { recursive: true });
+  for (const f of snapshot.files)
+    if (f !== 'manifest.json') await symlink(path.join(snapshot.dir, f), path.join(bundleDir, f));
+  await writeFile(
+    path.join(bundleDir, 'manifest.json'),
+    JSON.stringify({ ...snapshot.manifest, defaults }, null, 2),
+  );
+}
+
+interface Score {
+  colourOk: number;
+  shapeOk: number;
+  allOk: number;
+  ms: number;
+}
+
+/** Renders every case with the engine and judges each picture as the quality test does. */
+async function scoreCases(
+  engine: Awaited<ReturnType<typeof createOnnxEngine>>,
+  cases: Case[],
+  steps: number,
+  verbose: boolean,
+): Promise<Score> {
+  const score: Score = { colourOk: 0, shapeOk: 0, allOk: 0, ms: 0 };
+  for (const c of cases) {
+    const prompt = `a ${c.colour} ${c.shape} on a ${c.background} background`;
+    const t0 = performance.now();
+    const { png, width, height } = await engine.render(
+      { prompts: [{ kind: 'text', text: prompt, weight: 1 }], seed: c.seed, width: 64, height: 64, steps },
+      {},
+    );
+    score.ms += performance.now() - t0;
+    const rgb = await sharp(png).removeAlpha().raw().toBuffer();
+    const j = judgeImage(rgb, width, height);
+    const col = j.background === c.background && j.colour === c.colour;
+    const shp = j.shape === c.shape;
+    score.colourOk += col ? 1 : 0;
+    score.shapeOk += shp ? 1 : 0;
+    score.allOk += col && shp ? 1 : 0;
+    if (verbose)
+      process.stdout.write(
+        `  ${col ? 'ok ' : 'BAD'} ${shp ? 'ok ' : 'BAD'} ${prompt} → ${j.colour ?? '-'} ${j.shape ?? '-'} on ${j.background} (fill ${j.fill.toFixed(2)})\n`,
+      );
+  }
+  return score;
+}
+
+/** One config: its own models dir and engine, the cases scored, one summary line and one JSON line. */
+async function sweepOne(args: SweepArgs, work: string, snapshot: BundleSnapshot, ci: number): Promise<void> {
+  const cfg = args.configs[ci]!;
+  const defaults = { ...snapshot.manifest.defaults, ...cfg };
+  const dir = path.join(work, `c${ci}`);
+  await modelsDirWithDefaults(dir, args.model, snapshot, defaults);
+  const engine = await createOnnxEngine({
+    modelsDir: dir,
+    model: args.model,
+    ep: 'cpu',
+    log: silentLogger(),
+    intraOpNumThreads: args.threads,
+  });
+  let score: Score;
+  try {
+    score = await scoreCases(engine, args.cases, defaults.steps!, args.verbose);
+  } finally {
+    await engine.close();
+  }
+  const n = args.cases.length;
+  const pct = (k: number): number => Math.round((1000 * k) / n) / 10;
+  const r = {
+    config: cfg,
+    defaults,
+    n,
+    colourPct: pct(score.colourOk),
+    shapePct: pct(score.shapeOk),
+    allPct: pct(score.allOk),
+    msPerRender: Math.round(score.ms / n),
+  };
+  process.stdout.write(
+    `[${ci + 1}/${args.configs.length}] ${KEYS.map((k) => `${k}=${defaults[k]}`).join(' ')}: colour ${r.colourPct} %, shape ${r.shapePct} %, all ${r.allPct} %, ${r.msPerRender} ms/render\nJSON ${JSON.stringify(r)}\n`,
+  );
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = await parseSweepArgs(argv);
   const work = await mkdtemp(path.join(tmpdir(), 'tessera-sweep-'));
   try {
-    // Snapshot the bundle once.
-    const snapshot = path.join(work, 'snapshot');
-    await mkdir(snapshot);
-    const files = await readdir(source);
-    for (const f of files) await copyFile(path.join(source, f), path.join(snapshot, f));
-    const manifest = JSON.parse(await readFile(path.join(snapshot, 'manifest.json'), 'utf8')) as {
-      defaults: Record<string, number>;
-    };
+    const snapshot = await snapshotBundle(work, args.source);
     process.stdout.write(
-      `sweep: ${model} from ${source}, ${configs.length} configs × ${cases.length} prompts, bundle defaults ${JSON.stringify(manifest.defaults)}\n`,
+      `sweep: ${args.model} from ${args.source}, ${args.configs.length} configs × ${args.cases.length} prompts, bundle defaults ${JSON.stringify(snapshot.manifest.defaults)}\n`,
     );
-
-    const results: object[] = [];
-    for (const [ci, cfg] of configs.entries()) {
-      const defaults = { ...manifest.defaults, ...cfg };
-      const dir = path.join(work, `c${ci}`);
-      const bundleDir = path.join(dir, model);
-      await mkdir(bundleDir, { recursive: true });
-      for (const f of files)
-        if (f !== 'manifest.json') await symlink(path.join(snapshot, f), path.join(bundleDir, f));
-      await writeFile(
-        path.join(bundleDir, 'manifest.json'),
-        JSON.stringify({ ...manifest, defaults }, null, 2),
-      );
-
-      const engine = await createOnnxEngine({
-        modelsDir: dir,
-        model,
-        ep: 'cpu',
-        log: silentLogger(),
-        intraOpNumThreads: threads,
-      });
-      let colourOk = 0,
-        shapeOk = 0,
-        allOk = 0,
-        ms = 0;
-      try {
-        for (const c of cases) {
-          const prompt = `a ${c.colour} ${c.shape} on a ${c.background} background`;
-          const t0 = performance.now();
-          const { png, width, height } = await engine.render(
-            {
-              prompts: [{ kind: 'text', text: prompt, weight: 1 }],
-              seed: c.seed,
-              width: 64,
-              height: 64,
-              steps: defaults.steps!,
-            },
-            {},
-          );
-          ms += performance.now() - t0;
-          const rgb = await sharp(png).removeAlpha().raw().toBuffer();
-          const j = judgeImage(rgb, width, height);
-          const col = j.background === c.background && j.colour === c.colour;
-          const shp = j.shape === c.shape;
-          colourOk += col ? 1 : 0;
-          shapeOk += shp ? 1 : 0;
-          allOk += col && shp ? 1 : 0;
-          if (v.verbose)
-            process.stdout.write(
-              `  ${col ? 'ok ' : 'BAD'} ${shp ? 'ok ' : 'BAD'} ${prompt} → ${j.colour ?? '-'} ${j.shape ?? '-'} on ${j.background} (fill ${j.fill.toFixed(2)})\n`,
-            );
-        }
-      } finally {
-        await engine.close();
-      }
-      const n = cases.length;
-      const pct = (k: number): number => Math.round((1000 * k) / n) / 10;
-      const r = {
-        config: cfg,
-        defaults,
-        n,
-        colourPct: pct(colourOk),
-        shapePct: pct(shapeOk),
-        allPct: pct(allOk),
-        msPerRender: Math.round(ms / n),
-      };
-      results.push(r);
-      process.stdout.write(
-        `[${ci + 1}/${configs.length}] ${KEYS.map((k) => `${k}=${defaults[k]}`).join(' ')}: colour ${r.colourPct} %, shape ${r.shapePct} %, all ${r.allPct} %, ${r.msPerRender} ms/render\nJSON ${JSON.stringify(r)}\n`,
-      );
-      await rm(dir, { recursive: true, force: true });
-    }
+    for (const ci of args.configs.keys()) await sweepOne(args, work, snapshot, ci);
     return 0;
   } finally {
     await rm(work, { recursive: true, force: true });

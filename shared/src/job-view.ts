@@ -60,7 +60,7 @@ export function reduceJobView(view: JobView, event: JobEvent): JobView {
         total: event.total,
         itPerSec: event.itPerSec,
         frame: event.frame ?? (newer ? undefined : view.frame),
-        ...(event.rendererId !== undefined ? { rendererId: event.rendererId } : {}),
+        rendererId: event.rendererId ?? view.rendererId,
       };
     }
     case 'done':

@@ -42,7 +42,7 @@ async function run(
     user,
     command,
     options: options as never,
-    ...(subcommand ? { subcommand } : {}),
+    subcommand,
   });
   await sent.response();
   // Settled: an ephemeral answer, or the render message with content (not the "thinking…" placeholder).

@@ -176,6 +176,7 @@ async function build(): Promise<void> {
   const base = process.env.TESSERA_SMOKE_BASE ?? (haveLocalBase ? 'localhost/debian:trixie-slim' : '');
   const t0 = Date.now();
   say(`building ${IMAGE} (base ${base || 'the Dockerfile default'}) with ${engine!.kind}…`);
+  // Spread: the variables are laid over process.env, where `BASE: undefined` would hide a BASE it has.
   const code = await buildImage(root, { TAG: IMAGE, ...(base ? { BASE: base } : {}) }, (line) => {
     if (/^(\[\d\/\d\] STEP|build-image:|Error)/.test(line)) say(`  ${line.slice(0, 160)}`);
   });

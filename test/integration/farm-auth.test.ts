@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,11 +23,9 @@ import {
   eventsStream,
   getJobResult,
   jobSubject,
-  jobsBucket,
   jobsStream,
   quotasBucket,
   renderRecordsBucket,
-  resultsBucket,
   submitJob,
   writeAuthConfig,
   type Farm,

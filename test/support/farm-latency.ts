@@ -93,6 +93,7 @@ try {
         steps,
         width: 64,
         height: 64,
+        // Spread: testJob lays the overrides over its defaults, so `prompts: undefined` would erase them.
         ...(real ? { prompts: [{ text: 'a red circle on a blue background' }] } : {}),
       }),
     );

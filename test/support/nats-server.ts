@@ -143,11 +143,13 @@ export async function startNatsServer(
         name: opts.name ?? `test-${role}`,
         role,
         waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
-        ...(file ? { nkeySeed: new TextEncoder().encode((await readFile(file, 'utf8')).trim()) } : {}),
+        nkeySeed: file ? new TextEncoder().encode((await readFile(file, 'utf8')).trim()) : undefined,
       });
     },
     env: (role) => {
       const file = seedFile(role);
+      // Spread, not `NATS_NKEY_FILE: file`: callers lay this over process.env, where a present but
+      // undefined key would hide a NATS_NKEY_FILE the environment has.
       return { NATS_URL: url, ...(file ? { NATS_NKEY_FILE: file } : {}) };
     },
     storeDir,

@@ -88,7 +88,7 @@ export class TestEngine implements Engine {
       const itPerSec = step / ((Date.now() - started) / 1000);
       const frame =
         step % frameEvery === 0 ? await solid(size.w, size.h, colour(request.seed, step), 'webp') : undefined;
-      options.onProgress?.({ step, total: request.steps, itPerSec, ...(frame ? { frame } : {}) });
+      options.onProgress?.({ step, total: request.steps, itPerSec, frame });
     }
     const png = await solid(request.width, request.height, colour(request.seed, request.steps), 'png');
     return {

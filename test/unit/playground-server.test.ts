@@ -50,10 +50,12 @@ afterAll(async () => {
 });
 
 describe('playground server', () => {
-  it('serves the page, its script and stylesheet', async () => {
+  it('serves the page, its ES modules and stylesheet', async () => {
     for (const [path, type] of [
       ['/', 'text/html'],
       ['/playground.js', 'text/javascript'],
+      ['/dom.js', 'text/javascript'],
+      ['/messages.js', 'text/javascript'],
       ['/playground.css', 'text/css'],
     ] as const) {
       const res = await fetch(pg.url + path);
@@ -62,6 +64,10 @@ describe('playground server', () => {
     }
     expect(await (await fetch(`${pg.url}/`)).text()).toContain('id="composer-input"');
     expect((await fetch(`${pg.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${pg.url}/missing.js`)).status).toBe(404);
+    // Only files directly in page/: nothing beside or above it.
+    expect((await fetch(`${pg.url}/..%2fplayground-server.ts`)).status).toBe(404);
+    expect((await fetch(`${pg.url}/%2e%2e/index.ts`)).status).toBe(404);
   });
 
   it('injects a typed command as the chosen user, and says no politely to mistakes', async () => {

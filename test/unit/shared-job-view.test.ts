@@ -20,7 +20,7 @@ const progress = (attempt: number, step: number, frame?: string): JobEvent => ({
   step,
   total: 10,
   itPerSec: 2,
-  ...(frame ? { frame } : {}),
+  frame,
 });
 
 describe('reduceJobView', () => {

@@ -9,8 +9,8 @@ describe('ProgressThrottle', () => {
     for (let step = 1; step <= 100; step++) {
       now += 20; // 50 it/s: the interval limit binds (every 250 ms ⇒ every 12-13 steps)
       const frame = step % 5 === 0 ? new TextEncoder().encode(`f${step}`) : undefined;
-      const p = t.offer({ step, total: 100, itPerSec: 50, ...(frame ? { frame } : {}) });
-      if (p) out.push({ step: p.step, ...(p.frame ? { frame: new TextDecoder().decode(p.frame) } : {}) });
+      const p = t.offer({ step, total: 100, itPerSec: 50, frame });
+      if (p) out.push({ step: p.step, frame: p.frame ? new TextDecoder().decode(p.frame) : undefined });
     }
     expect(out[0]!.step).toBe(1);
     for (let i = 1; i < out.length; i++) expect(out[i]!.step - out[i - 1]!.step).toBeGreaterThanOrEqual(12);

@@ -179,19 +179,24 @@ async function fakeRender(
   });
 }
 
-export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBenchResult> {
-  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const jobs = options.jobs ?? 50;
-  const framesPerJob = options.framesPerJob ?? 40;
-  const fps = options.fps ?? 5;
-  const userCount = options.users ?? 10;
-  const nats = await startNats(options.config ?? loadConfig());
+interface BenchShape {
+  jobs: number;
+  framesPerJob: number;
+  fps: number;
+  userCount: number;
+}
+
+/** The emulator with bench users, and a farm whose guild settings let every bench job in. */
+async function benchWorld(
+  natsUrl: string,
+  userCount: number,
+): Promise<{ emulator: DiscordEmulator; nc: Awaited<ReturnType<typeof connectNats>>; farm: Farm }> {
   const emulator: DiscordEmulator = await createDiscordEmulator({
     users: Array.from({ length: userCount }, (_, k) => ({ name: `user${k}` })),
     // Discord-like per-message limit: 5 edits per 5 s.
     routeLimit: { limit: 5, windowMs: 5000 },
   });
-  const nc = await connectNats({ url: nats.url, name: 'bot-bench' });
+  const nc = await connectNats({ url: natsUrl, name: 'bot-bench' });
   const farm = await setupFarm(nc, {
     models: [TINY_SHAPES_FACTS.name],
     ackWaitMs: 30_000,
@@ -212,7 +217,101 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
     guildId: emulator.guild.id,
     model: TINY_SHAPES_FACTS,
   });
+  return { emulator, nc, farm };
+}
 
+/**
+ * Sends the `/imagine`s, answers each queued job with a synthetic render, and waits until every
+ * render message shows its final image; the figures, read from the emulator and /proc.
+ */
+async function measure(
+  shape: BenchShape,
+  world: { emulator: DiscordEmulator; nc: Awaited<ReturnType<typeof connectNats>>; farm: Farm },
+  botPid: number,
+): Promise<BotBenchResult> {
+  const { emulator, nc, farm } = world;
+  const { jobs, framesPerJob, fps, userCount } = shape;
+  const frames = await noiseFrames(8);
+  const png = new Uint8Array(
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer(),
+  );
+  const queued = new Set<string>();
+  const renders: Promise<void>[] = [];
+  const events = nc.subscribe(allEventsSubject(), {
+    callback: (_e, msg) => {
+      const d = decodeMessage(JobEvent, msg.data);
+      if (!d.ok || d.value.type !== 'queued' || queued.has(d.value.jobId)) return;
+      queued.add(d.value.jobId);
+      renders.push(fakeRender(farm, d.value.jobId, frames, framesPerJob, fps, png));
+    },
+  });
+  const cpuBefore = await cpuMs(botPid);
+  const t0 = Date.now();
+  const sent = Array.from({ length: jobs }, (_, k) =>
+    emulator.sendSlashCommand({
+      user: `user${k % userCount}`,
+      command: 'imagine',
+      options: { prompt: `bench ${k}`, seed: k },
+    }),
+  );
+  await emulator.waitFor(() => queued.size >= jobs || undefined, {
+    timeoutMs: 60_000,
+    what: `${jobs} jobs queued`,
+  });
+  await Promise.all(renders);
+  const messageIds = sent.map((s) => s.record.originalMessageId!);
+  await emulator.waitFor(
+    () => messageIds.every((id) => /^✅/u.test(emulator.message(id)?.content ?? '')) || undefined,
+    { timeoutMs: 120_000, what: 'every render message to finish' },
+  );
+  const wallMs = Date.now() - t0;
+  const botCpuMs = (await cpuMs(botPid)) - cpuBefore;
+  events.unsubscribe();
+
+  const ids = new Set(messageIds);
+  const edits = emulator
+    .requests()
+    .filter((r) => r.method === 'PATCH' && r.messageId !== undefined && ids.has(r.messageId));
+  return {
+    jobs,
+    framesReceived: jobs * framesPerJob,
+    editsSent: edits.filter((r) => r.status === 200).length,
+    rateLimited: edits.filter((r) => r.status === 429).length,
+    botCpuMs,
+    cpuPerFrameMs: botCpuMs / (jobs * framesPerJob),
+    maxEditsInFlightPerMessage: Math.max(...messageIds.map((id) => emulator.maxEditsInFlight(id))),
+    wallMs,
+  };
+}
+
+function printResult(out: (line: string) => void, shape: BenchShape, result: BotBenchResult): void {
+  out(
+    `bot bench: ${shape.jobs} concurrent renders × ${shape.framesPerJob} frames at ${shape.fps} fps through the local Discord emulator (5 edits / 5 s per message)`,
+  );
+  out(`  frames streamed to the bot : ${result.framesReceived}`);
+  out(
+    `  message edits sent         : ${result.editsSent} (${((result.editsSent / result.framesReceived) * 100).toFixed(1)} % of frames; ${result.rateLimited} answered 429)`,
+  );
+  out(
+    `  bot CPU                    : ${result.botCpuMs.toFixed(0)} ms total, ${result.cpuPerFrameMs.toFixed(3)} ms per frame received, ${(result.botCpuMs / Math.max(1, result.editsSent)).toFixed(2)} ms per edit`,
+  );
+  out(`  max edits in flight / msg  : ${result.maxEditsInFlightPerMessage}`);
+  out(`  wall time                  : ${(result.wallMs / 1000).toFixed(1)} s`);
+}
+
+export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBenchResult> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const shape: BenchShape = {
+    jobs: options.jobs ?? 50,
+    framesPerJob: options.framesPerJob ?? 40,
+    fps: options.fps ?? 5,
+    userCount: options.users ?? 10,
+  };
+  const nats = await startNats(options.config ?? loadConfig());
+  const world = await benchWorld(nats.url, shape.userCount);
+  const { emulator, nc } = world;
   const bot = spawnBot({
     ...process.env,
     NATS_URL: nats.url,
@@ -231,72 +330,8 @@ export async function runBotBench(options: BotBenchOptions = {}): Promise<BotBen
     });
     // The bot resumes and starts its feed right after it connected.
     await new Promise((r) => setTimeout(r, 1500));
-    const frames = await noiseFrames(8);
-    const png = new Uint8Array(
-      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
-        .png()
-        .toBuffer(),
-    );
-
-    const queued = new Set<string>();
-    const renders: Promise<void>[] = [];
-    const events = nc.subscribe(allEventsSubject(), {
-      callback: (_e, msg) => {
-        const d = decodeMessage(JobEvent, msg.data);
-        if (!d.ok || d.value.type !== 'queued' || queued.has(d.value.jobId)) return;
-        queued.add(d.value.jobId);
-        renders.push(fakeRender(farm, d.value.jobId, frames, framesPerJob, fps, png));
-      },
-    });
-    const cpuBefore = await cpuMs(bot.pid!);
-    const t0 = Date.now();
-    const sent = Array.from({ length: jobs }, (_, k) =>
-      emulator.sendSlashCommand({
-        user: `user${k % userCount}`,
-        command: 'imagine',
-        options: { prompt: `bench ${k}`, seed: k },
-      }),
-    );
-    await emulator.waitFor(() => queued.size >= jobs || undefined, {
-      timeoutMs: 60_000,
-      what: `${jobs} jobs queued`,
-    });
-    await Promise.all(renders);
-    const messageIds = sent.map((s) => s.record.originalMessageId!);
-    await emulator.waitFor(
-      () => messageIds.every((id) => /^✅/u.test(emulator.message(id)?.content ?? '')) || undefined,
-      { timeoutMs: 120_000, what: 'every render message to finish' },
-    );
-    const wallMs = Date.now() - t0;
-    const botCpuMs = (await cpuMs(bot.pid!)) - cpuBefore;
-    events.unsubscribe();
-
-    const ids = new Set(messageIds);
-    const edits = emulator
-      .requests()
-      .filter((r) => r.method === 'PATCH' && r.messageId !== undefined && ids.has(r.messageId));
-    const result: BotBenchResult = {
-      jobs,
-      framesReceived: jobs * framesPerJob,
-      editsSent: edits.filter((r) => r.status === 200).length,
-      rateLimited: edits.filter((r) => r.status === 429).length,
-      botCpuMs,
-      cpuPerFrameMs: botCpuMs / (jobs * framesPerJob),
-      maxEditsInFlightPerMessage: Math.max(...messageIds.map((id) => emulator.maxEditsInFlight(id))),
-      wallMs,
-    };
-    out(
-      `bot bench: ${jobs} concurrent renders × ${framesPerJob} frames at ${fps} fps through the local Discord emulator (5 edits / 5 s per message)`,
-    );
-    out(`  frames streamed to the bot : ${result.framesReceived}`);
-    out(
-      `  message edits sent         : ${result.editsSent} (${((result.editsSent / result.framesReceived) * 100).toFixed(1)} % of frames; ${result.rateLimited} answered 429)`,
-    );
-    out(
-      `  bot CPU                    : ${result.botCpuMs.toFixed(0)} ms total, ${result.cpuPerFrameMs.toFixed(3)} ms per frame received, ${(result.botCpuMs / Math.max(1, result.editsSent)).toFixed(2)} ms per edit`,
-    );
-    out(`  max edits in flight / msg  : ${result.maxEditsInFlightPerMessage}`);
-    out(`  wall time                  : ${(wallMs / 1000).toFixed(1)} s`);
+    const result = await measure(shape, world, bot.pid!);
+    printResult(out, shape, result);
     return result;
   } catch (e) {
     if (botErr) out(`bot stderr:\n${botErr}`);

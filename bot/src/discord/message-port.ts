@@ -24,7 +24,8 @@ function contentTypeOf(name: string): string {
 export function toRestBody(payload: RenderPayload): { body: Record<string, unknown>; files: RawFile[] } {
   const image = payload.image;
   const embed = payload.embed
-    ? { ...payload.embed, ...(image ? { image: { url: `attachment://${image.name}` } } : {}) }
+    ? // Spread: `image: undefined` would erase an image the embed already names.
+      { ...payload.embed, ...(image ? { image: { url: `attachment://${image.name}` } } : {}) }
     : undefined;
   return {
     body: {

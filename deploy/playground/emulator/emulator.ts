@@ -122,7 +122,7 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     limiter,
     gatewayUrl: () => `${origin.replace(/^http/, 'ws')}/gateway`,
     latencyMs: () => latencyMs,
-    ...(options.httpFallback ? { fallback: options.httpFallback } : {}),
+    fallback: options.httpFallback,
   });
   const server = createServer(rest.handle);
   const gateway = new GatewayServer({
@@ -220,9 +220,9 @@ function sendSlashCommand(
     user,
     channelId: o.channelId ?? guild.channelId,
     command: o.command,
-    ...(o.subcommand ? { subcommand: o.subcommand } : {}),
-    ...(o.group ? { group: o.group } : {}),
-    ...(o.options ? { options: o.options } : {}),
+    subcommand: o.subcommand || undefined,
+    group: o.group || undefined,
+    options: o.options,
   });
   world.addInteraction(interaction);
   const deadline = setTimeout(() => {

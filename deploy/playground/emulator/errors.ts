@@ -15,7 +15,7 @@ export class EmulatedApiError extends Error {
   }
 
   toJSON(): { code: number; message: string; errors?: unknown } {
-    return { code: this.code, message: this.message, ...(this.errors ? { errors: this.errors } : {}) };
+    return { code: this.code, message: this.message, errors: this.errors };
   }
 }
 

@@ -127,7 +127,7 @@ export function buildSlashInteraction(
       type: 1,
       guild_id: guild.id,
       options,
-      ...(hasResolved ? { resolved } : {}),
+      resolved: hasResolved ? resolved : undefined,
     },
     guild_id: guild.id,
     guild: { id: guild.id, locale: 'en-US', features: [] },

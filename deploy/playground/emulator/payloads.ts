@@ -58,7 +58,7 @@ export function memberPayload(member: EmulatedMember, user: EmulatedUser, guild?
     pending: false,
     flags: 0,
     communication_disabled_until: null,
-    ...(guild ? { permissions: memberPermissions(guild, member.userId).toString() } : {}),
+    permissions: guild ? memberPermissions(guild, member.userId).toString() : undefined,
   };
 }
 
@@ -140,7 +140,7 @@ export function attachmentPayload(a: StoredAttachment) {
     url: a.url,
     proxy_url: a.url,
     content_type: a.contentType,
-    ...(a.description ? { description: a.description } : {}),
+    description: a.description || undefined,
   };
 }
 
@@ -185,17 +185,16 @@ export function messagePayload(
     pinned: false,
     flags: message.flags,
     components: [],
-    ...(isInteractionReply ? { webhook_id: applicationId, application_id: applicationId } : {}),
-    ...(message.referenceMessageId
+    webhook_id: isInteractionReply ? applicationId : undefined,
+    application_id: isInteractionReply ? applicationId : undefined,
+    message_reference: message.referenceMessageId
       ? {
-          message_reference: {
-            type: 0,
-            message_id: message.referenceMessageId,
-            channel_id: message.channelId,
-            guild_id: message.guildId,
-          },
+          type: 0,
+          message_id: message.referenceMessageId,
+          channel_id: message.channelId,
+          guild_id: message.guildId,
         }
-      : {}),
+      : undefined,
   };
 }
 

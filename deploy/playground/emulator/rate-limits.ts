@@ -63,8 +63,8 @@ export class RateLimiter {
       remaining: options.durationMs !== undefined ? Number.POSITIVE_INFINITY : (options.count ?? 1),
       until: options.durationMs !== undefined ? this.now() + options.durationMs : Number.POSITIVE_INFINITY,
       retryAfterMs: options.retryAfterMs ?? 250,
-      ...(options.method ? { method: options.method.toUpperCase() } : {}),
-      ...(options.path ? { path: options.path } : {}),
+      method: options.method?.toUpperCase(),
+      path: options.path,
       global: options.global ?? false,
     });
   }

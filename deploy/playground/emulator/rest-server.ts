@@ -125,7 +125,7 @@ export class RestServer {
           path,
           route: routeName,
           status: 429,
-          ...(messageId ? { messageId } : {}),
+          messageId: messageId || undefined,
           durationMs: Date.now() - started,
         });
         sendJson(res, 429, decision.body, decision.headers);
@@ -145,7 +145,7 @@ export class RestServer {
         path,
         route: routeName,
         status,
-        ...(messageId ? { messageId } : {}),
+        messageId: messageId || undefined,
         durationMs: Date.now() - started,
       });
       sendJson(res, status, json, decision.headers);
@@ -158,7 +158,7 @@ export class RestServer {
         route: routeName,
         status: err.status,
         code: err.code,
-        ...(messageId ? { messageId } : {}),
+        messageId: messageId || undefined,
         durationMs: Date.now() - started,
       });
       sendJson(res, err.status, err.toJSON());

@@ -123,7 +123,7 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
       size: file.data.byteLength,
       data: file.data,
       url: `${this.origin}/attachments/${id}/${encodeURIComponent(file.filename)}`,
-      ...(file.description ? { description: file.description } : {}),
+      description: file.description || undefined,
     };
     this.attachments.set(id, a);
     return a;
@@ -156,10 +156,8 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
       embeds,
       attachments,
       flags,
-      ...(input.interactionId ? { interactionId: input.interactionId } : {}),
-      ...(input.body.message_reference?.message_id
-        ? { referenceMessageId: input.body.message_reference.message_id }
-        : {}),
+      interactionId: input.interactionId || undefined,
+      referenceMessageId: input.body.message_reference?.message_id || undefined,
       createdAt: at,
       editedAt: null,
       revisions: [{ at, content, embeds, attachments, via: input.via, flags }],
@@ -273,7 +271,7 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
         filename: f.filename,
         contentType: f.contentType,
         data: f.data,
-        ...(description ? { description } : {}),
+        description: description || undefined,
       });
     if (!body.attachments) return [...current, ...files.map((f) => fromFile(f))];
     const next: StoredAttachment[] = [];

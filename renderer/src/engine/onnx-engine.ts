@@ -152,7 +152,7 @@ export class OnnxEngine implements Engine {
       model: o.model,
       ep: o.ep,
       intraOpNumThreads: o.intraOpNumThreads ?? 2,
-      ...(o.webgpuOptions ? { webgpuOptions: o.webgpuOptions } : {}),
+      webgpuOptions: o.webgpuOptions,
       cancel: new SharedArrayBuffer(4),
     };
     const spawn = o.spawnWorker ?? spawnWorker;

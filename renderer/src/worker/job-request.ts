@@ -37,14 +37,14 @@ export async function buildRenderRequest(
     kind: 'text',
     text: p.text,
     weight: p.weight,
-    ...(p.stop !== undefined ? { stop: p.stop } : {}),
+    stop: p.stop,
   }));
   for (const [i, p] of job.imagePrompts.entries()) {
     prompts.push({
       kind: 'image',
       image: await fetchImage(images, p.image, `image prompt ${i + 1}`, job.jobId),
       weight: p.weight,
-      ...(p.stop !== undefined ? { stop: p.stop } : {}),
+      stop: p.stop,
     });
   }
   return {
@@ -54,8 +54,8 @@ export async function buildRenderRequest(
     height: job.height,
     steps: job.steps,
     frameEvery,
-    ...(job.cutn !== undefined ? { cutn: job.cutn } : {}),
-    ...(job.lr !== undefined ? { lr: job.lr } : {}),
-    ...(job.initImage ? { initImage: await fetchImage(images, job.initImage, 'init image', job.jobId) } : {}),
+    cutn: job.cutn,
+    lr: job.lr,
+    initImage: job.initImage ? await fetchImage(images, job.initImage, 'init image', job.jobId) : undefined,
   };
 }

@@ -47,7 +47,7 @@ export class ProgressThrottle {
       step: progress.step,
       total: progress.total,
       itPerSec: progress.itPerSec,
-      ...(frame ? { frame } : {}),
+      frame,
     };
   }
 }

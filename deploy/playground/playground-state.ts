@@ -1,0 +1,99 @@
+/** What the page draws for one viewer: the server, its people and commands, and the visible messages. */
+import { Permission, type DiscordEmulator, type RegisteredCommand } from './emulator/index.js';
+import {
+  messageView,
+  noResponseView,
+  personView,
+  type MessageView,
+  type PersonView,
+} from './message-view.js';
+import { RequestError } from './playground-http.js';
+
+export interface PlaygroundUser extends PersonView {
+  key: string;
+  moderator: boolean;
+  roles: string[];
+}
+
+/** Everything the page needs to draw itself for one viewer. */
+export interface PlaygroundState {
+  guild: { id: string; name: string };
+  channels: { id: string; name: string }[];
+  defaultChannelId: string;
+  users: PlaygroundUser[];
+  roles: { id: string; name: string; color: string | null }[];
+  bot: PersonView;
+  botOnline: boolean;
+  commands: RegisteredCommand[];
+  messages: MessageView[];
+}
+
+/** The pretend user's key, `alice` when none is given. */
+export function userKey(emu: DiscordEmulator, key: string | null): string {
+  const k = key ?? 'alice';
+  if (!emu.users[k])
+    throw new RequestError(400, `unknown user '${k}' (one of ${Object.keys(emu.users).join(', ')})`);
+  return k;
+}
+
+function isModerator(emu: DiscordEmulator, userId: string): boolean {
+  const g = emu.guild.raw;
+  if (g.ownerId === userId) return true;
+  const roles = g.members.get(userId)?.roleIds ?? [];
+  return roles.some(
+    (r) => ((g.roles.get(r)?.permissions ?? 0n) & (Permission.ManageGuild | Permission.Administrator)) !== 0n,
+  );
+}
+
+/** Commands as the bot registered them: guild commands first, then global ones not shadowed. */
+export function commandsOf(emu: DiscordEmulator): RegisteredCommand[] {
+  const all = [...emu.world.commands.values()];
+  const guild = all.filter((c) => c.guildId === emu.guild.id);
+  const global = all.filter((c) => c.guildId === null && !guild.some((g) => g.name === c.name));
+  return [...guild, ...global];
+}
+
+function viewsFor(emu: DiscordEmulator, viewerId: string): MessageView[] {
+  const views: MessageView[] = [];
+  for (const m of emu.world.messages.values()) {
+    const v = messageView(emu.world, m, viewerId);
+    if (v) views.push(v);
+  }
+  for (const i of emu.world.interactions.values()) {
+    const v = noResponseView(emu.world, i, viewerId);
+    if (v) views.push(v);
+  }
+  return views.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+}
+
+export function snapshot(emu: DiscordEmulator, viewerKey: string): PlaygroundState {
+  const g = emu.guild.raw;
+  const viewer = emu.users[viewerKey]!;
+  return {
+    guild: { id: g.id, name: g.name },
+    channels: [...g.channels.values()]
+      .sort((a, b) => a.position - b.position)
+      .map((c) => ({ id: c.id, name: c.name })),
+    defaultChannelId: emu.guild.channelId,
+    users: Object.entries(emu.users).map(([key, u]) => ({
+      ...personView(emu.world, g.id, u.id),
+      key,
+      moderator: isModerator(emu, u.id),
+      roles: [
+        ...(g.ownerId === u.id ? ['Server owner'] : []),
+        ...(g.members.get(u.id)?.roleIds ?? []).map((r) => g.roles.get(r)?.name ?? r),
+      ],
+    })),
+    roles: [...g.roles.values()]
+      .filter((r) => r.id !== g.id)
+      .map((r) => ({
+        id: r.id,
+        name: r.name,
+        color: r.color ? `#${r.color.toString(16).padStart(6, '0')}` : null,
+      })),
+    bot: personView(emu.world, g.id, emu.applicationId),
+    botOnline: emu.connectedBots() > 0,
+    commands: commandsOf(emu),
+    messages: viewsFor(emu, viewer.id),
+  };
+}
