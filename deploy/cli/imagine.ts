@@ -330,7 +330,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const served = checkModelServed(model, await servedModels(nc));
+    const served = checkModelServed(job.model, await servedModels(nc));
     if (!served.ok) {
       process.stderr.write(`tessera imagine: ${served.error.message}\n`);
       return 1;
