@@ -9,6 +9,7 @@ import {
   ConfigError,
   connectOptionsFromConfig,
   createLogger,
+  farmSettingsFromConfig,
   loadConfig,
   type Config,
 } from '../../shared/src/index.js';
@@ -51,14 +52,8 @@ async function botOptions(
   return {
     discord: { token: config.DISCORD_TOKEN, apiBase: config.DISCORD_API_BASE || undefined },
     nats: await connectOptionsFromConfig(config),
-    farm: {
-      ackWaitMs: config.JOB_ACK_WAIT_MS,
-      maxDeliver: config.JOB_MAX_DELIVER,
-      duplicateWindowMs: config.JOB_DUPLICATE_WINDOW_MS,
-      eventsMaxAgeS: config.EVENTS_MAX_AGE_S,
-      resultsMaxAgeS: config.RESULTS_MAX_AGE_S,
-      replicas: config.NATS_REPLICAS,
-    },
+    // The same farm settings every process reads (replicas, the scheduler's intake when SCHEDULER=on).
+    farm: farmSettingsFromConfig(config, []),
     model,
     metricsPort: config.METRICS_PORT,
     log: createLogger({ level: config.LOG_LEVEL, name: 'bot' }),
