@@ -136,6 +136,8 @@ function renderer(): RolePermissions {
         `${API}.STREAM.INFO.${jobs}`,
         `${API}.STREAM.INFO.${eventsStream()}`,
         `${API}.CONSUMER.INFO.${jobs}.*`,
+        // METRICS_PORT: the queue depth of every jobs consumer (`jobsQueueDepth`).
+        `${API}.CONSUMER.LIST.${jobs}`,
         `${API}.CONSUMER.MSG.NEXT.${jobs}.*`,
         `$JS.ACK.${jobs}.>`,
         // Settling without a render (cancelled while queued, max deliveries): read and remove the message.

@@ -129,9 +129,12 @@ export async function settleJob(
       await new Promise((r) => setTimeout(r, 100));
       existing = await getJobResult(farm, event.jobId);
     }
+    // Still unreadable: not knowing whose result it is, neither drop this outcome (it may be our
+    // own stored one, whose event was never published) nor claim it; the caller retries.
+    if (!existing) throw new Error(`job ${event.jobId} has a result that cannot be read yet`);
     // Our own earlier try stored it and then failed to publish (a NATS node died in between):
     // publish it now (same message id), or the events stream never hears how the job ended.
-    if (!existing || !sameSettlement(existing, event)) return { won: false, existing };
+    if (!sameSettlement(existing, event)) return { won: false, existing };
   }
   await publishJobEvent(farm, event);
   return { won: true, event };

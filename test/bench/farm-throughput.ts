@@ -1,6 +1,6 @@
 /**
  * `npm run bench:farm`: farm throughput and memory with the fixed-duration test engine (so this
- * machine's CPU is not what limits it). Starts its own nats-server.
+ * machine's CPU is not what limits it). Starts its own nats-server (with the shipped auth: the bench plays the bot, renderers the renderer).
  *
  * 1. Throughput: N = 1, 2, 4, 8 renderers (the real worker wiring, in this process) each take
  *    jobs of D ms (4 steps of D/4); jobs/min for each N and the ratio to N × the 1-renderer rate.
@@ -15,23 +15,23 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  connectNats,
-  ensureFarm,
   farmSettingsFromConfig,
   jobsConsumer,
   jobsStream,
   silentLogger,
   submitJob,
 } from '../../shared/src/index.js';
-import type { Farm, JobEvent, NatsConnection } from '../../shared/src/index.js';
+import type { Farm, JobEvent } from '../../shared/src/index.js';
 import { startJobFeed } from '../../bot/src/nats/job-feed.js';
 import {
   EventRecorder,
+  openTestFarm,
   spawnTestRenderer,
   startTestRenderer,
   testConfig,
   testJob,
   waitUntil,
+  type TestServer,
 } from '../support/farm-harness.js';
 import { freePort, startNatsServer } from '../support/nats-server.js';
 
@@ -52,7 +52,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** Jobs queued first, then N renderers started together; timed from the first start to the last done. */
 async function timeBatch(
-  url: string,
+  server: TestServer,
   farm: Farm,
   events: EventRecorder,
   n: number,
@@ -62,7 +62,7 @@ async function timeBatch(
   const cpu0 = process.cpuUsage();
   const renderers = await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      startTestRenderer(url, { id: `tp-${n}-${i}`, stepMs: JOB_MS / STEPS, env: ENV }),
+      startTestRenderer(server, { id: `tp-${n}-${i}`, stepMs: JOB_MS / STEPS, env: ENV }),
     ),
   );
   const pending = new Set(ids);
@@ -82,7 +82,7 @@ async function timeBatch(
   return { ms: last - first, cpuMs: (cpu.user + cpu.system) / 1000, redelivered };
 }
 
-async function throughput(url: string, farm: Farm, events: EventRecorder): Promise<void> {
+async function throughput(server: TestServer, farm: Farm, events: EventRecorder): Promise<void> {
   const perRenderer = Number(args['jobs-per-renderer']);
   out(
     `throughput: job = ${STEPS} steps × ${JOB_MS / STEPS} ms = ${JOB_MS} ms, ${perRenderer} jobs per renderer`,
@@ -94,7 +94,7 @@ async function throughput(url: string, farm: Farm, events: EventRecorder): Promi
   let single = 0;
   for (const n of [1, 2, 4, 8]) {
     const ids = Array.from({ length: perRenderer * n }, (_, i) => `tp-${n}-${i}`);
-    const { ms, cpuMs, redelivered } = await timeBatch(url, farm, events, n, ids);
+    const { ms, cpuMs, redelivered } = await timeBatch(server, farm, events, n, ids);
     const rate = (ids.length / ms) * 60_000;
     if (n === 1) single = rate;
     const cells = [
@@ -145,7 +145,7 @@ async function scrapeMemory(port: number): Promise<{ rss: number; heap: number }
   return { rss: read('process_resident_memory_bytes'), heap: read('nodejs_heap_size_used_bytes') };
 }
 
-async function backlog(url: string, farm: Farm, events: EventRecorder): Promise<void> {
+async function backlog(server: TestServer, farm: Farm, events: EventRecorder): Promise<void> {
   const total = Number(args.backlog);
   out(`\nbacklog: ${total} jobs queued, no renderer running`);
   events.stop();
@@ -165,8 +165,8 @@ async function backlog(url: string, farm: Farm, events: EventRecorder): Promise<
   const info = await farm.jsm.consumers.info(jobsStream(), jobsConsumer('tiny-shapes'));
   out(`  queue depth (num_pending + num_ack_pending): ${info.num_pending + info.num_ack_pending}`);
 
-  await drainInChild(url, farm);
-  await drainInProcess(url, farm);
+  await drainInChild(server, farm);
+  await drainInProcess(server, farm);
   await feed.stop();
   heap('this process after the feed stopped');
 }
@@ -177,9 +177,9 @@ const queueLeft = async (farm: Farm): Promise<number> => {
 };
 
 /** A renderer process drains the backlog; its RSS and heap (not collected first) from its /metrics. */
-async function drainInChild(url: string, farm: Farm): Promise<void> {
+async function drainInChild(server: TestServer, farm: Farm): Promise<void> {
   const port = await freePort();
-  const child = spawnTestRenderer(url, {
+  const child = spawnTestRenderer(server, {
     id: 'bl-renderer',
     stepMs: 10,
     env: { ...ENV, LOG_LEVEL: 'warn', METRICS_PORT: String(port) },
@@ -200,9 +200,9 @@ async function drainInChild(url: string, farm: Farm): Promise<void> {
 }
 
 /** A renderer in this process drains on; heap after a full collection every 10 s. */
-async function drainInProcess(url: string, farm: Farm): Promise<void> {
+async function drainInProcess(server: TestServer, farm: Farm): Promise<void> {
   out(`  renderer in this process, ${args['drain-s']} s draining, heap after gc():`);
-  const renderer = await startTestRenderer(url, { id: 'bl-inproc', stepMs: 10, env: ENV });
+  const renderer = await startTestRenderer(server, { id: 'bl-inproc', stepMs: 10, env: ENV });
   for (let s = 0; s <= Number(args['drain-s']); s += 10) {
     heap(`+${s}s (queue ${await queueLeft(farm)}, jobs done here ${renderer.worker.status().jobsDone})`);
     await new Promise((r) => setTimeout(r, 10_000));
@@ -212,16 +212,16 @@ async function drainInProcess(url: string, farm: Farm): Promise<void> {
 
 async function main(): Promise<void> {
   const server = await startNatsServer();
-  let nc: NatsConnection | undefined;
+  let farm: Farm | undefined;
   try {
-    nc = await connectNats({ url: server.url, name: 'bench-farm' });
-    const farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url, ENV)));
-    const events = new EventRecorder(nc);
-    if (args.part !== 'backlog') await throughput(server.url, farm, events);
-    if (args.part !== 'throughput') await backlog(server.url, farm, events);
+    // The admin step, then the bot's credential: it submits jobs and runs the job feed.
+    farm = await openTestFarm(server, farmSettingsFromConfig(testConfig(server, ENV)));
+    const events = new EventRecorder(farm.nc);
+    if (args.part !== 'backlog') await throughput(server, farm, events);
+    if (args.part !== 'throughput') await backlog(server, farm, events);
     events.stop();
   } finally {
-    await nc?.close();
+    await farm?.nc.close();
     await server.dispose();
   }
 }

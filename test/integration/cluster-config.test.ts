@@ -1,6 +1,7 @@
 /**
  * The cluster configuration shipped in deploy/nats/cluster runs: three nodes from nats-1/2/3.conf
- * (ports, routes and store moved to this machine's free ones) form one JetStream cluster that
+ * (ports, routes and store moved to this machine's free ones), each including the `auth.conf`
+ * that `tessera credentials` writes (generated here), form one JetStream cluster that
  * holds the farm with three copies of everything, and a client given every seed URL moves to
  * another node when its own goes.
  */
@@ -8,9 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
-  ensureFarm,
   farmSettingsFromConfig,
   farmStreamNames,
+  setupFarm,
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { repoRoot, testConfig } from '../support/farm-harness.js';
@@ -26,10 +27,10 @@ describe('deploy/nats/cluster', () => {
     cluster = await startNatsCluster({
       shippedConfig: (i) => ({
         file: path.join(dir, `nats-${i + 1}.conf`),
-        includes: [path.join(dir, 'cluster-common.conf'), path.join(dir, 'auth.conf')],
+        includes: [path.join(dir, 'cluster-common.conf')],
       }),
     });
-    nc = await connectNats({ url: cluster.url, name: 'cluster-config-test' });
+    nc = await cluster.connect('admin', { name: 'cluster-config-test' });
   }, 60_000);
   afterAll(async () => {
     await nc?.close();
@@ -38,16 +39,20 @@ describe('deploy/nats/cluster', () => {
 
   it('names its nodes and holds the farm with three copies of every stream and bucket', async () => {
     expect(cluster.nodes.map((n) => n.name)).toEqual(['tessera-nats-1', 'tessera-nats-2', 'tessera-nats-3']);
-    const farm = await ensureFarm(
-      nc,
-      farmSettingsFromConfig(testConfig(cluster.url, { NATS_REPLICAS: '3' })),
-    );
+    const farm = await setupFarm(nc, farmSettingsFromConfig(testConfig(cluster, { NATS_REPLICAS: '3' })));
     for (const name of farmStreamNames()) {
       const info = await farm.jsm.streams.info(name);
       expect(info.config.num_replicas, name).toBe(3);
       expect(info.cluster?.name).toBe('tessera');
       expect(info.cluster?.leader).toMatch(/^tessera-nats-[123]$/);
     }
+  });
+
+  it('refuses a client without a role credential on every node', async () => {
+    for (const node of cluster.nodes)
+      await expect(
+        connectNats({ url: node.url, name: 'anonymous', waitOnFirstConnect: false }),
+      ).rejects.toThrow(/authorization/i);
   });
 
   it('moves a client with all seed URLs to another node when its node dies', async () => {

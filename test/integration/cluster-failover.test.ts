@@ -8,20 +8,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   JobEvent,
-  connectNats,
+  bindFarm,
   decodeMessage,
-  ensureFarm,
   eventsStream,
   farmSettingsFromConfig,
   farmStreamNames,
   getJobResult,
   jobsStream,
+  setupFarm,
   submitJob,
   type Farm,
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { connectedNode, startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
 import {
+  openTestFarm,
   spawnTestRenderer,
   startTestRenderer,
   testConfig,
@@ -38,17 +39,21 @@ const CHILD_RENDERERS = 2;
 
 describe('a 3-node NATS cluster with R3', () => {
   let cluster: NatsCluster;
+  /** The admin: sets the farm up, reads stream state back. */
   let nc: NatsConnection;
+  /** Farms bound with other roles (closed at the end). */
+  const farms: Farm[] = [];
   const renderers: Renderer[] = [];
   const children: ChildRenderer[] = [];
 
   beforeAll(async () => {
     cluster = await startNatsCluster();
-    nc = await connectNats({ url: cluster.url, name: 'cluster-test' });
+    nc = await cluster.connect('admin', { name: 'cluster-test' });
   }, 60_000);
   afterAll(async () => {
     for (const c of children) c.process.kill('SIGKILL');
     await Promise.all(renderers.map((r) => r.stop({ graceMs: 0 }).catch(() => undefined)));
+    for (const f of farms) await f.nc.close();
     await nc?.close();
     await cluster?.dispose();
   });
@@ -61,34 +66,39 @@ describe('a 3-node NATS cluster with R3', () => {
   }
 
   it('raises an R1 farm to R3 in place, and a process set to 1 does not lower it again', async () => {
-    const r1 = await ensureFarm(nc, farmSettingsFromConfig(testConfig(cluster.url)));
+    const r1 = await setupFarm(nc, farmSettingsFromConfig(testConfig(cluster)));
     expect([...(await replicasOf(r1)).values()].every((n) => n === 1)).toBe(true);
-    await r1.results.put('before-r3', new TextEncoder().encode('kept'));
+    // Results are written by renderers only.
+    const renderer = await bindFarm(await cluster.connect('renderer'), r1.settings);
+    farms.push(renderer);
+    await renderer.results.put('before-r3', new TextEncoder().encode('kept'));
 
-    const r3 = await ensureFarm(nc, farmSettingsFromConfig(testConfig(cluster.url, { NATS_REPLICAS: '3' })));
+    const r3 = await setupFarm(nc, farmSettingsFromConfig(testConfig(cluster, { NATS_REPLICAS: '3' })));
     const raised = await replicasOf(r3);
     expect(Object.fromEntries(raised)).toEqual(Object.fromEntries(farmStreamNames().map((n) => [n, 3])));
     expect(new TextDecoder().decode((await r3.results.get('before-r3'))?.value)).toBe('kept');
     const jobs = await r3.jsm.streams.info(jobsStream());
     expect(jobs.cluster?.replicas?.length).toBe(2);
 
-    await ensureFarm(nc, farmSettingsFromConfig(testConfig(cluster.url, { NATS_REPLICAS: '1' })));
+    await setupFarm(nc, farmSettingsFromConfig(testConfig(cluster, { NATS_REPLICAS: '1' })));
     expect([...(await replicasOf(r3)).values()].every((n) => n === 3)).toBe(true);
-    await r3.results.delete('before-r3');
+    await renderer.results.delete('before-r3');
   }, 60_000);
 
   it('loses no job and settles none twice when the jobs leader, then a renderer’s node, is killed', async () => {
     const env = { NATS_REPLICAS: '3', JOB_ACK_WAIT_MS: '3000' };
-    const farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(cluster.url, env)));
+    // The admin step, then the bot's credential: it submits the jobs and reads the results.
+    const farm = await openTestFarm(cluster, farmSettingsFromConfig(testConfig(cluster, env)));
+    farms.push(farm);
     for (let i = 0; i < CHILD_RENDERERS; i++)
-      children.push(spawnTestRenderer(cluster.url, { id: `cl-proc-${i}`, stepMs: 30, env }));
+      children.push(spawnTestRenderer(cluster, { id: `cl-proc-${i}`, stepMs: 30, env }));
     for (const c of children)
       await waitUntil(
         () => c.output().includes('renderer ready'),
         60_000,
         () => c.output().slice(-2000),
       );
-    renderers.push(await startTestRenderer(cluster.url, { id: 'cl-in-test', stepMs: 30, env }));
+    renderers.push(await startTestRenderer(cluster, { id: 'cl-in-test', stepMs: 30, env }));
 
     const ids = Array.from({ length: JOBS }, (_, i) => `cl-job-${i}`);
     for (const id of ids) await submitJob(farm, testJob(id, { steps: 20, seed: 1 }));

@@ -1,18 +1,15 @@
 /** A renderer with METRICS_PORT set serves its jobs, render times and the queue depth on /metrics. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
-  ensureFarm,
-  farmSettingsFromConfig,
+  bindFarm,
   jobsConsumer,
   jobsStream,
-  maxDeliveriesAdvisory,
   submitJob,
   type Farm,
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { EventRecorder, startTestRenderer, testConfig, testJob } from '../support/farm-harness.js';
+import { EventRecorder, openTestFarm, startTestRenderer, testJob } from '../support/farm-harness.js';
 
 describe('renderer metrics', () => {
   let server: NatsServerHandle;
@@ -23,8 +20,8 @@ describe('renderer metrics', () => {
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'metrics-test' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url)));
+    farm = await openTestFarm(server);
+    nc = farm.nc;
     events = new EventRecorder(nc);
   });
   afterAll(async () => {
@@ -38,7 +35,7 @@ describe('renderer metrics', () => {
     const port = await freePort();
     // Jobs queued before the renderer starts show as queue depth on the first scrape.
     for (const id of ['m-1', 'm-2', 'm-3']) await submitJob(farm, testJob(id, { steps: 4 }));
-    renderer = await startTestRenderer(server.url, {
+    renderer = await startTestRenderer(server, {
       id: 'metrics-r',
       stepMs: 300,
       env: { METRICS_PORT: String(port) },
@@ -62,14 +59,26 @@ describe('renderer metrics', () => {
 
   it('counts a job failed by the max-deliveries advisory', async () => {
     const port = renderer!.metricsPort!;
-    // A job nobody serves stays queued; an advisory for it (as the server sends after the last
-    // delivery) makes the renderer fail it.
-    const { seq } = await submitJob(farm, testJob('m-adv', { model: 'nobody-serves-this' }));
-    nc.publish(
-      maxDeliveriesAdvisory('tiny-shapes'),
-      JSON.stringify({ stream: jobsStream(), consumer: 'x', stream_seq: seq, deliveries: 3 }),
-    );
+    // The renderer is busy with a long job while a dead "renderer" (the test, with the renderer
+    // credential) takes the next job JOB_MAX_DELIVER (3) times without acking: the server sends
+    // the max-deliveries advisory and the running renderer fails that job.
+    await submitJob(farm, testJob('m-busy', { steps: 40 }));
+    await events.waitFor('m-busy', 'started', 10_000);
+    await submitJob(farm, testJob('m-adv', { steps: 4 }));
+    const dead = await bindFarm(await server.connect('renderer', { name: 'dead-renderer' }), farm.settings);
+    try {
+      const consumer = await dead.js.consumers.get(jobsStream(), jobsConsumer('tiny-shapes'));
+      for (let delivery = 1; delivery <= 3; delivery++) {
+        const msg = await consumer.next({ expires: 3000 });
+        expect(msg?.info.deliveryCount).toBe(delivery);
+      }
+      // The server notices MaxDeliver when it would redeliver, i.e. while someone is pulling.
+      expect(await consumer.next({ expires: 2000 })).toBeNull();
+    } finally {
+      await dead.nc.close();
+    }
     await events.waitFor('m-adv', 'failed', 10_000);
+    expect(events.of('m-busy', 'done')).toEqual([]);
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toMatch(/tessera_jobs_total\{outcome="failed",role="renderer"\} 1/);
   });

@@ -5,31 +5,31 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
-  ensureFarm,
-  eventSubject,
+  bindFarm,
+  terminalEventSubject,
   eventsStream,
   farmSettingsFromConfig,
+  setupFarm,
   settleJob,
   type Farm,
-  type NatsConnection,
   type TerminalJobEvent,
 } from '../../shared/src/index.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { testConfig } from '../support/farm-harness.js';
+import { openTestFarm, testConfig } from '../support/farm-harness.js';
 
 describe('settling a job again after the first try stored it but could not publish', () => {
   let server: NatsServerHandle;
-  let nc: NatsConnection;
+  /** Renderers settle jobs: the farm is bound with the renderer credential. */
   let farm: Farm;
 
   beforeAll(async () => {
     server = await startNatsServer();
-    nc = await connectNats({ url: server.url, name: 'settle-retry' });
-    farm = await ensureFarm(nc, farmSettingsFromConfig(testConfig(server.url)));
+    const bot = await openTestFarm(server);
+    await bot.nc.close();
+    farm = await bindFarm(await server.connect('renderer', { name: 'settle-retry' }), bot.settings);
   });
   afterAll(async () => {
-    await nc?.close();
+    await farm?.nc.close();
     await server?.dispose();
   });
 
@@ -43,9 +43,9 @@ describe('settling a job again after the first try stored it but could not publi
 
   async function terminalEvents(jobId: string): Promise<number> {
     const info = await farm.jsm.streams.info(eventsStream(), {
-      subjects_filter: eventSubject(jobId),
+      subjects_filter: terminalEventSubject(jobId),
     });
-    return info.state.subjects?.[eventSubject(jobId)] ?? 0;
+    return info.state.subjects?.[terminalEventSubject(jobId)] ?? 0;
   }
 
   it('publishes the stored outcome on the retry, and a different outcome still loses', async () => {
@@ -71,11 +71,11 @@ describe('settling a job again after the first try stored it but could not publi
 describe('NATS_REPLICAS=3 against a single nats-server', () => {
   it('fails the set-up at once, saying it needs a cluster', async () => {
     const server = await startNatsServer();
-    const nc = await connectNats({ url: server.url, name: 'r3-on-one-node' });
+    const nc = await server.connect('admin', { name: 'r3-on-one-node' });
     try {
-      const settings = farmSettingsFromConfig(testConfig(server.url, { NATS_REPLICAS: '3' }));
+      const settings = farmSettingsFromConfig(testConfig(server, { NATS_REPLICAS: '3' }));
       const started = Date.now();
-      await expect(ensureFarm(nc, settings)).rejects.toThrow(
+      await expect(setupFarm(nc, settings)).rejects.toThrow(
         /NATS_REPLICAS=3 needs a JetStream cluster of 3 nodes/,
       );
       expect(Date.now() - started).toBeLessThan(5000);

@@ -2,6 +2,10 @@
  * A real 3-node `nats-server` cluster for tests: each node on free client and route ports, with
  * JetStream and its own temporary store, routed to the others. A node can be SIGKILLed and started
  * again on the same ports and store; helpers find a stream's leader and the node a client uses.
+ * Auth is on as on a single test server: every node includes the same generated `auth.conf`
+ * (`writeAuthConfig`, one nkey per role), and the handle hands out `connect(role)` / `env(role)`
+ * like `NatsServerHandle`, so the farm harness takes a cluster too. Routes carry no auth: they
+ * listen on loopback only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +13,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, type NatsConnection } from '../../shared/src/index.js';
+import {
+  connectNats,
+  ensureCredentials,
+  writeAuthConfig,
+  type FarmCredentials,
+  type FarmRole,
+  type NatsConnection,
+} from '../../shared/src/index.js';
+import type { TestServer } from './farm-harness.js';
 import { freePort } from './nats-server.js';
 
 export interface ClusterNode {
@@ -25,10 +37,12 @@ export interface ClusterNode {
   output(): string;
 }
 
-export interface NatsCluster {
+export interface NatsCluster extends TestServer {
   readonly nodes: readonly ClusterNode[];
   /** Every node's URL, comma-separated (what `NATS_URL` holds for a cluster). */
   readonly url: string;
+  /** The role credentials every node accepts. */
+  readonly credentials: FarmCredentials;
   node(name: string): ClusterNode;
   /** Waits until JetStream answers through every running node (a meta leader is elected). */
   waitForJetStream(timeoutMs?: number): Promise<void>;
@@ -59,6 +73,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 
 function nodeConfig(o: { name: string; port: number; routePort: number; routes: number[]; store: string }) {
   return [
+    'include "auth.conf"',
     `server_name: ${o.name}`,
     `listen: 127.0.0.1:${o.port}`,
     `jetstream { store_dir: "${o.store}" }`,
@@ -112,10 +127,29 @@ export interface ClusterOptions {
   shippedConfig?: (index: number) => { file: string; includes: string[] };
 }
 
+/** Connects as `role` to the given seed URLs with that role's nkey. */
+async function connectAs(
+  url: string,
+  credentials: FarmCredentials,
+  role: FarmRole,
+  options: { name?: string; waitOnFirstConnect?: boolean } = {},
+): Promise<NatsConnection> {
+  const seed = (await readFile(credentials[role].seedFile, 'utf8')).trim();
+  return connectNats({
+    url,
+    name: options.name ?? `test-${role}`,
+    role,
+    waitOnFirstConnect: options.waitOnFirstConnect ?? true,
+    nkeySeed: new TextEncoder().encode(seed),
+  });
+}
+
 /** Starts `size` (default 3) routed JetStream nodes named `n1`, `n2`, … and waits for JetStream. */
 export async function startNatsCluster(options: ClusterOptions = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-cluster-'));
+  const credentials = await ensureCredentials(path.join(dir, 'credentials'));
+  const authFile = await writeAuthConfig(path.join(dir, 'auth.conf'), credentials);
   const ports: { port: number; routePort: number }[] = [];
   for (let i = 0; i < size; i++) ports.push({ port: await freePort(), routePort: await freePort() });
   const nodes: ClusterNode[] = [];
@@ -125,7 +159,7 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
     const store = path.join(dir, `store-${i + 1}`);
     if (options.shippedConfig) {
       const shipped = options.shippedConfig(i);
-      const args = await stageShippedConfig(path.join(dir, `node-${i + 1}`), shipped, store);
+      const args = await stageShippedConfig(path.join(dir, `node-${i + 1}`), shipped, store, authFile);
       const routeUrls = ports.map((p) => `nats://127.0.0.1:${p.routePort}`).join(',');
       const overrides = ['-a', '127.0.0.1', '-p', String(port), '-m', '0'];
       args.push(...overrides, '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routeUrls);
@@ -138,20 +172,33 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
     await writeFile(confFile, nodeConfig({ name, port, routePort, routes, store }));
     nodes.push(makeNode(name, port, routePort, ['-c', confFile]));
   }
+  const url = nodes.map((n) => n.url).join(',');
   const cluster: NatsCluster = {
     nodes,
-    url: nodes.map((n) => n.url).join(','),
+    url,
+    credentials,
+    connect: (role, opts) => connectAs(url, credentials, role, opts),
+    env: (role) => ({ NATS_URL: url, NATS_NKEY_FILE: credentials[role].seedFile }),
     node: (name) => {
       const found = nodes.find((n) => n.name === name);
       if (!found) throw new Error(`no node ${name}`);
       return found;
     },
-    waitForJetStream: (timeoutMs = 30_000) => waitForJetStream(nodes, timeoutMs),
+    waitForJetStream: (timeoutMs = 30_000) => waitForJetStream(nodes, credentials, timeoutMs),
     async streamLeader(nc, stream) {
       const jsm = await jetstreamManager(nc);
       return (await jsm.streams.info(stream)).cluster?.leader;
     },
     async dispose() {
+      // TESSERA_TEST_VIOLATIONS=1 prints what the nodes refused (to find a missing permission).
+      if (process.env.TESSERA_TEST_VIOLATIONS) {
+        for (const n of nodes)
+          for (const line of n
+            .output()
+            .split('\n')
+            .filter((l) => /Violation|Authorization/i.test(l)))
+            process.stderr.write(`[nats ${n.name}] ${line}\n`);
+      }
       await Promise.all(nodes.map((n) => n.stop()));
       await rm(dir, { recursive: true, force: true });
     },
@@ -167,13 +214,18 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
   return cluster;
 }
 
-/** Copies a shipped config and its includes into `dir`, pointing `store_dir` at `store`. */
+/**
+ * Copies a shipped config and its includes into `dir`, pointing `store_dir` at `store`, and puts
+ * the generated `auth.conf` next to them (where `tessera credentials` output is mounted in deploy).
+ */
 async function stageShippedConfig(
   dir: string,
   shipped: { file: string; includes: string[] },
   store: string,
+  authFile: string,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'auth.conf'), await readFile(authFile, 'utf8'));
   for (const file of [shipped.file, ...shipped.includes]) {
     const text = await readFile(file, 'utf8');
     await writeFile(
@@ -184,7 +236,11 @@ async function stageShippedConfig(
   return ['-c', path.join(dir, path.basename(shipped.file))];
 }
 
-async function waitForJetStream(nodes: readonly ClusterNode[], timeoutMs: number): Promise<void> {
+async function waitForJetStream(
+  nodes: readonly ClusterNode[],
+  credentials: FarmCredentials,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const retry = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     for (;;) {
@@ -199,7 +255,10 @@ async function waitForJetStream(nodes: readonly ClusterNode[], timeoutMs: number
   };
   const running = nodes.filter((n) => n.running());
   for (const node of running) {
-    const nc = await connectNats({ url: node.url, name: 'cluster-probe', waitOnFirstConnect: false });
+    const nc = await connectAs(node.url, credentials, 'admin', {
+      name: 'cluster-probe',
+      waitOnFirstConnect: false,
+    });
     try {
       await retry(`JetStream not ready on ${node.name}`, async () => {
         await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
