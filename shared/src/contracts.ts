@@ -4,6 +4,7 @@
  * an old or future message from a broken one. Parse at every boundary (see `codec.ts`).
  */
 import { z } from 'zod';
+import { LoopOptions } from './loop-options.js';
 
 /** The schema version every message written by this code carries. */
 export const CONTRACT_VERSION = 1 as const;
@@ -90,6 +91,8 @@ export const RenderJob = z
     cutn: z.number().int().min(1).max(256).optional(),
     lr: z.number().finite().positive().max(10).optional(),
     initImage: ImageRef.optional(),
+    /** generate.py's options (shared/src/loop-options.ts); absent: the model's defaults. */
+    ...LoopOptions.shape,
     model: ModelName,
     requester: Requester,
     discord: DiscordContext.optional(),

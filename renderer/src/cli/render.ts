@@ -21,6 +21,7 @@ import {
 import { encodeTimelapse } from '../engine/image-io.js';
 import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
+import { type LoopOptions, loopOptionProblem, parseAugments } from '../../../shared/src/loop-options.js';
 import { parseWebGpuOptions, type WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -39,6 +40,13 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --timelapse FILE.webp  also write an animated WebP of the progress frames
   --frame-every N        frame interval for --timelapse (default: the model's)
   --cutn N, --lr X       cutouts per step, learning rate (default: the model's)
+  --loop L               classic | reference (generate.py's loop; default: the model's)
+  --cut-method M         latest | original (reference loop)
+  --cut-pow X            cut_pow of the original method (0.1…10)
+  --augments LIST        e.g. Af,Pe,Ji,Er or none; from Af Pe Ji Er Ro Re Sh Gn Cr (reference loop)
+  --cut-noise X          per-cutout noise factor 0…1 (reference loop)
+  --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
+  --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)
   --ep EP                auto | cpu | webgpu | cuda (default: $RENDERER_EP or auto)
   --threads N            CPU threads per operator (default 2; results depend on it)
   --quiet                no progress bar
@@ -83,6 +91,27 @@ function parseImagePrompt(raw: string): { file: string; weight: number } {
   return { file: m[1], weight };
 }
 
+/** The reference-loop flags as job fields; a bad value is a UsageError naming the flag and its range. */
+function loopOptionsFrom(v: Record<string, string | boolean | string[] | undefined>): LoopOptions {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const raw = {
+    loop: str('loop'),
+    cutMethod: str('cut-method'),
+    cutPow: num('cut-pow', str('cut-pow')),
+    augments: str('augments') === undefined ? undefined : parseAugments(str('augments')!),
+    cutNoise: num('cut-noise', str('cut-noise')),
+    optimiser: str('optimiser'),
+    initWeight: num('init-weight', str('init-weight')),
+  };
+  const o = Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)) as LoopOptions;
+  const problem = loopOptionProblem(o);
+  if (problem)
+    throw new UsageError(
+      `--${problem.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${problem.message}`,
+    );
+  return o;
+}
+
 interface CliOptions {
   prompt: string;
   out: string;
@@ -97,6 +126,7 @@ interface CliOptions {
   frameEvery: number | undefined;
   cutn: number | undefined;
   lr: number | undefined;
+  loopOptions: LoopOptions;
   ep: ExecutionProviderChoice;
   webgpuOptions: WebGpuOptions;
   threads: number;
@@ -120,6 +150,13 @@ function parseCli(argv: string[]): CliOptions | 'help' {
       'frame-every': { type: 'string' },
       cutn: { type: 'string' },
       lr: { type: 'string' },
+      loop: { type: 'string' },
+      'cut-method': { type: 'string' },
+      'cut-pow': { type: 'string' },
+      augments: { type: 'string' },
+      'cut-noise': { type: 'string' },
+      optimiser: { type: 'string' },
+      'init-weight': { type: 'string' },
       ep: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -159,6 +196,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     frameEvery: int('frame-every', values['frame-every']),
     cutn: int('cutn', values.cutn),
     lr: num('lr', values.lr),
+    loopOptions: loopOptionsFrom(values),
     ep: ep as ExecutionProviderChoice,
     webgpuOptions: webgpuOptionsFromEnv(),
     threads,
@@ -240,6 +278,7 @@ async function render(o: CliOptions): Promise<number> {
       steps: o.steps ?? engine.manifest.defaults.steps,
       ...(o.cutn !== undefined ? { cutn: o.cutn } : {}),
       ...(o.lr !== undefined ? { lr: o.lr } : {}),
+      ...o.loopOptions,
       ...(o.frameEvery !== undefined ? { frameEvery: o.frameEvery } : {}),
       ...(initImage ? { initImage } : {}),
     };

@@ -4,12 +4,15 @@
  * small deterministic engine instead.
  */
 
+import type { LoopOptions } from '../../../shared/src/loop-options.js';
+
 /** One weighted prompt, already parsed from `text:weight:stop` (or an image prompt). */
 export type WeightedPrompt =
   | { kind: 'text'; text: string; weight: number; stop?: number }
   | { kind: 'image'; image: Uint8Array; weight: number; stop?: number };
 
-export interface RenderRequest {
+/** generate.py's options (shared/src/loop-options.ts): absent ⇒ the bundle's defaults. */
+export interface RenderRequest extends LoopOptions {
   prompts: WeightedPrompt[];
   seed: number;
   width: number;

@@ -5,13 +5,15 @@
  */
 import { formatPromptLine } from '../../../shared/src/prompt-syntax.js';
 import type { GraphSession, HostTensor } from '../onnx/onnx-runtime.js';
-import { Adam, clampPerChannel } from './adam.js';
+import { clampPerChannel } from './adam.js';
+import { drawReferenceStep, WARP_SLOTS } from './augment-draws.js';
 import type { BundleManifest } from './bundle.js';
 import { ModelBundleError } from './bundle.js';
 import { sampleCutouts, sampleNormals } from './cutouts.js';
 import { EngineInputError, type RenderRequest, type RenderResult, type WeightedPrompt } from './engine.js';
 import { decodeImageToTensor, encodeFinalPng, encodeFrame, tensorToRgb } from './image-io.js';
 import { resolveRequest, type ResolvedRender } from './request.js';
+import { createOptimiser } from './optimisers.js';
 import { Mulberry32 } from './rng.js';
 import type { TextTokenizer } from './words-tokenizer.js';
 
@@ -27,6 +29,8 @@ export interface LoadedModel {
     encoder?: GraphSession;
     image?: GraphSession;
     codes?: GraphSession;
+    /** Step interface 2: generate.py's loss (models/BUNDLE.md). */
+    stepReference?: GraphSession;
   };
 }
 
@@ -177,8 +181,55 @@ export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<st
     noise: r.noise,
     initImage: r.initImage !== undefined,
     executionProvider: model.executionProvider,
+    ...(r.loop === 'reference'
+      ? {
+          loop: r.loop,
+          cutMethod: r.cutMethod,
+          augments: r.augments,
+          cutNoise: r.cutNoise,
+          optimiser: r.optimiser,
+        }
+      : {}),
+    ...(r.optimiser !== 'Adam' && r.loop === 'classic' ? { optimiser: r.optimiser } : {}),
+    ...(r.initWeight ? { initWeight: r.initWeight } : {}),
   };
   return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
+}
+
+/** One step's random inputs, drawn in the order of models/BUNDLE.md for the render's loop. */
+function stepDraws(
+  rng: Mulberry32,
+  r: ResolvedRender,
+  S: number,
+  wantsEps: boolean,
+): Record<string, HostTensor> {
+  const N = r.cutn;
+  if (r.loop === 'classic') {
+    const { cuts, noise } = sampleCutouts(rng, r);
+    const feeds = { cuts: f32(cuts, [N, 4]), noise: f32(noise, [N, 1, 1, 1]) };
+    // eps only when the graph has it (the classic draw order of models/BUNDLE.md)
+    return wantsEps ? { ...feeds, eps: f32(sampleNormals(rng, N * 3 * S * S), [N, 3, S, S]) } : feeds;
+  }
+  const d = drawReferenceStep(rng, { ...r, S });
+  return {
+    cuts: f32(d.cuts, [N, 4]),
+    pool: f32(d.pool, [1]),
+    warps: f32(d.warps, [WARP_SLOTS, N, 3, 3]),
+    jitter: f32(d.jitter, [N, 5]),
+    jorder: f32(d.jorder, [4, 4]),
+    sharp: f32(d.sharp, [N]),
+    gnoise: f32(d.gnoise, [N, 3, S, S]),
+    erase: f32(d.erase, [N, 1, S, S]),
+    noise: f32(d.noise, [N, 1, 1, 1]),
+    eps: f32(d.eps, [N, 3, S, S]),
+  };
+}
+
+/** generate.py's init weight: + mse(z, 0)·initWeight/(2i+1)/2, i.e. gradient z·w/((2i+1)·numel). */
+export function withInitWeight(grad: Float32Array, z: Float32Array, weight: number, i: number): Float32Array {
+  if (!weight) return grad;
+  const c = weight / ((2 * i + 1) * z.length);
+  return grad.map((g, j) => g + c * z[j]!);
 }
 
 /** Runs one render to the end (or until `hooks.aborted()`). */
@@ -209,28 +260,22 @@ export async function runRender(
       [P],
     ),
   };
-  const stepInputs = model.graphs.step.inputs.map((i) => i.name);
+  const graph = r.loop === 'reference' ? model.graphs.stepReference! : model.graphs.step;
+  const stepInputs = graph.inputs.map((i) => i.name);
   const wantsEps = stepInputs.includes('eps');
-  const adam = new Adam(z.length, { lr: r.lr });
+  const optimiser = createOptimiser(r.optimiser, z.length, r.lr);
   const loopStart = now();
 
   for (let i = 0; i < r.steps; i++) {
     if (hooks.aborted()) throw abortError();
-    const { cuts, noise } = sampleCutouts(rng, r);
-    const feeds: Record<string, HostTensor> = {
-      ...base,
-      z: f32(z, dims),
-      cuts: f32(cuts, [r.cutn, 4]),
-      noise: f32(noise, [r.cutn, 1, 1, 1]),
-    };
-    if (wantsEps) feeds.eps = f32(sampleNormals(rng, r.cutn * 3 * S * S), [r.cutn, 3, S, S]);
+    const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), ...stepDraws(rng, r, S, wantsEps) };
     const missing = stepInputs.filter((n) => !(n in feeds));
     if (missing.length)
       throw new ModelBundleError(
         `step graph of '${model.name}' wants inputs the engine does not know: ${missing.join(', ')}`,
         model.name,
       );
-    const out = await model.graphs.step.run(Object.fromEntries(stepInputs.map((n) => [n, feeds[n]!])));
+    const out = await graph.run(Object.fromEntries(stepInputs.map((n) => [n, feeds[n]!])));
     const grad = out.grad;
     if (grad?.type !== 'float32' || grad.data.length !== z.length)
       throw new ModelBundleError(`step graph of '${model.name}' gave no usable 'grad'`, model.name);
@@ -240,7 +285,7 @@ export async function runRender(
       if (image?.type === 'float32')
         frame = await encodeFrame(tensorToRgb(image.data, r.width, r.height), r.width, r.height);
     }
-    adam.step(z, grad.data);
+    optimiser.step(z, withInitWeight(grad.data, z, r.initWeight, i));
     clampPerChannel(z, C, min, max);
     const elapsed = (now() - loopStart) / 1000;
     hooks.onProgress({
