@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 /** generate.py's augmentation codes (`-aug`). */
-export const AUGMENTS = ['Af', 'Pe', 'Ji', 'Er', 'Ro', 'Re', 'Sh', 'Gn', 'Cr'] as const;
+export const AUGMENTS = ['Af', 'Pe', 'Ji', 'Er', 'Ro', 'Re', 'Sh', 'Gn', 'Cr'] as const; // not Et, Ts (see ENGINE.md)
 export type Augment = (typeof AUGMENTS)[number];
 export const OPTIMISERS = ['Adam', 'AdamW', 'Adagrad', 'Adamax', 'RAdam', 'RMSprop', 'DiffGrad'] as const;
 export type Optimiser = (typeof OPTIMISERS)[number];
