@@ -20,7 +20,11 @@ export const LOOP_OPTION_RANGES = {
   cutPow: { min: 0.1, max: 10, default: 1 },
   cutNoise: { min: 0, max: 1, default: 0.1 },
   initWeight: { min: 0, max: 100, default: 0 },
+  /** Story: the next prompt every storyEvery steps (generate.py -cpe). */
+  storyEvery: { min: 1, max: 5000, default: 50 },
 } as const;
+/** Story: at most this many `^`-separated prompts. */
+export const MAX_STORY_SEGMENTS = 16;
 
 export const LoopOptions = z.object({
   loop: z.enum(LOOPS).optional(),
@@ -38,6 +42,12 @@ export const LoopOptions = z.object({
     .number()
     .min(LOOP_OPTION_RANGES.initWeight.min)
     .max(LOOP_OPTION_RANGES.initWeight.max)
+    .optional(),
+  storyEvery: z
+    .number()
+    .int()
+    .min(LOOP_OPTION_RANGES.storyEvery.min)
+    .max(LOOP_OPTION_RANGES.storyEvery.max)
     .optional(),
 });
 export type LoopOptions = z.infer<typeof LoopOptions>;
@@ -66,7 +76,8 @@ export function loopOptionProblem(o: LoopOptions): { option: string; message: st
     oneOf('optimiser', o.optimiser, OPTIMISERS) ??
     num('cutPow', o.cutPow) ??
     num('cutNoise', o.cutNoise) ??
-    num('initWeight', o.initWeight);
+    num('initWeight', o.initWeight) ??
+    num('storyEvery', o.storyEvery);
   if (bad) return bad;
   if (o.augments !== undefined) {
     const unknown = o.augments.filter((a) => !(AUGMENTS as readonly string[]).includes(a));

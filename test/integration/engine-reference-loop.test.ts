@@ -3,6 +3,7 @@
  * tiny-shapes model: same seed and options ⇒ the same PNG bytes; options change the result;
  * bad options are refused before any step runs.
  */
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RenderRequest } from '../../renderer/src/engine/engine.js';
 import { createOnnxEngine, type OnnxEngine } from '../../renderer/src/engine/onnx-engine.js';
@@ -55,12 +56,28 @@ describe('reference loop', () => {
     }
   });
 
-  it('the classic loop still renders the bytes it did (no reference draws)', {
+  it('the classic loop stays available and deterministic, its metadata unchanged', {
     timeout: 120_000,
   }, async () => {
     const a = await engine.render(request({ loop: 'classic' }), {});
-    const b = await engine.render(request({ loop: undefined }), {});
+    const b = await engine.render(request({ loop: 'classic' }), {});
     expect(Buffer.from(a.png).equals(Buffer.from(b.png))).toBe(true);
+    expect(JSON.parse(readPngText(a.png).parameters!)).not.toHaveProperty('loop');
+  });
+
+  it('a story switches prompts every storyEvery steps and says so in the PNG', {
+    timeout: 120_000,
+  }, async () => {
+    const story = [[{ kind: 'text' as const, text: 'a green circle on a yellow background', weight: 1 }]];
+    const early = await engine.render(request({ story, storyEvery: 6 }), {}); // switches after the last step
+    const plain = await engine.render(request(), {});
+    const switched = await engine.render(request({ story, storyEvery: 2 }), {});
+    expect(readPngText(switched.png).prompt).toBe(
+      'a red square on a blue background ^ a green circle on a yellow background',
+    );
+    const pixels = async (png: Uint8Array) => Buffer.from(await sharp(png).raw().toBuffer());
+    expect((await pixels(early.png)).equals(await pixels(plain.png))).toBe(true);
+    expect((await pixels(switched.png)).equals(await pixels(plain.png))).toBe(false);
   });
 
   it('refuses a bad option with its identifier', async () => {

@@ -76,6 +76,27 @@ describe('reference loop options', () => {
     expect(e.message).toMatch(message);
   });
 
+  it('a story: segments in order, at most 16, storyEvery 1…5000', () => {
+    const seg = (text: string) => [{ kind: 'text' as const, text, weight: 1 }];
+    const r = resolveRequest(
+      manifest,
+      req({ story: [seg('a blue square'), seg('a green circle')], storyEvery: 3 }),
+    );
+    expect(r.segments.map((s) => (s[0] as { text: string }).text)).toEqual([
+      'a red circle',
+      'a blue square',
+      'a green circle',
+    ]);
+    expect(r.storyEvery).toBe(3);
+    const long = refusal(req({ story: Array.from({ length: 99 }, () => seg('a red circle')) }));
+    expect(long.identifier).toBe('bad-story');
+    expect(long.message).toMatch(/100 prompts; at most 16/);
+    expect(refusal(req({ storyEvery: 0 })).message).toMatch(/storyEvery must be a number from 1 to 5000/);
+    expect(refusal(req({ story: [[{ kind: 'text', text: '', weight: 1 }]] })).identifier).toBe(
+      'empty-prompt',
+    );
+  });
+
   it('the job contract takes the same fields with the same ranges', () => {
     const job = {
       v: 1,

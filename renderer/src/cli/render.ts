@@ -47,6 +47,7 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --cut-noise X          per-cutout noise factor 0…1 (reference loop)
   --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
   --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)
+  --story-every N        with a prompt "a ^ b ^ c" (a story, at most 16): the next every N steps
   --ep EP                auto | cpu | webgpu | cuda (default: $RENDERER_EP or auto)
   --threads N            CPU threads per operator (default 2; results depend on it)
   --quiet                no progress bar
@@ -102,6 +103,7 @@ function loopOptionsFrom(v: Record<string, string | boolean | string[] | undefin
     cutNoise: num('cut-noise', str('cut-noise')),
     optimiser: str('optimiser'),
     initWeight: num('init-weight', str('init-weight')),
+    storyEvery: num('story-every', str('story-every')),
   };
   const o = Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)) as LoopOptions;
   const problem = loopOptionProblem(o);
@@ -157,6 +159,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
       'cut-noise': { type: 'string' },
       optimiser: { type: 'string' },
       'init-weight': { type: 'string' },
+      'story-every': { type: 'string' },
       ep: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -249,8 +252,13 @@ async function render(o: CliOptions): Promise<number> {
       throw new InputFileError(`cannot write ${file}: its folder does not exist`);
     }
   }
-  const parsed = parsePromptLine(o.prompt);
-  if (!parsed.ok) throw new EngineInputError(parsed.error.message, parsed.error.identifier);
+  // a story: prompt lines separated by '^' (generate.py's -cpe), the next every --story-every steps
+  const [parsed, ...story] = o.prompt.split('^').map((line) => {
+    const r = parsePromptLine(line);
+    if (!r.ok) throw new EngineInputError(r.error.message, r.error.identifier);
+    return r;
+  });
+  if (!parsed) throw new UsageError('the prompt is missing');
   const initImage = o.initImage ? await readInput(o.initImage, 'init image') : undefined;
   const imagePrompts: WeightedPrompt[] = [];
   for (const p of o.imagePrompts)
@@ -279,6 +287,9 @@ async function render(o: CliOptions): Promise<number> {
       ...(o.cutn !== undefined ? { cutn: o.cutn } : {}),
       ...(o.lr !== undefined ? { lr: o.lr } : {}),
       ...o.loopOptions,
+      ...(story.length
+        ? { story: story.map((s) => s.prompts.map((p): WeightedPrompt => ({ kind: 'text', ...p }))) }
+        : {}),
       ...(o.frameEvery !== undefined ? { frameEvery: o.frameEvery } : {}),
       ...(initImage ? { initImage } : {}),
     };

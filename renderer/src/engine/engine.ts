@@ -22,6 +22,8 @@ export interface RenderRequest extends LoopOptions {
   lr?: number;
   /** Encoded image bytes (PNG/JPEG/WebP) used as the starting point. */
   initImage?: Uint8Array;
+  /** Story: later prompt lists; segment k is used from step k·storyEvery on. */
+  story?: WeightedPrompt[][];
   /** Emit a progress frame every N steps (the engine's default when absent). */
   frameEvery?: number;
 }

@@ -162,13 +162,17 @@ export async function initialLatent(
 
 /** What goes into the PNG's text chunks: everything needed to render the same image again. */
 export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<string, string> {
-  const prompt = formatPromptLine(
-    r.prompts.map((p) => ({
-      text: p.kind === 'text' ? p.text : '[image]',
-      weight: p.weight,
-      ...(p.stop !== undefined ? { stop: p.stop } : {}),
-    })),
-  );
+  const prompt = r.segments
+    .map((prompts) =>
+      formatPromptLine(
+        prompts.map((p) => ({
+          text: p.kind === 'text' ? p.text : '[image]',
+          weight: p.weight,
+          ...(p.stop !== undefined ? { stop: p.stop } : {}),
+        })),
+      ),
+    )
+    .join(' ^ ');
   const parameters = {
     model: model.name,
     seed: r.seed,
@@ -192,8 +196,28 @@ export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<st
       : {}),
     ...(r.optimiser !== 'Adam' && r.loop === 'classic' ? { optimiser: r.optimiser } : {}),
     ...(r.initWeight ? { initWeight: r.initWeight } : {}),
+    ...(r.segments.length > 1 ? { storyEvery: r.storyEvery } : {}),
   };
   return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
+}
+
+/** targets, weights and stops of one prompt list. */
+async function promptFeeds(
+  model: LoadedModel,
+  prompts: WeightedPrompt[],
+): Promise<Record<string, HostTensor>> {
+  const P = prompts.length;
+  return {
+    targets: f32(await embedPrompts(model, prompts), [P, model.manifest.clip.embedDim]),
+    weights: f32(
+      Float32Array.from(prompts, (p) => p.weight),
+      [P],
+    ),
+    stops: f32(
+      Float32Array.from(prompts, (p) => p.stop ?? -1),
+      [P],
+    ),
+  };
 }
 
 /** One step's random inputs, drawn in the order of models/BUNDLE.md for the render's loop. */
@@ -244,22 +268,11 @@ export async function runRender(
   const { channels: C, downsample, min, max } = model.manifest.latent;
   const S = model.manifest.clip.inputSize;
   const dims = [1, C, r.height / downsample, r.width / downsample];
-  const P = r.prompts.length;
 
-  const targets = await embedPrompts(model, r.prompts);
+  const bases = [];
+  for (const prompts of r.segments) bases.push(await promptFeeds(model, prompts));
   const rng = new Mulberry32(r.seed);
   const z = await initialLatent(model, r, rng);
-  const base: Record<string, HostTensor> = {
-    targets: f32(targets, [P, model.manifest.clip.embedDim]),
-    weights: f32(
-      Float32Array.from(r.prompts, (p) => p.weight),
-      [P],
-    ),
-    stops: f32(
-      Float32Array.from(r.prompts, (p) => p.stop ?? -1),
-      [P],
-    ),
-  };
   const graph = r.loop === 'reference' ? model.graphs.stepReference! : model.graphs.step;
   const stepInputs = graph.inputs.map((i) => i.name);
   const wantsEps = stepInputs.includes('eps');
@@ -268,6 +281,7 @@ export async function runRender(
 
   for (let i = 0; i < r.steps; i++) {
     if (hooks.aborted()) throw abortError();
+    const base = bases[Math.min(Math.floor(i / r.storyEvery), bases.length - 1)]!;
     const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), ...stepDraws(rng, r, S, wantsEps) };
     const missing = stepInputs.filter((n) => !(n in feeds));
     if (missing.length)

@@ -6,6 +6,7 @@ import {
   type Augment,
   LOOP_OPTION_RANGES,
   loopOptionProblem,
+  MAX_STORY_SEGMENTS,
   type Optimiser,
 } from '../../../shared/src/loop-options.js';
 import type { BundleManifest } from './bundle.js';
@@ -37,6 +38,9 @@ export interface ResolvedRender {
   cutNoise: number;
   optimiser: Optimiser;
   initWeight: number;
+  /** The prompt lists in story order (one entry without a story). */
+  segments: WeightedPrompt[][];
+  storyEvery: number;
 }
 
 function bad(message: string, identifier = 'bad-request'): never {
@@ -112,6 +116,20 @@ function resolveLoop(manifest: BundleManifest, request: RenderRequest) {
   };
 }
 
+function resolveStory(request: RenderRequest): { segments: WeightedPrompt[][]; storyEvery: number } {
+  const story = request.story ?? [];
+  if (!Array.isArray(story) || story.length + 1 > MAX_STORY_SEGMENTS)
+    bad(
+      `The story has ${story.length + 1} prompts; at most ${MAX_STORY_SEGMENTS} are accepted (story).`,
+      'bad-story',
+    );
+  story.forEach(checkPrompts);
+  return {
+    segments: [request.prompts, ...story],
+    storyEvery: request.storyEvery ?? LOOP_OPTION_RANGES.storyEvery.default,
+  };
+}
+
 export function resolveRequest(manifest: BundleManifest, request: RenderRequest): ResolvedRender {
   if (typeof request !== 'object' || request === null) bad('The render request is missing.');
   checkPrompts(request.prompts);
@@ -149,6 +167,7 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
     cutNoise: l.cutNoise,
     optimiser: request.optimiser ?? (l.loop === 'reference' ? manifest.reference!.optimiser : 'Adam'),
     initWeight: request.initWeight ?? LOOP_OPTION_RANGES.initWeight.default,
+    ...resolveStory(request),
   };
   if (request.initImage) resolved.initImage = request.initImage;
   return resolved;
