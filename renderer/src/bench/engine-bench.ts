@@ -32,6 +32,8 @@ export interface EngineBenchOptions {
   /** Steps per render, cutouts per step; the model's defaults when absent. */
   steps?: number;
   cutn?: number;
+  /** The loop (default: the model's); `reference` times generate.py's step and the torch side runs the same. */
+  loop?: 'classic' | 'reference';
   /** Progress frames every N steps (default: the model's, as users get them). */
   frameEvery?: number;
   prompt?: string;
@@ -119,6 +121,7 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
       height,
       steps: n,
       cutn,
+      ...(o.loop ? { loop: o.loop } : {}),
       ...(o.frameEvery ? { frameEvery: o.frameEvery } : {}),
     });
     out(`engine  ${settings}: sessions loaded in ${(loadMs / 1000).toFixed(1)} s`);
@@ -186,7 +189,9 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   try {
     // Passive OpenMP waits, like the engine's non-spinning onnxruntime threads: on a busy 2-core
     // machine spinning threads make PyTorch 20x slower, which would flatter the ratio.
-    const stdout = await capture(env, ['python', script, '--threads', String(threads)], repoRoot, 600_000, {
+    const loopArgs = (o.loop ?? engine.manifest.defaults.loop) === 'reference' ? ['--loop', 'reference'] : [];
+    const args = ['python', script, '--threads', String(threads), '--cutn', String(cutn), ...loopArgs];
+    const stdout = await capture(env, args, repoRoot, 600_000, {
       ...process.env,
       OMP_WAIT_POLICY: 'PASSIVE',
     });
