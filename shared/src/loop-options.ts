@@ -22,6 +22,9 @@ export const LOOP_OPTION_RANGES = {
   initWeight: { min: 0, max: 100, default: 0 },
   /** Story: the next prompt every storyEvery steps (generate.py -cpe). */
   storyEvery: { min: 1, max: 5000, default: 50 },
+  /** Auto-stop (off unless autoStopWindow is given): window in steps, least relative improvement. */
+  autoStopWindow: { min: 5, max: 1000, default: undefined },
+  autoStopDelta: { min: 0, max: 1, default: 0.001 },
 } as const;
 /** Story: at most this many `^`-separated prompts. */
 export const MAX_STORY_SEGMENTS = 16;
@@ -42,6 +45,17 @@ export const LoopOptions = z.object({
     .number()
     .min(LOOP_OPTION_RANGES.initWeight.min)
     .max(LOOP_OPTION_RANGES.initWeight.max)
+    .optional(),
+  autoStopWindow: z
+    .number()
+    .int()
+    .min(LOOP_OPTION_RANGES.autoStopWindow.min)
+    .max(LOOP_OPTION_RANGES.autoStopWindow.max)
+    .optional(),
+  autoStopDelta: z
+    .number()
+    .min(LOOP_OPTION_RANGES.autoStopDelta.min)
+    .max(LOOP_OPTION_RANGES.autoStopDelta.max)
     .optional(),
   storyEvery: z
     .number()
@@ -77,7 +91,9 @@ export function loopOptionProblem(o: LoopOptions): { option: string; message: st
     num('cutPow', o.cutPow) ??
     num('cutNoise', o.cutNoise) ??
     num('initWeight', o.initWeight) ??
-    num('storyEvery', o.storyEvery);
+    num('storyEvery', o.storyEvery) ??
+    num('autoStopWindow', o.autoStopWindow) ??
+    num('autoStopDelta', o.autoStopDelta);
   if (bad) return bad;
   if (o.augments !== undefined) {
     const unknown = o.augments.filter((a) => !(AUGMENTS as readonly string[]).includes(a));

@@ -80,6 +80,13 @@ describe('reference loop', () => {
     expect((await pixels(switched.png)).equals(await pixels(plain.png))).toBe(false);
   });
 
+  it('auto-stop ends the render on a plateau and says where', { timeout: 120_000 }, async () => {
+    const r = await engine.render(request({ steps: 400, autoStopWindow: 10, autoStopDelta: 0.01 }), {});
+    expect(r.steps).toBeLessThan(400);
+    expect(r.steps).toBeGreaterThanOrEqual(20);
+    expect(JSON.parse(readPngText(r.png).parameters!)).toMatchObject({ stepsRun: r.steps });
+  });
+
   it('refuses a bad option with its identifier', async () => {
     await expect(engine.render(request({ augments: ['Af', 'Nope'] as never }), {})).rejects.toMatchObject({
       name: 'EngineInputError',

@@ -48,6 +48,8 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
   --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)
   --story-every N        with a prompt "a ^ b ^ c" (a story, at most 16): the next every N steps
+  --auto-stop-window N   stop when the mean loss of the last N steps (5…1000) fell by less than
+  --auto-stop-delta X      X (default 0.001) times the N before's (off by default)
   --ep EP                auto | cpu | webgpu | cuda (default: $RENDERER_EP or auto)
   --threads N            CPU threads per operator (default 2; results depend on it)
   --quiet                no progress bar
@@ -104,6 +106,8 @@ function loopOptionsFrom(v: Record<string, string | boolean | string[] | undefin
     optimiser: str('optimiser'),
     initWeight: num('init-weight', str('init-weight')),
     storyEvery: num('story-every', str('story-every')),
+    autoStopWindow: num('auto-stop-window', str('auto-stop-window')),
+    autoStopDelta: num('auto-stop-delta', str('auto-stop-delta')),
   };
   const o = Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)) as LoopOptions;
   const problem = loopOptionProblem(o);
@@ -160,6 +164,8 @@ function parseCli(argv: string[]): CliOptions | 'help' {
       optimiser: { type: 'string' },
       'init-weight': { type: 'string' },
       'story-every': { type: 'string' },
+      'auto-stop-window': { type: 'string' },
+      'auto-stop-delta': { type: 'string' },
       ep: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },

@@ -14,6 +14,7 @@ import { EngineInputError, type RenderRequest, type RenderResult, type WeightedP
 import { decodeImageToTensor, encodeFinalPng, encodeFrame, tensorToRgb } from './image-io.js';
 import { resolveRequest, type ResolvedRender } from './request.js';
 import { createOptimiser } from './optimisers.js';
+import { PlateauDetector } from './plateau.js';
 import { Mulberry32 } from './rng.js';
 import type { TextTokenizer } from './words-tokenizer.js';
 
@@ -161,7 +162,11 @@ export async function initialLatent(
 }
 
 /** What goes into the PNG's text chunks: everything needed to render the same image again. */
-export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<string, string> {
+export function renderMetadata(
+  model: LoadedModel,
+  r: ResolvedRender,
+  stepsRun = r.steps,
+): Record<string, string> {
   const prompt = r.segments
     .map((prompts) =>
       formatPromptLine(
@@ -197,6 +202,7 @@ export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<st
     ...(r.optimiser !== 'Adam' && r.loop === 'classic' ? { optimiser: r.optimiser } : {}),
     ...(r.initWeight ? { initWeight: r.initWeight } : {}),
     ...(r.segments.length > 1 ? { storyEvery: r.storyEvery } : {}),
+    ...(r.autoStop ? { autoStop: r.autoStop, stepsRun } : {}),
   };
   return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
 }
@@ -278,6 +284,8 @@ export async function runRender(
   const wantsEps = stepInputs.includes('eps');
   const optimiser = createOptimiser(r.optimiser, z.length, r.lr);
   const loopStart = now();
+  const plateau = r.autoStop ? new PlateauDetector(r.autoStop.window, r.autoStop.delta) : undefined;
+  let stepsRun = r.steps;
 
   for (let i = 0; i < r.steps; i++) {
     if (hooks.aborted()) throw abortError();
@@ -308,6 +316,11 @@ export async function runRender(
       itPerSec: elapsed > 0 ? (i + 1) / elapsed : 0,
       ...(frame ? { frame } : {}),
     });
+    const loss = out.loss;
+    if (plateau && loss?.type === 'float32' && plateau.push(loss.data[0]!)) {
+      stepsRun = i + 1;
+      break;
+    }
   }
   if (hooks.aborted()) throw abortError();
 
@@ -316,14 +329,14 @@ export async function runRender(
     tensorToRgb(image, r.width, r.height),
     r.width,
     r.height,
-    renderMetadata(model, r),
+    renderMetadata(model, r, stepsRun),
   );
   return {
     png,
     width: r.width,
     height: r.height,
     seed: r.seed,
-    steps: r.steps,
+    steps: stepsRun,
     elapsedMs: Math.round(now() - started),
   };
 }

@@ -41,6 +41,8 @@ export interface ResolvedRender {
   /** The prompt lists in story order (one entry without a story). */
   segments: WeightedPrompt[][];
   storyEvery: number;
+  /** Auto-stop on a loss plateau (absent: off). */
+  autoStop?: { window: number; delta: number };
 }
 
 function bad(message: string, identifier = 'bad-request'): never {
@@ -169,6 +171,11 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
     initWeight: request.initWeight ?? LOOP_OPTION_RANGES.initWeight.default,
     ...resolveStory(request),
   };
+  if (request.autoStopWindow !== undefined)
+    resolved.autoStop = {
+      window: request.autoStopWindow,
+      delta: request.autoStopDelta ?? LOOP_OPTION_RANGES.autoStopDelta.default,
+    };
   if (request.initImage) resolved.initImage = request.initImage;
   return resolved;
 }
