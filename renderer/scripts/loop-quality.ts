@@ -54,11 +54,12 @@ async function main(): Promise<void> {
   let colour = 0;
   let shape = 0;
   let all = 0;
+  let stepsRun = 0;
   const list = cases(set, Number(values.cases));
   const started = performance.now();
   try {
     for (const c of list) {
-      const { png } = await engine.render(
+      const { png, steps: ran } = await engine.render(
         {
           prompts: [
             { kind: 'text', text: `a ${c.colour} ${c.shape} on a ${c.background} background`, weight: 1 },
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
         },
         {},
       );
+      stepsRun += ran;
       const j = judgeImage(await sharp(png).removeAlpha().raw().toBuffer(), 64, 64);
       const okC = j.background === c.background && j.colour === c.colour;
       colour += okC ? 1 : 0;
