@@ -25,7 +25,14 @@ export const LOOP_OPTION_RANGES = {
   /** Auto-stop (off unless autoStopWindow is given): window in steps, least relative improvement. */
   autoStopWindow: { min: 5, max: 1000, default: undefined },
   autoStopDelta: { min: 0, max: 1, default: 0.001 },
+  /** Zoom video (-zvid; off unless zoomEvery is given): a frame, then zoom/shift and re-encode, every zoomEvery steps. */
+  zoomEvery: { min: 1, max: 5000, default: undefined },
+  zoomScale: { min: 0.5, max: 2, default: 0.99 },
+  zoomShiftX: { min: -64, max: 64, default: 0 },
+  zoomShiftY: { min: -64, max: 64, default: 0 },
 } as const;
+/** Zoom video: at most this many frames (steps / zoomEvery). */
+export const MAX_ZOOM_FRAMES = 500;
 /** Story: at most this many `^`-separated prompts. */
 export const MAX_STORY_SEGMENTS = 16;
 
@@ -57,6 +64,14 @@ export const LoopOptions = z.object({
     .min(LOOP_OPTION_RANGES.autoStopDelta.min)
     .max(LOOP_OPTION_RANGES.autoStopDelta.max)
     .optional(),
+  zoomEvery: z.number().int().min(1).max(LOOP_OPTION_RANGES.zoomEvery.max).optional(),
+  zoomScale: z
+    .number()
+    .min(LOOP_OPTION_RANGES.zoomScale.min)
+    .max(LOOP_OPTION_RANGES.zoomScale.max)
+    .optional(),
+  zoomShiftX: z.number().int().min(-64).max(64).optional(),
+  zoomShiftY: z.number().int().min(-64).max(64).optional(),
   storyEvery: z
     .number()
     .int()
@@ -93,7 +108,11 @@ export function loopOptionProblem(o: LoopOptions): { option: string; message: st
     num('initWeight', o.initWeight) ??
     num('storyEvery', o.storyEvery) ??
     num('autoStopWindow', o.autoStopWindow) ??
-    num('autoStopDelta', o.autoStopDelta);
+    num('autoStopDelta', o.autoStopDelta) ??
+    num('zoomEvery', o.zoomEvery) ??
+    num('zoomScale', o.zoomScale) ??
+    num('zoomShiftX', o.zoomShiftX) ??
+    num('zoomShiftY', o.zoomShiftY);
   if (bad) return bad;
   if (o.augments !== undefined) {
     const unknown = o.augments.filter((a) => !(AUGMENTS as readonly string[]).includes(a));

@@ -87,6 +87,20 @@ describe('reference loop', () => {
     expect(JSON.parse(readPngText(r.png).parameters!)).toMatchObject({ stepsRun: r.steps });
   });
 
+  it('a zoom video: a frame every zoomEvery steps plus the last, the same bytes each time', {
+    timeout: 120_000,
+  }, async () => {
+    const opts = { steps: 12, zoomEvery: 4, zoomScale: 1.05, zoomShiftX: 1 };
+    const a = await engine.render(request(opts), {});
+    const b = await engine.render(request(opts), {});
+    expect(a.video).toBeDefined();
+    expect(Buffer.from(a.video!).equals(Buffer.from(b.video!))).toBe(true);
+    expect((await sharp(a.video!).metadata()).pages).toBe(4);
+    const plain = await engine.render(request({ steps: 12 }), {});
+    expect(plain.video).toBeUndefined();
+    expect(Buffer.from(plain.png).equals(Buffer.from(a.png))).toBe(false);
+  });
+
   it('refuses a bad option with its identifier', async () => {
     await expect(engine.render(request({ augments: ['Af', 'Nope'] as never }), {})).rejects.toMatchObject({
       name: 'EngineInputError',

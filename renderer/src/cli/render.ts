@@ -48,6 +48,9 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
   --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)
   --story-every N        with a prompt "a ^ b ^ c" (a story, at most 16): the next every N steps
+  --zoom-every N         zoom video (generate.py -zvid): every N steps a frame, then zoom by
+  --zoom-scale X           X (0.5…2, default 0.99) and shift by --zoom-shift-x/-y px (±64), re-encode
+  --video FILE.webp      where the zoom video goes (animated WebP)
   --auto-stop-window N   stop when the mean loss of the last N steps (5…1000) fell by less than
   --auto-stop-delta X      X (default 0.001) times the N before's (off by default)
   --ep EP                auto | cpu | webgpu | cuda (default: $RENDERER_EP or auto)
@@ -108,6 +111,10 @@ function loopOptionsFrom(v: Record<string, string | boolean | string[] | undefin
     storyEvery: num('story-every', str('story-every')),
     autoStopWindow: num('auto-stop-window', str('auto-stop-window')),
     autoStopDelta: num('auto-stop-delta', str('auto-stop-delta')),
+    zoomEvery: num('zoom-every', str('zoom-every')),
+    zoomScale: num('zoom-scale', str('zoom-scale')),
+    zoomShiftX: num('zoom-shift-x', str('zoom-shift-x')),
+    zoomShiftY: num('zoom-shift-y', str('zoom-shift-y')),
   };
   const o = Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)) as LoopOptions;
   const problem = loopOptionProblem(o);
@@ -129,6 +136,7 @@ interface CliOptions {
   initImage: string | undefined;
   imagePrompts: { file: string; weight: number }[];
   timelapse: string | undefined;
+  video: string | undefined;
   frameEvery: number | undefined;
   cutn: number | undefined;
   lr: number | undefined;
@@ -153,6 +161,11 @@ function parseCli(argv: string[]): CliOptions | 'help' {
       'init-image': { type: 'string' },
       'image-prompt': { type: 'string', multiple: true },
       timelapse: { type: 'string' },
+      video: { type: 'string' },
+      'zoom-every': { type: 'string' },
+      'zoom-scale': { type: 'string' },
+      'zoom-shift-x': { type: 'string' },
+      'zoom-shift-y': { type: 'string' },
       'frame-every': { type: 'string' },
       cutn: { type: 'string' },
       lr: { type: 'string' },
@@ -202,6 +215,7 @@ function parseCli(argv: string[]): CliOptions | 'help' {
     initImage: values['init-image'],
     imagePrompts: (values['image-prompt'] ?? []).map(parseImagePrompt),
     timelapse: values.timelapse,
+    video: values.video,
     frameEvery: int('frame-every', values['frame-every']),
     cutn: int('cutn', values.cutn),
     lr: num('lr', values.lr),
@@ -247,7 +261,7 @@ async function readInput(file: string, what: string): Promise<Uint8Array> {
 }
 
 async function render(o: CliOptions): Promise<number> {
-  for (const file of [o.out, o.timelapse]) {
+  for (const file of [o.out, o.timelapse, o.video]) {
     if (
       file &&
       !(await stat(path.dirname(path.resolve(file))).then(
@@ -315,6 +329,7 @@ async function render(o: CliOptions): Promise<number> {
       })
       .finally(() => bar.done());
     await writeFile(o.out, result.png);
+    if (o.video && result.video) await writeFile(o.video, result.video);
     if (o.timelapse) {
       const raws = await Promise.all(
         [...frames, result.png].map((f) => sharp(f).removeAlpha().raw().toBuffer()),

@@ -44,6 +44,8 @@ export interface RenderResult {
   seed: number;
   steps: number;
   elapsedMs: number;
+  /** Zoom video (request.zoomEvery): an animated WebP of the frames. */
+  video?: Uint8Array;
 }
 
 export interface Engine {

@@ -11,10 +11,17 @@ import type { BundleManifest } from './bundle.js';
 import { ModelBundleError } from './bundle.js';
 import { sampleCutouts, sampleNormals } from './cutouts.js';
 import { EngineInputError, type RenderRequest, type RenderResult, type WeightedPrompt } from './engine.js';
-import { decodeImageToTensor, encodeFinalPng, encodeFrame, tensorToRgb } from './image-io.js';
+import {
+  decodeImageToTensor,
+  encodeFinalPng,
+  encodeFrame,
+  encodeTimelapse,
+  tensorToRgb,
+} from './image-io.js';
 import { resolveRequest, type ResolvedRender } from './request.js';
 import { createOptimiser } from './optimisers.js';
 import { PlateauDetector } from './plateau.js';
+import { rgbToTensor, zoomImage } from './zoom.js';
 import { Mulberry32 } from './rng.js';
 import type { TextTokenizer } from './words-tokenizer.js';
 
@@ -203,6 +210,7 @@ export function renderMetadata(
     ...(r.initWeight ? { initWeight: r.initWeight } : {}),
     ...(r.segments.length > 1 ? { storyEvery: r.storyEvery } : {}),
     ...(r.autoStop ? { autoStop: r.autoStop, stepsRun } : {}),
+    ...(r.zoom ? { zoom: r.zoom } : {}),
   };
   return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
 }
@@ -224,6 +232,33 @@ async function promptFeeds(
       [P],
     ),
   };
+}
+
+/** A zoom-video frame: the current image (returned), zoomed and shifted, re-encoded into `z`. */
+async function zoomInPlace(
+  model: LoadedModel,
+  r: ResolvedRender,
+  z: Float32Array,
+  dims: number[],
+): Promise<Uint8Array> {
+  if (!model.graphs.encoder)
+    throw new EngineInputError(`Model '${model.name}' has no encoder: no zoom video.`, 'unsupported-zoom');
+  const rgb = tensorToRgb(
+    await runGraph(model, 'decoder', model.graphs.decoder, { z: f32(z, dims) }, 'image'),
+    r.width,
+    r.height,
+  );
+  const next = rgbToTensor(await zoomImage(rgb, r.width, r.height, r.zoom!), r.width, r.height);
+  z.set(
+    await runGraph(
+      model,
+      'encoder',
+      model.graphs.encoder,
+      { image: f32(next, [1, 3, r.height, r.width]) },
+      'z',
+    ),
+  );
+  return rgb;
 }
 
 /** One step's random inputs, drawn in the order of models/BUNDLE.md for the render's loop. */
@@ -282,14 +317,19 @@ export async function runRender(
   const graph = r.loop === 'reference' ? model.graphs.stepReference! : model.graphs.step;
   const stepInputs = graph.inputs.map((i) => i.name);
   const wantsEps = stepInputs.includes('eps');
-  const optimiser = createOptimiser(r.optimiser, z.length, r.lr);
+  let optimiser = createOptimiser(r.optimiser, z.length, r.lr);
+  const videoFrames: Uint8Array[] = [];
   const loopStart = now();
   const plateau = r.autoStop ? new PlateauDetector(r.autoStop.window, r.autoStop.delta) : undefined;
   let stepsRun = r.steps;
 
   for (let i = 0; i < r.steps; i++) {
     if (hooks.aborted()) throw abortError();
-    const base = bases[Math.min(Math.floor(i / r.storyEvery), bases.length - 1)]!;
+    if (r.zoom && i % r.zoom.every === 0) {
+      videoFrames.push(await zoomInPlace(model, r, z, dims));
+      optimiser = createOptimiser(r.optimiser, z.length, r.lr); // generate.py re-creates it
+    }
+    const base = bases[Math.floor(i / r.storyEvery) % bases.length]!; // a story cycles, like -cpe
     const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), ...stepDraws(rng, r, S, wantsEps) };
     const missing = stepInputs.filter((n) => !(n in feeds));
     if (missing.length)
@@ -331,8 +371,10 @@ export async function runRender(
     r.height,
     renderMetadata(model, r, stepsRun),
   );
+  if (r.zoom) videoFrames.push(tensorToRgb(image, r.width, r.height));
   return {
     png,
+    ...(r.zoom ? { video: await encodeTimelapse(videoFrames, r.width, r.height, 100) } : {}),
     width: r.width,
     height: r.height,
     seed: r.seed,

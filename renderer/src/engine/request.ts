@@ -7,6 +7,7 @@ import {
   LOOP_OPTION_RANGES,
   loopOptionProblem,
   MAX_STORY_SEGMENTS,
+  MAX_ZOOM_FRAMES,
   type Optimiser,
 } from '../../../shared/src/loop-options.js';
 import type { BundleManifest } from './bundle.js';
@@ -43,6 +44,8 @@ export interface ResolvedRender {
   storyEvery: number;
   /** Auto-stop on a loss plateau (absent: off). */
   autoStop?: { window: number; delta: number };
+  /** Zoom video (absent: off). */
+  zoom?: { every: number; scale: number; shiftX: number; shiftY: number };
 }
 
 function bad(message: string, identifier = 'bad-request'): never {
@@ -171,6 +174,20 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
     initWeight: request.initWeight ?? LOOP_OPTION_RANGES.initWeight.default,
     ...resolveStory(request),
   };
+  if (request.zoomEvery !== undefined) {
+    const frames = Math.ceil(resolved.steps / request.zoomEvery);
+    if (frames > MAX_ZOOM_FRAMES)
+      bad(
+        `A zoom video of ${frames} frames (steps / zoomEvery); at most ${MAX_ZOOM_FRAMES} (zoomEvery).`,
+        'bad-zoomEvery',
+      );
+    resolved.zoom = {
+      every: request.zoomEvery,
+      scale: request.zoomScale ?? LOOP_OPTION_RANGES.zoomScale.default,
+      shiftX: request.zoomShiftX ?? 0,
+      shiftY: request.zoomShiftY ?? 0,
+    };
+  }
   if (request.autoStopWindow !== undefined)
     resolved.autoStop = {
       window: request.autoStopWindow,
