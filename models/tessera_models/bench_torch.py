@@ -47,11 +47,53 @@ class _Bench(rl.TorchStep):
         self.vocab = world.VOCAB
 
 
+def reference_loop_rate(steps: int, threads: int, cutn: int) -> float:
+    """Steps/s of generate.py's loop in PyTorch eager: the same step function as step-reference.onnx
+    (refloop.py, modules recovered from the bundle), fresh default-set draws (Af Pe Ji Er + noise)
+    each step, autograd, torch.optim.Adam, clamp."""
+    from tessera_models.from_bundle import load_tiny
+    from tessera_models.reference_gen import random_draws
+    from tessera_models.refloop import STEP2_INPUTS, make_step_v2
+    from tessera_models.tiny_vqgan import fsq
+    torch.backends.mkldnn.enabled = False  # DESIGN.md §7
+    torch.set_num_threads(threads)
+    m = json.load(open(os.path.join(rl.BUNDLE, "manifest.json")))
+    vq, clip = load_tiny(rl.BUNDLE)
+    step = make_step_v2(lambda z: vq.decoder(fsq(z)), clip.embed_image, 32)
+    text = clip.embed_text(torch.tensor([world.tokenize("a red circle on a blue background")]))
+    z = torch.zeros(1, vq.channels, 4, 4).uniform_(-3, 3).requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=m["defaults"]["lr"])
+
+    def one(i):
+        d = random_draws(cutn, 32, world.SIZE, "WJE", "latest", seed=i)
+        loss, _ = step(z, text, torch.ones(1), torch.full((1,), -1.0), *[d[k] for k in STEP2_INPUTS[4:]])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            z.clamp_(-3, 3)
+
+    for i in range(3):
+        one(i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        one(i)
+    return steps / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cutn", type=int, default=None)
+    ap.add_argument("--loop", choices=["classic", "reference"], default="classic")
     a = ap.parse_args()
+    if a.loop == "reference":
+        cutn = a.cutn or json.load(open(os.path.join(rl.BUNDLE, "manifest.json")))["defaults"]["cutn"]
+        rate = reference_loop_rate(a.steps, a.threads, cutn)
+        print(json.dumps({"torch_steps_per_s": round(rate, 2), "steps": a.steps, "cutn": cutn,
+                          "threads": a.threads, "loop": "reference"}))
+        return
     b = _Bench(a.threads)
     prompt = "a red circle on a blue background"
     rl.render(b, prompt, 1, steps=3)  # warm-up

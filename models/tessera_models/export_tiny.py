@@ -52,6 +52,41 @@ def make_step_fn(vq: TinyVQGAN, clip: TinyCLIP):
     return step
 
 
+def make_step_fn_v2(vq: TinyVQGAN, clip: TinyCLIP):
+    """Step interface 2 (refloop.py): generate.py's loss with every draw as an input."""
+    from .refloop import make_step_v2
+    from .tiny_vqgan import fsq
+    return make_step_v2(lambda z: vq.decoder(fsq(z)), clip.embed_image, INPUT)
+
+
+def example_inputs_v2(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = None, channels: int | None = None):
+    """Step-interface-2 inputs with every augmentation active (random, fixed draws)."""
+    from .reference_gen import random_draws
+    from .refloop import STEP2_INPUTS
+    z, t, w, stops = example_inputs(p, n, seed, ds, channels)[:4]
+    d = random_draws(n, INPUT, world.SIZE, "WJSGE", "latest", seed)
+    d["pool"] = torch.tensor([0.5])
+    return [z, t, w, stops] + [d[k] for k in STEP2_INPUTS[4:]]
+
+
+STEP2_DYNAMIC = {"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"}, "cuts": {0: "N"},
+                 "warps": {1: "N"}, "jitter": {0: "N"}, "sharp": {0: "N"}, "gnoise": {0: "N"},
+                 "erase": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}}
+
+
+def export_step(vq: TinyVQGAN, clip: TinyCLIP, path: str, interface: int = 2) -> str:
+    if interface == 1:
+        return export_grad_graph_dynamic(make_step_fn(vq, clip), example_inputs(5, 7, ds=vq.ds, channels=vq.channels),
+                                         STEP_INPUTS, STEP_OUTPUTS, path,
+                                         dynamic_axes={"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
+                                                       "cuts": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}},
+                                         p_input="targets", n_input="cuts", opset=OPSET)
+    from .refloop import STEP2_INPUTS
+    return export_grad_graph_dynamic(make_step_fn_v2(vq, clip), example_inputs_v2(5, 7, ds=vq.ds, channels=vq.channels),
+                                     STEP2_INPUTS, STEP_OUTPUTS, path, dynamic_axes=STEP2_DYNAMIC,
+                                     p_input="targets", n_input="cuts", opset=OPSET)
+
+
 def bundle_latent(bundle: str = os.path.join(HERE, "tiny-shapes")) -> tuple[int, int]:
     """(downsample, channels) of the committed bundle's latent."""
     try:
@@ -135,6 +170,33 @@ def export_bundle(vq: TinyVQGAN, clip: TinyCLIP, out: str, description: str) -> 
     return manifest
 
 
+REFERENCE_DEFAULTS = {"cutMethod": "latest", "augments": ["Af", "Pe", "Ji", "Er"], "cutNoise": 0.1,
+                      "optimiser": "Adam"}
+
+
+def add_reference_step(bundle: str) -> dict:
+    """Recover the modules from the bundle's graphs (from_bundle.py), export the step of
+    interface 2 as step-reference.onnx and list it in the manifest (graphs.stepReference,
+    defaults for the reference loop under `reference`). The other graphs stay byte-identical."""
+    from .from_bundle import check_tiny, load_tiny
+    vq, clip = load_tiny(bundle)
+    diffs = check_tiny(bundle, vq, clip)
+    if max(diffs.values()) > 1e-4:
+        raise ValueError(f"from_bundle: recovered modules differ from the graphs: {diffs}")
+    fn = "step-reference.onnx"
+    export_step(vq, clip, os.path.join(bundle, fn), interface=2)
+    path = os.path.join(bundle, "manifest.json")
+    with open(path) as f:
+        manifest = json.load(f)
+    with open(os.path.join(bundle, fn), "rb") as f:
+        manifest["graphs"]["stepReference"] = {"file": fn, "sha256": hashlib.sha256(f.read()).hexdigest()}
+    manifest.setdefault("reference", dict(REFERENCE_DEFAULTS))
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return manifest
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "tiny-shapes"))
@@ -142,8 +204,14 @@ def main() -> None:
     ap.add_argument("--clip", default=os.path.join(HERE, ".work", "clip.pt"))
     ap.add_argument("--random", action="store_true", help="untrained weights (for a provisional bundle)")
     ap.add_argument("--description", default=None, help="default: says the latent shape and what the parts were trained on")
+    ap.add_argument("--add-reference-step", action="store_true",
+                    help="only add step-reference.onnx (step interface 2) to the bundle at --out, recovering the weights from its graphs")
     a = ap.parse_args()
     torch.manual_seed(0)
+    if a.add_reference_step:
+        torch.backends.mkldnn.enabled = False
+        print(json.dumps(add_reference_step(a.out)["graphs"]["stepReference"]))
+        return
     if a.random:
         vq, clip = fold_batchnorm(TinyVQGAN().eval()).requires_grad_(False), TinyCLIP(len(world.VOCAB), world.CONTEXT).eval().requires_grad_(False)
     else:

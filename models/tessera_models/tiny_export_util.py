@@ -219,6 +219,7 @@ def dynamize(path: str, p_input: str, n_input: str) -> int:
                         patched += 1
                     elif any(abs(v - 1 / s) < 1e-7 for s in (TRACE_N, TRACE_P)):
                         raise NotImplementedError(f"dynamize: 1/N constant in {node.name}")
+    patched += _dynamize_filled(g, new_nodes, elem, is_dyn, uid)
     # prepend the helper nodes (they only read graph inputs and constants)
     nodes = new_nodes + list(g.node)
     while True:  # drop constants nothing reads any more
@@ -231,6 +232,39 @@ def dynamize(path: str, p_input: str, n_input: str) -> int:
     g.node.extend(nodes)
     onnx.checker.check_model(m)
     onnx.save(m, path)
+    return patched
+
+
+def _dynamize_filled(g, new_nodes, elem, is_dyn, uid) -> int:
+    """Constant folding turns a batch-shaped fill (the zeros a gather's scatter-add gradient
+    starts from) into a constant: rebuild it as ConstantOfShape of the dynamic shape."""
+    def filled(arr):
+        # float tensors of rank ≥ 2 only: a rank-1 int64 fill is a shape helper (Expand's −1s)
+        if arr.ndim < 2 or arr.dtype != np.float32 or not any(is_dyn(d) for d in arr.shape):
+            return False
+        flat = arr.reshape(-1)
+        return bool((flat == flat[0]).all())
+
+    def rebuild(arr, name):
+        shape = uid("fillshape")
+        new_nodes.append(helper.make_node("Concat", [elem(d) for d in arr.shape], [shape], axis=0))
+        value = numpy_helper.from_array(np.array([arr.reshape(-1)[0]], dtype=arr.dtype), uid("fillvalue"))
+        new_nodes.append(helper.make_node("ConstantOfShape", [shape], [name], value=value))
+
+    patched = 0
+    for init in list(g.initializer):
+        arr = numpy_helper.to_array(init)
+        if filled(arr):
+            rebuild(arr, init.name)
+            g.initializer.remove(init)
+            patched += 1
+    for node in list(g.node):
+        if node.op_type == "Constant" and node.attribute[0].name == "value":
+            arr = numpy_helper.to_array(node.attribute[0].t)
+            if filled(arr):
+                rebuild(arr, node.output[0])
+                g.node.remove(node)
+                patched += 1
     return patched
 
 

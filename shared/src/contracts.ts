@@ -4,6 +4,7 @@
  * an old or future message from a broken one. Parse at every boundary (see `codec.ts`).
  */
 import { z } from 'zod';
+import { LoopOptions, MAX_STORY_SEGMENTS } from './loop-options.js';
 
 /** The schema version every message written by this code carries. */
 export const CONTRACT_VERSION = 1 as const;
@@ -81,6 +82,13 @@ export const RenderJob = z
     cutn: z.number().int().min(1).max(256).optional(),
     lr: z.number().finite().positive().max(10).optional(),
     initImage: ImageRef.optional(),
+    /** generate.py's options (shared/src/loop-options.ts); absent: the model's defaults. */
+    ...LoopOptions.shape,
+    /** Story (`a ^ b ^ c`): the prompts after `prompts`, switched to every `storyEvery` steps. */
+    story: z
+      .array(z.array(TextPrompt).min(1).max(16))
+      .max(MAX_STORY_SEGMENTS - 1)
+      .optional(),
     model: ModelName,
     requester: Requester,
     /** The job this one rerolls (🔁). */

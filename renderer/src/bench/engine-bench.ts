@@ -32,6 +32,8 @@ export interface EngineBenchOptions {
   /** Steps per render, cutouts per step; the model's defaults when absent. */
   steps?: number;
   cutn?: number;
+  /** The loop (default: the model's); `reference` times generate.py's step and the torch side runs the same. */
+  loop?: 'classic' | 'reference';
   /** Progress frames every N steps (default: the model's, as users get them). */
   frameEvery?: number;
   prompt?: string;
@@ -85,6 +87,8 @@ interface Timed {
   cutn: number;
   /** The bundle's own default size and cutouts (what bench_torch.py times for tiny-shapes). */
   defaults: { size: readonly [number, number]; cutn: number };
+  /** The loop that was timed (the torch side runs the same one). */
+  loop: 'classic' | 'reference';
 }
 
 /** Loads the bundle and times one warm-up plus `renders` renders on the engine. */
@@ -126,6 +130,7 @@ async function timeEngine(o: EngineBenchOptions, model: string, out: (line: stri
     height,
     steps: n,
     cutn,
+    loop: o.loop,
     frameEvery: o.frameEvery,
   });
   try {
@@ -159,6 +164,7 @@ async function timeEngine(o: EngineBenchOptions, model: string, out: (line: stri
       steps,
       cutn,
       defaults: { size: engine.manifest.image.defaultSize, cutn: d.cutn },
+      loop: o.loop ?? d.loop ?? 'classic',
     };
   } finally {
     await engine.close();
@@ -184,7 +190,11 @@ export function torchComparisonGap(
 }
 
 /** PyTorch eager on the same model and loop (tiny-shapes on the CPU), or undefined with the reason printed. */
-async function torchStepsPerSec(threads: number, out: (line: string) => void): Promise<number | undefined> {
+async function torchStepsPerSec(
+  threads: number,
+  timed: Pick<Timed, 'cutn' | 'loop'>,
+  out: (line: string) => void,
+): Promise<number | undefined> {
   const env = path.resolve(repoRoot, '..', 'shared', 'tools', 'pytorch-env');
   const script = path.join('models', 'tessera_models', 'bench_torch.py');
   const available =
@@ -201,7 +211,9 @@ async function torchStepsPerSec(threads: number, out: (line: string) => void): P
   try {
     // Passive OpenMP waits, like the engine's non-spinning onnxruntime threads: on a busy 2-core
     // machine spinning threads make PyTorch 20x slower, which would flatter the ratio.
-    const stdout = await capture(env, ['python', script, '--threads', String(threads)], repoRoot, 600_000, {
+    const loopArgs = timed.loop === 'reference' ? ['--loop', 'reference'] : [];
+    const args = ['python', script, '--threads', String(threads), '--cutn', String(timed.cutn), ...loopArgs];
+    const stdout = await capture(env, args, repoRoot, 600_000, {
       ...process.env,
       OMP_WAIT_POLICY: 'PASSIVE',
     });
@@ -230,7 +242,7 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   let result = timed.result;
   if (o.torch !== false) {
     const gap = torchComparisonGap(model, result.executionProvider, timed);
-    const torch = gap === undefined ? await torchStepsPerSec(o.threads ?? 2, out) : undefined;
+    const torch = gap === undefined ? await torchStepsPerSec(o.threads ?? 2, timed, out) : undefined;
     if (gap !== undefined) out(`torch   no comparison: ${gap}`);
     if (torch !== undefined) {
       out(`ratio   engine / torch = ${(result.engineStepsPerSec / torch).toFixed(2)}`);

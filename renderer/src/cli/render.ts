@@ -23,6 +23,7 @@ import { createOnnxEngine } from '../engine/onnx-engine.js';
 import type { ExecutionProviderChoice } from '../onnx/onnx-runtime.js';
 import { ConfigError, loadConfig, type Config } from '../../../shared/src/index.js';
 import { repoRootFrom } from '../../../shared/src/repo-root.js';
+import { type LoopOptions, loopOptionProblem, parseAugments } from '../../../shared/src/loop-options.js';
 
 const repoRoot = repoRootFrom(import.meta.url);
 
@@ -40,6 +41,19 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --timelapse FILE.webp  also write an animated WebP of the progress frames
   --frame-every N        frame interval for --timelapse (default: the model's)
   --cutn N, --lr X       cutouts per step, learning rate (default: the model's)
+  --loop L               classic | reference (generate.py's loop; default: the model's)
+  --cut-method M         latest | original (reference loop)
+  --cut-pow X            cut_pow of the original method (0.1…10)
+  --augments LIST        e.g. Af,Pe,Ji,Er or none; from Af Pe Ji Er Ro Re Sh Gn Cr (reference loop)
+  --cut-noise X          per-cutout noise factor 0…1 (reference loop)
+  --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
+  --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)
+  --story-every N        with a prompt "a ^ b ^ c" (a story, at most 16): the next every N steps
+  --zoom-every N         zoom video (generate.py -zvid): every N steps a frame, then zoom by
+  --zoom-scale X           X (0.5…2, default 0.99) and shift by --zoom-shift-x/-y px (±64), re-encode
+  --video FILE.webp      where the zoom video goes (animated WebP)
+  --auto-stop-window N   stop when the mean loss of the last N steps (5…1000) fell by less than
+  --auto-stop-delta X      X (default 0.001) times the N before's (off by default)
   --ep EP                auto | cpu | webgpu | cuda (default: $RENDERER_EP or auto)
   --threads N            CPU threads per operator (default 2; results depend on it)
   --quiet                no progress bar
@@ -83,6 +97,34 @@ function parseImagePrompt(raw: string): { file: string; weight: number } {
   return { file: m[1], weight };
 }
 
+/** The reference-loop flags as job fields; a bad value is a UsageError naming the flag and its range. */
+function loopOptionsFrom(v: Record<string, string | boolean | string[] | undefined>): LoopOptions {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const raw = {
+    loop: str('loop'),
+    cutMethod: str('cut-method'),
+    cutPow: num('cut-pow', str('cut-pow')),
+    augments: str('augments') === undefined ? undefined : parseAugments(str('augments')!),
+    cutNoise: num('cut-noise', str('cut-noise')),
+    optimiser: str('optimiser'),
+    initWeight: num('init-weight', str('init-weight')),
+    storyEvery: num('story-every', str('story-every')),
+    autoStopWindow: num('auto-stop-window', str('auto-stop-window')),
+    autoStopDelta: num('auto-stop-delta', str('auto-stop-delta')),
+    zoomEvery: num('zoom-every', str('zoom-every')),
+    zoomScale: num('zoom-scale', str('zoom-scale')),
+    zoomShiftX: num('zoom-shift-x', str('zoom-shift-x')),
+    zoomShiftY: num('zoom-shift-y', str('zoom-shift-y')),
+  };
+  const o = Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)) as LoopOptions;
+  const problem = loopOptionProblem(o);
+  if (problem)
+    throw new UsageError(
+      `--${problem.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${problem.message}`,
+    );
+  return o;
+}
+
 interface CliOptions {
   prompt: string;
   out: string;
@@ -94,9 +136,11 @@ interface CliOptions {
   initImage: string | undefined;
   imagePrompts: { file: string; weight: number }[];
   timelapse: string | undefined;
+  video: string | undefined;
   frameEvery: number | undefined;
   cutn: number | undefined;
   lr: number | undefined;
+  loopOptions: LoopOptions;
   ep: ExecutionProviderChoice;
   webgpuOptions: Config['RENDERER_WEBGPU_OPTIONS'];
   logLevel: Config['LOG_LEVEL'];
@@ -118,9 +162,24 @@ function parseCli(argv: string[], config: Config): CliOptions | 'help' {
       'init-image': { type: 'string' },
       'image-prompt': { type: 'string', multiple: true },
       timelapse: { type: 'string' },
+      video: { type: 'string' },
+      'zoom-every': { type: 'string' },
+      'zoom-scale': { type: 'string' },
+      'zoom-shift-x': { type: 'string' },
+      'zoom-shift-y': { type: 'string' },
       'frame-every': { type: 'string' },
       cutn: { type: 'string' },
       lr: { type: 'string' },
+      loop: { type: 'string' },
+      'cut-method': { type: 'string' },
+      'cut-pow': { type: 'string' },
+      augments: { type: 'string' },
+      'cut-noise': { type: 'string' },
+      optimiser: { type: 'string' },
+      'init-weight': { type: 'string' },
+      'story-every': { type: 'string' },
+      'auto-stop-window': { type: 'string' },
+      'auto-stop-delta': { type: 'string' },
       ep: { type: 'string' },
       threads: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -157,9 +216,11 @@ function parseCli(argv: string[], config: Config): CliOptions | 'help' {
     initImage: values['init-image'],
     imagePrompts: (values['image-prompt'] ?? []).map(parseImagePrompt),
     timelapse: values.timelapse,
+    video: values.video,
     frameEvery: int('frame-every', values['frame-every']),
     cutn: int('cutn', values.cutn),
     lr: num('lr', values.lr),
+    loopOptions: loopOptionsFrom(values),
     ep: ep as ExecutionProviderChoice,
     webgpuOptions: config.RENDERER_WEBGPU_OPTIONS,
     logLevel: config.LOG_LEVEL,
@@ -202,7 +263,7 @@ async function readInput(file: string, what: string): Promise<Uint8Array> {
 }
 
 async function render(o: CliOptions): Promise<number> {
-  for (const file of [o.out, o.timelapse]) {
+  for (const file of [o.out, o.timelapse, o.video]) {
     if (
       file &&
       !(await stat(path.dirname(path.resolve(file))).then(
@@ -213,8 +274,13 @@ async function render(o: CliOptions): Promise<number> {
       throw new InputFileError(`cannot write ${file}: its folder does not exist`);
     }
   }
-  const parsed = parsePromptLine(o.prompt);
-  if (!parsed.ok) throw new EngineInputError(parsed.error.message, parsed.error.identifier);
+  // a story: prompt lines separated by '^' (generate.py's -cpe), the next every --story-every steps
+  const [parsed, ...story] = o.prompt.split('^').map((line) => {
+    const r = parsePromptLine(line);
+    if (!r.ok) throw new EngineInputError(r.error.message, r.error.identifier);
+    return r;
+  });
+  if (!parsed) throw new UsageError('the prompt is missing');
   const initImage = o.initImage ? await readInput(o.initImage, 'init image') : undefined;
   const imagePrompts: WeightedPrompt[] = [];
   for (const p of o.imagePrompts)
@@ -242,6 +308,10 @@ async function render(o: CliOptions): Promise<number> {
       steps: o.steps ?? engine.manifest.defaults.steps,
       ...(o.cutn !== undefined ? { cutn: o.cutn } : {}),
       ...(o.lr !== undefined ? { lr: o.lr } : {}),
+      ...o.loopOptions,
+      ...(story.length
+        ? { story: story.map((s) => s.prompts.map((p): WeightedPrompt => ({ kind: 'text', ...p }))) }
+        : {}),
       ...(o.frameEvery !== undefined ? { frameEvery: o.frameEvery } : {}),
       ...(initImage ? { initImage } : {}),
     };
@@ -261,6 +331,7 @@ async function render(o: CliOptions): Promise<number> {
       })
       .finally(() => bar.done());
     await writeFile(o.out, result.png);
+    if (o.video && result.video) await writeFile(o.video, result.video);
     if (o.timelapse) {
       const raws = await Promise.all(
         [...frames, result.png].map((f) => sharp(f).removeAlpha().raw().toBuffer()),

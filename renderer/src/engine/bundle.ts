@@ -9,6 +9,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelName } from '../../../shared/src/contracts.js';
+import { AUGMENTS, CUT_METHODS, LOOPS, OPTIMISERS } from '../../../shared/src/loop-options.js';
 
 const graphRef = z.object({
   file: z.string().min(1),
@@ -66,7 +67,21 @@ export const BundleManifest = z.looseObject({
     lr: z.number().positive(),
     frameEvery: z.number().int().positive(),
     noise: z.number().min(0),
+    /** Which loop renders when a request does not say (absent: classic). */
+    loop: z.enum(LOOPS).optional(),
   }),
+  /** Defaults of the reference loop (step interface 2, graph `stepReference`). */
+  reference: z
+    .looseObject({
+      cutMethod: z.enum(CUT_METHODS),
+      augments: z.array(z.enum(AUGMENTS)),
+      cutNoise: z.number().min(0),
+      optimiser: z.enum(OPTIMISERS),
+      cutn: z.number().int().positive().optional(),
+      lr: z.number().positive().optional(),
+      cutPow: z.number().positive().optional(),
+    })
+    .optional(),
 });
 export type BundleManifest = z.infer<typeof BundleManifest>;
 
@@ -133,6 +148,8 @@ export function manifestProblems(m: BundleManifest): string[] {
   const [dw, dh] = m.image.defaultSize;
   if (!m.image.sizes.some(([w, h]) => w === dw && h === dh))
     problems.push(`image.defaultSize ${dw}x${dh} is not one of image.sizes`);
+  if ((m.defaults.loop === 'reference' || m.reference) && !(m.graphs.stepReference && m.reference))
+    problems.push('the reference loop needs both graphs.stepReference and reference defaults');
   if (init.kind === 'codes' && !m.graphs[init.graph])
     problems.push(`latent.init.graph '${init.graph}' is not in graphs`);
   return problems;

@@ -34,13 +34,14 @@ async function load(): Promise<LoadedModel> {
   const optional = async (g: string): Promise<GraphSession | undefined> =>
     bundle.graphPath(g) ? runtime.load(path(g)) : undefined;
   const { manifest } = bundle;
-  const [step, decoder, text, encoder, image, codes] = await Promise.all([
+  const [step, decoder, text, encoder, image, codes, stepReference] = await Promise.all([
     runtime.load(path('step')),
     runtime.load(path('decoder')),
     runtime.load(path('text')),
     optional('encoder'),
     optional('image'),
     manifest.latent.init.kind === 'codes' ? optional(manifest.latent.init.graph) : Promise.resolve(undefined),
+    optional('stepReference'),
   ]);
   const model: LoadedModel = {
     name: bundle.name,
@@ -54,6 +55,7 @@ async function load(): Promise<LoadedModel> {
       ...(encoder ? { encoder } : {}),
       ...(image ? { image } : {}),
       ...(codes ? { codes } : {}),
+      ...(stepReference ? { stepReference } : {}),
     },
   };
   post({

@@ -4,12 +4,15 @@
  * small deterministic engine instead.
  */
 
+import type { LoopOptions } from '../../../shared/src/loop-options.js';
+
 /** One weighted prompt, already parsed from `text:weight:stop` (or an image prompt). */
 export type WeightedPrompt =
   | { kind: 'text'; text: string; weight: number; stop?: number }
   | { kind: 'image'; image: Uint8Array; weight: number; stop?: number };
 
-export interface RenderRequest {
+/** generate.py's options (shared/src/loop-options.ts): absent ⇒ the bundle's defaults. */
+export interface RenderRequest extends LoopOptions {
   prompts: WeightedPrompt[];
   seed: number;
   width: number;
@@ -19,6 +22,8 @@ export interface RenderRequest {
   lr?: number;
   /** Encoded image bytes (PNG/JPEG/WebP) used as the starting point. */
   initImage?: Uint8Array;
+  /** Story: later prompt lists; segment k is used from step k·storyEvery on. */
+  story?: WeightedPrompt[][];
   /** Emit a progress frame every N steps (the engine's default when absent). */
   frameEvery?: number;
 }
@@ -39,6 +44,8 @@ export interface RenderResult {
   seed: number;
   steps: number;
   elapsedMs: number;
+  /** Zoom video (request.zoomEvery): an animated WebP of the frames. */
+  video?: Uint8Array;
 }
 
 export interface Engine {

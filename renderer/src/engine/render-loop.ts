@@ -5,13 +5,23 @@
  */
 import { formatPromptLine } from '../../../shared/src/prompt-syntax.js';
 import type { GraphSession, HostTensor } from '../onnx/onnx-runtime.js';
-import { Adam, clampPerChannel } from './adam.js';
+import { clampPerChannel } from './adam.js';
+import { drawReferenceStep, WARP_SLOTS } from './augment-draws.js';
 import type { BundleManifest } from './bundle.js';
 import { ModelBundleError } from './bundle.js';
 import { sampleCutouts, sampleNormals } from './cutouts.js';
 import { EngineInputError, type RenderRequest, type RenderResult, type WeightedPrompt } from './engine.js';
-import { decodeImageToTensor, encodeFinalPng, encodeFrame, tensorToRgb } from './image-io.js';
+import {
+  decodeImageToTensor,
+  encodeFinalPng,
+  encodeFrame,
+  encodeTimelapse,
+  tensorToRgb,
+} from './image-io.js';
 import { resolveRequest, type ResolvedRender } from './request.js';
+import { createOptimiser } from './optimisers.js';
+import { PlateauDetector } from './plateau.js';
+import { rgbToTensor, zoomImage } from './zoom.js';
 import { Mulberry32 } from './rng.js';
 import type { TextTokenizer } from './words-tokenizer.js';
 
@@ -27,6 +37,8 @@ export interface LoadedModel {
     encoder?: GraphSession;
     image?: GraphSession;
     codes?: GraphSession;
+    /** Step interface 2: generate.py's loss (models/BUNDLE.md). */
+    stepReference?: GraphSession;
   };
 }
 
@@ -157,14 +169,22 @@ export async function initialLatent(
 }
 
 /** What goes into the PNG's text chunks: everything needed to render the same image again. */
-export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<string, string> {
-  const prompt = formatPromptLine(
-    r.prompts.map((p) => ({
-      text: p.kind === 'text' ? p.text : '[image]',
-      weight: p.weight,
-      ...(p.stop !== undefined ? { stop: p.stop } : {}),
-    })),
-  );
+export function renderMetadata(
+  model: LoadedModel,
+  r: ResolvedRender,
+  stepsRun = r.steps,
+): Record<string, string> {
+  const prompt = r.segments
+    .map((prompts) =>
+      formatPromptLine(
+        prompts.map((p) => ({
+          text: p.kind === 'text' ? p.text : '[image]',
+          weight: p.weight,
+          ...(p.stop !== undefined ? { stop: p.stop } : {}),
+        })),
+      ),
+    )
+    .join(' ^ ');
   const parameters = {
     model: model.name,
     seed: r.seed,
@@ -177,8 +197,104 @@ export function renderMetadata(model: LoadedModel, r: ResolvedRender): Record<st
     noise: r.noise,
     initImage: r.initImage !== undefined,
     executionProvider: model.executionProvider,
+    ...(r.loop === 'reference'
+      ? {
+          loop: r.loop,
+          cutMethod: r.cutMethod,
+          augments: r.augments,
+          cutNoise: r.cutNoise,
+          optimiser: r.optimiser,
+        }
+      : {}),
+    ...(r.optimiser !== 'Adam' && r.loop === 'classic' ? { optimiser: r.optimiser } : {}),
+    ...(r.initWeight ? { initWeight: r.initWeight } : {}),
+    ...(r.segments.length > 1 ? { storyEvery: r.storyEvery } : {}),
+    ...(r.autoStop ? { autoStop: r.autoStop, stepsRun } : {}),
+    ...(r.zoom ? { zoom: r.zoom } : {}),
   };
   return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
+}
+
+/** targets, weights and stops of one prompt list. */
+async function promptFeeds(
+  model: LoadedModel,
+  prompts: WeightedPrompt[],
+): Promise<Record<string, HostTensor>> {
+  const P = prompts.length;
+  return {
+    targets: f32(await embedPrompts(model, prompts), [P, model.manifest.clip.embedDim]),
+    weights: f32(
+      Float32Array.from(prompts, (p) => p.weight),
+      [P],
+    ),
+    stops: f32(
+      Float32Array.from(prompts, (p) => p.stop ?? -1),
+      [P],
+    ),
+  };
+}
+
+/** A zoom-video frame: the current image (returned), zoomed and shifted, re-encoded into `z`. */
+async function zoomInPlace(
+  model: LoadedModel,
+  r: ResolvedRender,
+  z: Float32Array,
+  dims: number[],
+): Promise<Uint8Array> {
+  if (!model.graphs.encoder)
+    throw new EngineInputError(`Model '${model.name}' has no encoder: no zoom video.`, 'unsupported-zoom');
+  const rgb = tensorToRgb(
+    await runGraph(model, 'decoder', model.graphs.decoder, { z: f32(z, dims) }, 'image'),
+    r.width,
+    r.height,
+  );
+  const next = rgbToTensor(await zoomImage(rgb, r.width, r.height, r.zoom!), r.width, r.height);
+  z.set(
+    await runGraph(
+      model,
+      'encoder',
+      model.graphs.encoder,
+      { image: f32(next, [1, 3, r.height, r.width]) },
+      'z',
+    ),
+  );
+  return rgb;
+}
+
+/** One step's random inputs, drawn in the order of models/BUNDLE.md for the render's loop. */
+function stepDraws(
+  rng: Mulberry32,
+  r: ResolvedRender,
+  S: number,
+  wantsEps: boolean,
+): Record<string, HostTensor> {
+  const N = r.cutn;
+  if (r.loop === 'classic') {
+    const { cuts, noise } = sampleCutouts(rng, r);
+    const feeds = { cuts: f32(cuts, [N, 4]), noise: f32(noise, [N, 1, 1, 1]) };
+    // eps only when the graph has it (the classic draw order of models/BUNDLE.md)
+    return wantsEps ? { ...feeds, eps: f32(sampleNormals(rng, N * 3 * S * S), [N, 3, S, S]) } : feeds;
+  }
+  const d = drawReferenceStep(rng, { ...r, S });
+  return {
+    cuts: f32(d.cuts, [N, 4]),
+    pool: f32(d.pool, [1]),
+    warps: f32(d.warps, [WARP_SLOTS, N, 3, 3]),
+    jitter: f32(d.jitter, [N, 5]),
+    jorder: f32(d.jorder, [4, 4]),
+    sharp: f32(d.sharp, [N]),
+    gnoise: f32(d.gnoise, [N, 3, S, S]),
+    erase: f32(d.erase, [N, 1, S, S]),
+    noise: f32(d.noise, [N, 1, 1, 1]),
+    eps: f32(d.eps, [N, 3, S, S]),
+  };
+}
+
+/** generate.py's init weight: + mse(z, 0)·initWeight/(2i+1)/2, i.e. gradient z·w/((2i+1)·numel). */
+export function withInitWeight(grad: Float32Array, z: Float32Array, weight: number, i: number): Float32Array {
+  if (!weight) return grad;
+  const c = weight / ((2 * i + 1) * z.length);
+  return grad.map((g, j) => g + c * z[j]!);
 }
 
 /** Runs one render to the end (or until `hooks.aborted()`). */
@@ -193,44 +309,35 @@ export async function runRender(
   const { channels: C, downsample, min, max } = model.manifest.latent;
   const S = model.manifest.clip.inputSize;
   const dims = [1, C, r.height / downsample, r.width / downsample];
-  const P = r.prompts.length;
 
-  const targets = await embedPrompts(model, r.prompts);
+  const bases = [];
+  for (const prompts of r.segments) bases.push(await promptFeeds(model, prompts));
   const rng = new Mulberry32(r.seed);
   const z = await initialLatent(model, r, rng);
-  const base: Record<string, HostTensor> = {
-    targets: f32(targets, [P, model.manifest.clip.embedDim]),
-    weights: f32(
-      Float32Array.from(r.prompts, (p) => p.weight),
-      [P],
-    ),
-    stops: f32(
-      Float32Array.from(r.prompts, (p) => p.stop ?? -1),
-      [P],
-    ),
-  };
-  const stepInputs = model.graphs.step.inputs.map((i) => i.name);
+  const graph = r.loop === 'reference' ? model.graphs.stepReference! : model.graphs.step;
+  const stepInputs = graph.inputs.map((i) => i.name);
   const wantsEps = stepInputs.includes('eps');
-  const adam = new Adam(z.length, { lr: r.lr });
+  let optimiser = createOptimiser(r.optimiser, z.length, r.lr);
+  const videoFrames: Uint8Array[] = [];
   const loopStart = now();
+  const plateau = r.autoStop ? new PlateauDetector(r.autoStop.window, r.autoStop.delta) : undefined;
+  let stepsRun = r.steps;
 
   for (let i = 0; i < r.steps; i++) {
     if (hooks.aborted()) throw abortError();
-    const { cuts, noise } = sampleCutouts(rng, r);
-    const feeds: Record<string, HostTensor> = {
-      ...base,
-      z: f32(z, dims),
-      cuts: f32(cuts, [r.cutn, 4]),
-      noise: f32(noise, [r.cutn, 1, 1, 1]),
-    };
-    if (wantsEps) feeds.eps = f32(sampleNormals(rng, r.cutn * 3 * S * S), [r.cutn, 3, S, S]);
+    if (r.zoom && i % r.zoom.every === 0) {
+      videoFrames.push(await zoomInPlace(model, r, z, dims));
+      optimiser = createOptimiser(r.optimiser, z.length, r.lr); // generate.py re-creates it
+    }
+    const base = bases[Math.floor(i / r.storyEvery) % bases.length]!; // a story cycles, like -cpe
+    const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), ...stepDraws(rng, r, S, wantsEps) };
     const missing = stepInputs.filter((n) => !(n in feeds));
     if (missing.length)
       throw new ModelBundleError(
         `step graph of '${model.name}' wants inputs the engine does not know: ${missing.join(', ')}`,
         model.name,
       );
-    const out = await model.graphs.step.run(Object.fromEntries(stepInputs.map((n) => [n, feeds[n]!])));
+    const out = await graph.run(Object.fromEntries(stepInputs.map((n) => [n, feeds[n]!])));
     const grad = out.grad;
     if (grad?.type !== 'float32' || grad.data.length !== z.length)
       throw new ModelBundleError(`step graph of '${model.name}' gave no usable 'grad'`, model.name);
@@ -240,7 +347,7 @@ export async function runRender(
       if (image?.type === 'float32')
         frame = await encodeFrame(tensorToRgb(image.data, r.width, r.height), r.width, r.height);
     }
-    adam.step(z, grad.data);
+    optimiser.step(z, withInitWeight(grad.data, z, r.initWeight, i));
     clampPerChannel(z, C, min, max);
     const elapsed = (now() - loopStart) / 1000;
     hooks.onProgress({
@@ -249,6 +356,11 @@ export async function runRender(
       itPerSec: elapsed > 0 ? (i + 1) / elapsed : 0,
       ...(frame ? { frame } : {}),
     });
+    const loss = out.loss;
+    if (plateau && loss?.type === 'float32' && plateau.push(loss.data[0]!)) {
+      stepsRun = i + 1;
+      break;
+    }
   }
   if (hooks.aborted()) throw abortError();
 
@@ -257,14 +369,16 @@ export async function runRender(
     tensorToRgb(image, r.width, r.height),
     r.width,
     r.height,
-    renderMetadata(model, r),
+    renderMetadata(model, r, stepsRun),
   );
+  if (r.zoom) videoFrames.push(tensorToRgb(image, r.width, r.height));
   return {
     png,
+    ...(r.zoom ? { video: await encodeTimelapse(videoFrames, r.width, r.height, 100) } : {}),
     width: r.width,
     height: r.height,
     seed: r.seed,
-    steps: r.steps,
+    steps: stepsRun,
     elapsedMs: Math.round(now() - started),
   };
 }

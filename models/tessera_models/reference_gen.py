@@ -1,0 +1,216 @@
+"""An eager, generate.py-style PyTorch reference of one VQGAN-CLIP step (DESIGN.md §7), for the
+parity tests of the exported step graph (refloop.py). Written independently of refloop.py:
+torch's own adaptive pooling and grid_sample, an HSV conversion with argmax/gather as kornia
+does it, slicing crops, an autograd.Function for the clamp, and the Prompt module's formula.
+
+Draws (the same dictionary the step graph takes) come from `random_draws`; `ReferenceStep`
+returns (loss, dloss/dz) by plain autograd.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+class ClampWithGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad_in):
+        (x,) = ctx.saved_tensors
+        return grad_in * (grad_in * (x - x.clamp(ctx.lo, ctx.hi)) >= 0), None, None
+
+
+class ReplaceGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x_forward, x_backward):
+        ctx.shape = x_backward.shape
+        return x_forward
+
+    @staticmethod
+    def backward(ctx, grad_in):
+        return None, grad_in.sum_to_size(ctx.shape)
+
+
+def prompt_loss(embeds: torch.Tensor, target: torch.Tensor, weight: float, stop: float) -> torch.Tensor:
+    """generate.py's Prompt.forward for one prompt."""
+    input_normed = F.normalize(embeds.unsqueeze(1), dim=2)
+    embed_normed = F.normalize(target.reshape(1, -1).unsqueeze(0), dim=2)
+    dists = input_normed.sub(embed_normed).norm(dim=2).div(2).arcsin().pow(2).mul(2)
+    dists = dists * torch.sign(torch.as_tensor(weight))
+    stop_t = torch.as_tensor(stop)
+    return abs(weight) * ReplaceGrad.apply(dists, torch.maximum(dists, stop_t)).mean()
+
+
+# ---- colour (kornia 0.6 style: hue in radians, argmax + gather) ----
+
+def _rgb_to_hsv(image: torch.Tensor, eps: float = 1e-8):
+    maxc, idx = image.max(dim=1)
+    minc = image.min(dim=1)[0]
+    v = maxc
+    deltac = maxc - minc
+    s = deltac / (v + eps)
+    deltac = torch.where(deltac == 0, torch.ones_like(deltac), deltac)
+    rc, gc, bc = torch.unbind(maxc.unsqueeze(1) - image, dim=1)
+    h1 = bc - gc
+    h2 = (rc - bc) + 2.0 * deltac
+    h3 = (gc - rc) + 4.0 * deltac
+    h = torch.stack((h1, h2, h3), dim=1)
+    h = torch.gather(h, dim=1, index=idx.unsqueeze(1)).squeeze(1) / deltac
+    h = (h / 6.0) % 1.0
+    h = torch.where(maxc == minc, torch.zeros_like(h), h)
+    return 2 * math.pi * h, s, v
+
+
+def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    h = h / (2 * math.pi)
+    hi = torch.floor(h * 6) % 6
+    f = ((h * 6) % 6) - hi
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    hi = hi.long()
+    indices = torch.stack([hi, hi + 6, hi + 12], dim=1)
+    out = torch.stack((v, q, p, p, t, v, t, v, v, q, p, p, p, p, t, v, v, q), dim=1)
+    return torch.gather(out, 1, indices)
+
+
+def _jitter_one(x: torch.Tensor, which: int, params: torch.Tensor) -> torch.Tensor:
+    f = params[:, which].reshape(-1, 1, 1)
+    if which == 0:
+        return (x + f[:, None]).clamp(0, 1)
+    if which == 1:
+        return (x * f[:, None]).clamp(0, 1)
+    h, s, v = _rgb_to_hsv(x)
+    if which == 2:
+        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v)
+    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v)
+
+
+def _sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    kernel = torch.tensor([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=x.dtype).view(1, 1, 3, 3) / 13
+    degenerate = F.conv2d(x.reshape(-1, 1, *x.shape[2:]), kernel).clamp(0, 1).reshape(x.shape[0], 3, x.shape[2] - 2, -1)
+    result = x.clone()
+    result[:, :, 1:-1, 1:-1] = degenerate
+    return (result + (x - result) * factor.view(-1, 1, 1, 1)).clamp(0, 1)
+
+
+def _grid_warp(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    n, _, h, w = x.shape
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
+    pts = torch.stack([xx, yy, torch.ones_like(xx)], -1).reshape(1, h * w, 3, 1)
+    src = (T[:, None] @ pts)[..., 0]                                    # [N,HW,3]
+    gx = src[..., 0] / src[..., 2] / (w - 1) * 2 - 1
+    gy = src[..., 1] / src[..., 2] / (h - 1) * 2 - 1
+    grid = torch.stack([gx, gy], -1).reshape(n, h, w, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+# ---- cutouts ----
+
+def cutouts_latest(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
+    n = d["cuts"].shape[0]
+    cut = (F.adaptive_avg_pool2d(img, S) + F.adaptive_max_pool2d(img, S)) / 2
+    batch = torch.cat([cut] * n, dim=0)
+    for k in range(d["warps"].shape[0]):
+        batch = _grid_warp(batch, d["warps"][k])
+    on = d["jitter"][:, 4] > 0
+    if bool(on.any()):
+        sub = batch[on]
+        for i in range(4):
+            sub = _jitter_one(sub, int(d["jorder"][i].argmax()), d["jitter"][on])
+        batch = torch.cat([sub[on[:k].sum():on[:k].sum() + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
+    on = d["sharp"] < 1
+    if bool(on.any()):
+        sharp = _sharpness(batch, d["sharp"])
+        batch = torch.cat([sharp[k:k + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
+    batch = batch + d["gnoise"]
+    batch = batch * d["erase"]
+    return batch + d["noise"] * d["eps"]
+
+
+def _area_resize(x: torch.Tensor, S: int) -> torch.Tensor:
+    size = x.shape[-1]
+    up = F.interpolate(x, scale_factor=S, mode="nearest")
+    return F.avg_pool2d(up, size)
+
+
+def cutouts_original(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
+    out = []
+    for x0, y0, size, flip in d["cuts"].tolist():
+        x0, y0, size = int(x0), int(y0), int(size)
+        c = _area_resize(img[:, :, y0:y0 + size, x0:x0 + size], S)
+        out.append(c.flip(3) if flip else c)
+    # generate.py clamps its Lanczos crops with clamp_with_grad; area crops stay inside [0,1]
+    return torch.cat(out, 0)
+
+
+def reference_step(decode, embed, S: int, z: torch.Tensor, targets, weights, stops, d: dict,
+                   method: str) -> tuple[float, torch.Tensor]:
+    """(loss, dloss/dz) of one generate.py step. decode(z) -> [-1,1] image, embed -> unit [N,D]."""
+    z = z.detach().clone().requires_grad_(True)
+    img = ClampWithGrad.apply(decode(z).add(1).div(2), 0, 1)
+    if method == "latest":
+        batch = cutouts_latest(img, d, S)
+    else:
+        batch = cutouts_original(img, d, S)
+    iii = embed(batch)
+    losses = [prompt_loss(iii, targets[p], float(weights[p]), float(stops[p])) for p in range(targets.shape[0])]
+    loss = sum(losses)
+    loss.backward()
+    return float(loss), z.grad.detach().clone()
+
+
+# ---- draws for tests ----
+
+def _homography(g: torch.Generator, n: int, strength: float) -> torch.Tensor:
+    S_c = 15.5
+    ang = (torch.rand(n, generator=g) * 2 - 1) * 0.26 * strength
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    T = torch.zeros(n, 3, 3)
+    T[:, 0, 0], T[:, 0, 1], T[:, 1, 0], T[:, 1, 1] = cos, -sin, sin, cos
+    T[:, 0, 2] = S_c - cos * S_c + sin * S_c + (torch.rand(n, generator=g) - 0.5) * 6 * strength
+    T[:, 1, 2] = S_c - sin * S_c - cos * S_c + (torch.rand(n, generator=g) - 0.5) * 6 * strength
+    T[:, 2, 0] = (torch.rand(n, generator=g) - 0.5) * 0.01 * strength
+    T[:, 2, 1] = (torch.rand(n, generator=g) - 0.5) * 0.01 * strength
+    T[:, 2, 2] = 1
+    T[:, 2, 2] -= T[:, 2, 0] * S_c + T[:, 2, 1] * S_c  # keep the centre fixed
+    T[:, 0, 2] += 0.0
+    return T
+
+
+def random_draws(n: int, S: int, size: int, augments: str, method: str, seed: int = 0) -> dict:
+    """Random but fixed draws for a parity case. `augments`: letters among W (warps), J, S, G, E."""
+    from .refloop import identity_draws
+    g = torch.Generator().manual_seed(seed)
+    d = identity_draws(n, S, pool=1.0 if method == "latest" else 0.0)
+    if method == "original":
+        sz = torch.floor(S + torch.rand(n, generator=g) * (size - S))
+        x0 = torch.floor(torch.rand(n, generator=g) * (size - sz + 1))
+        y0 = torch.floor(torch.rand(n, generator=g) * (size - sz + 1))
+        flip = (torch.rand(n, generator=g) < 0.5).float()
+        d["cuts"] = torch.stack([x0, y0, sz, flip], -1)
+        return d
+    d["cuts"] = torch.tensor([[0.0, 0.0, float(size), 0.0]]).repeat(n, 1)
+    if "W" in augments:
+        d["warps"] = torch.stack([_homography(g, n, s) for s in (1.0, 0.6, 0.3)])
+    if "J" in augments:
+        d["jitter"] = torch.stack([(torch.rand(n, generator=g) - 0.5) * 0.2, 0.9 + torch.rand(n, generator=g) * 0.2,
+                                   0.9 + torch.rand(n, generator=g) * 0.2, (torch.rand(n, generator=g) - 0.5) * 0.2 * 2 * math.pi,
+                                   (torch.rand(n, generator=g) < 0.7).float()], -1)
+        d["jorder"] = torch.eye(4)[torch.randperm(4, generator=g)]
+    if "S" in augments:
+        d["sharp"] = torch.where(torch.rand(n, generator=g) < 0.5, torch.rand(n, generator=g) * 0.3, torch.ones(n))
+    if "G" in augments:
+        d["gnoise"] = torch.randn(n, 3, S, S, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) < 0.5)
+    if "E" in augments:
+        m = torch.ones(1, 1, S, S)
+        m[:, :, 5:17, 9:25] = 0
+        d["erase"] = m.repeat(n, 1, 1, 1)
+    d["noise"] = torch.rand(n, 1, 1, 1, generator=g) * 0.1
+    d["eps"] = torch.randn(n, 3, S, S, generator=g)
+    return d

@@ -1,0 +1,101 @@
+"""The bundle's step-reference.onnx (step interface 2, refloop.py) against an eager
+generate.py-style PyTorch reference (reference_gen.py): for fixed draws, loss and dloss/dz agree
+within 1e-4 relative, at two cutout/prompt counts, for each augmentation alone, the default set
+Af Pe Ji Er, all of them, both cut methods, and a negative weight with a stop. The PyTorch
+modules come from the bundle's own graphs (from_bundle.py), checked against them first.
+Run: pytorch-env python -m unittest discover -s models/tests -p 'test_reference_step.py'
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unittest
+
+import onnxruntime as ort  # before torch: importing onnx first spams schema warnings
+import numpy as np
+
+MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, MODELS)
+BUNDLE = os.path.join(MODELS, "tiny-shapes")
+
+import torch  # noqa: E402
+
+torch.backends.mkldnn.enabled = False  # DESIGN.md §7: wrong conv input gradients on these CPUs otherwise
+torch.set_num_threads(1)
+
+from tessera_models.from_bundle import check_tiny, load_tiny  # noqa: E402
+from tessera_models.reference_gen import random_draws, reference_step  # noqa: E402
+from tessera_models.refloop import STEP2_INPUTS  # noqa: E402
+from tessera_models.tiny_vqgan import fsq  # noqa: E402
+
+MANIFEST = json.load(open(os.path.join(BUNDLE, "manifest.json")))
+HAS_STEP2 = "stepReference" in MANIFEST["graphs"]
+# letters of random_draws: W = the three warp slots (Af, Pe, Ro, Re all sample through them),
+# J = ColorJitter, S = sharpness, G = Gaussian noise, E = erasing
+CASES = [("latest", ""), ("latest", "W"), ("latest", "J"), ("latest", "S"), ("latest", "G"),
+         ("latest", "E"), ("latest", "WJE"), ("latest", "WJSGE"), ("original", "")]
+SIZES = [(3, 1), (8, 2)]  # (cutouts, prompts)
+
+
+@unittest.skipUnless(HAS_STEP2, "the bundle has no step-reference.onnx (python -m tessera_models.export_tiny --add-reference-step)")
+class ReferenceStep(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.vq, cls.clip = load_tiny(BUNDLE)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.log_severity_level = 3
+        cls.sess = ort.InferenceSession(os.path.join(BUNDLE, MANIFEST["graphs"]["stepReference"]["file"]), so,
+                                        providers=["CPUExecutionProvider"])
+
+    def decode(self, z):
+        return self.vq.decoder(fsq(z))
+
+    def test_recovered_modules_match_the_graphs(self):
+        diffs = check_tiny(BUNDLE, self.vq, self.clip)
+        self.assertLess(max(diffs.values()), 1e-4, diffs)
+
+    def run_case(self, n, p, method, aug, weights, stops, seed):
+        g = torch.Generator().manual_seed(seed)
+        z = (torch.rand(1, self.vq.channels, 4, 4, generator=g) * 2 - 1) * 3
+        t = torch.nn.functional.normalize(torch.randn(p, 128, generator=g), dim=-1)
+        d = random_draws(n, 32, 64, aug, method, seed)
+        feeds = dict(z=z, targets=t, weights=weights, stops=stops, **d)
+        loss, grad, _ = self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})
+        ref_loss, ref_grad = reference_step(self.decode, self.clip.embed_image, 32, z, t, weights, stops, d, method)
+        rel = float(np.linalg.norm(grad - ref_grad.numpy()) / ref_grad.norm())
+        self.assertLess(abs(float(loss) - ref_loss) / abs(ref_loss), 1e-4, (method, aug, n, p))
+        self.assertLess(rel, 1e-4, (method, aug, n, p))
+        self.assertGreater(float(ref_grad.norm()), 0)
+
+    def test_each_augmentation_and_both_methods(self):
+        for method, aug in CASES:
+            for n, p in SIZES:
+                with self.subTest(method=method, aug=aug, n=n, p=p):
+                    w = torch.tensor([1.0, 0.5][:p])
+                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
+
+    def test_negative_weight_with_a_signed_stop(self):
+        # sign(w)·d for the negative prompt is in (−2, 0): a stop of −0.2 cuts its gradient where
+        # it has been pushed further than that, which an unsigned comparison never would
+        for method in ("latest", "original"):
+            with self.subTest(method=method):
+                self.run_case(6, 2, method, "WJE" if method == "latest" else "", torch.tensor([1.0, -0.7]),
+                              torch.tensor([-1.0, -0.2]), seed=5)
+
+    def test_the_signed_stop_changes_the_gradient(self):
+        g = torch.Generator().manual_seed(2)
+        z = (torch.rand(1, self.vq.channels, 4, 4, generator=g) * 2 - 1) * 3
+        t = torch.nn.functional.normalize(torch.randn(2, 128, generator=g), dim=-1)
+        d = random_draws(4, 32, 64, "", "latest", 2)
+        w = torch.tensor([1.0, -0.7])
+        outs = []
+        for stop in (-3.0, -0.01):  # −3: never reached; −0.01: reached by every cutout
+            feeds = dict(z=z, targets=t, weights=w, stops=torch.tensor([-1.0, stop]), **d)
+            outs.append(self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})[1])
+        self.assertGreater(float(np.abs(outs[0] - outs[1]).max()), 1e-6)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,105 @@
+/**
+ * Judges tiny-shapes renders (BUNDLE.md judge) with given render options on a named prompt/seed
+ * set that is disjoint from the quality test's (test/quality/tiny-shapes-quality.test.ts uses
+ * background offsets 1, 3, 5 and seeds 1…24):
+ *   tuning   — seeds 2001…2024, background offset 2, shapes shifted by one: for choosing defaults
+ *   heldout  — seeds 1001…1024, background offset 7 (then 1, 3), shapes shifted by two: for reporting only
+ *
+ *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
+ *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200]
+ *
+ * Prints colour %, shape %, all-three %, mean seconds per render and a `JSON {…}` line.
+ */
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { silentLogger } from '../../shared/src/logger.js';
+import { modelsDir } from '../../test/quality/fixtures.js';
+import type { RenderRequest } from '../src/engine/engine.js';
+import { COLOURS, judgeImage, SHAPES } from '../src/engine/judge.js';
+import { createOnnxEngine, type OnnxEngine } from '../src/engine/onnx-engine.js';
+
+const SETS = { tuning: { seed: 2001, bg: 2, shape: 1 }, heldout: { seed: 1001, bg: 7, shape: 2 } } as const;
+
+function cases(set: keyof typeof SETS, n: number) {
+  const s = SETS[set];
+  return Array.from({ length: n }, (_, i) => ({
+    colour: COLOURS[i % 8]!,
+    shape: SHAPES[(i + s.shape) % 3]!,
+    background: COLOURS[(i + s.bg + 2 * Math.floor(i / 8)) % 8]!,
+    seed: s.seed + i,
+  }));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      set: { type: 'string', default: 'tuning' },
+      options: { type: 'string', default: '{}' },
+      cases: { type: 'string', default: '24' },
+      steps: { type: 'string' },
+      threads: { type: 'string', default: '2' },
+    },
+  });
+  const set = values.set as keyof typeof SETS;
+  if (!(set in SETS)) throw new Error(`--set must be ${Object.keys(SETS).join(' or ')}`);
+  const extra = JSON.parse(values.options!) as Partial<RenderRequest>;
+  const engine = await createOnnxEngine({
+    modelsDir,
+    model: 'tiny-shapes',
+    ep: 'cpu',
+    log: silentLogger(),
+    intraOpNumThreads: Number(values.threads),
+  });
+  const steps = values.steps ? Number(values.steps) : engine.manifest.defaults.steps;
+  const list = cases(set, Number(values.cases));
+  const started = performance.now();
+  const rows = [];
+  try {
+    for (const c of list) rows.push(await judgeCase(engine, c, steps, extra));
+  } finally {
+    await engine.close();
+  }
+  const n = list.length;
+  const count = (f: (r: (typeof rows)[number]) => boolean): number => rows.filter(f).length;
+  const pct = (k: number): number => Math.round((1000 * k) / n) / 10;
+  const secs = (performance.now() - started) / 1000 / n;
+  const colour = pct(count((r) => r.colour));
+  const shape = pct(count((r) => r.shape));
+  const all = pct(count((r) => r.colour && r.shape));
+  const meanSteps = rows.reduce((s, r) => s + r.steps, 0) / n;
+  console.log(
+    `${set}: colour ${colour} %, shape ${shape} %, all ${all} %, ${secs.toFixed(1)} s/render, ${meanSteps.toFixed(1)} steps/render`,
+  );
+  console.log(
+    `JSON ${JSON.stringify({ set, options: extra, steps, n, colour, shape, all, secs, meanSteps })}`,
+  );
+}
+
+async function judgeCase(
+  engine: OnnxEngine,
+  c: ReturnType<typeof cases>[number],
+  steps: number,
+  extra: Partial<RenderRequest>,
+): Promise<{ colour: boolean; shape: boolean; steps: number }> {
+  const { png, steps: ran } = await engine.render(
+    {
+      prompts: [
+        { kind: 'text', text: `a ${c.colour} ${c.shape} on a ${c.background} background`, weight: 1 },
+      ],
+      seed: c.seed,
+      width: 64,
+      height: 64,
+      steps,
+      ...extra,
+    },
+    {},
+  );
+  const j = judgeImage(await sharp(png).removeAlpha().raw().toBuffer(), 64, 64);
+  return {
+    colour: j.background === c.background && j.colour === c.colour,
+    shape: j.shape === c.shape,
+    steps: ran,
+  };
+}
+
+await main();
