@@ -1,8 +1,9 @@
 /**
  * Turns a `RenderJob` into the engine's `RenderRequest`: text prompts as they are, image prompts
- * and the init image fetched from the object store.
+ * and the init image fetched from the object store, story prompts and the loop options as they are.
  */
 import { JobFailure, type ImageRef, type RenderJob } from '../../../shared/src/index.js';
+import { LoopOptions } from '../../../shared/src/loop-options.js';
 import type { RenderRequest, WeightedPrompt } from '../engine/engine.js';
 
 /** The one thing this needs from the object store. */
@@ -47,7 +48,14 @@ export async function buildRenderRequest(
       stop: p.stop,
     });
   }
+  // generate.py's options travel as they are (one schema, shared/src/loop-options.ts); the engine
+  // applies the bundle's defaults and refuses what the model cannot do.
+  const loopOptions = LoopOptions.parse(pickLoopOptions(job));
   return {
+    ...loopOptions,
+    story: job.story?.map((segment) =>
+      segment.map((p): WeightedPrompt => ({ kind: 'text', text: p.text, weight: p.weight, stop: p.stop })),
+    ),
     prompts,
     seed: job.seed,
     width: job.width,
@@ -58,4 +66,14 @@ export async function buildRenderRequest(
     lr: job.lr,
     initImage: job.initImage ? await fetchImage(images, job.initImage, 'init image', job.jobId) : undefined,
   };
+}
+
+/** The job's fields that `LoopOptions` names (the rest of the job is not the engine's business). */
+function pickLoopOptions(job: RenderJob): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(LoopOptions.shape)) {
+    const value = (job as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
