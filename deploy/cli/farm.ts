@@ -136,7 +136,7 @@ export function formatFarmReport(report: FarmReport): string {
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'weights') {
     const { runWeights } = await import('../../renderer/src/scheduler/weights-cli.js');
-    return runWeights(argv.slice(1));
+    return runWeights(argv.slice(1), () => withLocalCredentials(loadConfig(), 'operator'));
   }
   const { values } = parseArgs({
     args: argv,

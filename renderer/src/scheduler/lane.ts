@@ -15,7 +15,7 @@ export function fairJobOf(entry: IntakeEntry): FairJob {
   const { job } = entry;
   return {
     jobId: job.jobId,
-    server: job.requester.guildId ?? job.discord?.guildId ?? NO_SERVER,
+    server: job.requester.guildId ?? NO_SERVER,
     member: job.requester.userId,
     memberWeight: job.requester.weight ?? 1,
     cost: job.steps,
