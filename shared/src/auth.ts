@@ -27,6 +27,7 @@ import {
   renderRecordsBucket,
   resultsBucket,
   schedulerBucket,
+  serverWeightsKey,
   SUBJECT_ROOT,
 } from './subjects.js';
 
@@ -208,7 +209,7 @@ function operator(): RolePermissions {
         `${API}.INFO`,
         ...submitterPublish(),
         ...kvRead(schedulerBucket()),
-        ...kvWrite(schedulerBucket()),
+        `$KV.${schedulerBucket()}.${serverWeightsKey()}`,
       ],
       deny: [],
     },

@@ -243,8 +243,10 @@ export class ActiveScheduler {
   async #release(lane: Lane, entry: IntakeEntry): Promise<void> {
     try {
       const outcome = await releaseJob(this.#farm, entry, { holder: this.#holder, log: this.#log });
-      if (outcome === 'released' || outcome === 'already-released') this.counters.released += 1;
-      else lane.onEnded(entry.job.jobId, Date.now(), false);
+      if (outcome === 'released' || outcome === 'already-released') {
+        this.counters.released += 1;
+        this.#log.info({ jobId: entry.job.jobId, model: lane.model, outcome }, 'job released');
+      } else lane.onEnded(entry.job.jobId, Date.now(), false);
     } catch (err) {
       this.#log.warn({ err, jobId: entry.job.jobId }, 'could not release a job; it stays queued');
       lane.putBack(entry);

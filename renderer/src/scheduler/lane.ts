@@ -98,7 +98,7 @@ export class Lane {
     this.started.set(jobId, { at, steps: s });
     if (rendererId === undefined) return;
     const previous = this.#lastStart.get(rendererId);
-    if (previous && previous.backlogged && this.queue.size > 0) {
+    if (previous?.backlogged && this.queue.size > 0) {
       // The first full cycle replaces the render-time guesses.
       if (this.#cycleSamples === 0) this.speed.reset();
       this.speed.observe(previous.steps, at - previous.at);
