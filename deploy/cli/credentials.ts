@@ -74,7 +74,7 @@ export async function setupLocalFarm(config: Config): Promise<void> {
 
 const USAGE = `usage: tessera credentials [--dir DIR] [--rotate]
 
-Writes an nkey seed per role (admin, bot, renderer, operator) to DIR/<role>.nk (mode 0600,
+Writes an nkey seed per role (admin, bot, renderer, operator, scheduler) to DIR/<role>.nk (mode 0600,
 DIR 0700; default DIR .tessera/credentials) and the nats-server auth block to DIR/auth.conf.
 Existing seeds are kept; --rotate replaces all of them. Then reload nats-server (SIGHUP) and
 restart the processes with the new files (README, Security).

@@ -8,6 +8,7 @@ import {
   ConfigError,
   RendererPresence,
   connectFromConfig,
+  intakeDepth,
   jobsStream,
   loadConfig,
   parseJobSubject,
@@ -26,7 +27,8 @@ tessera farm weights [ID:W,…] [--reset]: show or set fair-share server weights
 
 export interface FarmReport {
   renderers: RendererPresence[];
-  models: { model: string; queued: number; inFlight: number; redelivered: number }[];
+  /** `queued`: in the work queue; `intake`: waiting for the fair-share scheduler (SCHEDULER=on). */
+  models: { model: string; intake: number; queued: number; inFlight: number; redelivered: number }[];
   /** Jobs taken by a renderer right now (from presence). */
   rendering: { jobId: string; rendererId: string }[];
 }
@@ -50,15 +52,17 @@ export async function collectFarmReport(nc: NatsConnection, waitMs: number): Pro
   }
   renderers.sort((a, b) => a.id.localeCompare(b.id));
 
-  const models = new Map<string, { model: string; queued: number; inFlight: number; redelivered: number }>();
+  const models = new Map<string, FarmReport['models'][number]>();
   const { jetstreamManager } = await import('@nats-io/jetstream');
   const jsm = await jetstreamManager(nc);
+  const empty = (model: string) => ({ model, intake: 0, queued: 0, inFlight: 0, redelivered: 0 });
+  for (const [model, count] of await intakeDepth(jsm)) models.set(model, { ...empty(model), intake: count });
   try {
     const info = await jsm.streams.info(jobsStream(), { subjects_filter: '>' });
     for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
       const parsed = parseJobSubject(subject);
       if (!parsed) continue;
-      const row = models.get(parsed.model) ?? { model: parsed.model, queued: 0, inFlight: 0, redelivered: 0 };
+      const row = models.get(parsed.model) ?? empty(parsed.model);
       row.queued += count;
       models.set(parsed.model, row);
     }
@@ -67,7 +71,7 @@ export async function collectFarmReport(nc: NatsConnection, waitMs: number): Pro
         ? parseJobSubject(consumer.config.filter_subject.replace(/\*$/, 'x'))?.model
         : undefined;
       if (!model) continue;
-      const row = models.get(model) ?? { model, queued: 0, inFlight: 0, redelivered: 0 };
+      const row = models.get(model) ?? empty(model);
       // The consumer's own counts: not yet delivered, and delivered but not acknowledged. (The
       // stream's message count can include a message whose ack was recorded by the consumer but
       // whose removal was lost when the server crashed; the consumer never delivers it again.)
@@ -79,8 +83,7 @@ export async function collectFarmReport(nc: NatsConnection, waitMs: number): Pro
   } catch {
     // no jobs stream yet: nothing was ever queued
   }
-  for (const r of renderers)
-    if (!models.has(r.model)) models.set(r.model, { model: r.model, queued: 0, inFlight: 0, redelivered: 0 });
+  for (const r of renderers) if (!models.has(r.model)) models.set(r.model, empty(r.model));
   const rendering = renderers.flatMap((r) => (r.jobId ? [{ jobId: r.jobId, rendererId: r.id }] : []));
   return {
     renderers,
@@ -126,8 +129,14 @@ export function formatFarmReport(report: FarmReport): string {
   else
     lines.push(
       table([
-        ['model', 'queued', 'in flight', 'redelivered'],
-        ...report.models.map((m) => [m.model, String(m.queued), String(m.inFlight), String(m.redelivered)]),
+        ['model', 'intake', 'queued', 'in flight', 'redelivered'],
+        ...report.models.map((m) => [
+          m.model,
+          String(m.intake),
+          String(m.queued),
+          String(m.inFlight),
+          String(m.redelivered),
+        ]),
       ]),
     );
   return `${lines.join('\n')}\n`;
@@ -136,7 +145,7 @@ export function formatFarmReport(report: FarmReport): string {
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'weights') {
     const { runWeights } = await import('../../renderer/src/scheduler/weights-cli.js');
-    return runWeights(argv.slice(1));
+    return runWeights(argv.slice(1), () => withLocalCredentials(loadConfig(), 'operator'));
   }
   const { values } = parseArgs({
     args: argv,

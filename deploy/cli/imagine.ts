@@ -15,6 +15,7 @@ import {
   connectFromConfig,
   decodeMessage,
   bindFarm,
+  schedulerLeads,
   FarmNotSetUpError,
   jobEventSubjects,
   farmSettingsFromConfig,
@@ -337,7 +338,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     let farm: Farm;
     try {
-      farm = await bindFarm(nc, farmSettingsFromConfig(config, []));
+      farm = await bindFarm(nc, farmSettingsFromConfig(config, []), { schedulerBucket: true });
+      // SCHEDULER unset: follow the farm (intake when a scheduler leads, as under `npm start`).
+      if (process.env.SCHEDULER === undefined && (await schedulerLeads(farm, config.SCHEDULER_LEASE_MS)))
+        farm = { ...farm, settings: { ...farm.settings, scheduler: true } };
     } catch (e) {
       if (!(e instanceof FarmNotSetUpError)) throw e;
       process.stderr.write(`tessera imagine: ${e.message}\n`);

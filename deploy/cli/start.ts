@@ -1,6 +1,7 @@
 /**
  * `tessera start` (= `npm start`): the whole stack on one machine — nats-server with JetStream
- * (data under ./.tessera/nats, `local-nats.ts`), one renderer, and the bot (against Discord with
+ * (data under ./.tessera/nats, `local-nats.ts`), one renderer, the fair-share scheduler (unless
+ * SCHEDULER=off), and the bot (against Discord with
  * DISCORD_TOKEN, else against the playground's local Discord). Ctrl-C stops the bot and the
  * renderer first (the renderer hands its job back), then NATS; nothing is left running.
  */
@@ -28,7 +29,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const USAGE = `usage: tessera start [--data DIR] [--no-bot] [--no-renderer] [--playground-port N]
 
 Starts nats-server (JetStream; data under DIR/nats, default ./.tessera), one renderer for
-RENDERER_MODEL and the bot (it talks to Discord with DISCORD_TOKEN, or runs its local
+RENDERER_MODEL, the fair-share scheduler (SCHEDULER=off: none, jobs go straight to the work
+queue) and the bot (it talks to Discord with DISCORD_TOKEN, or runs its local
 playground without one). Logs go to DIR/logs/. Ctrl-C stops everything.
 If something already listens on NATS_URL's port, that server is used instead.
 Without DISCORD_TOKEN the bot talks to a built-in local Discord whose page is printed as
@@ -58,7 +60,12 @@ function createStack(config: Config, logsDir: string, auth: LocalAuth | undefine
     playground: undefined,
     logsDir,
     auth,
-    env: { ...process.env, NATS_URL: config.NATS_URL },
+    // The local stack runs a scheduler unless the operator says SCHEDULER=off.
+    env: {
+      ...process.env,
+      NATS_URL: config.NATS_URL,
+      SCHEDULER: process.env.SCHEDULER === 'off' ? 'off' : 'on',
+    },
     say,
     stopAll: () =>
       (stopping ??= (async () => {
@@ -134,6 +141,32 @@ async function startRendererStep(stack: Stack, config: Config): Promise<string |
     return undefined;
   }
   return `pid ${renderer.child.pid}, model ${config.RENDERER_MODEL}, log: ${show(renderer.logFile)}`;
+}
+
+/**
+ * The fair-share scheduler with its own credential (unless SCHEDULER=off): the bot then submits to
+ * intake (`stack.env.SCHEDULER` is `on`), and so does `tessera imagine`, which finds its lease.
+ */
+async function startSchedulerStep(stack: Stack): Promise<string | undefined> {
+  if (stack.env.SCHEDULER !== 'on') return 'off (SCHEDULER=off): jobs go straight to the work queue';
+  const scheduler = startManaged({
+    name: 'scheduler',
+    command: process.execPath,
+    args: tesseraArgs('scheduler'),
+    env: { ...stack.env, ...roleEnv(stack.auth, 'scheduler') },
+    cwd: process.cwd(),
+    logFile: path.join(stack.logsDir, 'scheduler.log'),
+  });
+  stack.started.push(scheduler);
+  const ready = await waitFor(
+    () => scheduler.tail().some((l) => l.includes('"scheduler ready"')) || !isRunning(scheduler),
+    60_000,
+  );
+  if (!ready || !isRunning(scheduler)) {
+    stack.say(`tessera start: the scheduler did not start (log: ${show(scheduler.logFile)}).`);
+    return undefined;
+  }
+  return `pid ${scheduler.child.pid}, fair share across servers and members, log: ${show(scheduler.logFile)}`;
 }
 
 /** The local Discord + its page on `port`, or on a free port when that one is taken. */
@@ -264,6 +297,8 @@ export async function run(argv: string[]): Promise<number> {
     if (note === undefined) return fail(1);
     rendererNote = note;
   }
+  const schedulerNote = await startSchedulerStep(stack);
+  if (schedulerNote === undefined) return fail(1);
   let botNote = 'not started (--no-bot)';
   if (!values['no-bot']) {
     const note = await startBotStep(stack, config, values['playground-port']);

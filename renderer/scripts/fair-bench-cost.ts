@@ -6,10 +6,9 @@
 import {
   RenderJob,
   SchedulerStatus,
-  connectNats,
+  bindFarm,
   decodeMessage,
   encodeMessage,
-  ensureFarm,
   farmSettingsFromConfig,
   intakeSubject,
   jobsConsumer,
@@ -21,7 +20,7 @@ import {
 import { testConfig, testJob } from '../../test/support/farm-harness.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
 import { processUsage, spawnScheduler } from '../../test/support/scheduler-child.js';
-import { quantile } from './fair-bench-farm.js';
+import { quantile, setUpAndBind } from './fair-bench-farm.js';
 
 const MODEL = 'tiny-shapes';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,15 +77,16 @@ function startPullers(farm: Farm, count: number, got: Map<string, number>): { st
 
 export async function measureSchedulerCost(say: (line: string) => void): Promise<CostResult> {
   const server = await startNatsServer();
-  const config = testConfig(server.url, { SCHEDULER: 'on' });
-  const nc = await connectNats({ url: server.url, name: 'bench-cost' });
-  const farm = await ensureFarm(nc, farmSettingsFromConfig(config));
-  const scheduler = spawnScheduler(server.url, { LOG_LEVEL: 'warn' });
+  const settings = farmSettingsFromConfig(testConfig(server, { SCHEDULER: 'on' }));
+  // The operator submits to intake and reads the scheduler's status; the instant workers pull as renderers.
+  const farm = await setUpAndBind(server, settings, 'operator');
+  const workers = await bindFarm(await server.connect('renderer', { name: 'bench-workers' }), settings);
+  const scheduler = spawnScheduler(server, { LOG_LEVEL: 'warn' });
   const pid = scheduler.child.pid!;
   try {
     while ((await farm.scheduler.get(schedulerLeaseKey()))?.operation !== 'PUT') await sleep(100);
     const got = new Map<string, number>();
-    const pullers = startPullers(farm, 8, got);
+    const pullers = startPullers(workers, 8, got);
     await sleep(2000);
     const idle0 = await processUsage(pid);
     await sleep(5000);
@@ -151,7 +151,8 @@ export async function measureSchedulerCost(say: (line: string) => void): Promise
     return result;
   } finally {
     scheduler.child.kill('SIGKILL');
-    await nc.close();
+    await farm.nc.close();
+    await workers.nc.close();
     await server.dispose();
   }
 }

@@ -7,14 +7,15 @@ import {
   JobEvent,
   allEventsSubject,
   allFramesSubject,
-  connectNats,
+  bindFarm,
   decodeMessage,
-  ensureFarm,
   farmSettingsFromConfig,
+  setupFarm,
   silentLogger,
   submitJob,
   type Farm,
-  type NatsConnection,
+  type FarmRole,
+  type FarmSettings,
 } from '../../shared/src/index.js';
 import { startScheduler, type SchedulerHandle } from '../src/scheduler/scheduler-process.js';
 import type { RendererHandle } from '../src/worker/renderer-process.js';
@@ -22,6 +23,25 @@ import { startTestRenderer, testConfig, testJob } from '../../test/support/farm-
 import { startNatsServer, type NatsServerHandle } from '../../test/support/nats-server.js';
 
 export type Mode = 'fifo' | 'fair';
+
+/**
+ * Sets the farm up as `admin` (as `tessera setup` does), then binds it as `role` with that role's
+ * credential; the operator's and the scheduler's handles include the scheduler bucket.
+ */
+export async function setUpAndBind(
+  server: NatsServerHandle,
+  settings: FarmSettings,
+  role: FarmRole,
+): Promise<Farm> {
+  const admin = await server.connect('admin', { name: 'bench-setup' });
+  try {
+    await setupFarm(admin, settings);
+  } finally {
+    await admin.close();
+  }
+  const schedulerBucket = role === 'operator' || role === 'scheduler';
+  return bindFarm(await server.connect(role, { name: `bench-${role}` }), settings, { schedulerBucket });
+}
 
 export interface JobLog {
   jobId: string;
@@ -57,17 +77,21 @@ export async function startBenchFarm(options: {
 }): Promise<BenchFarm> {
   const server: NatsServerHandle = await startNatsServer();
   const env = { ...ENV, SCHEDULER: options.mode === 'fair' ? 'on' : 'off', ...options.env };
-  const config = testConfig(server.url, env);
-  const nc: NatsConnection = await connectNats({ url: server.url, name: 'bench' });
-  const farm = await ensureFarm(nc, farmSettingsFromConfig(config));
+  // The operator submits (as `tessera imagine` would) and sets weights; the scheduler has its own role.
+  const farm = await setUpAndBind(server, farmSettingsFromConfig(testConfig(server, env)), 'operator');
+  const { nc } = farm;
   const scheduler =
     options.mode === 'fair'
-      ? await startScheduler({ config, log: silentLogger(), id: 'bench-scheduler' })
+      ? await startScheduler({
+          config: testConfig(server, env, 'scheduler'),
+          log: silentLogger(),
+          id: 'bench-scheduler',
+        })
       : undefined;
   await scheduler?.leading();
   const renderers: RendererHandle[] = [];
   for (let i = 0; i < options.renderers; i++)
-    renderers.push(await startTestRenderer(server.url, { id: `r${i}`, stepMs: options.stepMs, env }));
+    renderers.push(await startTestRenderer(server, { id: `r${i}`, stepMs: options.stepMs, env }));
   const jobs = new Map<string, JobLog>();
   const listeners: ((job: JobLog) => void)[] = [];
   const record = (data: Uint8Array): void => {

@@ -11,7 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchFarm, type JobLog, type Mode, quantile, startBenchFarm } from './fair-bench-farm.js';
+import { type JobLog, type Mode, quantile, startBenchFarm } from './fair-bench-farm.js';
 import { measureSchedulerCost } from './fair-bench-cost.js';
 import { serverWeightsKey, encodeMessage, ServerWeights } from '../../shared/src/index.js';
 

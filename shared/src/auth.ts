@@ -16,6 +16,8 @@ import {
   eventsStream,
   guildSettingsBucket,
   imagesStore,
+  intakeStream,
+  intakeStreamSubjects,
   jobsBucket,
   jobsStream,
   jobsStreamSubjects,
@@ -24,11 +26,13 @@ import {
   quotasBucket,
   renderRecordsBucket,
   resultsBucket,
+  schedulerBucket,
+  serverWeightsKey,
   SUBJECT_ROOT,
 } from './subjects.js';
 
-/** The four credentials of a farm (DESIGN.md §8). */
-export const FarmRole = z.enum(['admin', 'bot', 'renderer', 'operator']);
+/** The five credentials of a farm (DESIGN.md §8); `scheduler` runs the fair-share scheduler. */
+export const FarmRole = z.enum(['admin', 'bot', 'renderer', 'operator', 'scheduler']);
 export type FarmRole = z.infer<typeof FarmRole>;
 export const FARM_ROLES: readonly FarmRole[] = FarmRole.options;
 
@@ -98,20 +102,28 @@ function serviceSubjects(): string[] {
   return ['$SRV.>', `${SUBJECT_ROOT}.renderer.*.presence`];
 }
 
-/** What `tessera farm`, `/farm` and the bot's unknown-model check read: queue depth and consumers. */
+/** What `tessera farm`, `/farm` and the bot's unknown-model check read: backlog (intake too) and consumers. */
 function farmStatusReads(): string[] {
   return [
     `${API}.STREAM.INFO.${jobsStream()}`,
+    `${API}.STREAM.INFO.${intakeStream()}`,
     `${API}.CONSUMER.INFO.${jobsStream()}.*`,
     `${API}.CONSUMER.LIST.${jobsStream()}`,
     `${API}.CONSUMER.NAMES.${jobsStream()}`,
   ];
 }
 
-/** Submitting and cancelling jobs (bot and operator). */
+/** Reading the intake stream's single messages and removing them (the scheduler; renderers on cancel). */
+function intakeSettle(): string[] {
+  const intake = intakeStream();
+  return [`${API}.STREAM.INFO.${intake}`, ...readMessages(intake), `${API}.STREAM.MSG.DELETE.${intake}`];
+}
+
+/** Submitting and cancelling jobs (bot and operator): to the work queue, or to intake (`SCHEDULER=on`). */
 function submitterPublish(): string[] {
   return [
     ...jobsStreamSubjects(),
+    ...intakeStreamSubjects(),
     ...queuedEventsSubjects(),
     allCancelsSubject(),
     ...kvWrite(jobsBucket()),
@@ -143,6 +155,8 @@ function renderer(): RolePermissions {
         // Settling without a render (cancelled while queued, max deliveries): read and remove the message.
         `${API}.STREAM.MSG.GET.${jobs}`,
         `${API}.STREAM.MSG.DELETE.${jobs}`,
+        // A cancelled job still waiting for the fair-share scheduler is removed from intake.
+        ...intakeSettle(),
         ...lifecycleEventsSubjects(),
         `${SUBJECT_ROOT}.frames.*`,
         ...kvWrite(resultsBucket()),
@@ -191,12 +205,62 @@ function bot(): RolePermissions {
 
 function operator(): RolePermissions {
   return {
-    publish: { allow: [`${API}.INFO`, ...submitterPublish()], deny: [] },
+    publish: {
+      // `tessera farm weights` writes the server weights; the lease and dispatch markers stay the scheduler's.
+      allow: [
+        `${API}.INFO`,
+        ...submitterPublish(),
+        ...kvRead(schedulerBucket()),
+        `$KV.${schedulerBucket()}.${serverWeightsKey()}`,
+      ],
+      deny: [],
+    },
     subscribe: {
       allow: [`${roleInboxPrefix('operator')}.>`, allEventsSubject(), allFramesSubject()],
       deny: [],
     },
     allowResponses: false,
+  };
+}
+
+/**
+ * The fair-share scheduler: reads intake whole (an ordered consumer) and deletes what it released,
+ * publishes jobs to the work queue, owns its KV bucket, watches the jobs consumers' state and
+ * announces positions on the frames subject. It settles jobs that never reach a renderer
+ * (cancelled while in intake, invalid), so like a renderer it may write results and terminal events
+ * — farm-side and trusted; it may not touch the bot's buckets, presence or the images.
+ */
+function scheduler(): RolePermissions {
+  const jobs = jobsStream();
+  const bucket = schedulerBucket();
+  return {
+    publish: {
+      allow: [
+        `${API}.INFO`,
+        ...intakeSettle(),
+        ...orderedReads(intakeStream()),
+        ...jobsStreamSubjects(),
+        `${API}.STREAM.INFO.${jobs}`,
+        `${API}.STREAM.INFO.${eventsStream()}`,
+        `${API}.CONSUMER.INFO.${jobs}.*`,
+        `${SUBJECT_ROOT}.frames.*`,
+        `${SUBJECT_ROOT}.events.*.end`,
+        ...kvRead(bucket),
+        ...kvWrite(bucket),
+        ...kvWrite(resultsBucket()),
+        ...kvRead(resultsBucket()),
+        ...kvRead(jobsBucket()),
+        ...kvRead(cancellationsBucket()),
+        `${API}.STREAM.INFO.OBJ_${imagesStore()}`,
+      ],
+      deny: [],
+    },
+    subscribe: {
+      allow: [`${roleInboxPrefix('scheduler')}.>`, allEventsSubject(), allCancelsSubject()],
+      deny: [],
+    },
+    // It answers a cancel request for a job it still holds in intake.
+    allowResponses: true,
   };
 }
 
@@ -223,6 +287,8 @@ export function rolePermissions(role: FarmRole): RolePermissions {
       return renderer();
     case 'operator':
       return operator();
+    case 'scheduler':
+      return scheduler();
   }
 }
 

@@ -68,7 +68,7 @@ export const CONFIG_VARS = {
     schema: optionalString,
     default: undefined,
     description:
-      "File holding this process's NATS nkey seed (`SU…`, one per role: admin, bot, renderer, operator). `tessera start` generates them under `.tessera/credentials/`; deploy mounts them at `/run/secrets/tessera/<role>.nk`.",
+      "File holding this process's NATS nkey seed (`SU…`, one per role: admin, bot, renderer, operator, scheduler). `tessera start` generates them under `.tessera/credentials/`; deploy mounts them at `/run/secrets/tessera/<role>.nk`.",
     usedBy: 'all',
   }),
   NATS_TLS_CA: v({
@@ -261,7 +261,7 @@ export const CONFIG_VARS = {
     schema: z.enum(['on', 'off']),
     default: 'off',
     description:
-      'on: jobs go to the intake stream and the fair-share scheduler (`tessera scheduler`) releases them to the renderers; off: straight to the work queue in arrival order. `tessera start` turns it on and runs one.',
+      'on: jobs go to the intake stream and the fair-share scheduler (`tessera scheduler`) releases them to the renderers; off: straight to the work queue in arrival order. `tessera start` runs one and turns it on for the bot (SCHEDULER=off: no scheduler); `tessera imagine` with SCHEDULER unset follows the farm (intake while a scheduler holds its lease).',
     usedBy: 'all',
   }),
   SCHEDULER_SERVER_WEIGHTS: v({

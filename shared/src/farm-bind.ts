@@ -7,6 +7,8 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeMessage } from './codec.js';
+import { SchedulerLease } from './contracts.js';
 import { FarmNotSetUpError, NatsSetupError } from './errors.js';
 import { isNotFound } from './jetstream-errors.js';
 import type { Farm, FarmSettings } from './nats.js';
@@ -22,6 +24,7 @@ import {
   renderRecordsBucket,
   resultsBucket,
   schedulerBucket,
+  schedulerLeaseKey,
 } from './subjects.js';
 
 const RUN_SETUP = 'run `tessera setup` (admin credentials) to create it';
@@ -109,4 +112,21 @@ export async function bindFarm(
     images,
     settings,
   };
+}
+
+/**
+ * Whether a fair-share scheduler leads now: its lease was renewed within `leaseMs`
+ * (SCHEDULER_LEASE_MS). `tessera imagine` without SCHEDULER submits to intake when one does, so a
+ * CLI job on a farm with a scheduler waits its fair turn, and never sits in intake on one without.
+ * Needs `farm.scheduler` bound (`schedulerBucket: true`); a role without read access gets false.
+ */
+export async function schedulerLeads(
+  farm: Pick<Farm, 'scheduler'>,
+  leaseMs: number,
+  now = Date.now(),
+): Promise<boolean> {
+  const entry = await farm.scheduler.get(schedulerLeaseKey()).catch(() => null);
+  if (entry?.operation !== 'PUT') return false;
+  const lease = decodeMessage(SchedulerLease, entry.value, { name: 'scheduler lease' });
+  return lease.ok && now - Date.parse(lease.value.heartbeatAt) < leaseMs;
 }

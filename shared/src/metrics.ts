@@ -4,8 +4,9 @@
  * - `tessera_jobs_total{outcome}`: jobs this renderer settled (done | failed | cancelled).
  * - `tessera_render_seconds`: render time of finished jobs (histogram).
  * - `tessera_render_steps_per_second`: steps per second of the last finished job.
- * - `tessera_queue_depth{consumer}`: `num_pending + num_ack_pending` of every jobs consumer (what
- *   KEDA's nats-jetstream scaler reads), asked of NATS at scrape time.
+ * - `tessera_queue_depth{consumer}`: the whole backlog of each jobs consumer's model, asked of NATS
+ *   at scrape time: `num_pending + num_ack_pending` (what KEDA's nats-jetstream scaler reads) plus
+ *   the model's jobs still in intake, waiting for the fair-share scheduler (SCHEDULER=on).
  * - `tessera_discord_edits_total`, `tessera_discord_rate_limited_total`: the bot's message edits
  *   and 429 answers from Discord.
  * Plus prom-client's process metrics (`process_resident_memory_bytes`, `nodejs_heap_*`, …).
@@ -15,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TerminalJobEvent } from './contracts.js';
-import { jobsStream } from './subjects.js';
+import { intakeStream, jobsStream, parseIntakeSubject, parseJobSubject } from './subjects.js';
 
 export interface FarmMetrics {
   readonly registry: Registry;
@@ -34,12 +35,32 @@ export interface FarmMetrics {
 /** Where queue depth comes from: the jobs stream's consumers, asked at scrape time. */
 export type QueueDepthSource = () => Promise<{ consumer: string; depth: number }[]>;
 
-/** The depth of every consumer of the jobs stream (`num_pending + num_ack_pending`). */
+/** Jobs per model in the intake stream (none when it does not exist: no scheduler ever ran). */
+export async function intakeDepth(jsm: JetStreamManager): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const info = await jsm.streams.info(intakeStream(), { subjects_filter: '>' }).catch(() => undefined);
+  for (const [subject, count] of Object.entries(info?.state.subjects ?? {})) {
+    const model = parseIntakeSubject(subject)?.model;
+    if (model !== undefined) out.set(model, (out.get(model) ?? 0) + count);
+  }
+  return out;
+}
+
+/**
+ * The backlog of every consumer of the jobs stream: `num_pending + num_ack_pending`, plus the jobs
+ * of its model still in intake, so autoscaling sees what waits for the scheduler too.
+ */
 export function jobsQueueDepth(jsm: JetStreamManager): QueueDepthSource {
   return async () => {
+    const intake = await intakeDepth(jsm);
     const out: { consumer: string; depth: number }[] = [];
-    for await (const c of jsm.consumers.list(jobsStream()))
-      out.push({ consumer: c.name, depth: c.num_pending + c.num_ack_pending });
+    for await (const c of jsm.consumers.list(jobsStream())) {
+      const filter = c.config.filter_subject;
+      // The filter is `tessera.jobs.<model>.*`: parse it as the subject of one job.
+      const model = filter ? parseJobSubject(filter.replace(/\*$/, 'x'))?.model : undefined;
+      const waiting = model === undefined ? 0 : (intake.get(model) ?? 0);
+      out.push({ consumer: c.name, depth: c.num_pending + c.num_ack_pending + waiting });
+    }
     return out;
   };
 }
@@ -73,7 +94,7 @@ export function createFarmMetrics(
   const source = options.queueDepth;
   const queueDepth = new Gauge({
     name: 'tessera_queue_depth',
-    help: 'Jobs waiting or held per jobs consumer (num_pending + num_ack_pending).',
+    help: "Backlog per jobs consumer: num_pending + num_ack_pending + its model's jobs in intake.",
     labelNames: ['consumer'] as const,
     registers,
     async collect() {

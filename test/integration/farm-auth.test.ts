@@ -22,6 +22,9 @@ import {
   eventSubject,
   eventsStream,
   getJobResult,
+  intakeSubject,
+  schedulerLeaseKey,
+  serverWeightsKey,
   jobSubject,
   jobsStream,
   quotasBucket,
@@ -47,7 +50,10 @@ import type { RendererHandle } from '../../renderer/src/worker/renderer-process.
 const REFUSED = /permission/i;
 
 async function bind(server: TestServer, farm: Farm, role: FarmRole): Promise<Farm> {
-  return bindFarm(await server.connect(role), farm.settings, { botBuckets: role === 'bot' });
+  return bindFarm(await server.connect(role), farm.settings, {
+    botBuckets: role === 'bot',
+    schedulerBucket: role === 'scheduler' || role === 'operator',
+  });
 }
 
 const doneEvent = (jobId: string): TerminalJobEvent => ({
@@ -201,6 +207,34 @@ describe('farm permissions on a real nats-server (shipped auth config)', () => {
     await expect(renderer.jobs.put('forged', new TextEncoder().encode('{}'))).rejects.toThrow(REFUSED);
   });
 
+  it('keeps intake to submitters and the lease to the scheduler (operator: weights only)', async () => {
+    const scheduler = await bind(server, bot, 'scheduler');
+    try {
+      const job = encodeMessage(RenderJob, RenderJob.parse(testJob('forged-intake')));
+      const intake = intakeSubject('tiny-shapes', 'forged-intake');
+      await expect(renderer.js.publish(intake, job)).rejects.toThrow(REFUSED);
+      await expect(scheduler.js.publish(intake, job)).rejects.toThrow(REFUSED);
+      const lease = new TextEncoder().encode('{}');
+      await expect(bot.scheduler.put(schedulerLeaseKey(), lease)).rejects.toThrow(REFUSED);
+      await expect(operator.scheduler.put(schedulerLeaseKey(), lease)).rejects.toThrow(REFUSED);
+      await expect(renderer.scheduler.put(schedulerLeaseKey(), lease)).rejects.toThrow(REFUSED);
+      // What each may do there: the operator sets weights, the scheduler holds its lease.
+      await operator.scheduler.put(serverWeightsKey(), new TextEncoder().encode('{}'));
+      await scheduler.scheduler.put(schedulerLeaseKey(), lease);
+      await scheduler.scheduler.delete(schedulerLeaseKey());
+      // The scheduler is farm-side but no submitter and not the bot: no queued events, no quotas.
+      await expect(scheduler.quotas.put('guild.user', lease)).rejects.toThrow(REFUSED);
+      await expect(
+        scheduler.js.publish(
+          eventSubject('forged-intake'),
+          encodeMessage(JobEvent, doneEvent('forged-intake')),
+        ),
+      ).rejects.toThrow(REFUSED);
+    } finally {
+      await scheduler.nc.close();
+    }
+  });
+
   it("keeps the bot's records (which hold interaction tokens) away from the renderer and the operator", async () => {
     for (const farm of [renderer, operator]) {
       await expect(farm.renderRecords.get('job.auth-ok')).rejects.toThrow(REFUSED);
@@ -233,7 +267,13 @@ describe('farm permissions: jetstream handles of other roles', () => {
   it('names the roles a test server hands out', async () => {
     const server = await startNatsServer();
     try {
-      expect(Object.keys(server.credentials ?? {}).sort()).toEqual(['admin', 'bot', 'operator', 'renderer']);
+      expect(Object.keys(server.credentials ?? {}).sort()).toEqual([
+        'admin',
+        'bot',
+        'operator',
+        'renderer',
+        'scheduler',
+      ]);
       const nc = await server.connect('admin');
       // Admin manages streams but is not a submitter: no job publish.
       await expect(

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +64,9 @@ describe.skipIf(!hasBundle)('tessera start / imagine / farm (real renderer on th
       expect(out).toContain('tessera is running');
       const rendererPid = Number(/renderer\s+pid (\d+)/.exec(out)?.[1]);
       expect(alive(rendererPid)).toBe(true);
+      // The fair-share scheduler runs with its own credential (SCHEDULER unset: on for the stack).
+      const schedulerPid = Number(/scheduler\s+pid (\d+)/.exec(out)?.[1]);
+      expect(alive(schedulerPid), out).toBe(true);
 
       const imagine = spawnSync(
         process.execPath,
@@ -81,6 +84,11 @@ describe.skipIf(!hasBundle)('tessera start / imagine / farm (real renderer on th
       expect(existsSync(path.join(dir, file))).toBe(true);
       const frames = await readdir(path.join(dir, file.replace(/\.png$/, '')));
       expect(frames.length).toBeGreaterThan(0);
+      // `tessera imagine` found the scheduler's lease and went through intake: the scheduler released it.
+      const jobId = path.basename(file, '.png');
+      const schedulerLog = await readFile(path.join(dir, '.tessera', 'logs', 'scheduler.log'), 'utf8');
+      expect(schedulerLog).toContain(`"jobId":"${jobId}"`);
+      expect(schedulerLog).toContain('"job released"');
 
       const farm = spawnSync(process.execPath, [tessera, 'farm', '--json'], {
         cwd: dir,
@@ -98,6 +106,8 @@ describe.skipIf(!hasBundle)('tessera start / imagine / farm (real renderer on th
       expect(await exited).toBe(0);
       expect(out).toContain('nats stopped');
       expect(alive(rendererPid)).toBe(false);
+      expect(alive(schedulerPid)).toBe(false);
+      expect(out).toContain('scheduler stopped');
       expect(await portOpen(port)).toBe(false);
     } finally {
       // On a failed assertion, still stop the stack the way a person would (its children live in

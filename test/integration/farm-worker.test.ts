@@ -194,7 +194,9 @@ describe('renderer worker on a real nats-server', () => {
       jobId: 'job-presence',
     });
     expect(busy.renderers[0]!.recentItPerSec).toBeGreaterThan(0);
-    expect(busy.models).toEqual([{ model: 'tiny-shapes', queued: 0, inFlight: 1, redelivered: 0 }]);
+    expect(busy.models).toEqual([
+      { model: 'tiny-shapes', intake: 0, queued: 0, inFlight: 1, redelivered: 0 },
+    ]);
     await submitJob(farm, testJob('job-presence-2', { steps: 2 }));
     const queued = await collectFarmReport(nc, 300);
     expect(queued.models[0]).toMatchObject({ queued: 1, inFlight: 1 });

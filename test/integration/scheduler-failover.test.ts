@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SchedulerLease,
-  connectNats,
+  bindFarm,
   decodeMessage,
-  ensureFarm,
   farmSettingsFromConfig,
   getJobResult,
   intakeStream,
@@ -15,23 +14,31 @@ import {
   schedulerLeaseKey,
   submitJob,
   type Farm,
-  type NatsConnection,
 } from '../../shared/src/index.js';
 import type { RendererHandle } from '../../renderer/src/worker/renderer-process.js';
-import { EventRecorder, startTestRenderer, testConfig, testJob, waitUntil } from '../support/farm-harness.js';
+import {
+  EventRecorder,
+  openTestFarm,
+  startTestRenderer,
+  testConfig,
+  testJob,
+  waitUntil,
+} from '../support/farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { spawnScheduler, type ChildScheduler } from '../support/scheduler-child.js';
 
 const JOBS = 80;
 let server: NatsServerHandle;
-let nc: NatsConnection;
+/** The bot: submits, reads results and the backlog, hears events. */
 let farm: Farm;
+/** The operator: reads the scheduler's bucket (the lease). */
+let ops: Farm;
 let events: EventRecorder;
 const renderers: RendererHandle[] = [];
 const children: ChildScheduler[] = [];
 
 async function leaseHolder(): Promise<string | undefined> {
-  const entry = await farm.scheduler.get(schedulerLeaseKey());
+  const entry = await ops.scheduler.get(schedulerLeaseKey());
   if (entry?.operation !== 'PUT') return undefined;
   const decoded = decodeMessage(SchedulerLease, entry.value);
   return decoded.ok ? decoded.value.holder : undefined;
@@ -47,10 +54,10 @@ async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, what:
 
 beforeAll(async () => {
   server = await startNatsServer();
-  const config = testConfig(server.url, { SCHEDULER: 'on' });
-  nc = await connectNats({ url: server.url, name: 'test' });
-  farm = await ensureFarm(nc, farmSettingsFromConfig(config));
-  events = new EventRecorder(nc);
+  const settings = farmSettingsFromConfig(testConfig(server, { SCHEDULER: 'on' }));
+  farm = await openTestFarm(server, settings, 'bot');
+  ops = await bindFarm(await server.connect('operator'), settings, { schedulerBucket: true });
+  events = new EventRecorder(farm.nc);
 }, 30_000);
 
 afterAll(async () => {
@@ -58,20 +65,20 @@ afterAll(async () => {
   for (const { child } of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(renderers.map((r) => r.stop({ graceMs: 0 })));
-  await nc?.close();
+  await farm?.nc.close();
+  await ops?.nc.close();
   await server?.dispose();
 });
 
 describe('scheduler failover', () => {
   it('a standby takes over within 5 s of a SIGKILL; no job lost, none released or charged twice', async () => {
-    const active = spawnScheduler(server.url, { SCHEDULER_LEASE_MS: '2500' });
+    const active = spawnScheduler(server, { SCHEDULER_LEASE_MS: '2500' });
     children.push(active);
     await pollUntil(async () => (await leaseHolder()) === active.holder, 20_000, 'first scheduler leads');
-    const standby = spawnScheduler(server.url, { SCHEDULER_LEASE_MS: '2500' });
+    const standby = spawnScheduler(server, { SCHEDULER_LEASE_MS: '2500' });
     children.push(standby);
     await new Promise((r) => setTimeout(r, 1500)); // the standby is up and watching the lease
-    for (let i = 0; i < 3; i++)
-      renderers.push(await startTestRenderer(server.url, { id: `r${i}`, stepMs: 20 }));
+    for (let i = 0; i < 3; i++) renderers.push(await startTestRenderer(server, { id: `r${i}`, stepMs: 20 }));
     const ids = Array.from({ length: JOBS }, (_, i) => `job-${i}`);
     await Promise.all(
       ids.map((id, i) =>

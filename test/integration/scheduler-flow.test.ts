@@ -1,22 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectNats,
-  ensureFarm,
   farmSettingsFromConfig,
   intakeStream,
   requestCancel,
   silentLogger,
   submitJob,
   type Farm,
-  type NatsConnection,
 } from '../../shared/src/index.js';
 import { startScheduler, type SchedulerHandle } from '../../renderer/src/scheduler/scheduler-process.js';
 import type { RendererHandle } from '../../renderer/src/worker/renderer-process.js';
-import { EventRecorder, startTestRenderer, testConfig, testJob, waitUntil } from '../support/farm-harness.js';
+import {
+  EventRecorder,
+  openTestFarm,
+  startTestRenderer,
+  testConfig,
+  testJob,
+  waitUntil,
+} from '../support/farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 let server: NatsServerHandle;
-let nc: NatsConnection;
+/** The bot: submits, cancels, reads the backlog and hears events. */
 let farm: Farm;
 let scheduler: SchedulerHandle;
 let renderers: RendererHandle[] = [];
@@ -24,10 +28,10 @@ let events: EventRecorder;
 
 beforeAll(async () => {
   server = await startNatsServer();
-  const config = testConfig(server.url, { SCHEDULER: 'on' });
-  nc = await connectNats({ url: server.url, name: 'test' });
-  farm = await ensureFarm(nc, farmSettingsFromConfig(config));
-  events = new EventRecorder(nc);
+  farm = await openTestFarm(server, farmSettingsFromConfig(testConfig(server, { SCHEDULER: 'on' })), 'bot');
+  events = new EventRecorder(farm.nc);
+  // The scheduler with its own credential, as `tessera start` runs it.
+  const config = testConfig(server, { SCHEDULER: 'on' }, 'scheduler');
   scheduler = await startScheduler({ config, log: silentLogger(), id: 'sched-test' });
   await scheduler.leading();
 }, 30_000);
@@ -36,7 +40,7 @@ afterAll(async () => {
   events?.stop();
   await Promise.all(renderers.map((r) => r.stop({ graceMs: 0 })));
   await scheduler?.stop();
-  await nc?.close();
+  await farm?.nc.close();
   await server?.dispose();
 });
 
@@ -59,13 +63,13 @@ describe('the scheduler between intake and the renderers', () => {
   });
 
   it('never releases a job cancelled while it waits, and settles it cancelled', async () => {
-    const outcome = await requestCancel(farm, { jobId: 'flood-5', by: 'user-a' }, { model: 'tiny-shapes' });
+    const outcome = await requestCancel(farm, { jobId: 'flood-5', by: 'user-a' });
     expect(outcome.status).toBe('cancelled');
     await events.waitFor('flood-5', 'cancelled');
   });
 
   it('releases B ahead of the rest of A once renderers come, and every job runs once', async () => {
-    renderers = [await startTestRenderer(server.url, { id: 'r1', stepMs: 20 })];
+    renderers = [await startTestRenderer(server, { id: 'r1', stepMs: 20 })];
     const ids = ['flood-0', 'flood-1', 'flood-2', 'flood-3', 'flood-4', 'late-b'];
     for (const id of ids) await events.waitFor(id, 'done', 20_000);
     const startOrder = events.events

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot, testEnv } from './farm-harness.js';
+import { repoRoot, testEnv, type TestServer } from './farm-harness.js';
 
 export interface ChildScheduler {
   readonly child: ChildProcess;
@@ -17,14 +17,18 @@ export interface ChildScheduler {
   output(): string;
 }
 
-export function spawnScheduler(natsUrl: string, env: Record<string, string> = {}): ChildScheduler {
+/** `tessera scheduler` as the `scheduler` role (its own nkey, as `tessera start` runs it). */
+export function spawnScheduler(server: TestServer, env: Record<string, string> = {}): ChildScheduler {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const child = spawn(
     process.execPath,
     ['--import', tsx, path.join(repoRoot, 'deploy/cli/main.ts'), 'scheduler'],
     {
       cwd: repoRoot,
-      env: { ...process.env, ...testEnv(natsUrl, { SCHEDULER: 'on', LOG_LEVEL: 'info', ...env }) },
+      env: {
+        ...process.env,
+        ...testEnv(server, { SCHEDULER: 'on', LOG_LEVEL: 'info', ...env }, 'scheduler'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -8,11 +8,13 @@ import {
   ensureCredentials,
   eventSubject,
   frameSubject,
+  intakeSubject,
   jobSubject,
   queuedEventSubject,
   readNkeySeed,
   renderAuthConfig,
   rolePermissions,
+  terminalEventSubject,
   type FarmRole,
 } from '../../shared/src/index.js';
 
@@ -31,12 +33,21 @@ const mayPublish = (role: FarmRole, subject: string): boolean =>
 
 describe('farm permissions table', () => {
   it.each([
-    ['a job', jobSubject('tiny-shapes', 'j1'), ['bot', 'operator']],
+    // The scheduler releases jobs from intake to the work queue.
+    ['a job', jobSubject('tiny-shapes', 'j1'), ['bot', 'operator', 'scheduler']],
+    ['a job for the scheduler', intakeSubject('tiny-shapes', 'j1'), ['bot', 'operator']],
     ['a cancel', cancelSubject('j1'), ['bot', 'operator']],
     ['a queued event', queuedEventSubject('j1'), ['bot', 'operator']],
     ['a lifecycle event', eventSubject('j1'), ['renderer']],
-    ['a frame', frameSubject('j1'), ['renderer']],
-    ['a result', '$KV.tessera-results.j1', ['renderer']],
+    ['a terminal event', terminalEventSubject('j1'), ['renderer', 'scheduler']],
+    // Progress from renderers; queue positions from the scheduler.
+    ['a frame', frameSubject('j1'), ['renderer', 'scheduler']],
+    // The scheduler settles jobs cancelled (or invalid) in intake.
+    ['a result', '$KV.tessera-results.j1', ['renderer', 'scheduler']],
+    ['the scheduler lease', '$KV.tessera-scheduler.lease', ['scheduler']],
+    ['a dispatch marker', '$KV.tessera-scheduler.dispatch.j1', ['scheduler']],
+    ['the server weights', '$KV.tessera-scheduler.weights.servers', ['operator', 'scheduler']],
+    ['an intake delete', '$JS.API.STREAM.MSG.DELETE.TESSERA_INTAKE', ['admin', 'renderer', 'scheduler']],
     ['a quota', '$KV.tessera-quotas.g.u', ['bot']],
     ['a guild setting', '$KV.tessera-guild-settings.g', ['bot']],
     ['a stream delete', '$JS.API.STREAM.DELETE.TESSERA_JOBS', ['admin']],
@@ -56,10 +67,11 @@ describe('farm permissions table', () => {
   });
 
   it('renders one nkey user per role and refuses something that is not a user key', () => {
-    const keys = ['UA', 'UB', 'UC', 'UD'].map((p) => p + 'A'.repeat(54));
+    const keys = ['UA', 'UB', 'UC', 'UD', 'UE'].map((p) => p + 'A'.repeat(54));
     const conf = renderAuthConfig(FARM_ROLES.map((role, i) => ({ role, nkey: keys[i]! })));
     for (const k of keys) expect(conf).toContain(`nkey: ${k}`);
-    expect(conf.match(/allow_responses: true/g)).toHaveLength(1);
+    // Renderers (cancel settling, service pings) and the scheduler (cancels of jobs in intake).
+    expect(conf.match(/allow_responses: true/g)).toHaveLength(2);
     expect(() => renderAuthConfig([{ role: 'bot', nkey: 'tessera' }])).toThrow(/nkey/);
   });
 });

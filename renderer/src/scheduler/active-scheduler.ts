@@ -6,9 +6,10 @@
  * announces positions with an estimated wait.
  */
 import type { ConsumerMessages } from '@nats-io/jetstream';
-import type { Subscription } from '@nats-io/transport-node';
+import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
+  CancelReply,
   CancelRequest,
   JobEvent,
   RenderJob,
@@ -79,7 +80,7 @@ export class ActiveScheduler {
   async start(): Promise<void> {
     const { nc } = this.#farm;
     this.#subs.push(nc.subscribe(allEventsSubject(), { callback: (_e, m) => this.#onEvent(m.data) }));
-    this.#subs.push(nc.subscribe(allCancelsSubject(), { callback: (_e, m) => this.#onCancel(m.data) }));
+    this.#subs.push(nc.subscribe(allCancelsSubject(), { callback: (_e, m) => this.#onCancel(m) }));
     const info = await this.#farm.jsm.streams.info(intakeStream());
     const lastSeq = info.state.messages === 0 ? 0 : info.state.last_seq;
     if (lastSeq === 0) this.#caughtUp = true;
@@ -172,14 +173,25 @@ export class ActiveScheduler {
     }
   }
 
-  #onCancel(data: Uint8Array): void {
-    const decoded = decodeMessage(CancelRequest, data, { name: 'cancel request' });
+  /**
+   * A cancel request (`requestCancel`) for a job still in intake: drop it, settle it `cancelled` and
+   * answer the canceller. For any other job the renderers answer; the scheduler stays silent.
+   */
+  #onCancel(msg: Msg): void {
+    const decoded = decodeMessage(CancelRequest, msg.data, { name: 'cancel request' });
     if (!decoded.ok) return;
     const model = this.#modelOf.get(decoded.value.jobId);
     const entry = model === undefined ? undefined : this.#lanes.get(model)?.drop(decoded.value.jobId);
     if (!entry) return;
     this.counters.cancelled += 1;
-    void settleCancelled(this.#farm, entry, decoded.value.by).catch((err: unknown) =>
+    void (async () => {
+      const settled = await settleCancelled(this.#farm, entry, decoded.value.by);
+      const reply: CancelReply =
+        settled.won || settled.existing?.type === 'cancelled'
+          ? { v: 1, status: 'cancelled' }
+          : { v: 1, status: 'already-finished', result: settled.existing };
+      if (msg.reply) msg.respond(encodeMessage(CancelReply, reply));
+    })().catch((err: unknown) =>
       this.#log.warn(
         { err, jobId: entry.job.jobId },
         'could not settle a cancelled job; the marker still stops it',
@@ -231,8 +243,10 @@ export class ActiveScheduler {
   async #release(lane: Lane, entry: IntakeEntry): Promise<void> {
     try {
       const outcome = await releaseJob(this.#farm, entry, { holder: this.#holder, log: this.#log });
-      if (outcome === 'released' || outcome === 'already-released') this.counters.released += 1;
-      else lane.onEnded(entry.job.jobId, Date.now(), false);
+      if (outcome === 'released' || outcome === 'already-released') {
+        this.counters.released += 1;
+        this.#log.info({ jobId: entry.job.jobId, model: lane.model, outcome }, 'job released');
+      } else lane.onEnded(entry.job.jobId, Date.now(), false);
     } catch (err) {
       this.#log.warn({ err, jobId: entry.job.jobId }, 'could not release a job; it stays queued');
       lane.putBack(entry);

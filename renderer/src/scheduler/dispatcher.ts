@@ -23,6 +23,7 @@ import {
   jobSubject,
   settleJob,
   type Farm,
+  type SettleResult,
 } from '../../../shared/src/index.js';
 
 export type ReleaseOutcome =
@@ -48,8 +49,8 @@ export async function deleteIntake(farm: Farm, seq: number): Promise<void> {
 }
 
 /** Settles a job that was cancelled while it waited in intake, and removes it. */
-export async function settleCancelled(farm: Farm, entry: IntakeEntry, by: string): Promise<void> {
-  await settleJob(farm, {
+export async function settleCancelled(farm: Farm, entry: IntakeEntry, by: string): Promise<SettleResult> {
+  const settled = await settleJob(farm, {
     v: 1,
     type: 'cancelled',
     jobId: entry.job.jobId,
@@ -57,6 +58,7 @@ export async function settleCancelled(farm: Farm, entry: IntakeEntry, by: string
     by,
   });
   await deleteIntake(farm, entry.seq);
+  return settled;
 }
 
 /** Releases one job; see the module comment for why each step is where it is. */

@@ -15,7 +15,7 @@ export function fairJobOf(entry: IntakeEntry): FairJob {
   const { job } = entry;
   return {
     jobId: job.jobId,
-    server: job.requester.guildId ?? job.discord?.guildId ?? NO_SERVER,
+    server: job.requester.guildId ?? NO_SERVER,
     member: job.requester.userId,
     memberWeight: job.requester.weight ?? 1,
     cost: job.steps,
@@ -98,7 +98,7 @@ export class Lane {
     this.started.set(jobId, { at, steps: s });
     if (rendererId === undefined) return;
     const previous = this.#lastStart.get(rendererId);
-    if (previous && previous.backlogged && this.queue.size > 0) {
+    if (previous?.backlogged && this.queue.size > 0) {
       // The first full cycle replaces the render-time guesses.
       if (this.#cycleSamples === 0) this.speed.reset();
       this.speed.observe(previous.steps, at - previous.at);

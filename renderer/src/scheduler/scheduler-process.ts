@@ -1,5 +1,6 @@
 /**
- * Wires one scheduler instance: NATS, farm setup, operator weights (config, overridden by the KV
+ * Wires one scheduler instance: NATS (the `scheduler` credential from NATS_NKEY_FILE), the farm an
+ * admin set up (`tessera setup`), operator weights (config, overridden by the KV
  * entry `tessera farm weights` writes) and the leadership loop. Every instance runs the loop; the
  * one holding the lease runs an `ActiveScheduler`, the others wait as standbys. Losing the lease
  * (a renewal rejected, or none for two thirds of the lease time) stops releasing at once.
@@ -10,7 +11,7 @@ import {
   ServerWeights,
   connectFromConfig,
   decodeMessage,
-  ensureFarm,
+  bindFarm,
   farmSettingsFromConfig,
   serverWeightsKey,
   type Config,
@@ -38,10 +39,10 @@ export async function startScheduler(deps: {
   const { config } = deps;
   const id = deps.id ?? `scheduler-${os.hostname()}-${process.pid}`;
   const log = deps.log.child({ schedulerId: id });
-  const nc = await connectFromConfig(config, id);
+  const nc = await connectFromConfig(config, id, { role: 'scheduler' });
   let farm: Farm;
   try {
-    farm = await ensureFarm(nc, farmSettingsFromConfig(config, []));
+    farm = await bindFarm(nc, farmSettingsFromConfig(config, []), { schedulerBucket: true });
   } catch (e) {
     await nc.close().catch(() => undefined);
     throw e;

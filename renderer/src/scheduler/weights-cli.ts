@@ -9,12 +9,13 @@ import {
   connectFromConfig,
   decodeMessage,
   encodeMessage,
-  ensureFarm,
+  bindFarm,
   farmSettingsFromConfig,
   formatServerWeights,
   loadConfig,
   parseServerWeights,
   serverWeightsKey,
+  type Config,
   type Farm,
 } from '../../../shared/src/index.js';
 
@@ -32,7 +33,8 @@ async function stored(farm: Farm): Promise<Record<string, number>> {
   return decoded.ok ? decoded.value.weights : {};
 }
 
-export async function runWeights(argv: string[]): Promise<number> {
+/** `load` reads the configuration (`tessera farm` passes one that finds the local operator credential). */
+export async function runWeights(argv: string[], load: () => Config = loadConfig): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;
@@ -44,17 +46,20 @@ export async function runWeights(argv: string[]): Promise<number> {
     process.stderr.write(`tessera farm weights: ${parsed.problem}\n\n${USAGE}`);
     return 2;
   }
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
-    config = loadConfig();
+    config = load();
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`tessera farm weights: ${e.message}\n`);
     return 2;
   }
-  const nc = await connectFromConfig(config, 'tessera-farm-weights', { waitOnFirstConnect: false });
+  const nc = await connectFromConfig(config, 'tessera-farm-weights', {
+    waitOnFirstConnect: false,
+    role: 'operator',
+  });
   try {
-    const farm = await ensureFarm(nc, farmSettingsFromConfig(config, []));
+    const farm = await bindFarm(nc, farmSettingsFromConfig(config, []), { schedulerBucket: true });
     if (reset) await farm.scheduler.delete(serverWeightsKey());
     if (Object.keys(parsed.weights).length > 0) {
       const weights = { ...(await stored(farm)), ...parsed.weights };
