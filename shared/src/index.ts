@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './codec.js';
 export * from './nats.js';
+export * from './farm-layout.js';
 export * from './farm-bind.js';
 export * from './auth.js';
 export * from './credentials.js';

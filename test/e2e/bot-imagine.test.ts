@@ -10,7 +10,6 @@ import sharp from 'sharp';
 import { Kvm } from '@nats-io/kv';
 import {
   decodeMessage,
-  eventSubject,
   terminalEventSubject,
   getJob,
   JobEvent,

@@ -171,7 +171,19 @@ export class MemorySettingsStore implements GuildSettingsStore {
 
 export class MemoryFarmInfo implements FarmInfo {
   queueState: QueueState = { waiting: 0, rendering: 0, deliveredSeq: 0 };
-  renderersOnline: RendererPresence[] = [];
+  /** One idle tiny-shapes renderer by default, so `/imagine` is not refused as unserved. */
+  renderersOnline: RendererPresence[] = [
+    {
+      v: 1,
+      id: 'memory-renderer',
+      model: 'tiny-shapes',
+      executionProvider: 'cpu',
+      state: 'idle',
+      recentItPerSec: 0,
+      jobsDone: 0,
+      startedAt: new Date(0).toISOString(),
+    },
+  ];
   async queue(): Promise<QueueState> {
     return this.queueState;
   }

@@ -100,6 +100,17 @@ describe('/imagine', () => {
     expect((await bot.quotas.usage(GUILD, USER)).day.jobs).toEqual(['500000000000000001']);
   });
 
+  it('refuses a model no renderer serves, privately, before charging anything', async () => {
+    bot = memoryBot();
+    bot.status.renderersOnline = [];
+    const { i, calls } = interaction({ prompt: 'a red circle' });
+    await handleImagine(i, bot);
+    expect(calls.map((c) => c.kind)).toEqual(['reply']);
+    expect(privateReply(calls)).toMatch(/No renderer is online/);
+    expect(bot.jobs.published.size).toBe(0);
+    expect((await bot.quotas.usage(GUILD, USER)).day.jobs).toEqual([]);
+  });
+
   it('refuses in a channel the server did not allow, privately', async () => {
     bot = memoryBot();
     await bot.settings.update(GUILD, () => ({

@@ -32,11 +32,11 @@ describe('NATS_REPLICAS', () => {
 });
 
 describe('the farm settings objects', () => {
-  it('give both streams and every bucket the configured copies', () => {
+  it('give every stream (jobs, events, intake) and every bucket the configured copies', () => {
     const settings = farmSettingsFromConfig(loadConfig({ NATS_REPLICAS: '3' }), ['tiny-shapes']);
     expect(settings.replicas).toBe(3);
     const streams = farmStreamConfigs(settings);
-    expect(streams.map((s) => s.num_replicas)).toEqual([3, 3]);
+    expect(streams.map((s) => s.num_replicas)).toEqual([3, 3, 3]);
     const buckets = farmBucketSpecs(settings);
     expect(buckets.length).toBeGreaterThanOrEqual(6);
     expect(buckets.every((b) => b.replicas === 3)).toBe(true);
@@ -45,7 +45,7 @@ describe('the farm settings objects', () => {
 
   it('use one copy by default (and when a caller leaves replicas out)', () => {
     const settings = farmSettingsFromConfig(loadConfig({}));
-    expect(farmStreamConfigs(settings).map((s) => s.num_replicas)).toEqual([1, 1]);
+    expect(farmStreamConfigs(settings).map((s) => s.num_replicas)).toEqual([1, 1, 1]);
     const { replicas: _r, ...withoutReplicas } = settings;
     expect(farmBucketSpecs(withoutReplicas).every((b) => b.replicas === 1)).toBe(true);
   });
@@ -60,6 +60,6 @@ describe('the farm settings objects', () => {
     expect(names).toContain(`KV_${resultsBucket()}`);
     expect(names).toContain(`OBJ_${imagesStore()}`);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(2 + farmBucketSpecs({ ...farmSettingsFromConfig(loadConfig({})) }).length + 1);
+    expect(names).toHaveLength(3 + farmBucketSpecs({ ...farmSettingsFromConfig(loadConfig({})) }).length + 1);
   });
 });

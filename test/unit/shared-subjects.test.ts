@@ -36,7 +36,11 @@ describe('subjects', () => {
 describe('event subjects', () => {
   it('puts the terminal event on its own subject per job, inside the events stream', () => {
     expect(terminalEventSubject('123')).toBe('tessera.events.123.end');
-    expect(jobEventSubjects('123')).toEqual([eventSubject('123'), 'tessera.events.123.end']);
+    expect(jobEventSubjects('123')).toEqual([
+      eventSubject('123'),
+      'tessera.events.123.queued',
+      'tessera.events.123.end',
+    ]);
     expect(allEventsSubject()).toBe('tessera.events.>');
     expect(() => terminalEventSubject('a.b')).toThrow(/job id/);
   });

@@ -17,8 +17,6 @@ import {
   publishJobEvent,
   renderImageKey,
   jobIdOfMessage,
-  settleJob,
-  salvageJobId,
   CancelRequest,
   type Farm,
   type FarmMetrics,
