@@ -5,7 +5,7 @@
  *   zoom.webp  — a zoom video (-zvid): a frame every 4 steps, each zoomed by 1.04 and shifted one
  *                pixel before the loop continues from it; scaled 4×.
  *
- *     nice node --import tsx renderer/scripts/readme-story.ts [--dir renderer/scripts/readme]
+ *     nice node --import tsx renderer/scripts/readme-animations.ts [--dir renderer/scripts/readme]
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
