@@ -153,8 +153,8 @@ async function jobFromArgs(
     model,
     requester: { userId: 'cli', username: os.userInfo().username || 'cli' },
     createdAt: new Date().toISOString(),
-    ...(values.cutn !== undefined ? { cutn: num('cutn', values.cutn)! } : {}),
-    ...(values.lr !== undefined ? { lr: num('lr', values.lr)! } : {}),
+    cutn: num('cutn', values.cutn),
+    lr: num('lr', values.lr),
   };
 }
 

@@ -124,7 +124,7 @@ export async function startBenchFarm(options: {
     async submit(server, member, o = {}) {
       const jobId = `${server}-${member}-${n++}`;
       jobs.set(jobId, { jobId, server, member, submittedAt: Date.now(), etas: [] });
-      const requester = { userId: member, guildId: server, ...(o.weight ? { weight: o.weight } : {}) };
+      const requester = { userId: member, guildId: server, weight: o.weight || undefined };
       await submitJob(farm, testJob(jobId, { steps: options.steps, requester }));
       return jobId;
     },

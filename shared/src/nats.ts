@@ -66,12 +66,12 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: options.waitOnFirstConnect ?? true,
-    ...(options.role !== undefined ? { inboxPrefix: roleInboxPrefix(options.role) } : {}),
-    ...(seed !== undefined ? { authenticator: nkeyAuthenticator(() => seed) } : {}),
-    ...(options.user !== undefined ? { user: options.user } : {}),
-    ...(options.password !== undefined ? { pass: options.password } : {}),
-    ...(options.token !== undefined ? { token: options.token } : {}),
-    ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    inboxPrefix: options.role !== undefined ? roleInboxPrefix(options.role) : undefined,
+    authenticator: seed !== undefined ? nkeyAuthenticator(() => seed) : undefined,
+    user: options.user,
+    pass: options.password,
+    token: options.token,
+    tls: options.tls,
   });
 }
 
@@ -79,11 +79,7 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
 export function tlsFromConfig(config: Config): ConnectOptions['tls'] {
   const { NATS_TLS_CA: caFile, NATS_TLS_CERT: certFile, NATS_TLS_KEY: keyFile } = config;
   if (caFile === undefined && certFile === undefined && keyFile === undefined) return undefined;
-  return {
-    ...(caFile !== undefined ? { caFile } : {}),
-    ...(certFile !== undefined ? { certFile } : {}),
-    ...(keyFile !== undefined ? { keyFile } : {}),
-  };
+  return { caFile, certFile, keyFile };
 }
 
 /** The connection settings of a `Config`: URL, `NATS_NKEY_FILE` (read now), user, token, TLS. */
@@ -91,11 +87,11 @@ export async function connectOptionsFromConfig(config: Config): Promise<Omit<Con
   const tls = tlsFromConfig(config);
   return {
     url: config.NATS_URL,
-    ...(config.NATS_NKEY_FILE !== undefined ? { nkeySeed: await readNkeySeed(config.NATS_NKEY_FILE) } : {}),
-    ...(config.NATS_USER !== undefined ? { user: config.NATS_USER } : {}),
-    ...(config.NATS_PASSWORD !== undefined ? { password: config.NATS_PASSWORD } : {}),
-    ...(config.NATS_TOKEN !== undefined ? { token: config.NATS_TOKEN } : {}),
-    ...(tls !== undefined ? { tls } : {}),
+    nkeySeed: config.NATS_NKEY_FILE !== undefined ? await readNkeySeed(config.NATS_NKEY_FILE) : undefined,
+    user: config.NATS_USER,
+    password: config.NATS_PASSWORD,
+    token: config.NATS_TOKEN,
+    tls,
   };
 }
 

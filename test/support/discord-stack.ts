@@ -140,16 +140,14 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   const launch = () =>
     startBot({
       discord: { token: emulator.botToken, apiBase: emulator.apiBase },
-      nats: { url: nats.url, ...(botSeed ? { nkeySeed: botSeed } : {}) },
+      nats: { url: nats.url, nkeySeed: botSeed },
       farm: farmSettings,
       model,
       log,
       editMinIntervalMs: options.bot?.editMinIntervalMs ?? 150,
-      ...(options.bot?.editsPerSecond !== undefined ? { editsPerSecond: options.bot.editsPerSecond } : {}),
-      ...(options.bot?.tokenSwitchAfterMs !== undefined
-        ? { tokenSwitchAfterMs: options.bot.tokenSwitchAfterMs }
-        : {}),
-      ...(options.bot?.now ? { now: options.bot.now } : {}),
+      editsPerSecond: options.bot?.editsPerSecond,
+      tokenSwitchAfterMs: options.bot?.tokenSwitchAfterMs,
+      now: options.bot?.now,
     });
   const stack: DiscordStack = {
     nats,

@@ -306,14 +306,14 @@ async function render(o: CliOptions): Promise<number> {
       width: o.size?.[0] ?? dw,
       height: o.size?.[1] ?? dh,
       steps: o.steps ?? engine.manifest.defaults.steps,
-      ...(o.cutn !== undefined ? { cutn: o.cutn } : {}),
-      ...(o.lr !== undefined ? { lr: o.lr } : {}),
+      cutn: o.cutn,
+      lr: o.lr,
       ...o.loopOptions,
-      ...(story.length
-        ? { story: story.map((s) => s.prompts.map((p): WeightedPrompt => ({ kind: 'text', ...p }))) }
-        : {}),
-      ...(o.frameEvery !== undefined ? { frameEvery: o.frameEvery } : {}),
-      ...(initImage ? { initImage } : {}),
+      story: story.length
+        ? story.map((s) => s.prompts.map((p): WeightedPrompt => ({ kind: 'text', ...p })))
+        : undefined,
+      frameEvery: o.frameEvery,
+      initImage,
     };
     if (!o.quiet)
       process.stderr.write(

@@ -28,7 +28,7 @@ async function load(): Promise<LoadedModel> {
   const runtime = await createOnnxRuntime({
     ep: init.ep,
     intraOpNumThreads: init.intraOpNumThreads,
-    ...(init.webgpuOptions ? { webgpuOptions: init.webgpuOptions } : {}),
+    webgpuOptions: init.webgpuOptions,
     probeGraph: path('decoder'),
   });
   const optional = async (g: string): Promise<GraphSession | undefined> =>
@@ -52,10 +52,10 @@ async function load(): Promise<LoadedModel> {
       step,
       decoder,
       text,
-      ...(encoder ? { encoder } : {}),
-      ...(image ? { image } : {}),
-      ...(codes ? { codes } : {}),
-      ...(stepReference ? { stepReference } : {}),
+      encoder,
+      image,
+      codes,
+      stepReference,
     },
   };
   post({

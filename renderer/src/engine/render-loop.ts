@@ -180,7 +180,7 @@ export function renderMetadata(
         prompts.map((p) => ({
           text: p.kind === 'text' ? p.text : '[image]',
           weight: p.weight,
-          ...(p.stop !== undefined ? { stop: p.stop } : {}),
+          stop: p.stop,
         })),
       ),
     )
@@ -197,6 +197,7 @@ export function renderMetadata(
     noise: r.noise,
     initImage: r.initImage !== undefined,
     executionProvider: model.executionProvider,
+    // Spread: one condition for five keys; plain ternaries would say `r.loop === 'reference'` five times.
     ...(r.loop === 'reference'
       ? {
           loop: r.loop,
@@ -206,11 +207,13 @@ export function renderMetadata(
           optimiser: r.optimiser,
         }
       : {}),
+    // Spread: `optimiser: undefined` would erase the reference loop's optimiser set just above.
     ...(r.optimiser !== 'Adam' && r.loop === 'classic' ? { optimiser: r.optimiser } : {}),
-    ...(r.initWeight ? { initWeight: r.initWeight } : {}),
-    ...(r.segments.length > 1 ? { storyEvery: r.storyEvery } : {}),
-    ...(r.autoStop ? { autoStop: r.autoStop, stepsRun } : {}),
-    ...(r.zoom ? { zoom: r.zoom } : {}),
+    initWeight: r.initWeight || undefined,
+    storyEvery: r.segments.length > 1 ? r.storyEvery : undefined,
+    autoStop: r.autoStop,
+    stepsRun: r.autoStop ? stepsRun : undefined,
+    zoom: r.zoom,
   };
   return { Software: 'tessera', prompt, parameters: JSON.stringify(parameters) };
 }
@@ -354,7 +357,7 @@ export async function runRender(
       step: i + 1,
       total: r.steps,
       itPerSec: elapsed > 0 ? (i + 1) / elapsed : 0,
-      ...(frame ? { frame } : {}),
+      frame,
     });
     const loss = out.loss;
     if (plateau && loss?.type === 'float32' && plateau.push(loss.data[0]!)) {
@@ -374,7 +377,7 @@ export async function runRender(
   if (r.zoom) videoFrames.push(tensorToRgb(image, r.width, r.height));
   return {
     png,
-    ...(r.zoom ? { video: await encodeTimelapse(videoFrames, r.width, r.height, 100) } : {}),
+    video: r.zoom ? await encodeTimelapse(videoFrames, r.width, r.height, 100) : undefined,
     width: r.width,
     height: r.height,
     seed: r.seed,

@@ -274,7 +274,7 @@ export class ActiveScheduler {
         queued: lane.queue.size,
         released: lane.released.size,
         renderers: lane.renderers,
-        ...(lane.speed.msPerStep !== undefined ? { msPerStep: lane.speed.msPerStep } : {}),
+        msPerStep: lane.speed.msPerStep,
         servers: lane.queue.summary().slice(0, 1000),
       };
       await this.#farm.scheduler

@@ -163,7 +163,7 @@ export class Lane {
         at,
         model: this.model,
         position,
-        ...(etaMs !== undefined ? { etaMs } : {}),
+        etaMs,
       };
       return { event, announce };
     });

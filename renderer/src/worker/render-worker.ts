@@ -98,7 +98,7 @@ export class RenderWorker {
   status(): RenderWorkerStatus {
     return {
       state: this.#stopping.signal.aborted ? 'stopping' : this.#current ? 'busy' : 'idle',
-      ...(this.#current ? { jobId: this.#current.jobId } : {}),
+      jobId: this.#current?.jobId,
       recentItPerSec: this.#recentItPerSec,
       jobsDone: this.#jobsDone,
     };
@@ -299,7 +299,7 @@ export class RenderWorker {
         step: out.step,
         total: out.total,
         itPerSec: out.itPerSec,
-        ...(out.frame ? { frame: Buffer.from(out.frame).toString('base64') } : {}),
+        frame: out.frame ? Buffer.from(out.frame).toString('base64') : undefined,
       }).catch((e: unknown) => log.debug({ err: e }, 'progress not published'));
     };
     signal.throwIfAborted();
@@ -380,7 +380,7 @@ export class RenderWorker {
           code: lastTry ? 'max-deliveries' : failure.code,
           reason: text.slice(0, 1000),
           retryable: false,
-          ...(failure.context.identifier !== undefined ? { identifier: failure.context.identifier } : {}),
+          identifier: failure.context.identifier,
         },
         log,
       );

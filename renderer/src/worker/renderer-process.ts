@@ -73,7 +73,7 @@ export async function startRenderer(deps: {
     metrics,
     engine,
     log,
-    ...(deps.onEngineCrash ? { onEngineCrash: deps.onEngineCrash } : {}),
+    onEngineCrash: deps.onEngineCrash,
     settings: {
       rendererId: id,
       frameEvery: config.RENDERER_FRAME_EVERY,
@@ -93,7 +93,7 @@ export async function startRenderer(deps: {
       model: engine.model,
       executionProvider: engine.executionProvider,
       state: s.state,
-      ...(s.jobId !== undefined ? { jobId: s.jobId } : {}),
+      jobId: s.jobId,
       recentItPerSec: s.recentItPerSec,
       jobsDone: s.jobsDone,
       startedAt,

@@ -29,7 +29,7 @@ export async function settleAttempt(
   const result = await withRetry(() => settleJob(farm, event), {
     log,
     what: 'settling the job',
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   if (result.won) return result;
   log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
