@@ -16,6 +16,7 @@ import {
   jobsStream,
   modelJobsFilter,
   parseJobSubject,
+  publishJobEvent,
   type Farm,
 } from '../../../shared/src/index.js';
 import { scanJobMessages } from './queue-scan.js';
@@ -60,7 +61,13 @@ export class ResidueSweeper {
         }
         await this.#settleOrphan(jobId, msg.seq);
         out.orphaned += 1;
-      } else out.removed += 1;
+      } else {
+        // The job ended: make sure its one terminal event is stored too (a renderer that lost its
+        // NATS node between writing the result and publishing the event may never publish it).
+        // The events stream refuses a second one, so this is a no-op when the event is there.
+        await publishJobEvent(this.farm, ended).catch(() => false);
+        out.removed += 1;
+      }
       await this.farm.jsm.streams.deleteMessage(jobsStream(), msg.seq, false).catch(() => false);
     }
     this.#suspects = suspects;
