@@ -17,6 +17,7 @@ import {
 } from '../../shared/src/index.js';
 import { distinctFrames, embedField, pingingMessages, waitFinished } from '../support/discord-helpers.js';
 import { startDiscordStack, type DiscordStack } from '../support/discord-stack.js';
+import { waitUntil } from '../support/farm-harness.js';
 
 let stack: DiscordStack;
 
@@ -158,6 +159,13 @@ describe('/imagine end to end', () => {
     const t0 = Date.now();
     stack.emulator.addReaction({ user: 'alice', messageId: reply.id, emoji: '❌' });
     const done = await waitFinished(stack.emulator, reply.id);
+    // The bot hears the event on its own connection and may finish the message before this
+    // connection has handed us the same event: wait for it (its arrival time is what is checked).
+    await waitUntil(
+      () => events.some((e) => e.type === 'cancelled'),
+      5000,
+      () => 'no cancelled event',
+    );
     sub.unsubscribe();
     frameSub.unsubscribe();
     const cancelled = events.find((e) => e.type === 'cancelled');
