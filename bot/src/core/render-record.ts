@@ -4,6 +4,7 @@
  * Ids only, no secrets: a restarted bot edits the channel message with its bot token.
  */
 import { z } from 'zod';
+import { LoopOptions } from '../../../shared/src/loop-options.js';
 
 export const RenderParams = z.object({
   promptText: z.string().max(2000),
@@ -18,8 +19,14 @@ export const RenderParams = z.object({
   model: z.string().max(64),
   /** Object-store key of the init image, if one was given. */
   initImageKey: z.string().max(256).optional(),
+  /** The reference loop's options (zoom video, init weight …); absent: the model's defaults. */
+  options: LoopOptions.optional(),
 });
 export type RenderParams = z.infer<typeof RenderParams>;
+
+/** The ways a render can come from another one (lineage). */
+export const RENDER_ORIGINS = ['reroll', 'variation', 'upscale', 'zoom', 'edit'] as const;
+export type RenderOrigin = (typeof RENDER_ORIGINS)[number];
 
 export const RenderRecord = z.object({
   v: z.literal(1),
@@ -34,6 +41,8 @@ export const RenderRecord = z.object({
   params: RenderParams,
   parentJobId: z.string().optional(),
   parentMessageId: z.string().optional(),
+  /** How this render came from its parent (the 🔁 reaction or a button); absent on old records: a reroll. */
+  origin: z.enum(RENDER_ORIGINS).optional(),
   state: z.enum(['active', 'done', 'failed', 'cancelled', 'deleted']),
   /** Stream sequence of the job message (queue position). */
   queueSeq: z.number().int().nonnegative().optional(),

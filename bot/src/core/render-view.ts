@@ -5,6 +5,8 @@
  */
 import { formatEta } from './eta.js';
 import type { MessageImage, RenderPayload } from './frame-editor.js';
+import { ORIGIN_WORDS, renderButtons, type ButtonFacts } from './render-buttons.js';
+import type { RenderOrigin } from './render-record.js';
 import { displayText } from './text-safety.js';
 
 export interface RenderFacts {
@@ -17,8 +19,12 @@ export interface RenderFacts {
   height: number;
   quality: string;
   model: string;
-  /** Link to the message this render rerolls. */
+  /** Link to the message this render comes from. */
   parentLink?: string;
+  /** How it comes from it (absent: a reroll, as records from before buttons). */
+  origin?: RenderOrigin;
+  /** With these, a finished render gets its buttons. */
+  buttons?: ButtonFacts;
 }
 
 export type RenderState =
@@ -78,7 +84,7 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
   const lines = [`**Prompt:** ${displayText(facts.promptText, 1000)}`];
   if (facts.avoidText) lines.push(`**Avoid:** ${displayText(facts.avoidText, 500)}`);
   lines.push(`**Requested by** <@${facts.requesterId}>`);
-  if (facts.parentLink) lines.push(`🔁 Reroll of ${facts.parentLink}`);
+  if (facts.parentLink) lines.push(`${ORIGIN_WORDS[facts.origin ?? 'reroll']} ${facts.parentLink}`);
   if (state.kind === 'failed') lines.push(`**Why:** ${displayText(state.reason, 900)}`);
   if (state.kind === 'cancelled' || state.kind === 'cancelling')
     lines.push(`**Cancelled by** <@${state.by}>`);
@@ -95,5 +101,7 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
     ],
   };
   const image = frameName(state);
-  return { content: statusLine(state), embed, image };
+  const ended = state.kind === 'done' || state.kind === 'failed' || state.kind === 'cancelled';
+  const components = ended && facts.buttons ? renderButtons(facts.buttons, state.kind) : undefined;
+  return { content: statusLine(state), embed, image, components };
 }
