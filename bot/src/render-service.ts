@@ -25,7 +25,7 @@ import type {
   RenderTracker,
 } from './core/ports.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
-import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { optionFacts, renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
 import { fitImage } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
@@ -233,6 +233,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
       height: p.height,
       quality: p.quality,
       model: p.model,
+      ...optionFacts(p),
       parentLink: record.parentMessageId
         ? messageLink(record.guildId, record.channelId, record.parentMessageId)
         : undefined,
@@ -317,7 +318,13 @@ export class RenderService implements JobFeedHandler, RenderTracker {
           record.attachmentSizeLimit ?? 10 * 1024 * 1024,
           `tessera-${event.seed}`,
         );
-        state = { kind: 'done', image: fitted.data, imageName: fitted.name, elapsedMs: event.elapsedMs };
+        state = {
+          kind: 'done',
+          image: fitted.data,
+          imageName: fitted.name,
+          elapsedMs: event.elapsedMs,
+          stepsRun: event.steps,
+        };
       }
     } else if (event.type === 'failed') {
       refund = true;

@@ -13,6 +13,7 @@ export const OPTIMISERS = ['Adam', 'AdamW', 'Adagrad', 'Adamax', 'RAdam', 'RMSpr
 export type Optimiser = (typeof OPTIMISERS)[number];
 /** `classic`: tessera's first loop (step interface 1); `reference`: generate.py's (interface 2). */
 export const LOOPS = ['classic', 'reference'] as const;
+export type Loop = (typeof LOOPS)[number];
 export const CUT_METHODS = ['latest', 'original'] as const;
 /** generate.py's `-in`: start from seeded random pixels or a random four-corner gradient. */
 export const INIT_NOISES = ['pixels', 'gradient'] as const;

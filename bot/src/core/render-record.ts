@@ -4,11 +4,22 @@
  * Ids only, no secrets: a restarted bot edits the channel message with its bot token.
  */
 import { z } from 'zod';
+import { LoopOptions } from '../../../shared/src/loop-options.js';
+
+const PromptList = z
+  .array(z.object({ text: z.string(), weight: z.number(), stop: z.number().optional() }))
+  .max(16);
 
 export const RenderParams = z.object({
   promptText: z.string().max(2000),
   avoidText: z.string().max(2000).optional(),
-  prompts: z.array(z.object({ text: z.string(), weight: z.number(), stop: z.number().optional() })).max(16),
+  prompts: PromptList,
+  /** A story (`a ^ b ^ c`): the prompt lists after `prompts`. */
+  story: z.array(PromptList).max(16).optional(),
+  /** What `/imagine options:` set besides cutn: generate.py's loop options and the learning rate. */
+  options: LoopOptions.extend({ lr: z.number().positive().optional() }).optional(),
+  /** The options as the render message shows them (canonical text, cutn included). */
+  optionsText: z.string().max(1000).optional(),
   seed: z.number().int().min(0).max(0xffffffff),
   steps: z.number().int().min(1),
   cutn: z.number().int().min(1),
