@@ -26,7 +26,7 @@ import type {
 } from './core/ports.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
 import { optionFacts, renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
-import { fitImage } from './image-fit.js';
+import { fitFinalMedia } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
 export interface RenderServiceOptions {
@@ -298,6 +298,14 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     }
   }
 
+  /** The zoom video of a finished render, if it has one and it is still stored. */
+  private async video(event: Extract<TerminalJobEvent, { type: 'done' }>): Promise<Uint8Array | undefined> {
+    if (!event.video) return undefined;
+    const data = await this.o.images.get(event.video.key).catch(() => undefined);
+    if (!data) this.o.log.warn({ jobId: event.jobId, key: event.video.key }, 'zoom video not found');
+    return data;
+  }
+
   private async end(t: Tracker, event: TerminalJobEvent): Promise<void> {
     const { record } = t;
     const facts = this.facts(record);
@@ -313,8 +321,9 @@ export class RenderService implements JobFeedHandler, RenderTracker {
         };
         refund = true;
       } else {
-        const fitted = await fitImage(
+        const fitted = await fitFinalMedia(
           png,
+          await this.video(event),
           record.attachmentSizeLimit ?? 10 * 1024 * 1024,
           `tessera-${event.seed}`,
         );
@@ -324,6 +333,8 @@ export class RenderService implements JobFeedHandler, RenderTracker {
           imageName: fitted.name,
           elapsedMs: event.elapsedMs,
           stepsRun: event.steps,
+          animated: fitted.animated,
+          note: fitted.note,
         };
       }
     } else if (event.type === 'failed') {

@@ -50,7 +50,8 @@ options:
   --out DIR         where frames and the image go (default ./out)
   --no-frames       do not write progress frames
   --timeout S       give up after S seconds (default 600)
-Connects to NATS_URL. Frames go to OUT/<jobId>/frame-<step>.webp, the image to OUT/<jobId>.png.
+Connects to NATS_URL. Frames go to OUT/<jobId>/frame-<step>.webp, the image to OUT/<jobId>.png
+(its path is printed), a zoom video (zoom_every) to OUT/<jobId>.webp (printed on the next line).
 `;
 
 function bar(view: JobView, width = 30): string {
@@ -195,10 +196,14 @@ async function saveResult(
   }
   const file = path.join(ending.outDir, `${jobId}.png`);
   await writeFile(file, png);
+  const video = result.video ? await farm.images.getBlob(result.video.key) : null;
+  const videoFile = path.join(ending.outDir, `${jobId}.webp`);
+  if (video) await writeFile(videoFile, video);
   process.stderr.write(
     `done in ${(result.elapsedMs / 1000).toFixed(1)} s on ${result.rendererId ?? 'a renderer'}\n`,
   );
   process.stdout.write(`${path.relative(process.cwd(), file)}\n`);
+  if (video) process.stdout.write(`${path.relative(process.cwd(), videoFile)}\n`);
   return 0;
 }
 

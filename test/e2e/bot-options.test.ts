@@ -3,6 +3,7 @@
  * a real nats-server and a renderer process on the bundled model. generate.py's options reach the
  * job and the render; bad options are refused privately and nothing is queued.
  */
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageFlag, type StoredMessage } from '../../deploy/playground/emulator/index.js';
 import { jobsStream, RenderJob } from '../../shared/src/index.js';
@@ -66,6 +67,27 @@ describe('/imagine options end to end', () => {
       '**Story:** ended on part 1/2: a red circle on a blue background',
     );
     expect(done.attachments[0]!.filename).toBe('tessera-11.png');
+  });
+
+  it('attaches a zoom video as an animated WebP', async () => {
+    const { sent, reply } = await imagine('alice', {
+      prompt: 'a yellow triangle on a black background',
+      seed: 3,
+      steps: 20,
+      options: 'zoom_every=5 zoom_scale=1.05 zoom_shift_x=1',
+    });
+    const done = await waitFinished(stack.emulator, reply.id, 90_000);
+    expect(done.content).toMatch(/^✅ Done/u);
+    expect((await submittedJob(sent.id)).zoomEvery).toBe(5);
+    expect(done.attachments).toHaveLength(1);
+    expect(done.attachments[0]!.filename).toBe('tessera-3.webp');
+    const meta = await sharp(Buffer.from(done.attachments[0]!.data), { animated: true }).metadata();
+    expect(meta.format).toBe('webp');
+    // a frame before steps 0, 5, 10, 15 and the final picture
+    expect(meta.pages).toBe(5);
+    const result = await stack.farm.results.get(sent.id);
+    const event = JSON.parse(new TextDecoder().decode(result!.value)) as { video?: { key: string } };
+    expect(event.video?.key).toBe(`renders/${sent.id}/attempt-1.webp`);
   });
 
   it.each([
