@@ -27,8 +27,8 @@ import type {
 import type { ModelFacts } from './core/imagine-request.js';
 import { nextLargerSize } from './core/render-buttons.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
-import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
-import { fitImage } from './image-fit.js';
+import { optionFacts, renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { fitFinalMedia } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
 export interface RenderServiceOptions {
@@ -237,6 +237,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
       height: p.height,
       quality: p.quality,
       model: p.model,
+      ...optionFacts(p),
       parentLink: record.parentMessageId
         ? messageLink(record.guildId, record.channelId, record.parentMessageId)
         : undefined,
@@ -309,6 +310,14 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     }
   }
 
+  /** The zoom video of a finished render, if it has one and it is still stored. */
+  private async video(event: Extract<TerminalJobEvent, { type: 'done' }>): Promise<Uint8Array | undefined> {
+    if (!event.video) return undefined;
+    const data = await this.o.images.get(event.video.key).catch(() => undefined);
+    if (!data) this.o.log.warn({ jobId: event.jobId, key: event.video.key }, 'zoom video not found');
+    return data;
+  }
+
   private async end(t: Tracker, event: TerminalJobEvent): Promise<void> {
     const { record } = t;
     const facts = this.facts(record);
@@ -324,12 +333,21 @@ export class RenderService implements JobFeedHandler, RenderTracker {
         };
         refund = true;
       } else {
-        const fitted = await fitImage(
+        const fitted = await fitFinalMedia(
           png,
+          await this.video(event),
           record.attachmentSizeLimit ?? 10 * 1024 * 1024,
           `tessera-${event.seed}`,
         );
-        state = { kind: 'done', image: fitted.data, imageName: fitted.name, elapsedMs: event.elapsedMs };
+        state = {
+          kind: 'done',
+          image: fitted.data,
+          imageName: fitted.name,
+          elapsedMs: event.elapsedMs,
+          stepsRun: event.steps,
+          animated: fitted.animated,
+          note: fitted.note,
+        };
       }
     } else if (event.type === 'failed') {
       refund = true;

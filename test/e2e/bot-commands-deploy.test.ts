@@ -57,6 +57,7 @@ describe('npx tessera commands deploy', () => {
       'quality',
       'init_image',
       'avoid',
+      'options',
     ]);
     expect(imagine.options.find((o) => o.name === 'size')!.choices).toEqual([
       { name: '64x64', value: '64x64' },

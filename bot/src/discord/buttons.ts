@@ -20,8 +20,7 @@ import {
   type EditFields,
 } from '../core/render-actions.js';
 import type { RenderRecord } from '../core/render-record.js';
-import { renderPayload } from '../core/render-view.js';
-import { formatOptionsText } from '../core/options-text.js';
+import { optionFacts, renderPayload } from '../core/render-view.js';
 import { replayText, type LineageEntry } from '../core/replay.js';
 import { messageLink } from '../render-service.js';
 import { startRender } from '../start-render.js';
@@ -131,7 +130,7 @@ async function openEdit(
   await reply.showModal({
     customId: encodeCustomId('edit-form', jobId),
     title: 'Edit and render again',
-    fields: editFieldsOf(record.params, formatOptionsText),
+    fields: editFieldsOf(record.params),
   });
   return true;
 }
@@ -185,7 +184,20 @@ async function startFromButton(
       messageId: await ctx.port.post(
         parent.channelId,
         renderPayload(
-          { ...params, avoidText: params.avoidText, requesterId: click.userId, parentLink, origin },
+          {
+            promptText: params.promptText,
+            avoidText: params.avoidText,
+            requesterId: click.userId,
+            seed: params.seed,
+            steps: params.steps,
+            width: params.width,
+            height: params.height,
+            quality: params.quality,
+            model: params.model,
+            ...optionFacts(params),
+            parentLink,
+            origin,
+          },
           { kind: 'queued', position: undefined, etaMs: undefined },
         ),
         parent.messageId,
@@ -258,7 +270,7 @@ async function replay(jobId: string, guildId: string, ctx: BotContext): Promise<
   // A picture of another render as init image (Variations, Upscale, Zoom video): name its message.
   const from = /^renders\/([^/]+)\//.exec(record.params.initImageKey ?? '')?.[1];
   const source = from ? await ctx.records.get(from) : undefined;
-  return replayText(chain, formatOptionsText(record.params.options), source ? linkOf(source) : undefined);
+  return replayText(chain, source ? linkOf(source) : undefined);
 }
 
 async function deleteRender(

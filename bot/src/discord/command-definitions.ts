@@ -10,6 +10,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
   type SlashCommandStringOption,
 } from 'discord.js';
+import { MAX_JOB_OPTIONS_TEXT } from '../../../shared/src/job-options-text.js';
 import { sizeChoices, type ModelFacts } from '../core/imagine-request.js';
 import { QUALITY_PRESETS } from '../core/presets.js';
 
@@ -59,6 +60,12 @@ function imagineCommand(model: ModelFacts): CommandJson {
       o.setName('init_image').setDescription('Start from this picture instead of noise'),
     )
     .addStringOption((o) => o.setName('avoid').setDescription('What the picture should not look like'))
+    .addStringOption((o) =>
+      o
+        .setName('options')
+        .setDescription("generate.py's options, e.g. loop=reference cutn=32 augments=Af,Pe optimiser=AdamW")
+        .setMaxLength(MAX_JOB_OPTIONS_TEXT),
+    )
     .toJSON();
 }
 

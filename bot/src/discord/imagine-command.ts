@@ -31,6 +31,7 @@ function rawOptions(i: ChatInputCommandInteraction): unknown {
     size: pick(i.options.getString('size')),
     quality: pick(i.options.getString('quality')),
     avoid: pick(i.options.getString('avoid')),
+    options: pick(i.options.getString('options')),
     initImage: a ? { url: a.url, filename: a.name, contentType: a.contentType, size: a.size } : undefined,
   };
 }
@@ -98,6 +99,27 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
   await i.editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS }).catch(() => undefined);
 }
 
+/** The render's stored parameters (and so its job fields: `jobInput`) for a validated `/imagine`. */
+export function imagineParams(request: ImagineRequest, model: string, initImageKey?: string): RenderParams {
+  const { cutn: _cutn, ...options } = request.options; // cutn: the request's, preset or option
+  return {
+    promptText: request.promptText,
+    avoidText: request.avoidText,
+    prompts: request.prompts,
+    story: request.story,
+    options: Object.keys(options).length ? options : undefined,
+    optionsText: request.optionsText,
+    seed: request.seed,
+    steps: request.steps,
+    cutn: request.cutn,
+    width: request.width,
+    height: request.height,
+    quality: request.quality,
+    model,
+    initImageKey,
+  };
+}
+
 /** The render to start for a validated `/imagine`. */
 function imagineOrder(
   i: ChatInputCommandInteraction,
@@ -106,19 +128,11 @@ function imagineOrder(
   quota: RenderOrder['quota'],
 ): RenderOrder {
   const image = request.initImage;
-  const params: RenderParams = {
-    promptText: request.promptText,
-    avoidText: request.avoidText,
-    prompts: request.prompts,
-    seed: request.seed,
-    steps: request.steps,
-    cutn: request.cutn,
-    width: request.width,
-    height: request.height,
-    quality: request.quality,
-    model: ctx.model.name,
-    initImageKey: image ? inputImageKey(i.id, image.filename) : undefined,
-  };
+  const params = imagineParams(
+    request,
+    ctx.model.name,
+    image ? inputImageKey(i.id, image.filename) : undefined,
+  );
   return {
     jobId: i.id,
     guildId: i.guildId ?? '',

@@ -152,6 +152,9 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
   const lr = request.lr ?? l.lr;
   if (!Number.isFinite(lr) || lr <= 0 || lr > 10)
     bad(`lr must be a number above 0 and at most 10 (got ${lr}).`, 'bad-lr');
+  // TODO(#15 item 4): the engine does not make init noise yet; refuse rather than ignore it
+  if (request.initNoise !== undefined)
+    bad('initNoise is not supported by this renderer yet.', 'bad-initNoise');
   if (request.initImage !== undefined && !(request.initImage instanceof Uint8Array))
     bad('The init image must be bytes.', 'bad-image');
   const resolved: ResolvedRender = {
