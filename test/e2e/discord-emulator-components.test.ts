@@ -6,6 +6,7 @@ import {
   DiscordAPIError,
   Events,
   GatewayIntentBits,
+  MessageFlags,
   ModalBuilder,
   Partials,
   StringSelectMenuBuilder,
@@ -97,7 +98,7 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     expect(i.message.id).toBe(sent.id);
     expect(i.user.id).toBe(emulator.users.bob!.id);
     expect(i.guildId).toBe(emulator.guild.id);
-    await i.reply({ content: 'only you', ephemeral: true });
+    await i.reply({ content: 'only you', flags: MessageFlags.Ephemeral });
     const reply = await click.response();
     expect(reply.flags & 64).toBe(64);
     expect(reply.interactionId).toBe(click.id);
@@ -131,7 +132,7 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     await b.editReply({ content: 'v4', components: [] });
     expect(emulator.message(sent.id)!.content).toBe('v4');
     expect(emulator.message(sent.id)!.components).toEqual([]);
-    const follow = await b.followUp({ content: 'also this', ephemeral: true });
+    const follow = await b.followUp({ content: 'also this', flags: MessageFlags.Ephemeral });
     expect(follow.id).not.toBe(sent.id);
   });
 
