@@ -26,6 +26,66 @@ export interface PlaygroundState {
   botOnline: boolean;
   commands: RegisteredCommand[];
   messages: MessageView[];
+  /** The viewer's DMs with the bot: the channel once the bot opened it, and whether they are closed. */
+  dms: DmState;
+  /** A modal the bot showed the viewer and they have not submitted or closed yet. */
+  modal: ModalView | null;
+}
+
+export interface DmState {
+  channelId: string | null;
+  closed: boolean;
+}
+
+export interface ModalView {
+  interactionId: string;
+  title: string;
+  inputs: {
+    customId: string;
+    label: string;
+    description: string | null;
+    /** 'short' (one line) or 'paragraph'. */
+    style: 'short' | 'paragraph';
+    value: string;
+    placeholder: string | null;
+    required: boolean;
+    minLength: number | null;
+    maxLength: number | null;
+  }[];
+}
+
+export function dmState(emu: DiscordEmulator, viewerKey: string): DmState {
+  const user = emu.users[viewerKey]!;
+  return { channelId: emu.dmChannel(viewerKey)?.id ?? null, closed: user.dmsClosed === true };
+}
+
+/** The newest modal still open for the viewer (Discord shows one at a time), or null. */
+export function modalView(emu: DiscordEmulator, viewerKey: string, dismissed: Set<string>): ModalView | null {
+  const viewerId = emu.users[viewerKey]!.id;
+  const open = [...emu.world.interactions.values()]
+    .filter(
+      (i) => i.modal && !i.modalSubmitted && !i.tokenExpired && i.userId === viewerId && !dismissed.has(i.id),
+    )
+    .at(-1);
+  if (!open?.modal) return null;
+  return {
+    interactionId: open.id,
+    title: open.modal.title,
+    inputs: open.modal.components.map((e) => {
+      const t = e.type === 1 ? e.components[0] : e.component;
+      return {
+        customId: t.custom_id,
+        label: e.type === 18 ? e.label : (t.label ?? t.custom_id),
+        description: e.type === 18 ? (e.description ?? null) : null,
+        style: t.style === 2 ? 'paragraph' : 'short',
+        value: t.value ?? '',
+        placeholder: t.placeholder ?? null,
+        required: t.required,
+        minLength: t.min_length ?? null,
+        maxLength: t.max_length ?? null,
+      };
+    }),
+  };
 }
 
 /** The pretend user's key, `alice` when none is given. */
@@ -66,7 +126,7 @@ function viewsFor(emu: DiscordEmulator, viewerId: string): MessageView[] {
   return views.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
 }
 
-export function snapshot(emu: DiscordEmulator, viewerKey: string): PlaygroundState {
+export function snapshot(emu: DiscordEmulator, viewerKey: string, dismissed: Set<string>): PlaygroundState {
   const g = emu.guild.raw;
   const viewer = emu.users[viewerKey]!;
   return {
@@ -95,5 +155,7 @@ export function snapshot(emu: DiscordEmulator, viewerKey: string): PlaygroundSta
     botOnline: emu.connectedBots() > 0,
     commands: commandsOf(emu),
     messages: viewsFor(emu, viewer.id),
+    dms: dmState(emu, viewerKey),
+    modal: modalView(emu, viewerKey, dismissed),
   };
 }

@@ -6,6 +6,7 @@ import {
   DiscordAPIError,
   Events,
   GatewayIntentBits,
+  MessageFlags,
   ModalBuilder,
   Partials,
   StringSelectMenuBuilder,
@@ -97,11 +98,40 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     expect(i.message.id).toBe(sent.id);
     expect(i.user.id).toBe(emulator.users.bob!.id);
     expect(i.guildId).toBe(emulator.guild.id);
-    await i.reply({ content: 'only you', ephemeral: true });
+    await i.reply({ content: 'only you', flags: MessageFlags.Ephemeral });
     const reply = await click.response();
     expect(reply.flags & 64).toBe(64);
     expect(reply.interactionId).toBe(click.id);
     expect(click.record.responseType).toBe(4);
+    const fetched = await i.fetchReply();
+    expect(fetched.interactionMetadata?.user.id).toBe(emulator.users.bob!.id);
+    expect(fetched.interactionMetadata?.interactedMessageId).toBe(sent.id);
+    // An ephemeral message is only clickable by the one who sees it.
+    emulator.world.editMessage(
+      emulator.message(reply.id)!,
+      { components: [row(button('eph', 'E')).toJSON()] },
+      [],
+      'webhook',
+    );
+    expect(() => clickButton(emulator, { user: 'alice', messageId: reply.id, customId: 'eph' })).toThrow(
+      /not visible/,
+    );
+    const own = clickButton(emulator, { user: 'bob', messageId: reply.id, customId: 'eph' });
+    await (await received<ButtonInteraction>(own.id)).deferUpdate();
+  });
+
+  it('tells the bot who ran the command whose reply holds the button', async () => {
+    const cmd = emulator.sendSlashCommand({ user: 'alice', command: 'imagine', options: { prompt: 'x' } });
+    const c = await received<Interaction>(cmd.id);
+    if (!c.isChatInputCommand()) throw new Error('not a command');
+    await c.reply({ content: 'render', components: [row(button('delete', 'Delete'))] });
+    const original = await cmd.response();
+    const click = clickButton(emulator, { user: 'bob', label: 'Delete', messageId: original.id });
+    const i = await received<ButtonInteraction>(click.id);
+    expect(i.message.interactionMetadata?.user.id).toBe(emulator.users.alice!.id);
+    expect(i.message.interactionMetadata?.type).toBe(2);
+    expect(i.user.id).toBe(emulator.users.bob!.id);
+    await i.reply({ content: 'only the requester may delete', flags: MessageFlags.Ephemeral });
   });
 
   it('updates the clicked message (type 7) and, after deferUpdate, edits it through @original', async () => {
@@ -131,8 +161,23 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     await b.editReply({ content: 'v4', components: [] });
     expect(emulator.message(sent.id)!.content).toBe('v4');
     expect(emulator.message(sent.id)!.components).toEqual([]);
-    const follow = await b.followUp({ content: 'also this', ephemeral: true });
+    const follow = await b.followUp({ content: 'also this', flags: MessageFlags.Ephemeral });
     expect(follow.id).not.toBe(sent.id);
+  });
+
+  it('counts an UPDATE_MESSAGE callback as an edit in flight on the clicked message', async () => {
+    const sent = await channel.send({ content: 'busy', components: [row(button('busy', 'Busy'))] });
+    const click = clickButton(emulator, { user: 'alice', messageId: sent.id, customId: 'busy' });
+    const i = await received<ButtonInteraction>(click.id);
+    emulator.setLatency(150);
+    try {
+      await Promise.all([i.update({ content: 'from the click' }), sent.edit({ content: 'from a render' })]);
+    } finally {
+      emulator.setLatency(0);
+    }
+    expect(emulator.maxEditsInFlight(sent.id)).toBe(2);
+    const callback = emulator.requests().find((r) => r.path.includes(`/interactions/${click.id}/`));
+    expect(callback?.messageId).toBe(sent.id);
   });
 
   it('defers a reply to a click and answers 10062 to a late or repeated callback', async () => {
@@ -210,6 +255,7 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     const submit = submitModal(emulator, { interactionId: click.id, values: { seed: '42' } });
     const s = await received<ModalSubmitInteraction>(submit.id);
     expect(s.isModalSubmit()).toBe(true);
+    expect(submit.record.openerId).toBe(click.id);
     expect(s.customId).toBe('edit-modal');
     expect(s.fields.getTextInputValue('prompt')).toBe('a red circle');
     expect(s.fields.getTextInputValue('seed')).toBe('42');

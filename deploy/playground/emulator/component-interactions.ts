@@ -9,7 +9,7 @@ import { componentsOf, entryInput, type StoredModal } from './components.js';
 import type { EmulatedGuild, EmulatedUser, StoredInteraction, StoredMessage } from './model.js';
 import { interactionBase } from './interactions.js';
 import { messagePayload } from './payloads.js';
-import type { EmulatorWorld } from './world.js';
+import { MessageFlag, type EmulatorWorld } from './world.js';
 
 /**
  * Something a person could not do in the Discord client (click a disabled or missing button, submit
@@ -37,6 +37,11 @@ export function buildComponentInteraction(
   if (message.deleted) throw new EmulatorInputError(`message ${message.id} was deleted`);
   if (message.guildId !== input.guild.id)
     throw new EmulatorInputError('components are only clickable in guild channels here');
+  if ((message.flags & MessageFlag.Ephemeral) !== 0) {
+    const owner = message.interactionId ? world.interactions.get(message.interactionId)?.userId : undefined;
+    if (owner !== input.user.id)
+      throw new EmulatorInputError(`message ${message.id} is not visible to this user`);
+  }
   const component = componentsOf(message.components).find((c) => c.custom_id === customId);
   if (!component) throw new EmulatorInputError(`message ${message.id} has no component '${customId}'`);
   if (component.disabled) throw new EmulatorInputError(`component '${customId}' is disabled`);
@@ -64,7 +69,7 @@ export function buildComponentInteraction(
   const payload = {
     ...base.payload,
     data,
-    message: messagePayload(message, world.users, world.applicationId),
+    message: messagePayload(message, world),
   };
   return { interaction: base.interaction, payload };
 }
@@ -131,11 +136,12 @@ export function buildModalSubmit(
   });
   base.interaction.customId = modal.custom_id;
   base.interaction.sourceMessageId = opener.sourceMessageId;
+  base.interaction.openerId = opener.id;
   const source = opener.sourceMessageId ? world.messages.get(opener.sourceMessageId) : undefined;
   const payload = {
     ...base.payload,
     data: { custom_id: modal.custom_id, components },
-    message: source ? messagePayload(source, world.users, world.applicationId) : undefined,
+    message: source ? messagePayload(source, world) : undefined,
   };
   // A modal is submitted once; the client closes it.
   opener.modalSubmitted = true;

@@ -202,7 +202,6 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
 function recordQueries(
   world: EmulatorWorld,
 ): Pick<DiscordEmulator, 'messages' | 'message' | 'messageJson' | 'interaction' | 'expireInteractionToken'> {
-  const applicationId = world.applicationId;
   return {
     messages(filter = {}) {
       return [...world.messages.values()].filter(
@@ -213,7 +212,7 @@ function recordQueries(
     message: (id) => world.messages.get(id),
     messageJson: (id) => {
       const m = world.messages.get(id);
-      return m ? messagePayload(m, world.users, applicationId) : undefined;
+      return m ? messagePayload(m, world) : undefined;
     },
     interaction: (id) => world.interactions.get(id),
     expireInteractionToken(id) {

@@ -157,6 +157,8 @@ export interface StoredInteraction {
   customId?: string;
   /** The message a component (or the component that opened this modal) sits on. */
   sourceMessageId?: string;
+  /** For a modal submit: the interaction whose answer was the modal. */
+  openerId?: string;
   /** The modal the bot answered with (callback type 9). */
   modal?: StoredModal;
   /** The modal was submitted (it closes in the client then). */
