@@ -4,6 +4,7 @@
  */
 import {
   type Augment,
+  type InitNoise,
   LOOP_OPTION_RANGES,
   loopOptionProblem,
   MAX_STORY_SEGMENTS,
@@ -32,6 +33,8 @@ export interface ResolvedRender {
   noise: number;
   frameEvery: number;
   initImage?: Uint8Array;
+  /** Start from seeded noise through the encoder (generate.py -in); an init image wins. */
+  initNoise?: InitNoise;
   /** The loop: classic (step interface 1) or reference (generate.py's, interface 2). */
   loop: 'classic' | 'reference';
   cutMethod: 'latest' | 'original';
@@ -152,9 +155,6 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
   const lr = request.lr ?? l.lr;
   if (!Number.isFinite(lr) || lr <= 0 || lr > 10)
     bad(`lr must be a number above 0 and at most 10 (got ${lr}).`, 'bad-lr');
-  // TODO(#15 item 4): the engine does not make init noise yet; refuse rather than ignore it
-  if (request.initNoise !== undefined)
-    bad('initNoise is not supported by this renderer yet.', 'bad-initNoise');
   if (request.initImage !== undefined && !(request.initImage instanceof Uint8Array))
     bad('The init image must be bytes.', 'bad-image');
   const resolved: ResolvedRender = {
@@ -197,5 +197,6 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
       delta: request.autoStopDelta ?? LOOP_OPTION_RANGES.autoStopDelta.default,
     };
   if (request.initImage) resolved.initImage = request.initImage;
+  if (request.initNoise) resolved.initNoise = request.initNoise;
   return resolved;
 }
