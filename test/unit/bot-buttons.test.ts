@@ -258,6 +258,27 @@ describe('render buttons that start renders', () => {
     expect(bot.jobs.published.size).toBe(0);
   });
 
+  it('works from a DM (a render sent to the member): the record names the server and the roles are looked up', async () => {
+    await setUp();
+    await bot.settings.update(GUILD, (s) => ({
+      ...s,
+      roleQuotas: { '500000000000000007': { limit: 0, per: 'day' } },
+    }));
+    bot.members.roles.set(BOB, ['500000000000000007']);
+    const refused = await click('reroll', BOB, { guildId: undefined, roleIds: [] });
+    expect(refused.reply.answers.at(-1)).toMatch(/switched off/);
+    const { reply, interactionId } = await click('reroll', ALICE, { guildId: undefined });
+    expect(reply.answers.at(-1)).toMatch(/Reroll started/);
+    expect(await bot.records.get(interactionId)).toMatchObject({ guildId: GUILD, channelId: CHANNEL });
+  });
+
+  it('does not act on a render of another server', async () => {
+    await setUp();
+    const { reply } = await click('reroll', BOB, { guildId: '200000000000000999' });
+    expect(reply.answers.at(-1)).toMatch(/no longer known/);
+    expect(bot.jobs.published.size).toBe(0);
+  });
+
   it('answers an unreadable custom id with the older-version sentence', async () => {
     await setUp();
     const { reply } = await click('reroll', BOB, { customId: 'tessera:v9:reroll:j1' });
