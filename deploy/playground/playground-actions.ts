@@ -2,7 +2,12 @@
  * What a pretend user does from the page: run a slash command typed as text, toggle a reaction,
  * click a button (or pick in a select), submit or close a modal, close or open their DMs.
  */
-import { EmulatorInputError, type DiscordEmulator, type OptionValue } from './emulator/index.js';
+import {
+  EmulatorInputError,
+  type DiscordEmulator,
+  type ModalValue,
+  type OptionValue,
+} from './emulator/index.js';
 import { parseCommandLine, type NameLookups } from './command-line.js';
 import { MAX_FILE_BYTES, RequestError, str } from './playground-http.js';
 import { commandsOf, userKey } from './playground-state.js';
@@ -137,9 +142,13 @@ export function answerModal(
     return { ok: true };
   }
   const raw = body.values;
-  if (typeof raw !== 'object' || raw === null || Object.values(raw).some((v) => typeof v !== 'string'))
-    throw new RequestError(400, 'values: expected an object of strings');
-  const sent = asUser(() => emu.submitModal({ user, interactionId, values: raw as Record<string, string> }));
+  const isValue = (v: unknown) =>
+    typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  if (typeof raw !== 'object' || raw === null || !Object.values(raw).every(isValue))
+    throw new RequestError(400, 'values: expected an object of strings (or arrays of strings for selects)');
+  const sent = asUser(() =>
+    emu.submitModal({ user, interactionId, values: raw as Record<string, ModalValue> }),
+  );
   dismissed.add(interactionId);
   return { ok: true, interactionId: sent.id };
 }

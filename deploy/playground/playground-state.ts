@@ -1,5 +1,10 @@
 /** What the page draws for one viewer: the server, its people and commands, and the visible messages. */
-import { Permission, type DiscordEmulator, type RegisteredCommand } from './emulator/index.js';
+import {
+  Permission,
+  type DiscordEmulator,
+  type RegisteredCommand,
+  type StoredModalEntry,
+} from './emulator/index.js';
 import {
   messageView,
   noResponseView,
@@ -37,21 +42,37 @@ export interface DmState {
   closed: boolean;
 }
 
+/** One entry of a modal as the page draws it: a text input, a select, or a line of text. */
+export type ModalFieldView =
+  | {
+      kind: 'text';
+      customId: string;
+      label: string;
+      description: string | null;
+      /** 'short' (one line) or 'paragraph'. */
+      style: 'short' | 'paragraph';
+      value: string;
+      placeholder: string | null;
+      required: boolean;
+      minLength: number | null;
+      maxLength: number | null;
+    }
+  | {
+      kind: 'select';
+      customId: string;
+      label: string;
+      description: string | null;
+      options: { label: string; value: string; default: boolean }[];
+      minValues: number;
+      maxValues: number;
+      required: boolean;
+    }
+  | { kind: 'note'; content: string };
+
 export interface ModalView {
   interactionId: string;
   title: string;
-  inputs: {
-    customId: string;
-    label: string;
-    description: string | null;
-    /** 'short' (one line) or 'paragraph'. */
-    style: 'short' | 'paragraph';
-    value: string;
-    placeholder: string | null;
-    required: boolean;
-    minLength: number | null;
-    maxLength: number | null;
-  }[];
+  fields: ModalFieldView[];
 }
 
 export function dmState(emu: DiscordEmulator, viewerKey: string): DmState {
@@ -71,20 +92,37 @@ export function modalView(emu: DiscordEmulator, viewerKey: string, dismissed: Se
   return {
     interactionId: open.id,
     title: open.modal.title,
-    inputs: open.modal.components.map((e) => {
-      const t = e.type === 1 ? e.components[0] : e.component;
-      return {
-        customId: t.custom_id,
-        label: e.type === 18 ? e.label : (t.label ?? t.custom_id),
-        description: e.type === 18 ? (e.description ?? null) : null,
-        style: t.style === 2 ? 'paragraph' : 'short',
-        value: t.value ?? '',
-        placeholder: t.placeholder ?? null,
-        required: t.required,
-        minLength: t.min_length ?? null,
-        maxLength: t.max_length ?? null,
-      };
-    }),
+    fields: open.modal.components.map(fieldView),
+  };
+}
+
+function fieldView(e: StoredModalEntry): ModalFieldView {
+  if (e.type === 10) return { kind: 'note', content: e.content };
+  const t = e.type === 1 ? e.components[0] : e.component;
+  const label = e.type === 18 ? e.label : ((t.type === 4 ? t.label : undefined) ?? t.custom_id);
+  const description = e.type === 18 ? (e.description ?? null) : null;
+  if (t.type === 3)
+    return {
+      kind: 'select',
+      customId: t.custom_id,
+      label,
+      description,
+      options: t.options.map((o) => ({ label: o.label, value: o.value, default: o.default })),
+      minValues: t.min_values,
+      maxValues: t.max_values,
+      required: t.required,
+    };
+  return {
+    kind: 'text',
+    customId: t.custom_id,
+    label,
+    description,
+    style: t.style === 2 ? 'paragraph' : 'short',
+    value: t.value ?? '',
+    placeholder: t.placeholder ?? null,
+    required: t.required,
+    minLength: t.min_length ?? null,
+    maxLength: t.max_length ?? null,
   };
 }
 

@@ -6,10 +6,12 @@ import {
   DiscordAPIError,
   Events,
   GatewayIntentBits,
+  LabelBuilder,
   MessageFlags,
   ModalBuilder,
   Partials,
   StringSelectMenuBuilder,
+  TextDisplayBuilder,
   TextInputBuilder,
   TextInputStyle,
   type ButtonInteraction,
@@ -288,6 +290,43 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     expect(s.message).toBeNull();
     await s.reply({ content: `hi ${s.fields.getTextInputValue('name')}` });
     expect((await submit.response()).content).toBe('hi tess');
+  });
+
+  it('takes the label form of modals (text inputs, selects, text displays) and submits their values', async () => {
+    const sent = await channel.send({ content: 'edit', components: [row(button('edit2', 'Edit'))] });
+    const click = clickButton(emulator, { user: 'alice', messageId: sent.id, label: 'Edit' });
+    const i = await received<ButtonInteraction>(click.id);
+    await i.showModal(
+      new ModalBuilder()
+        .setCustomId('edit2')
+        .setTitle('Edit')
+        .addTextDisplayComponents(new TextDisplayBuilder().setContent('Change what you like'))
+        .addLabelComponents(
+          new LabelBuilder()
+            .setLabel('Prompt')
+            .setTextInputComponent(
+              new TextInputBuilder().setCustomId('prompt').setStyle(TextInputStyle.Short).setValue('a cat'),
+            ),
+          new LabelBuilder()
+            .setLabel('Size')
+            .setDescription('Larger is slower')
+            .setStringSelectMenuComponent(
+              new StringSelectMenuBuilder()
+                .setCustomId('size')
+                .addOptions({ label: '64', value: '64', default: true }, { label: '128', value: '128' }),
+            ),
+        ),
+    );
+    const modal = await click.modal();
+    expect(modal.components.map((e) => e.type)).toEqual([10, 18, 18]);
+    expect(() => submitModal(emulator, { interactionId: click.id, values: { size: ['256'] } })).toThrow(
+      /not an option/,
+    );
+    const submit = submitModal(emulator, { interactionId: click.id, values: { size: ['128'] } });
+    const s = await received<ModalSubmitInteraction>(submit.id);
+    expect(s.fields.getTextInputValue('prompt')).toBe('a cat');
+    expect(s.fields.getStringSelectValues('size')).toEqual(['128']);
+    await s.deferUpdate();
   });
 
   it('delivers a string select pick with its values', async () => {

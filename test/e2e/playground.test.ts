@@ -21,8 +21,11 @@ import {
   DiscordAPIError,
   Events,
   GatewayIntentBits,
+  LabelBuilder,
   MessageFlags,
   ModalBuilder,
+  StringSelectMenuBuilder,
+  TextDisplayBuilder,
   TextInputBuilder,
   TextInputStyle,
   type Interaction,
@@ -418,20 +421,27 @@ function answer(i: Interaction): Promise<unknown> | undefined {
   if (i.isButton() && i.customId === 'edit') {
     const prompt = new TextInputBuilder()
       .setCustomId('prompt')
-      .setLabel('Prompt')
       .setStyle(TextInputStyle.Paragraph)
       .setValue('a red circle');
+    const size = new StringSelectMenuBuilder()
+      .setCustomId('size')
+      .addOptions({ label: '64 px', value: '64', default: true }, { label: '128 px', value: '128' });
     return i.showModal(
       new ModalBuilder()
         .setCustomId('edit-modal')
         .setTitle('Edit the prompt')
-        .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(prompt)),
+        .addTextDisplayComponents(new TextDisplayBuilder().setContent('Change **anything**'))
+        .addLabelComponents(
+          new LabelBuilder().setLabel('Prompt').setTextInputComponent(prompt),
+          new LabelBuilder().setLabel('Size').setStringSelectMenuComponent(size),
+        ),
     );
   }
   if (i.isModalSubmit() && i.isFromMessage()) {
     const prompt = i.fields.getTextInputValue('prompt');
+    const size = i.fields.getStringSelectValues('size').join();
     return (async () => {
-      await i.update({ content: `prompt: ${prompt}` });
+      await i.update({ content: `prompt: ${prompt} at ${size}` });
       try {
         await i.user.send(`your new prompt: ${prompt}`);
       } catch (err) {
@@ -525,13 +535,16 @@ describe.skipIf(!chromium.ok)('playground page: buttons, modals and DMs', () => 
     await p.waitForSelector('#modal[open]');
     expect(await p.textContent('#modal-title')).toBe('Edit the prompt');
     expect(await p.inputValue('#modal-input-prompt')).toBe('a red circle');
+    expect(await p.inputValue('#modal-input-size')).toBe('64');
+    expect(await p.textContent('#modal .modal-note strong')).toBe('anything');
     await p.screenshot({ path: path.join(artifacts, 'playground-modal.png') });
     await p.fill('#modal-input-prompt', 'a blue square');
+    await p.selectOption('#modal-input-size', '128');
     await p.click('#modal-submit');
     await p.waitForFunction(() => !document.querySelector('#modal')?.open);
     await p.waitForFunction(
       (id) =>
-        /prompt: a blue square/.test(
+        /prompt: a blue square at 128/.test(
           document.querySelector(`[data-message-id="${id}"] .content`)?.textContent ?? '',
         ),
       menu,

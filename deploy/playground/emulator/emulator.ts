@@ -1,7 +1,7 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayServer } from './gateway-server.js';
-import type { StoredModal } from './components.js';
+import type { StoredModal } from './modals.js';
 import {
   pretendUserActions,
   sendSlashCommand,

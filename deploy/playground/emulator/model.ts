@@ -4,7 +4,8 @@
  * `rest-server.ts` and `gateway-server.ts` read and change it, tests and the playground inspect it.
  */
 
-import type { StoredActionRow, StoredModal } from './components.js';
+import type { StoredActionRow } from './components.js';
+import type { StoredModal } from './modals.js';
 
 /** Permission bits used by the emulator (subset of Discord's). */
 export const Permission = {

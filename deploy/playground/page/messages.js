@@ -130,7 +130,12 @@ function renderMessage(v) {
   if (v.loading)
     content = el('div', { class: 'thinking' }, `${v.author.name} is thinking`, el('span', { class: 'dots' }));
   else if (v.notice === 'no-response')
-    content = el('div', { class: 'content notice' }, '⚠️ The application did not respond');
+    content = el(
+      'div',
+      { class: 'content notice' },
+      // Discord words a failed click or form differently from a failed command.
+      v.interaction?.kind === 'command' ? '⚠️ The application did not respond' : '⚠️ This interaction failed',
+    );
   else if (v.content)
     content = el('div', {
       class: 'content',

@@ -1,7 +1,7 @@
 // Modals: the form the bot showed the acting user (a button's Edit, say), as a dialog. Submitting
 // sends the values to the emulator, which delivers a MODAL_SUBMIT to the bot; Cancel just closes it.
 
-import { $, el, fill, post } from './dom.js';
+import { $, el, fill, markdown, post } from './dom.js';
 import { state } from './state.js';
 
 let shown = null;
@@ -12,23 +12,37 @@ function showModalError(text) {
   box.hidden = !text;
 }
 
-function renderInput(i) {
-  const attrs = {
-    id: `modal-input-${i.customId}`,
-    name: i.customId,
-    placeholder: i.placeholder || undefined,
-    required: i.required,
-    minlength: i.minLength ?? undefined,
-    maxlength: i.maxLength ?? undefined,
-  };
-  const field =
-    i.style === 'paragraph' ? el('textarea', { ...attrs, rows: 4 }) : el('input', { ...attrs, type: 'text' });
-  field.value = i.value;
+function renderField(f) {
+  if (f.kind === 'note') return el('p', { class: 'modal-note', html: markdown(f.content) });
+  const id = `modal-input-${f.customId}`;
+  let field;
+  if (f.kind === 'select') {
+    field = el(
+      'select',
+      { id, name: f.customId, multiple: f.maxValues > 1, required: f.required },
+      f.maxValues > 1 ? null : el('option', { value: '' }, 'Make a selection'),
+      f.options.map((o) => el('option', { value: o.value, selected: o.default }, o.label)),
+    );
+  } else {
+    const attrs = {
+      id,
+      name: f.customId,
+      placeholder: f.placeholder || undefined,
+      required: f.required,
+      minlength: f.minLength ?? undefined,
+      maxlength: f.maxLength ?? undefined,
+    };
+    field =
+      f.style === 'paragraph'
+        ? el('textarea', { ...attrs, rows: 4 })
+        : el('input', { ...attrs, type: 'text' });
+    field.value = f.value;
+  }
   return el(
     'label',
     { class: 'modal-field' },
-    el('span', { class: 'modal-label' }, i.label, i.required ? el('span', { class: 'req' }, ' *') : null),
-    i.description ? el('span', { class: 'modal-desc' }, i.description) : null,
+    el('span', { class: 'modal-label' }, f.label, f.required ? el('span', { class: 'req' }, ' *') : null),
+    f.description ? el('span', { class: 'modal-desc' }, f.description) : null,
     field,
   );
 }
@@ -44,7 +58,7 @@ export function showModal(modal) {
   if (shown?.interactionId === modal.interactionId && dialog.open) return;
   shown = modal;
   $('modal-title').textContent = modal.title;
-  fill($('modal-inputs'), modal.inputs.map(renderInput));
+  fill($('modal-inputs'), modal.fields.map(renderField));
   showModalError('');
   dialog.dataset.interactionId = modal.interactionId;
   if (!dialog.open) dialog.showModal();
@@ -54,7 +68,12 @@ export async function submitModal(event) {
   event.preventDefault();
   if (!shown) return;
   const values = {};
-  for (const i of shown.inputs) values[i.customId] = $(`modal-input-${i.customId}`).value;
+  for (const f of shown.fields) {
+    if (f.kind === 'note') continue;
+    const node = $(`modal-input-${f.customId}`);
+    values[f.customId] =
+      f.kind === 'select' ? [...node.selectedOptions].map((o) => o.value).filter(Boolean) : node.value;
+  }
   try {
     await post('/pg/modal', { user: state.me, interactionId: shown.interactionId, values });
     showModal(null);
