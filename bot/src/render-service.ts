@@ -21,6 +21,7 @@ import type {
   JobQueue,
   MessagePort,
   QuotaStore,
+  RenderProgressView,
   RenderRecords,
   RenderTracker,
 } from './core/ports.js';
@@ -96,6 +97,18 @@ export class RenderService implements JobFeedHandler, RenderTracker {
   /** Jobs this bot is following for a member. */
   activeJobsOf(userId: string): RenderRecord[] {
     return [...this.trackers.values()].filter((t) => t.record.requesterId === userId).map((t) => t.record);
+  }
+
+  /** Where each of the member's followed jobs stands: started, or waiting at the scheduler's position. */
+  progressOf(userId: string): RenderProgressView[] {
+    return [...this.trackers.values()]
+      .filter((t) => t.record.requesterId === userId)
+      .map((t) => ({
+        record: t.record,
+        started: t.view.status !== 'queued',
+        position: t.view.status === 'queued' ? t.position : undefined,
+        etaMs: t.view.status === 'queued' ? t.schedulerEtaMs : undefined,
+      }));
   }
 
   editorStats(jobId: string): FrameEditorStats | undefined {

@@ -36,6 +36,8 @@ export interface ActiveSchedulerSettings {
   memberMaxRunning: number;
   /** The operator's server weights in force (read at every pick). */
   serverWeight(server: string): number;
+  /** All of them (for the status snapshot `/farm` shows). */
+  serverWeights?(): Record<string, number>;
   /** How often to look for idle renderers without being woken (ms). */
   tickMs?: number;
   announceMs?: number;
@@ -263,6 +265,11 @@ export class ActiveScheduler {
     }
   }
 
+  #nonDefaultWeights(): Record<string, number> {
+    const all = Object.entries(this.#settings.serverWeights?.() ?? {});
+    return Object.fromEntries(all.filter(([, w]) => Number.isFinite(w) && w > 0 && w !== 1).slice(0, 1000));
+  }
+
   async #writeStatus(): Promise<void> {
     if (this.#stopped) return;
     for (const lane of this.#lanes.values()) {
@@ -276,6 +283,7 @@ export class ActiveScheduler {
         renderers: lane.renderers,
         msPerStep: lane.speed.msPerStep,
         servers: lane.queue.summary().slice(0, 1000),
+        serverWeights: this.#nonDefaultWeights(),
       };
       await this.#farm.scheduler
         .put(schedulerStatusKey(lane.model), encodeMessage(SchedulerStatus, status))
