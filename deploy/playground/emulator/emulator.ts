@@ -24,6 +24,8 @@ export interface DiscordEmulatorOptions {
   botToken?: string;
   applicationName?: string;
   guildName?: string;
+  /** Names of further guilds with the same roles, channels and members (one bot in several servers). */
+  moreGuilds?: string[];
   /** Pretend users; defaults to alice and bob (members), mia (moderator), and olivia (owner). */
   users?: PretendUserSpec[];
   /** Largest file accepted per attachment (Discord's default is 10 MiB). */
@@ -58,6 +60,8 @@ export interface SlashCommandOptions {
   group?: string;
   options?: Record<string, OptionValue | undefined>;
   channelId?: string;
+  /** One of `emulator.guilds` (default: `emulator.guild`). */
+  guildId?: string;
 }
 
 export interface SentInteraction {
@@ -75,6 +79,8 @@ export interface DiscordEmulator {
   readonly botToken: string;
   readonly applicationId: string;
   readonly guild: EmulatorGuildInfo;
+  /** Every guild: `guild` first, then `moreGuilds`. */
+  readonly guilds: readonly EmulatorGuildInfo[];
   readonly users: Record<string, EmulatedUser>;
   readonly world: EmulatorWorld;
   sendSlashCommand(options: SlashCommandOptions): SentInteraction;
@@ -112,8 +118,7 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   const world = createWorld(options);
   const { applicationId } = world;
   const { botToken } = world.options;
-  const { guild, users } = populate(world, options);
-
+  const { guild, guilds, users } = populate(world, options);
   const limiter = new RateLimiter(options.routeLimit ?? null);
   let latencyMs = options.latencyMs ?? 0;
   let origin = '';
@@ -152,9 +157,10 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     botToken,
     applicationId,
     guild,
+    guilds,
     users,
     world,
-    sendSlashCommand: (o) => sendSlashCommand({ world, gateway, guild, waitFor }, userByKey(o.user), o),
+    sendSlashCommand: (o) => sendSlashCommand({ world, gateway, guilds, waitFor }, userByKey(o.user), o),
     addReaction({ user, messageId, emoji }) {
       world.addReaction(world.message(null, messageId), userByKey(user).id, emoji);
     },
@@ -208,13 +214,16 @@ function sendSlashCommand(
   ctx: {
     world: EmulatorWorld;
     gateway: GatewayServer;
-    guild: EmulatorGuildInfo;
+    /** The first is the default guild. */
+    guilds: EmulatorGuildInfo[];
     waitFor: ReturnType<typeof createWaiter>;
   },
   user: EmulatedUser,
   o: SlashCommandOptions,
 ): SentInteraction {
-  const { world, gateway, guild, waitFor } = ctx;
+  const { world, gateway, waitFor } = ctx;
+  const guild = o.guildId === undefined ? ctx.guilds[0] : ctx.guilds.find((g) => g.id === o.guildId);
+  if (!guild) throw new Error(`emulator: unknown guild '${o.guildId}'`);
   const { interaction, payload } = buildSlashInteraction(world, {
     guild: guild.raw,
     user,
