@@ -84,12 +84,12 @@ export interface BotHandle {
 /** The bot's NATS side: the farm handles and the stores behind the ports. */
 async function openFarm(options: BotOptions, now: () => number) {
   const nc: NatsConnection = await connectNats({ ...options.nats, name: 'tessera-bot', role: 'bot' });
-  const farm = await bindFarm(nc, { ...options.farm, models: [] }, { botBuckets: true }).catch(
-    async (e: unknown) => {
-      await nc.close().catch(() => undefined);
-      throw e;
-    },
-  );
+  // The scheduler's bucket for `/farm` (its status snapshots; the bot may read nothing else there).
+  const binding = { botBuckets: true, schedulerBucket: true };
+  const farm = await bindFarm(nc, { ...options.farm, models: [] }, binding).catch(async (e: unknown) => {
+    await nc.close().catch(() => undefined);
+    throw e;
+  });
   const settings = new NatsGuildSettingsStore(farm.guildSettings, options.log.child({ part: 'settings' }));
   await settings.start();
   return {

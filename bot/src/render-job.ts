@@ -9,7 +9,7 @@ import type { RenderRecord } from './core/render-record.js';
 export function jobInput(
   record: RenderRecord,
   initImage: RenderJobInput['initImage'],
-  requester: { interactionId?: string; username: string },
+  requester: { interactionId?: string; username: string; weight?: number },
 ): RenderJobInput {
   const p = record.params;
   const toJob = (list: typeof p.prompts) =>
@@ -35,6 +35,8 @@ export function jobInput(
       channelId: record.channelId,
       interactionId: requester.interactionId,
       username: requester.username.slice(0, 100),
+      // The fair-share scheduler's member weight (role weights); 1 is the default, left out.
+      weight: requester.weight === undefined || requester.weight === 1 ? undefined : requester.weight,
     },
     parentJobId: record.parentJobId,
     createdAt: record.createdAt,

@@ -21,6 +21,7 @@ import type {
   JobQueue,
   MessagePort,
   QuotaStore,
+  RenderProgressView,
   RenderRecords,
   RenderTracker,
 } from './core/ports.js';
@@ -70,6 +71,8 @@ export function messageLink(guildId: string, channelId: string, messageId: strin
 
 export class RenderService implements JobFeedHandler, RenderTracker {
   private readonly trackers = new Map<string, Tracker>();
+  /** Scheduler positions of jobs not followed (yet), newest last. */
+  private readonly earlyPositions = new Map<string, JobEvent & { type: 'queued' }>();
   readonly speed = new SpeedMeter();
   private queueTimer: NodeJS.Timeout | undefined;
   /** Renderers seen online at the last queue refresh (for queue ETAs). */
@@ -100,6 +103,18 @@ export class RenderService implements JobFeedHandler, RenderTracker {
   /** Jobs this bot is following for a member. */
   activeJobsOf(userId: string): RenderRecord[] {
     return [...this.trackers.values()].filter((t) => t.record.requesterId === userId).map((t) => t.record);
+  }
+
+  /** Where each of the member's followed jobs stands: started, or waiting at the scheduler's position. */
+  progressOf(userId: string): RenderProgressView[] {
+    return [...this.trackers.values()]
+      .filter((t) => t.record.requesterId === userId)
+      .map((t) => ({
+        record: t.record,
+        started: t.view.status !== 'queued',
+        position: t.view.status === 'queued' ? t.position : undefined,
+        etaMs: t.view.status === 'queued' ? t.schedulerEtaMs : undefined,
+      }));
   }
 
   editorStats(jobId: string): FrameEditorStats | undefined {
@@ -139,6 +154,9 @@ export class RenderService implements JobFeedHandler, RenderTracker {
       ended,
       markEnded,
     });
+    const early = this.earlyPositions.get(record.jobId);
+    this.earlyPositions.delete(record.jobId);
+    if (early) this.onQueuedPosition(early);
     void this.refreshQueued();
   }
 
@@ -168,11 +186,22 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     t.editor.show(this.payload(t));
   }
 
-  /** The scheduler's position is the real one: it replaces the bot's reading of the work queue. */
+  /**
+   * The scheduler's position is the real one: it replaces the bot's reading of the work queue. It
+   * can come before the job is followed (the scheduler announces a newcomer within milliseconds,
+   * while the submit still waits for its acks): the latest few such are kept for `track`.
+   */
   onQueuedPosition(event: JobEvent & { type: 'queued' }): void {
     const t = this.trackers.get(event.jobId);
-    if (!t || t.ending || t.cancellingBy || t.view.status !== 'queued' || event.position === undefined)
+    if (!t) {
+      this.earlyPositions.delete(event.jobId);
+      this.earlyPositions.set(event.jobId, event);
+      // Most are other bots' or the CLI's jobs: keep only the newest.
+      if (this.earlyPositions.size > 200)
+        this.earlyPositions.delete(this.earlyPositions.keys().next().value!);
       return;
+    }
+    if (t.ending || t.cancellingBy || t.view.status !== 'queued' || event.position === undefined) return;
     t.position = event.position;
     t.fromScheduler = true;
     t.schedulerEtaMs = event.etaMs;

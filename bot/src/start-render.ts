@@ -6,16 +6,18 @@
  */
 import type { Logger } from 'pino';
 import type { ImageRef } from '../../shared/src/index.js';
-import type { QuotaRule } from './core/guild-settings.js';
+import { memberWeight, type QuotaRule } from './core/guild-settings.js';
 import type {
+  GuildSettingsStore,
   ImageStore,
   JobQueue,
+  Members,
   MessagePort,
   QuotaStore,
   RenderRecords,
   RenderTracker,
 } from './core/ports.js';
-import type { ChargeRefusal } from './core/quota.js';
+import type { ChargeRefusal, QueuedLimit } from './core/quota.js';
 import type { InteractionReply, RenderOrigin, RenderParams, RenderRecord } from './core/render-record.js';
 import { jobInput } from './render-job.js';
 
@@ -26,8 +28,10 @@ export interface StartRenderDeps {
   images: ImageStore;
   records: RenderRecords;
   quotas: QuotaStore;
-  renders: Pick<RenderTracker, 'track'>;
+  renders: Pick<RenderTracker, 'track' | 'progressOf'>;
   port: Pick<MessagePort, 'react'>;
+  settings: Pick<GuildSettingsStore, 'get'>;
+  members: Pick<Members, 'roleIds'>;
   log: Logger;
   now: () => number;
 }
@@ -44,6 +48,8 @@ export interface RenderOrder {
   channelId: string;
   applicationId: string;
   requester: { id: string; name: string; interactionId?: string };
+  /** The member's role ids when the caller has them (an interaction); else they are looked up. */
+  roleIds?: readonly string[];
   params: RenderParams;
   quota: { rule: QuotaRule; maxConcurrent: number };
   /** The render this one comes from, and how (lineage). */
@@ -67,12 +73,14 @@ export type StartRenderOutcome =
 export async function startRender(deps: StartRenderDeps, order: RenderOrder): Promise<StartRenderOutcome> {
   const { jobId, guildId } = order;
   const userId = order.requester.id;
+  const member = await memberFacts(deps, order);
   const charged = await deps.quotas.charge(
     guildId,
     userId,
     jobId,
     order.quota.rule,
     order.quota.maxConcurrent,
+    member.queuedLimit,
   );
   if (!charged.ok) return { ok: false, stage: 'quota', refusal: charged.refusal };
 
@@ -93,6 +101,7 @@ export async function startRender(deps: StartRenderDeps, order: RenderOrder): Pr
       jobInput(record, initImage, {
         interactionId: order.requester.interactionId,
         username: order.requester.name,
+        weight: member.weight,
       }),
     );
     deps.renders.track({ ...record, queueSeq: submitted.seq }, opened.reply);
@@ -105,6 +114,29 @@ export async function startRender(deps: StartRenderDeps, order: RenderOrder): Pr
     .react(record.channelId, record.messageId, CANCEL_EMOJI)
     .catch((err: unknown) => deps.log.warn({ err, jobId }, `could not add ${CANCEL_EMOJI}`));
   return { ok: true, jobId, messageId: opened.messageId };
+}
+
+/**
+ * What the server's settings say about this member for a new render: their fair-share weight
+ * (role weights) and the limit on renders waiting in the queue, with their renders known to have started.
+ */
+async function memberFacts(
+  deps: StartRenderDeps,
+  order: RenderOrder,
+): Promise<{ weight: number; queuedLimit: QueuedLimit }> {
+  const settings = await deps.settings.get(order.guildId);
+  const needRoles = Object.keys(settings.roleWeights).length > 0;
+  const roleIds = !needRoles
+    ? []
+    : (order.roleIds ?? (await deps.members.roleIds(order.guildId, order.requester.id).catch(() => [])));
+  const started = deps.renders
+    .progressOf(order.requester.id)
+    .filter((p) => p.started)
+    .map((p) => p.record.jobId);
+  return {
+    weight: memberWeight(settings, roleIds),
+    queuedLimit: { max: settings.maxQueuedPerUser, started: new Set(started) },
+  };
 }
 
 function renderRecord(order: RenderOrder, messageId: string, now: number): RenderRecord {

@@ -6,7 +6,8 @@
  * 2. Shares: a continuous backlog from both servers (A keeps twice B's jobs outstanding); renderer
  *    time per server and per member of A, with weights 1:1 and then 2:1.
  * 3. Cost: the scheduler (its own process) — CPU per job at 100 jobs/s, RSS with 10 000 queued.
- * Writes the figures to renderer/scripts/readme/fair-bench.json (for fair-chart.ts).
+ * Writes the figures to renderer/scripts/readme/fair-bench.json (for fair-chart.ts). With
+ * `--cost-only`, only 3 (nothing written).
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -171,6 +172,11 @@ function printShares(rows: ShareResult[]): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--cost-only')) {
+    // Only the scheduler's own CPU, latency and memory; the README figures are left as they are.
+    await measureSchedulerCost(say);
+    return;
+  }
   say('fair-share bench (FIFO = no scheduler, jobs straight to the work queue)');
   const fifo = await flood('fifo');
   const fair = await flood('fair');

@@ -26,6 +26,7 @@ import {
   quotasBucket,
   renderRecordsBucket,
   resultsBucket,
+  allSchedulerStatusKeys,
   schedulerBucket,
   serverWeightsKey,
   SUBJECT_ROOT,
@@ -180,6 +181,18 @@ function renderer(): RolePermissions {
   };
 }
 
+/**
+ * `/farm` reads the scheduler's per-model status snapshot (counts per server, weights): the bucket's
+ * info and direct gets of the status keys only — not the lease, dispatch markers or weights entry.
+ */
+function schedulerStatusReads(): string[] {
+  const stream = kvStream(schedulerBucket());
+  return [
+    `${API}.STREAM.INFO.${stream}`,
+    `${API}.DIRECT.GET.${stream}.$KV.${schedulerBucket()}.${allSchedulerStatusKeys()}`,
+  ];
+}
+
 function bot(): RolePermissions {
   const events = eventsStream();
   const owned = [quotasBucket(), guildSettingsBucket(), renderRecordsBucket()];
@@ -189,6 +202,7 @@ function bot(): RolePermissions {
         `${API}.INFO`,
         ...submitterPublish(),
         ...owned.flatMap((b) => [...kvRead(b), ...kvWrite(b)]),
+        ...schedulerStatusReads(),
         // Its own durable consumer of the events stream (`tessera-bot-<app>`).
         `${API}.CONSUMER.DURABLE.CREATE.${events}.*`,
         `$JS.ACK.${events}.>`,

@@ -316,5 +316,7 @@ export const SchedulerStatus = z.object({
       }),
     )
     .max(1000),
+  /** The operator's server weights in force that are not the default 1 (for `/farm`). */
+  serverWeights: z.record(z.string().max(64), z.number().finite().positive()).optional(),
 });
 export type SchedulerStatus = z.infer<typeof SchedulerStatus>;

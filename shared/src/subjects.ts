@@ -177,6 +177,10 @@ export function serverWeightsKey(): string {
 export function schedulerStatusKey(model: string): string {
   return `status.${token('model', model, ModelName)}`;
 }
+/** Every model's status key (a wildcard, for permissions). */
+export function allSchedulerStatusKeys(): string {
+  return 'status.*';
+}
 /** KV for the bot: quota counters (compare-and-set with `update`). */
 export function quotasBucket(): string {
   return 'tessera-quotas';

@@ -272,7 +272,7 @@ describe('Upscale, on a model with a larger size (the test engine renders any si
   let upscaling: DiscordStack;
   beforeAll(async () => {
     upscaling = await startDiscordStack({
-      renderer: 'test-engine',
+      testEngine: true,
       modelFacts: {
         sizes: [
           [64, 64],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import {
   farmSettingsFromConfig,
   intakeStream,
@@ -68,6 +69,18 @@ describe('the scheduler between intake and the renderers', () => {
     await events.waitFor('flood-5', 'cancelled');
   });
 
+  it('keeps no copy of a queued job: one whose intake message vanished is never released', async () => {
+    const submitted = await submitJob(farm, job('gone-a', 'A', 'a0'));
+    await waitUntil(() => events.of('gone-a', 'queued').some((e) => e.type === 'queued' && e.position), 5000);
+    // Removed behind the scheduler's back (an admin; no role but the scheduler's and renderers' may).
+    const admin = await server.connect('admin', { name: 'test-admin' });
+    try {
+      await jetstreamManager(admin).then((jsm) => jsm.streams.deleteMessage(intakeStream(), submitted.seq));
+    } finally {
+      await admin.close();
+    }
+  });
+
   it('releases B ahead of the rest of A once renderers come, and every job runs once', async () => {
     renderers = [await startTestRenderer(server, { id: 'r1', stepMs: 20 })];
     const ids = ['flood-0', 'flood-1', 'flood-2', 'flood-3', 'flood-4', 'late-b'];
@@ -79,6 +92,7 @@ describe('the scheduler between intake and the renderers', () => {
     expect(startOrder.indexOf('late-b')).toBeLessThanOrEqual(2);
     for (const id of ids) expect(events.of(id, 'started')).toHaveLength(1);
     expect(events.of('flood-5', 'started')).toHaveLength(0);
+    expect(events.of('gone-a', 'started')).toHaveLength(0);
     await waitUntil(() => scheduler.active()?.queued()['tiny-shapes'] === 0, 3000);
     const info = await farm.jsm.streams.info(intakeStream());
     expect(info.state.messages).toBe(0);

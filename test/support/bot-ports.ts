@@ -10,6 +10,7 @@ import {
   type CancelOutcome,
   type RenderJobInput,
   type RendererPresence,
+  type SchedulerStatus,
   type TerminalJobEvent,
 } from '../../shared/src/index.js';
 import type { EditTarget, RenderPayload } from '../../bot/src/core/frame-editor.js';
@@ -35,6 +36,7 @@ import {
   emptyUsage,
   settle,
   type ChargeOutcome,
+  type QueuedLimit,
   type UsageRecord,
 } from '../../bot/src/core/quota.js';
 import { RenderRecord, type FinalRenderState } from '../../bot/src/core/render-record.js';
@@ -91,13 +93,21 @@ export class MemoryQuotaStore implements QuotaStore {
   refunds: string[] = [];
   constructor(private readonly now: () => number = Date.now) {}
 
-  async charge(g: string, u: string, jobId: string, rule: QuotaRule, max: number): Promise<ChargeOutcome> {
+  async charge(
+    g: string,
+    u: string,
+    jobId: string,
+    rule: QuotaRule,
+    max: number,
+    queuedLimit?: QueuedLimit,
+  ): Promise<ChargeOutcome> {
     const outcome = charge(
       this.usages.get(`${g}.${u}`) ?? emptyUsage(this.now()),
       jobId,
       rule,
       max,
       this.now(),
+      queuedLimit,
     );
     if (outcome.ok && !outcome.alreadyCharged) {
       this.usages.set(`${g}.${u}`, outcome.usage);
@@ -187,11 +197,16 @@ export class MemoryFarmInfo implements FarmInfo {
   async queue(): Promise<QueueState> {
     return this.queueState;
   }
+  /** The fair-share scheduler's snapshot, when a test has one. */
+  scheduler: SchedulerStatus | undefined;
   async position(_model: string, seq: number): Promise<{ position: number; queue: QueueState }> {
     return { position: Math.max(0, seq - this.queueState.deliveredSeq), queue: this.queueState };
   }
   async renderers(): Promise<RendererPresence[]> {
     return this.renderersOnline;
+  }
+  async schedulerStatus(): Promise<SchedulerStatus | undefined> {
+    return this.scheduler;
   }
 }
 

@@ -20,14 +20,17 @@ import {
 import { loadModelFacts } from '../../bot/src/model-facts.js';
 import type { ModelFacts } from '../../bot/src/core/imagine-request.js';
 import {
+  bindFarm,
   createLogger,
   readNkeySeed,
+  schedulerLeads,
   servedModels,
   type Farm,
   type NatsConnection,
 } from '../../shared/src/index.js';
 import { openTestFarm } from './farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from './nats-server.js';
+import { spawnScheduler } from './scheduler-child.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODEL = 'tiny-shapes';
@@ -63,14 +66,18 @@ export interface DiscordStackOptions {
   testEngineStepMs?: number;
   /** More environment for the renderer process (e.g. `JOB_MAX_QUEUE_S`). */
   rendererEnv?: Record<string, string>;
-  /** `test-engine`: the deterministic test engine whatever the environment says. */
-  renderer?: 'test-engine';
   /** Changes to the model facts the bot is given (e.g. more sizes, with the test engine). */
   modelFacts?: Partial<ModelFacts>;
+  /** Renderer processes (default 1). */
+  renderers?: number;
+  /** The deterministic test engine even when the model bundle is there. */
+  testEngine?: boolean;
+  /** Runs the fair-share scheduler (`tessera scheduler`) and the bot with SCHEDULER=on. */
+  scheduler?: boolean;
 }
 
-function useRealRenderer(): boolean {
-  if (process.env.TESSERA_E2E_RENDERER === 'test') return false;
+function useRealRenderer(options: DiscordStackOptions): boolean {
+  if (options.testEngine || process.env.TESSERA_E2E_RENDERER === 'test') return false;
   return existsSync(path.join(repoRoot, 'models', MODEL, 'manifest.json'));
 }
 
@@ -79,12 +86,13 @@ function spawnRenderer(
   real: boolean,
   stepMs: number,
   extraEnv: Record<string, string> = {},
+  index = 0,
 ): { child: ChildProcess; output: () => string } {
   const env = {
     ...process.env,
     ...nats.env('renderer'),
     RENDERER_MODEL: MODEL,
-    RENDERER_ID: `e2e-${process.pid}`,
+    RENDERER_ID: index === 0 ? `e2e-${process.pid}` : `e2e-${process.pid}-${index}`,
     RENDERER_EP: 'cpu',
     RENDERER_FRAME_EVERY: '5',
     RENDERER_FRAME_MIN_INTERVAL_MS: '100',
@@ -125,14 +133,18 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   const nc = farm.nc;
   const botSeedFile = nats.env('bot').NATS_NKEY_FILE;
   const botSeed = botSeedFile ? await readNkeySeed(botSeedFile) : undefined;
-  const real = options.renderer !== 'test-engine' && useRealRenderer();
+  const real = useRealRenderer(options);
   if (!real)
     process.stderr.write(
       '[discord-stack] using the deterministic test engine in the renderer process (no models/tiny-shapes bundle or TESSERA_E2E_RENDERER=test)\n',
     );
-  const renderer = spawnRenderer(nats, real, options.testEngineStepMs ?? 25, options.rendererEnv);
+  const renderers = Array.from({ length: options.renderers ?? 1 }, (_, i) =>
+    spawnRenderer(nats, real, options.testEngineStepMs ?? 25, options.rendererEnv, i),
+  );
+  const renderer = renderers[0]!;
   // The bot refuses models no renderer serves: start it once the renderer has announced itself.
-  await waitForRenderer(nc, renderer);
+  for (const r of renderers) await waitForRenderer(nc, r);
+  const scheduler = options.scheduler ? await startScheduler(nats) : undefined;
   const model = { ...(await loadModelFacts(MODEL, path.join(repoRoot, 'models'))), ...options.modelFacts };
   const rest = new REST({ api: emulator.apiBase }).setToken(emulator.botToken);
   await deployCommands({ rest, applicationId: emulator.applicationId, guildId: emulator.guild.id, model });
@@ -145,7 +157,7 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
     startBot({
       discord: { token: emulator.botToken, apiBase: emulator.apiBase },
       nats: { url: nats.url, nkeySeed: botSeed },
-      farm: farmSettings,
+      farm: { ...farmSettings, scheduler: options.scheduler === true },
       model,
       log,
       editMinIntervalMs: options.bot?.editMinIntervalMs ?? 150,
@@ -169,6 +181,8 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
     stopRenderer,
     async stop() {
       await stack.bot.stop().catch(() => undefined);
+      await Promise.all(renderers.slice(1).map((r) => stopProcess(r.child)));
+      if (scheduler) await stopProcess(scheduler);
       await stopRenderer();
       await nc.close().catch(() => undefined);
       await emulator.close();
@@ -177,15 +191,36 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   };
   return stack;
 
-  async function stopRenderer(): Promise<void> {
-    const exited = new Promise<void>((resolve) =>
-      renderer.child.exitCode !== null || renderer.child.signalCode !== null
-        ? resolve()
-        : renderer.child.once('exit', () => resolve()),
-    );
-    renderer.child.kill('SIGTERM');
-    const t = setTimeout(() => renderer.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
+  function stopRenderer(): Promise<void> {
+    return stopProcess(renderer.child);
   }
+}
+
+/** SIGTERM, then SIGKILL after 5 s. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** `tessera scheduler` with the scheduler credential; resolves once it holds the lease. */
+async function startScheduler(nats: NatsServerHandle): Promise<ChildProcess> {
+  const scheduler = spawnScheduler(nats, { LOG_LEVEL: process.env.TESSERA_TEST_LOG ?? 'warn' });
+  const admin = await nats.connect('admin', { name: 'e2e-scheduler-wait' });
+  try {
+    const farm = await bindFarm(admin, { ...farmSettings, models: [] }, { schedulerBucket: true });
+    const deadline = Date.now() + 30_000;
+    while (!(await schedulerLeads(farm, 5000))) {
+      if (Date.now() > deadline || scheduler.child.exitCode !== null)
+        throw new Error(`the scheduler did not take the lease:\n${scheduler.output()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await admin.close();
+  }
+  return scheduler.child;
 }

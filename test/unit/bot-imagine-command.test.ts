@@ -100,6 +100,28 @@ describe('/imagine', () => {
     expect((await bot.quotas.usage(GUILD, USER)).day.jobs).toEqual(['500000000000000001']);
   });
 
+  it('refuses over the queued limit with a polite private reply, nothing charged', async () => {
+    bot = memoryBot();
+    await bot.settings.update(GUILD, (s) => ({ ...s, maxQueuedPerUser: 1, maxConcurrentPerUser: 5 }));
+    await handleImagine(interaction({ prompt: 'a red circle' }, '500000000000000001').i, bot);
+    const { i, calls } = interaction({ prompt: 'a blue square' }, '500000000000000002');
+    await handleImagine(i, bot);
+    expect(privateReply(calls)).toBe(
+      'You already have 1 render waiting in the queue (this server allows 1). Nothing was charged; please try again once one has started. 🙏',
+    );
+    expect(bot.jobs.published.size).toBe(1);
+    expect((await bot.quotas.usage(GUILD, USER)).day.jobs).toEqual(['500000000000000001']);
+  });
+
+  it("sends the member's role weight with the job", async () => {
+    bot = memoryBot();
+    await bot.settings.update(GUILD, (s) => ({ ...s, roleWeights: { '810000000000000001': 2.5 } }));
+    const { i } = interaction({ prompt: 'a red circle' });
+    (i as unknown as { member: { roles: string[] } }).member.roles = ['810000000000000001'];
+    await handleImagine(i, bot);
+    expect(bot.jobs.job(i.id)?.requester.weight).toBe(2.5);
+  });
+
   it('refuses a model no renderer serves, privately, before charging anything', async () => {
     bot = memoryBot();
     bot.status.renderersOnline = [];

@@ -166,4 +166,21 @@ describe('RenderService, the end of a job', () => {
     await bot.renders.onEvent(done('cli-job'));
     expect(bot.port.edits).toEqual([]);
   });
+
+  it('shows a position the scheduler announced before the job was followed', async () => {
+    bot = memoryBot();
+    const queued = (jobId: string, position: number) =>
+      ({ v: 1, type: 'queued', jobId, at: AT, model: 'tiny-shapes', position, etaMs: 4000 }) as const;
+    bot.renders.onQueuedPosition(queued('j9', 3));
+    for (let i = 0; i < 300; i++) bot.renders.onQueuedPosition(queued(`other-${i}`, 1));
+    bot.renders.onQueuedPosition(queued('j10', 2));
+    const r = await running(bot, 'j10');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(bot.port.editsOf(r.messageId).at(-1)?.content).toMatch(/position 2 · ETA ~4 s/u);
+    expect(bot.renders.progressOf(USER)).toMatchObject([{ started: false, position: 2, etaMs: 4000 }]);
+    // An old one was not kept (most unfollowed positions are other bots' or the CLI's jobs).
+    const old = await running(bot, 'j9');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(bot.port.editsOf(old.messageId)).toEqual([]);
+  });
 });

@@ -82,6 +82,57 @@ describe('startRender', () => {
     await bot.renders.stop();
   });
 
+  it('refuses politely over the queued limit, charges nothing, and counts started renders apart', async () => {
+    const bot = memoryBot();
+    await bot.settings.update(GUILD, (s) => ({ ...s, maxQueuedPerUser: 2, maxConcurrentPerUser: 10 }));
+    const quota = { rule: { limit: 10, per: 'day' as const }, maxConcurrent: 10 };
+    for (const id of ['1', '2']) await startRender(bot, order({ jobId: `q${id}`, quota }));
+    const third = order({ jobId: 'q3', quota });
+    expect(await startRender(bot, third)).toMatchObject({
+      ok: false,
+      stage: 'quota',
+      refusal: { identifier: 'too-many-queued', queued: 2, max: 2 },
+    });
+    expect(third.opened).toBe(0);
+    expect((await bot.quotas.usage(GUILD, USER)).day.jobs).toEqual(['q1', 'q2']);
+    // One of the two starts rendering: one place is free again.
+    await bot.renders.onEvent({
+      v: 1,
+      type: 'started',
+      jobId: 'q1',
+      at: new Date().toISOString(),
+      attempt: 1,
+      rendererId: 'r1',
+    });
+    expect(await startRender(bot, order({ jobId: 'q4', quota }))).toMatchObject({ ok: true });
+    expect(await startRender(bot, order({ jobId: 'q5', quota }))).toMatchObject({
+      ok: false,
+      refusal: { identifier: 'too-many-queued' },
+    });
+    await bot.renders.stop();
+  });
+
+  it("sets the job's fair-share weight from the member's highest weighted role", async () => {
+    const bot = memoryBot();
+    await bot.settings.update(GUILD, (s) => ({
+      ...s,
+      roleWeights: { '810000000000000001': 2, '810000000000000002': 3 },
+    }));
+    await startRender(bot, order({ jobId: 'w1', roleIds: ['810000000000000001', '810000000000000009'] }));
+    expect(bot.jobs.job('w1')?.requester.weight).toBe(2);
+    // Without the interaction's roles (a reroll), they are looked up.
+    bot.members.roles.set(USER, ['810000000000000002', '810000000000000001']);
+    await startRender(bot, order({ jobId: 'w2' }));
+    expect(bot.jobs.job('w2')?.requester.weight).toBe(3);
+    await bot.settings.update(GUILD, (s) => ({ ...s, roleWeights: {} }));
+    await startRender(
+      bot,
+      order({ jobId: 'w3', quota: { rule: { limit: 10, per: 'day' }, maxConcurrent: 5 } }),
+    );
+    expect(bot.jobs.job('w3')?.requester.weight).toBeUndefined();
+    await bot.renders.stop();
+  });
+
   it('refunds the charge when the message cannot be opened', async () => {
     const bot = memoryBot();
     const o = order({

@@ -16,6 +16,10 @@ export type QuotaRule = z.infer<typeof QuotaRule>;
 
 const Snowflake = z.string().regex(/^\d{1,25}$/);
 
+/** A member's share of the server's renderer time relative to others (the contract's `Requester.weight` range). */
+export const RoleWeight = z.number().finite().min(0.1).max(100);
+export const DEFAULT_MEMBER_WEIGHT = 1;
+
 export const GuildSettings = z.object({
   v: z.literal(1),
   /** Applies to everyone without a user or role rule. */
@@ -30,6 +34,10 @@ export const GuildSettings = z.object({
   maxSize: z.number().int().min(0).max(4096).default(0),
   bannedWords: z.array(z.string().min(1).max(64)).max(500).default([]),
   maxConcurrentPerUser: z.number().int().min(1).max(50).default(2),
+  /** Renders one member may have waiting (not started yet); 0 = only the limit above applies. */
+  maxQueuedPerUser: z.number().int().min(0).max(50).default(0),
+  /** Fair-share weight of members with a role (the highest of a member's roles counts; default 1). */
+  roleWeights: z.record(Snowflake, RoleWeight).default({}),
 });
 export type GuildSettings = z.infer<typeof GuildSettings>;
 
@@ -45,7 +53,22 @@ export function defaultGuildSettings(): GuildSettings {
     maxSize: 0,
     bannedWords: [],
     maxConcurrentPerUser: 2,
+    maxQueuedPerUser: 0,
+    roleWeights: {},
   };
+}
+
+/**
+ * A member's fair-share weight within the server: the highest weight among their roles that have
+ * one, else 1. The highest, not a sum, so collecting roles does not stack up priority.
+ */
+export function memberWeight(settings: GuildSettings, roleIds: readonly string[]): number {
+  let best: number | undefined;
+  for (const id of roleIds) {
+    const w = settings.roleWeights[id];
+    if (w !== undefined && (best === undefined || w > best)) best = w;
+  }
+  return best ?? DEFAULT_MEMBER_WEIGHT;
 }
 
 /**

@@ -7,11 +7,12 @@ import type {
   CancelOutcome,
   RenderJobInput,
   RendererPresence,
+  SchedulerStatus,
   TerminalJobEvent,
 } from '../../../shared/src/index.js';
 import type { MessageEditPort, RenderPayload } from './frame-editor.js';
 import type { GuildSettings, QuotaRule } from './guild-settings.js';
-import type { ChargeOutcome, UsageRecord } from './quota.js';
+import type { ChargeOutcome, QueuedLimit, UsageRecord } from './quota.js';
 import type { FinalRenderState, InteractionReply, RenderRecord } from './render-record.js';
 
 /** The farm's job queue: submit a job, cancel it, read its outcome. */
@@ -31,13 +32,14 @@ export interface ImageStore {
 
 /** Per-member quota counters, changed atomically. */
 export interface QuotaStore {
-  /** Charges `jobId` to the member if the rule and the running-jobs limit allow it. */
+  /** Charges `jobId` to the member if the rule, the running-jobs limit and the queued limit allow it. */
   charge(
     guildId: string,
     userId: string,
     jobId: string,
     rule: QuotaRule,
     maxConcurrent: number,
+    queuedLimit?: QueuedLimit,
   ): Promise<ChargeOutcome>;
   /** Marks the job ended; with `refund` its charge is given back. Idempotent; true if refunded now. */
   settle(guildId: string, userId: string, jobId: string, refund: boolean): Promise<boolean>;
@@ -77,9 +79,14 @@ export interface QueueState {
 /** What `/farm` and the ETAs need to know about the farm. */
 export interface FarmInfo {
   queue(model: string): Promise<QueueState>;
-  /** 1-based position of a queued job, 0 once a renderer has it. */
-  position(model: string, seq: number): Promise<{ position: number; queue: QueueState }>;
+  /**
+   * 1-based position of a queued job, 0 once a renderer has it; undefined when the work queue
+   * cannot tell (with the fair-share scheduler, whose `queued` events carry the position).
+   */
+  position(model: string, seq: number): Promise<{ position: number | undefined; queue: QueueState }>;
   renderers(): Promise<RendererPresence[]>;
+  /** The fair-share scheduler's latest snapshot of a model's queue; undefined without a scheduler. */
+  schedulerStatus(model: string): Promise<SchedulerStatus | undefined>;
 }
 
 /** Render messages in Discord channels (bot token), plus edits of interaction replies. */
@@ -102,6 +109,15 @@ export interface Members {
   username(userId: string): string | undefined;
 }
 
+/** One followed job as its owner sees it: waiting (with the scheduler's position and wait) or started. */
+export interface RenderProgressView {
+  record: RenderRecord;
+  started: boolean;
+  /** 1 = next; undefined until known. */
+  position?: number;
+  etaMs?: number;
+}
+
 /** The render service as the command and reaction handlers see it. */
 export interface RenderTracker {
   /** Starts following a job whose record was just written (`reply` while its token is valid). */
@@ -112,6 +128,8 @@ export interface RenderTracker {
   whenEnded(jobId: string): Promise<void>;
   /** Jobs this bot is following for a member. */
   activeJobsOf(userId: string): RenderRecord[];
+  /** Where each of the member's followed jobs stands (for the queued limit and `/farm`). */
+  progressOf(userId: string): RenderProgressView[];
   /** Recent speed of the farm in it/s, if any render reported one. */
   currentSpeed(): number | undefined;
 }

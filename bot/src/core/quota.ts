@@ -60,7 +60,18 @@ export function remaining(usage: UsageRecord, rule: QuotaRule, now: number): num
 
 export type ChargeRefusal =
   | { identifier: 'quota-exhausted'; rule: QuotaRule; resetInMs: number }
-  | { identifier: 'too-many-running'; running: number; max: number };
+  | { identifier: 'too-many-running'; running: number; max: number }
+  | { identifier: 'too-many-queued'; queued: number; max: number };
+
+/**
+ * The per-member limit on renders still waiting for a renderer: `max` (0 = none) and the member's
+ * accepted jobs known to have started. Every other accepted, unfinished job counts as waiting, so
+ * two requests charged at once both count.
+ */
+export interface QueuedLimit {
+  max: number;
+  started: ReadonlySet<string>;
+}
 
 export type ChargeOutcome =
   | { ok: true; usage: UsageRecord; remaining: number; alreadyCharged: boolean }
@@ -73,6 +84,7 @@ export function charge(
   rule: QuotaRule,
   maxConcurrent: number,
   now: number,
+  queuedLimit?: QueuedLimit,
 ): ChargeOutcome {
   const u = rollWindows(usage, now);
   if (u[rule.per].jobs.includes(jobId)) {
@@ -94,6 +106,11 @@ export function charge(
       ok: false,
       refusal: { identifier: 'too-many-running', running: u.active.length, max: maxConcurrent },
     };
+  }
+  if (queuedLimit && queuedLimit.max > 0) {
+    const queued = u.active.filter((j) => !queuedLimit.started.has(j)).length;
+    if (queued >= queuedLimit.max)
+      return { ok: false, refusal: { identifier: 'too-many-queued', queued, max: queuedLimit.max } };
   }
   const next: UsageRecord = {
     ...u,

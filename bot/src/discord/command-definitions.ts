@@ -8,7 +8,9 @@ import {
   PermissionFlagsBits,
   SlashCommandBuilder,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
+  type SlashCommandIntegerOption,
   type SlashCommandStringOption,
+  type SlashCommandSubcommandBuilder,
 } from 'discord.js';
 import { MAX_JOB_OPTIONS_TEXT } from '../../../shared/src/job-options-text.js';
 import { sizeChoices, type ModelFacts } from '../core/imagine-request.js';
@@ -170,8 +172,10 @@ function settingsCommand(): CommandJson {
             .setDescription('Renders one member may have running')
             .setMinValue(1)
             .setMaxValue(50),
-        ),
+        )
+        .addIntegerOption(queuedLimitOption),
     )
+    .addSubcommand(roleWeightSubcommand)
     .addSubcommand((s) =>
       s
         .setName('banned')
@@ -190,6 +194,31 @@ function settingsCommand(): CommandJson {
         .addStringOption((o) => o.setName('words').setDescription('Comma-separated words or phrases')),
     )
     .toJSON();
+}
+
+/** `/settings limits queued:N`: renders one member may have waiting in the queue. */
+function queuedLimitOption(o: SlashCommandIntegerOption): SlashCommandIntegerOption {
+  return o
+    .setName('queued')
+    .setDescription('Renders one member may have waiting in the queue; 0 = no separate limit')
+    .setMinValue(0)
+    .setMaxValue(50);
+}
+
+/** `/settings role-weight role:@Supporter weight:2`: fair-share weight of a role's members. */
+function roleWeightSubcommand(s: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
+  return s
+    .setName('role-weight')
+    .setDescription("Share of this server's render time for members with a role (default 1)")
+    .addRoleOption((o) => o.setName('role').setDescription('Role').setRequired(true))
+    .addNumberOption((o) =>
+      o
+        .setName('weight')
+        .setDescription('2 = twice the share of a member without it; 1 removes the rule')
+        .setRequired(true)
+        .setMinValue(0.1)
+        .setMaxValue(100),
+    );
 }
 
 function farmCommand(): CommandJson {

@@ -139,6 +139,7 @@ function imagineOrder(
     channelId: i.channelId,
     applicationId: i.applicationId,
     requester: { id: i.user.id, name: i.user.username, interactionId: i.id },
+    roleIds: memberRoleIds(i.member),
     params,
     quota,
     attachmentSizeLimit: i.attachmentSizeLimit,

@@ -3,9 +3,17 @@
  * `setDefaultMemberPermissions`, because server admins can open commands to anyone.
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { QuotaPeriod, effectiveQuota, type GuildSettings } from '../core/guild-settings.js';
+import {
+  DEFAULT_MEMBER_WEIGHT,
+  QuotaPeriod,
+  RoleWeight,
+  effectiveQuota,
+  type GuildSettings,
+} from '../core/guild-settings.js';
 import { formatDuration, msUntilReset, remaining, used } from '../core/quota.js';
 import { displayText } from '../core/text-safety.js';
+import { messageLink } from '../render-service.js';
+import { moderatorLines, ownRenderLines, schedulerQueueLine } from '../core/farm-view.js';
 import type { BotContext } from './context.js';
 import { isModeratorPermissions, memberRoleIds } from './permissions.js';
 import { describeRule } from './quota-text.js';
@@ -119,12 +127,16 @@ export async function handleSettings(i: ChatInputCommandInteraction, ctx: BotCon
     const maxSteps = i.options.getInteger('max_steps');
     const maxSize = i.options.getInteger('max_size');
     const concurrent = i.options.getInteger('concurrent');
+    const queued = i.options.getInteger('queued');
     s = await ctx.settings.update(guildId, (cur) => ({
       ...cur,
       maxSteps: maxSteps ?? cur.maxSteps,
       maxSize: maxSize ?? cur.maxSize,
       maxConcurrentPerUser: concurrent ?? cur.maxConcurrentPerUser,
+      maxQueuedPerUser: queued ?? cur.maxQueuedPerUser,
     }));
+  } else if (sub === 'role-weight') {
+    s = await setRoleWeight(i, ctx, guildId);
   } else if (sub === 'banned') {
     const action = i.options.getString('action', true);
     const words = (i.options.getString('words') ?? '')
@@ -145,36 +157,73 @@ export async function handleSettings(i: ChatInputCommandInteraction, ctx: BotCon
   await replyPrivately(i, describeSettings(s));
 }
 
+/** `/settings role-weight`: weight 1 removes the role's rule (1 is everyone's default). */
+async function setRoleWeight(
+  i: ChatInputCommandInteraction,
+  ctx: BotContext,
+  guildId: string,
+): Promise<GuildSettings> {
+  const roleId = i.options.getRole('role', true).id;
+  const weight = RoleWeight.parse(i.options.getNumber('weight', true));
+  return ctx.settings.update(guildId, (cur) => {
+    const roleWeights = { ...cur.roleWeights };
+    if (weight === DEFAULT_MEMBER_WEIGHT) delete roleWeights[roleId];
+    else roleWeights[roleId] = weight;
+    return { ...cur, roleWeights };
+  });
+}
+
 export function describeSettings(s: GuildSettings): string {
   return [
     '**Server settings**',
     `Channels: ${s.allowedChannels.length === 0 ? 'everywhere' : s.allowedChannels.map((c) => `<#${c}>`).join(', ')}`,
-    `Max steps: ${s.maxSteps === 0 ? 'model maximum' : s.maxSteps} · Max size: ${s.maxSize === 0 ? 'any' : `${s.maxSize} px`} · Renders running per member: ${s.maxConcurrentPerUser}`,
+    `Max steps: ${s.maxSteps === 0 ? 'model maximum' : s.maxSteps} · Max size: ${s.maxSize === 0 ? 'any' : `${s.maxSize} px`} · Renders per member at once (waiting or running): ${s.maxConcurrentPerUser}`,
+    `Renders waiting per member: ${s.maxQueuedPerUser === 0 ? 'no separate limit' : s.maxQueuedPerUser}`,
+    `Role weights (share of this server's render time; everyone else 1): ${describeRoleWeights(s)}`,
     `Banned words: ${s.bannedWords.length === 0 ? 'none' : s.bannedWords.map((w) => `“${displayText(w, 64)}”`).join(', ')}`,
     `Default quota: ${describeRule(s.defaultQuota)}`,
   ].join('\n');
 }
 
+export function describeRoleWeights(s: GuildSettings): string {
+  const entries = Object.entries(s.roleWeights).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.map(([id, w]) => `<@&${id}> ×${w}`).join(', ');
+}
+
+/**
+ * `/farm`: renderers, the queue and the member's own renders (with the scheduler: their real
+ * positions and waits). Moderators also see this server's share of the queue (other servers only
+ * as counts) and the weights in force.
+ */
 export async function handleFarm(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!i.guildId) return;
+  const guildId = i.guildId;
   await i.deferReply({ flags: MessageFlags.Ephemeral });
-  const [renderers, queue, settings] = await Promise.all([
+  const [renderers, queue, settings, scheduler] = await Promise.all([
     ctx.status.renderers(),
     ctx.status.queue(ctx.model.name),
-    ctx.settings.get(i.guildId),
+    ctx.settings.get(guildId),
+    ctx.status.schedulerStatus(ctx.model.name).catch(() => undefined),
   ]);
   const speed =
     ctx.renders.currentSpeed() ??
     (renderers.length > 0
       ? renderers.reduce((a, r) => a + r.recentItPerSec, 0) / renderers.length
       : undefined);
-  const mine = ctx.renders.activeJobsOf(i.user.id).filter((r) => r.guildId === i.guildId);
+  const mine = ownRenderLines(ctx.renders.progressOf(i.user.id), guildId, (r) =>
+    messageLink(r.guildId, r.channelId, r.messageId),
+  );
   const lines = [
     `**Renderers online:** ${renderers.length}${renderers.length > 0 ? ` (${renderers.map((r) => `${displayText(r.id, 40)}: ${r.state}, ${r.executionProvider}`).join('; ')})` : ''}`,
-    `**Queue:** ${queue.waiting} waiting · ${queue.rendering} rendering`,
+    scheduler
+      ? schedulerQueueLine(scheduler, ctx.now())
+      : `**Queue:** ${queue.waiting} waiting · ${queue.rendering} rendering`,
     `**Recent speed:** ${speed === undefined ? 'no renders yet' : `${speed.toFixed(1)} it/s`}`,
-    `**Your renders:** ${mine.length === 0 ? 'none running' : mine.map((r) => `[${displayText(r.params.promptText, 40)}](https://discord.com/channels/${r.guildId}/${r.channelId}/${r.messageId})`).join(', ')}`,
-    await usageLine(ctx, settings, i.guildId, i.user.id, memberRoleIds(i.member)),
+    `**Your renders:** ${mine.length === 0 ? 'none waiting or running' : ''}`,
+    ...mine.slice(0, 10),
+    await usageLine(ctx, settings, guildId, i.user.id, memberRoleIds(i.member)),
   ];
+  if (scheduler && isModeratorPermissions(i.memberPermissions))
+    lines.push(...moderatorLines(scheduler, settings, guildId));
   await i.editReply({ content: lines.join('\n').slice(0, 2000), allowedMentions: NO_PINGS });
 }

@@ -7,6 +7,9 @@ export function describeRule(rule: QuotaRule): string {
 }
 
 export function refusalText(refusal: ChargeRefusal): string {
+  if (refusal.identifier === 'too-many-queued') {
+    return `You already have ${refusal.queued} render${refusal.queued === 1 ? '' : 's'} waiting in the queue (this server allows ${refusal.max}). Nothing was charged; please try again once one has started. 🙏`;
+  }
   if (refusal.identifier === 'too-many-running') {
     return `You already have ${refusal.running} render${refusal.running === 1 ? '' : 's'} running (this server allows ${refusal.max} at a time). Please wait for one to finish.`;
   }

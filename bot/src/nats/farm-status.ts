@@ -5,9 +5,12 @@
 import { Svcm } from '@nats-io/services';
 import {
   RendererPresence,
+  SchedulerStatus,
+  decodeMessage,
   jobsConsumer,
   jobsStream,
   rendererServiceName,
+  schedulerStatusKey,
   type Farm,
 } from '../../../shared/src/index.js';
 import type { FarmInfo, QueueState } from '../core/ports.js';
@@ -37,11 +40,25 @@ export class FarmStatus implements FarmInfo {
     }
   }
 
-  /** 1-based position of a queued job, 0 once a renderer has it. */
-  async position(model: string, seq: number): Promise<{ position: number; queue: QueueState }> {
+  /**
+   * 1-based position of a queued job, 0 once a renderer has it. With the fair-share scheduler `seq`
+   * is the job's place in intake, which says nothing about its turn: undefined (the scheduler's
+   * `queued` events tell).
+   */
+  async position(model: string, seq: number): Promise<{ position: number | undefined; queue: QueueState }> {
     const queue = await this.queue(model);
+    if (this.farm.settings.scheduler) return { position: undefined, queue };
     if (seq <= queue.deliveredSeq) return { position: 0, queue };
     return { position: Math.max(1, Math.min(queue.waiting, seq - queue.deliveredSeq)), queue };
+  }
+
+  /** The active scheduler's snapshot of a model's queue (written every 2 s), if there is one. */
+  async schedulerStatus(model: string): Promise<SchedulerStatus | undefined> {
+    if (!this.farm.settings.scheduler) return undefined;
+    const entry = await this.farm.scheduler.get(schedulerStatusKey(model)).catch(() => null);
+    if (entry?.operation !== 'PUT') return undefined;
+    const decoded = decodeMessage(SchedulerStatus, entry.value, { name: 'scheduler status' });
+    return decoded.ok ? decoded.value : undefined;
   }
 
   /** Renderers that answered a discovery ping (cached for a few seconds). */

@@ -6,7 +6,14 @@
 import type { KV } from '@nats-io/kv';
 import type { QuotaRule } from '../core/guild-settings.js';
 import type { QuotaStore } from '../core/ports.js';
-import { UsageRecord, charge, emptyUsage, settle, type ChargeOutcome } from '../core/quota.js';
+import {
+  UsageRecord,
+  charge,
+  emptyUsage,
+  settle,
+  type ChargeOutcome,
+  type QueuedLimit,
+} from '../core/quota.js';
 import { casUpdate, kvCodec, kvRead } from './cas.js';
 
 const codec = kvCodec(UsageRecord, 'usage record');
@@ -27,9 +34,11 @@ export class NatsQuotaStore implements QuotaStore {
     jobId: string,
     rule: QuotaRule,
     maxConcurrent: number,
+    queuedLimit?: QueuedLimit,
   ): Promise<ChargeOutcome> {
     return casUpdate(this.kv, usageKey(guildId, userId), codec, (current) => {
-      const outcome = charge(current ?? emptyUsage(this.now()), jobId, rule, maxConcurrent, this.now());
+      const usage = current ?? emptyUsage(this.now());
+      const outcome = charge(usage, jobId, rule, maxConcurrent, this.now(), queuedLimit);
       if (!outcome.ok || outcome.alreadyCharged) return { write: false, result: outcome };
       return { write: true, value: outcome.usage, result: outcome };
     });

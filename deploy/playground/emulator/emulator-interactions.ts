@@ -20,6 +20,8 @@ export interface SlashCommandOptions {
   group?: string;
   options?: Record<string, OptionValue | undefined>;
   channelId?: string;
+  /** One of `emulator.guilds` (default: `emulator.guild`). */
+  guildId?: string;
 }
 
 export interface ClickOptions {
@@ -130,7 +132,8 @@ export function clickComponent(
   const message = ctx.world.messages.get(o.messageId);
   if (!message) throw new EmulatorInputError(`unknown message ${o.messageId}`);
   const { interaction, payload } = buildComponentInteraction(ctx.world, {
-    guild: ctx.guild,
+    // A click in a further guild (emulator `moreGuilds`) comes from that guild.
+    guild: (message.guildId && ctx.world.guilds.get(message.guildId)) || ctx.guild,
     user,
     message,
     customId: o.customId,
@@ -146,7 +149,12 @@ export function submitModal(
   opener: StoredInteraction,
   values: Record<string, ModalValue>,
 ): SentInteraction {
-  const { interaction, payload } = buildModalSubmit(ctx.world, { guild: ctx.guild, user, opener, values });
+  const { interaction, payload } = buildModalSubmit(ctx.world, {
+    guild: ctx.world.guilds.get(opener.guildId) ?? ctx.guild,
+    user,
+    opener,
+    values,
+  });
   return dispatchInteraction(ctx, interaction, payload);
 }
 

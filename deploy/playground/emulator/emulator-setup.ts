@@ -64,11 +64,14 @@ const DEFAULT_USERS: PretendUserSpec[] = [
   { name: 'olivia', displayName: 'Olivia (owner)' },
 ];
 
-/** Creates the bot user, the guild (roles, channels, members) and the pretend users. */
+/**
+ * Creates the bot user, the pretend users and the guild (roles, channels, members); with
+ * `moreGuilds`, further guilds with the same roles, channels and members (one bot in several servers).
+ */
 export function populate(
   world: EmulatorWorld,
   options: DiscordEmulatorOptions,
-): { guild: EmulatorGuildInfo; users: Record<string, EmulatedUser> } {
+): { guild: EmulatorGuildInfo; guilds: EmulatorGuildInfo[]; users: Record<string, EmulatedUser> } {
   const bot: EmulatedUser = {
     id: world.applicationId,
     username: options.applicationName ?? 'tessera',
@@ -76,11 +79,35 @@ export function populate(
     bot: true,
   };
   world.users.set(bot.id, bot);
+  const specs = options.users ?? DEFAULT_USERS;
+  const users: Record<string, EmulatedUser> = {};
+  for (const spec of specs) {
+    const user: EmulatedUser = {
+      id: world.nextId(),
+      username: spec.name,
+      globalName: spec.displayName ?? spec.name,
+      bot: false,
+    };
+    world.users.set(user.id, user);
+    users[spec.name] = user;
+  }
+  const names = [options.guildName ?? 'tessera playground', ...(options.moreGuilds ?? [])];
+  const guilds = names.map((name) => addGuild(world, name, { bot, specs, users }));
+  return { guild: guilds[0]!, guilds, users };
+}
+
+/** One guild: @everyone, Moderator, Artist and the bot's role, three channels, every pretend user. */
+function addGuild(
+  world: EmulatorWorld,
+  name: string,
+  people: { bot: EmulatedUser; specs: PretendUserSpec[]; users: Record<string, EmulatedUser> },
+): EmulatorGuildInfo {
+  const { bot, specs, users } = people;
   const guildId = world.nextId();
   const joinedAt = new Date().toISOString();
   const guild: EmulatedGuild = {
     id: guildId,
-    name: options.guildName ?? 'tessera playground',
+    name,
     ownerId: '',
     roles: new Map(),
     members: new Map(),
@@ -121,17 +148,8 @@ export function populate(
     guild.channels.set(id, { id, guildId, name, type: 0, position });
   });
   guild.members.set(bot.id, { userId: bot.id, roleIds: [roleIds.bot!], nick: null, joinedAt });
-
-  const users: Record<string, EmulatedUser> = {};
-  for (const spec of options.users ?? DEFAULT_USERS) {
-    const user: EmulatedUser = {
-      id: world.nextId(),
-      username: spec.name,
-      globalName: spec.displayName ?? spec.name,
-      bot: false,
-    };
-    world.users.set(user.id, user);
-    users[spec.name] = user;
+  for (const spec of specs) {
+    const user = users[spec.name]!;
     const roles = (spec.roles ?? []).map((r) => {
       const id = roleIds[r];
       if (!id) throw new Error(`emulator: unknown role '${r}' for user ${spec.name}`);
@@ -142,15 +160,12 @@ export function populate(
   guild.ownerId = users.olivia?.id ?? Object.values(users)[0]?.id ?? bot.id;
   world.guilds.set(guildId, guild);
   return {
-    guild: {
-      id: guildId,
-      name: guild.name,
-      channelId: channelIds.general!,
-      channels: channelIds,
-      roles: roleIds,
-      raw: guild,
-    },
-    users,
+    id: guildId,
+    name: guild.name,
+    channelId: channelIds.general!,
+    channels: channelIds,
+    roles: roleIds,
+    raw: guild,
   };
 }
 

@@ -34,6 +34,8 @@ export interface DiscordEmulatorOptions {
   botToken?: string;
   applicationName?: string;
   guildName?: string;
+  /** Names of further guilds with the same roles, channels and members (one bot in several servers). */
+  moreGuilds?: string[];
   /** Pretend users; defaults to alice and bob (members), mia (moderator), and olivia (owner). */
   users?: PretendUserSpec[];
   /** Largest file accepted per attachment (Discord's default is 10 MiB). */
@@ -67,6 +69,8 @@ export interface DiscordEmulator {
   readonly botToken: string;
   readonly applicationId: string;
   readonly guild: EmulatorGuildInfo;
+  /** Every guild: `guild` first, then `moreGuilds`. */
+  readonly guilds: readonly EmulatorGuildInfo[];
   readonly users: Record<string, EmulatedUser>;
   readonly world: EmulatorWorld;
   sendSlashCommand(options: SlashCommandOptions): SentInteraction;
@@ -121,8 +125,7 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   const world = createWorld(options);
   const { applicationId } = world;
   const { botToken } = world.options;
-  const { guild, users } = populate(world, options);
-
+  const { guild, guilds, users } = populate(world, options);
   const limiter = new RateLimiter(options.routeLimit ?? null);
   let latencyMs = options.latencyMs ?? 0;
   let origin = '';
@@ -162,10 +165,17 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     botToken,
     applicationId,
     guild,
+    guilds,
     users,
     world,
-    sendSlashCommand: (o) =>
-      sendSlashCommand(ictx, userByKey(o.user), { ...o, channelId: o.channelId ?? guild.channelId }),
+    sendSlashCommand: (o) => {
+      const g = o.guildId === undefined ? guild : guilds.find((x) => x.id === o.guildId);
+      if (!g) throw new Error(`emulator: unknown guild '${o.guildId}'`);
+      return sendSlashCommand({ ...ictx, guild: g.raw }, userByKey(o.user), {
+        ...o,
+        channelId: o.channelId ?? g.channelId,
+      });
+    },
     ...pretendUserActions(ictx, userByKey),
     addReaction({ user, messageId, emoji }) {
       world.addReaction(world.message(null, messageId), userByKey(user).id, emoji);

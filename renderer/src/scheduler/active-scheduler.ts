@@ -27,15 +27,17 @@ import {
   settleJob,
   type Farm,
 } from '../../../shared/src/index.js';
-import { deleteIntake, releaseJob, settleCancelled, type IntakeEntry } from './dispatcher.js';
-import { FairQueue } from './fair-queue.js';
-import { Lane } from './lane.js';
+import { deleteIntake, releaseJob, settleCancelled, type IntakeRef } from './dispatcher.js';
+import { FairQueue, type FairJob } from './fair-queue.js';
+import { Lane, fairJobOf } from './lane.js';
 
 export interface ActiveSchedulerSettings {
   prefetch: number;
   memberMaxRunning: number;
   /** The operator's server weights in force (read at every pick). */
   serverWeight(server: string): number;
+  /** All of them (for the status snapshot `/farm` shows). */
+  serverWeights?(): Record<string, number>;
   /** How often to look for idle renderers without being woken (ms). */
   tickMs?: number;
   announceMs?: number;
@@ -53,8 +55,6 @@ export class ActiveScheduler {
   readonly #holder: string;
   readonly #settings: ActiveSchedulerSettings;
   readonly #lanes = new Map<string, Lane>();
-  /** jobId → model, for events (which do not all carry the model). */
-  readonly #modelOf = new Map<string, string>();
   readonly #subs: Subscription[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   readonly counters: SchedulerCounters = { received: 0, released: 0, cancelled: 0 };
@@ -64,6 +64,9 @@ export class ActiveScheduler {
   #pumping: Promise<void> | undefined;
   #pumpAgain = false;
   #stopped = false;
+  /** A round of announcements soon after new jobs arrived (so a newcomer sees its place at once). */
+  #announceTimer: NodeJS.Timeout | undefined;
+  #lastAnnounce = 0;
 
   constructor(deps: { farm: Farm; log: Logger; holder: string; settings: ActiveSchedulerSettings }) {
     this.#farm = deps.farm;
@@ -97,7 +100,7 @@ export class ActiveScheduler {
       }
     })();
     this.#timers.push(setInterval(() => this.wake(), this.#settings.tickMs ?? 100));
-    this.#timers.push(setInterval(() => void this.#announce(), this.#settings.announceMs ?? 1000));
+    this.#timers.push(setInterval(() => this.#announce(), this.#settings.announceMs ?? 1000));
     this.#timers.push(setInterval(() => void this.#writeStatus(), 2000));
   }
 
@@ -105,6 +108,7 @@ export class ActiveScheduler {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    clearTimeout(this.#announceTimer);
     for (const s of this.#subs) s.unsubscribe();
     await this.#messages?.close().catch(() => undefined);
     await this.#reader?.catch(() => undefined);
@@ -151,16 +155,21 @@ export class ActiveScheduler {
       return;
     }
     this.counters.received += 1;
-    const entry: IntakeEntry = { job: decoded.value, seq };
-    if (this.#lane(entry.job.model).add(entry)) this.#modelOf.set(entry.job.jobId, entry.job.model);
+    // Only what ordering needs is kept; the job is read from intake again when it is released.
+    if (this.#lane(decoded.value.model).add(fairJobOf(decoded.value, seq))) this.#announceSoon();
+  }
+
+  /** The lane holding a job (queued, or released and not ended). */
+  #laneOf(jobId: string): Lane | undefined {
+    for (const lane of this.#lanes.values()) if (lane.holds(jobId)) return lane;
+    return undefined;
   }
 
   #onEvent(data: Uint8Array): void {
     const decoded = decodeMessage(JobEvent, data, { name: 'job event' });
     if (!decoded.ok) return;
     const event = decoded.value;
-    const model = this.#modelOf.get(event.jobId);
-    const lane = model === undefined ? undefined : this.#lanes.get(model);
+    const lane = this.#laneOf(event.jobId);
     if (!lane) return;
     const now = Date.now();
     if (event.type === 'started') {
@@ -168,7 +177,6 @@ export class ActiveScheduler {
     } else if (event.type === 'done' || event.type === 'failed' || event.type === 'cancelled') {
       lane.drop(event.jobId);
       lane.onEnded(event.jobId, now, event.type === 'done');
-      this.#modelOf.delete(event.jobId);
       this.wake();
     }
   }
@@ -180,9 +188,10 @@ export class ActiveScheduler {
   #onCancel(msg: Msg): void {
     const decoded = decodeMessage(CancelRequest, msg.data, { name: 'cancel request' });
     if (!decoded.ok) return;
-    const model = this.#modelOf.get(decoded.value.jobId);
-    const entry = model === undefined ? undefined : this.#lanes.get(model)?.drop(decoded.value.jobId);
-    if (!entry) return;
+    const lane = this.#laneOf(decoded.value.jobId);
+    const job = lane?.drop(decoded.value.jobId);
+    if (!lane || !job) return;
+    const entry: IntakeRef = { jobId: job.jobId, model: lane.model, seq: job.seq };
     this.counters.cancelled += 1;
     void (async () => {
       const settled = await settleCancelled(this.#farm, entry, decoded.value.by);
@@ -193,7 +202,7 @@ export class ActiveScheduler {
       if (msg.reply) msg.respond(encodeMessage(CancelReply, reply));
     })().catch((err: unknown) =>
       this.#log.warn(
-        { err, jobId: entry.job.jobId },
+        { err, jobId: entry.jobId },
         'could not settle a cancelled job; the marker still stops it',
       ),
     );
@@ -231,36 +240,53 @@ export class ActiveScheduler {
     }
     lane.noteRenderers(info.num_waiting + info.num_ack_pending);
     const free = info.num_waiting + this.#settings.prefetch - info.num_pending;
-    const batch: IntakeEntry[] = [];
+    const batch: FairJob[] = [];
     for (let i = 0; i < free; i++) {
-      const entry = lane.next();
-      if (!entry) break;
-      batch.push(entry);
+      const job = lane.next();
+      if (!job) break;
+      batch.push(job);
     }
-    await Promise.all(batch.map((entry) => this.#release(lane, entry)));
+    await Promise.all(batch.map((job) => this.#release(lane, job)));
   }
 
-  async #release(lane: Lane, entry: IntakeEntry): Promise<void> {
+  async #release(lane: Lane, job: FairJob): Promise<void> {
+    const entry: IntakeRef = { jobId: job.jobId, model: lane.model, seq: job.seq };
     try {
       const outcome = await releaseJob(this.#farm, entry, { holder: this.#holder, log: this.#log });
       if (outcome === 'released' || outcome === 'already-released') {
         this.counters.released += 1;
-        this.#log.info({ jobId: entry.job.jobId, model: lane.model, outcome }, 'job released');
-      } else lane.onEnded(entry.job.jobId, Date.now(), false);
+        this.#log.info({ jobId: job.jobId, model: lane.model, outcome }, 'job released');
+      } else lane.onEnded(job.jobId, Date.now(), false);
     } catch (err) {
-      this.#log.warn({ err, jobId: entry.job.jobId }, 'could not release a job; it stays queued');
-      lane.putBack(entry);
+      this.#log.warn({ err, jobId: job.jobId }, 'could not release a job; it stays queued');
+      lane.putBack(job);
     }
   }
 
-  async #announce(): Promise<void> {
+  /** Announces soon, at most every 200 ms: a burst of arrivals is one round. */
+  #announceSoon(): void {
+    if (this.#announceTimer || this.#stopped || !this.#caughtUp) return;
+    const wait = Math.max(20, this.#lastAnnounce + 200 - Date.now());
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      this.#announce();
+    }, wait);
+  }
+
+  /** Publishes the positions that changed (synchronous, so two rounds never interleave). */
+  #announce(): void {
     if (this.#stopped || !this.#caughtUp) return;
     const now = Date.now();
+    this.#lastAnnounce = now;
     for (const lane of this.#lanes.values()) {
-      for (const { event, announce } of lane.positions(now)) {
-        if (announce) await publishJobEvent(this.#farm, event).catch(() => undefined);
-      }
+      for (const event of lane.announcements(now))
+        void publishJobEvent(this.#farm, event).catch(() => undefined);
     }
+  }
+
+  #nonDefaultWeights(): Record<string, number> {
+    const all = Object.entries(this.#settings.serverWeights?.() ?? {});
+    return Object.fromEntries(all.filter(([, w]) => Number.isFinite(w) && w > 0 && w !== 1).slice(0, 1000));
   }
 
   async #writeStatus(): Promise<void> {
@@ -276,6 +302,7 @@ export class ActiveScheduler {
         renderers: lane.renderers,
         msPerStep: lane.speed.msPerStep,
         servers: lane.queue.summary().slice(0, 1000),
+        serverWeights: this.#nonDefaultWeights(),
       };
       await this.#farm.scheduler
         .put(schedulerStatusKey(lane.model), encodeMessage(SchedulerStatus, status))

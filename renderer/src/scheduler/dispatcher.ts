@@ -2,6 +2,8 @@
  * Releasing one job from intake to the work queue, idempotent by job id. The order makes every
  * crash point safe:
  * 1. a cancellation marker or a result ⇒ never released (settled `cancelled` / dropped);
+ *    the job itself is read from its intake message only now (the queue keeps no more than the
+ *    fair queue's ordering needs and the intake sequence), and a message already gone is not released;
  * 2. KV `create` of the dispatch marker: only one instance ever wins it for a job;
  * 3. publish on the jobs stream with `Nats-Msg-Id: jobId` (a repeat inside the duplicate window is
  *    dropped by the server);
@@ -13,7 +15,6 @@ import type { Logger } from 'pino';
 import {
   CancelRequest,
   DispatchMarker,
-  RenderJob,
   decodeMessage,
   dispatchMarkerKey,
   encodeMessage,
@@ -21,6 +22,7 @@ import {
   intakeStream,
   isCasConflict,
   jobSubject,
+  parseIntakeSubject,
   settleJob,
   type Farm,
   type SettleResult,
@@ -32,10 +34,14 @@ export type ReleaseOutcome =
   | 'already-released'
   | 'cancelled'
   /** It had already ended (a result exists). */
-  | 'ended';
+  | 'ended'
+  /** Its intake message is gone (removed by a cancel, or by a predecessor after it was released). */
+  | 'gone';
 
-export interface IntakeEntry {
-  job: RenderJob;
+/** A queued job as the scheduler keeps it: where its message is in intake, not the job itself. */
+export interface IntakeRef {
+  jobId: string;
+  model: string;
   /** Sequence of its message in the intake stream. */
   seq: number;
 }
@@ -49,11 +55,11 @@ export async function deleteIntake(farm: Farm, seq: number): Promise<void> {
 }
 
 /** Settles a job that was cancelled while it waited in intake, and removes it. */
-export async function settleCancelled(farm: Farm, entry: IntakeEntry, by: string): Promise<SettleResult> {
+export async function settleCancelled(farm: Farm, entry: IntakeRef, by: string): Promise<SettleResult> {
   const settled = await settleJob(farm, {
     v: 1,
     type: 'cancelled',
-    jobId: entry.job.jobId,
+    jobId: entry.jobId,
     at: new Date().toISOString(),
     by,
   });
@@ -61,13 +67,25 @@ export async function settleCancelled(farm: Farm, entry: IntakeEntry, by: string
   return settled;
 }
 
+/**
+ * The job's bytes from its intake message, as the submitter published them (checked to be this job);
+ * undefined when the message is gone.
+ */
+export async function loadIntakeJob(farm: Farm, entry: IntakeRef): Promise<Uint8Array | undefined> {
+  // null when there is no message at that sequence any more.
+  const stored = await farm.jsm.streams.getMessage(intakeStream(), { seq: entry.seq });
+  if (!stored) return undefined;
+  const parsed = parseIntakeSubject(stored.subject);
+  return parsed?.jobId === entry.jobId && parsed.model === entry.model ? stored.data : undefined;
+}
+
 /** Releases one job; see the module comment for why each step is where it is. */
 export async function releaseJob(
   farm: Farm,
-  entry: IntakeEntry,
+  entry: IntakeRef,
   deps: { holder: string; log: Logger },
 ): Promise<ReleaseOutcome> {
-  const { job } = entry;
+  const job = { jobId: entry.jobId, model: entry.model };
   const [marker, result] = await Promise.all([
     farm.cancellations.get(job.jobId),
     getJobResult(farm, job.jobId),
@@ -81,6 +99,8 @@ export async function releaseJob(
     await settleCancelled(farm, entry, cancel.ok ? cancel.value.by : 'unknown');
     return 'cancelled';
   }
+  const bytes = await loadIntakeJob(farm, entry);
+  if (!bytes) return 'gone';
   const now = new Date();
   const dispatch: DispatchMarker = {
     v: 1,
@@ -107,9 +127,7 @@ export async function releaseJob(
       return outcome;
     }
   }
-  const ack = await farm.js.publish(jobSubject(job.model, job.jobId), encodeMessage(RenderJob, job), {
-    msgID: job.jobId,
-  });
+  const ack = await farm.js.publish(jobSubject(job.model, job.jobId), bytes, { msgID: job.jobId });
   if (ack.duplicate && outcome === 'released')
     deps.log.warn({ jobId: job.jobId }, 'job was already on the jobs stream');
   await deleteIntake(farm, entry.seq);

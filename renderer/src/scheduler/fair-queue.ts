@@ -86,6 +86,11 @@ export class FairQueue {
     return this.#byId.get(jobId);
   }
 
+  /** Whether the job was released (picked by `next`) and has not finished. */
+  isOut(jobId: string): boolean {
+    return this.#running.has(jobId);
+  }
+
   /** Queues a job (a repeat of a queued or running job id is ignored; returns whether it was added). */
   add(job: FairJob): boolean {
     if (this.#byId.has(job.jobId) || this.#running.has(job.jobId)) return false;
@@ -112,12 +117,14 @@ export class FairQueue {
       member.vtime = Math.max(member.vtime, server.memberV);
     }
     member.weight = job.memberWeight;
+    // One copy of each server and member id, whatever the number of their jobs queued.
+    const kept: FairJob = { ...job, server: server.id, member: member.id };
     // Arrival order within a member; a rebuilt queue may see sequences out of order.
     let at = member.jobs.length;
-    while (at > 0 && member.jobs[at - 1]!.seq > job.seq) at -= 1;
-    member.jobs.splice(at, 0, job);
+    while (at > 0 && member.jobs[at - 1]!.seq > kept.seq) at -= 1;
+    member.jobs.splice(at, 0, kept);
     server.queued += 1;
-    this.#byId.set(job.jobId, job);
+    this.#byId.set(kept.jobId, kept);
     return true;
   }
 

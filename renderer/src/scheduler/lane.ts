@@ -1,25 +1,25 @@
 /**
- * One model's queue in the scheduler: the fair queue, the intake entries behind it, the jobs it
- * released that no renderer has started yet, measured speed and the positions last announced.
- * Bookkeeping only; NATS is the caller's business.
+ * One model's queue in the scheduler: the fair queue, the jobs it released that no renderer has
+ * started yet, measured speed and the positions last announced. A queued job is only what ordering
+ * needs (`FairJob`: ids, weight, steps, intake sequence); the job itself stays in its intake message
+ * until it is released. Bookkeeping only; NATS is the caller's business.
  */
-import type { JobQueuedEvent } from '../../../shared/src/index.js';
-import type { IntakeEntry } from './dispatcher.js';
+import type { JobQueuedEvent, RenderJob } from '../../../shared/src/index.js';
 import { SpeedMeter, estimateWaitMs, worthAnnouncing } from './eta.js';
 import type { FairQueue, FairJob } from './fair-queue.js';
 
 /** Jobs from outside a Discord server (CLI, DMs) share one pseudo-server. */
 export const NO_SERVER = '-';
 
-export function fairJobOf(entry: IntakeEntry): FairJob {
-  const { job } = entry;
+/** What the fair queue keeps of a job read from intake at `seq`. */
+export function fairJobOf(job: RenderJob, seq: number): FairJob {
   return {
     jobId: job.jobId,
     server: job.requester.guildId ?? NO_SERVER,
     member: job.requester.userId,
     memberWeight: job.requester.weight ?? 1,
     cost: job.steps,
-    seq: entry.seq,
+    seq,
   };
 }
 
@@ -27,8 +27,6 @@ export class Lane {
   readonly model: string;
   readonly queue: FairQueue;
   readonly speed = new SpeedMeter();
-  /** Queued jobs' intake entries. */
-  readonly entries = new Map<string, IntakeEntry>();
   /** Released by us, not started yet: jobId → steps. */
   readonly released = new Map<string, number>();
   /** Started and not ended: jobId → (start time, steps). */
@@ -49,40 +47,38 @@ export class Lane {
     return this.renderers * this.#meanSteps;
   }
 
-  add(entry: IntakeEntry): boolean {
+  add(job: FairJob): boolean {
     this.#meanSteps =
-      this.#meanSteps === 0 ? entry.job.steps : this.#meanSteps + 0.05 * (entry.job.steps - this.#meanSteps);
-    if (this.entries.has(entry.job.jobId) || !this.queue.add(fairJobOf(entry))) return false;
-    this.entries.set(entry.job.jobId, entry);
-    return true;
+      this.#meanSteps === 0 ? job.cost : this.#meanSteps + 0.05 * (job.cost - this.#meanSteps);
+    return this.queue.add(job);
   }
 
-  /** Takes a queued job out (cancelled or ended); returns its entry if it was queued. */
-  drop(jobId: string): IntakeEntry | undefined {
-    const entry = this.entries.get(jobId);
-    this.queue.remove(jobId);
-    this.entries.delete(jobId);
+  /** Whether the job is queued here, or released and not ended. */
+  holds(jobId: string): boolean {
+    return this.queue.has(jobId) || this.queue.isOut(jobId);
+  }
+
+  /** Takes a queued job out (cancelled or ended); returns it if it was queued. */
+  drop(jobId: string): FairJob | undefined {
     this.#announced.delete(jobId);
-    return entry;
+    return this.queue.remove(jobId);
   }
 
-  /** The next job to release, charged to its flows; its entry leaves the queue. */
-  next(): IntakeEntry | undefined {
+  /** The next job to release, charged to its flows; it leaves the queue. */
+  next(): FairJob | undefined {
     const job = this.queue.next();
     if (!job) return undefined;
     if (this.queue.size === 0) this.noteIdle();
-    const entry = this.entries.get(job.jobId);
-    this.entries.delete(job.jobId);
     this.#announced.delete(job.jobId);
-    if (entry) this.released.set(job.jobId, entry.job.steps);
-    return entry;
+    this.released.set(job.jobId, job.cost);
+    return job;
   }
 
   /** A release failed (NATS trouble): queue it again where it was. */
-  putBack(entry: IntakeEntry): void {
-    this.released.delete(entry.job.jobId);
-    this.queue.finished(entry.job.jobId);
-    this.add(entry);
+  putBack(job: FairJob): void {
+    this.released.delete(job.jobId);
+    this.queue.finished(job.jobId);
+    this.add(job);
   }
 
   /**
@@ -135,37 +131,32 @@ export class Lane {
   }
 
   /**
-   * Position (1 = next) and estimated wait of every queued job, in the order they would be
-   * released; `announce` marks which changed enough to tell their owner.
+   * Position (1 = next) and estimated wait of the queued jobs whose position changed enough to tell
+   * their owner (`worthAnnouncing`), in the order they would be released; noted as announced.
+   * Only those get an event object: with 10 000 queued this runs every second.
    */
-  positions(now: number): { event: JobQueuedEvent; announce: boolean }[] {
+  announcements(now: number): JobQueuedEvent[] {
     const msPerStep = this.speed.msPerStep;
     const renderers = this.renderers;
     let stepsAhead = 0;
     for (const steps of this.released.values()) stepsAhead += steps;
     let position = this.released.size;
     const at = new Date(now).toISOString();
-    return this.queue.order().map((job) => {
+    const out: JobQueuedEvent[] = [];
+    for (const job of this.queue.order()) {
       position += 1;
-      const etaMs = estimateWaitMs({ stepsAhead, steps: job.cost, msPerStep, renderers });
+      const ahead = stepsAhead;
       stepsAhead += job.cost;
       const last = this.#announced.get(job.jobId);
-      const announce = worthAnnouncing({
-        previous: last?.position,
-        position,
-        sinceLastMs: now - (last?.at ?? now),
-      });
-      if (announce) this.#announced.set(job.jobId, { position, at: now });
-      const event: JobQueuedEvent = {
-        v: 1,
-        type: 'queued',
-        jobId: job.jobId,
-        at,
-        model: this.model,
-        position,
-        etaMs,
-      };
-      return { event, announce };
-    });
+      if (!worthAnnouncing({ previous: last?.position, position, sinceLastMs: now - (last?.at ?? now) }))
+        continue;
+      if (last) {
+        last.position = position;
+        last.at = now;
+      } else this.#announced.set(job.jobId, { position, at: now });
+      const etaMs = estimateWaitMs({ stepsAhead: ahead, steps: job.cost, msPerStep, renderers });
+      out.push({ v: 1, type: 'queued', jobId: job.jobId, at, model: this.model, position, etaMs });
+    }
+    return out;
   }
 }

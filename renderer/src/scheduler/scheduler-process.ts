@@ -82,6 +82,7 @@ export async function startScheduler(deps: {
           prefetch: config.SCHEDULER_PREFETCH,
           memberMaxRunning: config.SCHEDULER_MEMBER_MAX_RUNNING,
           serverWeight: (s) => weights.current[s] ?? 1,
+          serverWeights: () => weights.current,
         },
       });
       await active.start();
