@@ -29,14 +29,19 @@ import {
 import { createEditPacer } from './core/frame-editor.js';
 import type { ModelFacts } from './core/imagine-request.js';
 import type { BotContext } from './discord/context.js';
+import { handleBlend } from './discord/blend-command.js';
+import { handleHistory, handleHistoryButton } from './discord/history-command.js';
 import { handleImagine } from './discord/imagine-command.js';
 import { DiscordMessagePort } from './discord/message-port.js';
 import { handleFarm, handleQuota, handleSettings } from './discord/moderator-commands.js';
 import { DiscordMembers } from './discord/permissions.js';
+import { handlePreferences } from './discord/preferences-command.js';
 import { handleReaction } from './discord/reactions.js';
+import { handleShow } from './discord/show-command.js';
 import { FarmStatus } from './nats/farm-status.js';
 import { botConsumerName, startJobFeed, type JobFeed } from './nats/job-feed.js';
 import { NatsImageStore, NatsJobQueue } from './nats/job-queue.js';
+import { NatsPreferencesStore } from './nats/preferences-store.js';
 import { NatsQuotaStore } from './nats/quota-store.js';
 import { NatsRenderRecords } from './nats/render-records.js';
 import { NatsGuildSettingsStore } from './nats/settings-store.js';
@@ -95,6 +100,7 @@ async function openFarm(options: BotOptions, now: () => number) {
     records: new NatsRenderRecords(farm.renderRecords),
     quotas: new NatsQuotaStore(farm.quotas, now),
     settings,
+    preferences: new NatsPreferencesStore(farm.quotas),
     status: new FarmStatus(farm, now),
   };
 }
@@ -112,9 +118,12 @@ function createClient(options: BotOptions): Client {
 function listen(client: Client, ctx: BotContext): void {
   const log = ctx.log;
   client.on(Events.InteractionCreate, (interaction) => {
-    if (!interaction.isChatInputCommand()) return;
-    void dispatchCommand(interaction, ctx).catch(async (err: unknown) => {
-      log.error({ err, command: interaction.commandName }, 'command failed');
+    let handled: Promise<unknown>;
+    if (interaction.isChatInputCommand()) handled = dispatchCommand(interaction, ctx);
+    else if (interaction.isButton()) handled = handleHistoryButton(interaction, ctx);
+    else return;
+    void handled.catch(async (err: unknown) => {
+      log.error({ err, interactionId: interaction.id }, 'interaction failed');
       const answer = {
         content: '⚠️ Something went wrong on our side. Please try again.',
         flags: MessageFlags.Ephemeral,
@@ -246,6 +255,14 @@ async function dispatchCommand(i: ChatInputCommandInteraction, ctx: BotContext):
       return handleSettings(i, ctx);
     case 'farm':
       return handleFarm(i, ctx);
+    case 'blend':
+      return handleBlend(i, ctx);
+    case 'history':
+      return handleHistory(i, ctx);
+    case 'show':
+      return handleShow(i, ctx);
+    case 'preferences':
+      return handlePreferences(i, ctx);
     default:
       await i.reply({ content: 'Unknown command.', flags: MessageFlags.Ephemeral });
   }

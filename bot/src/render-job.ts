@@ -17,6 +17,8 @@ export function jobInput(
     jobId: record.jobId,
     promptText: p.promptText,
     prompts: p.prompts.map((x) => ({ text: x.text, weight: x.weight, stop: x.stop })),
+    // The renderer fetches each image prompt from the object store by its key.
+    imagePrompts: (p.imagePrompts ?? []).map((x) => ({ image: { key: x.key }, weight: x.weight })),
     seed: p.seed,
     width: p.width,
     height: p.height,

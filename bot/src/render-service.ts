@@ -20,12 +20,14 @@ import type {
   ImageStore,
   JobQueue,
   MessagePort,
+  PreferencesStore,
   QuotaStore,
   RenderRecords,
   RenderTracker,
 } from './core/ports.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
 import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { deliverByDm } from './dm-delivery.js';
 import { fitImage } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
@@ -36,6 +38,8 @@ export interface RenderServiceOptions {
   quotas: QuotaStore;
   port: MessagePort;
   status: FarmInfo;
+  /** Member preferences (results by DM); without it nothing goes to DMs. */
+  preferences?: PreferencesStore;
   log: Logger;
   pacer?: EditPacer;
   editMinIntervalMs?: number;
@@ -226,6 +230,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     return {
       promptText: p.promptText,
       avoidText: p.avoidText || undefined,
+      imageWeights: p.imagePrompts?.map((x) => x.weight),
       requesterId: record.requesterId,
       seed: p.seed,
       steps: p.steps,
@@ -334,16 +339,25 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     // Each step is idempotent, so a redelivered event or a restarted bot may repeat them all.
     // The quota first: once the message says "cancelled" or "failed", the refund has happened.
     await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
-    await t.editor.finish(renderPayload(facts, state));
+    const final = renderPayload(facts, state);
+    await t.editor.finish(final);
     await this.o.records.finish(
       record.jobId,
       state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed',
+      state.kind === 'done' && event.type === 'done' ? { imageKey: event.image.key } : undefined,
     );
     // 🔁 last: when it shows, a reroll finds the render finished.
     if (state.kind === 'done') {
       await this.o.port
         .react(record.channelId, record.messageId, '🔁')
         .catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
+      if (this.o.preferences) {
+        const deps = { port: this.o.port, preferences: this.o.preferences, log: this.o.log, now: this.now };
+        const link = messageLink(record.guildId, record.channelId, record.messageId);
+        await deliverByDm(deps, record, final, link).catch((err: unknown) =>
+          this.o.log.warn({ err, jobId: record.jobId }, 'results by DM failed'),
+        );
+      }
     }
     const s = t.editor.stats;
     this.totals.editsSent += s.sent;

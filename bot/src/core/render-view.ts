@@ -17,6 +17,8 @@ export interface RenderFacts {
   height: number;
   quality: string;
   model: string;
+  /** Weights of the image prompts, if the render has any (`/imagine image_prompt_N`, `/blend`). */
+  imageWeights?: number[];
   /** Link to the message this render rerolls. */
   parentLink?: string;
 }
@@ -75,7 +77,13 @@ function frameName(state: RenderState): MessageImage | undefined {
 
 /** The message for a render in a given state. */
 export function renderPayload(facts: RenderFacts, state: RenderState): RenderPayload {
-  const lines = [`**Prompt:** ${displayText(facts.promptText, 1000)}`];
+  const lines: string[] = [];
+  if (facts.promptText !== '') lines.push(`**Prompt:** ${displayText(facts.promptText, 1000)}`);
+  const weights = facts.imageWeights ?? [];
+  if (weights.length > 0)
+    lines.push(
+      `**Image prompts:** ${weights.length}${weights.some((w) => w !== 1) ? ` (weights ${weights.join(', ')})` : ''}`,
+    );
   if (facts.avoidText) lines.push(`**Avoid:** ${displayText(facts.avoidText, 500)}`);
   lines.push(`**Requested by** <@${facts.requesterId}>`);
   if (facts.parentLink) lines.push(`🔁 Reroll of ${facts.parentLink}`);
