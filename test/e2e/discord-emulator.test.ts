@@ -91,6 +91,30 @@ describe('discord emulator with the real discord.js client', () => {
     expect(follow.id).not.toBe(m.id);
   });
 
+  it('passes several attachment options at once, each resolved with its own bytes', async () => {
+    const png = (n: number) => ({
+      filename: `img${n}.png`,
+      data: new Uint8Array([n, n, n]),
+      contentType: 'image/png',
+    });
+    const sent = emulator.sendSlashCommand({
+      user: 'alice',
+      command: 'blend',
+      options: { image1: png(1), image2: png(2), image3: png(3), image4: png(4), prompt: 'mix' },
+    });
+    const i = await emulator.waitFor(() => interactions.find((x) => x.id === sent.id), {
+      what: 'interaction',
+    });
+    for (const n of [1, 2, 3, 4]) {
+      const att = i.options.getAttachment(`image${n}`);
+      expect(att?.name).toBe(`img${n}.png`);
+      expect(att?.contentType).toBe('image/png');
+      expect([...new Uint8Array(await (await fetch(att!.url)).arrayBuffer())]).toEqual([n, n, n]);
+    }
+    expect(i.options.resolved?.attachments?.size).toBe(4);
+    await i.reply('ok');
+  });
+
   it('answers 50027 on an expired token and 429s with Retry-After that discord.js honours', async () => {
     const sent = emulator.sendSlashCommand({ user: 'bob', command: 'imagine', options: { prompt: 'x' } });
     const i = await emulator.waitFor(() => interactions.find((x) => x.id === sent.id));

@@ -156,13 +156,16 @@ export function populate(
 
 /** Turns world changes into gateway dispatches, honouring intents like Discord. */
 export function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): void {
-  const memberOf = (guildId: string, userId: string) => {
+  const memberOf = (guildId: string | null, userId: string) => {
+    if (guildId === null) return undefined;
     const g = world.guilds.get(guildId);
     const m = g?.members.get(userId);
     const u = world.users.get(userId);
     return m && u ? memberPayload(m, u) : undefined;
   };
   const visible = (m: StoredMessage) => (m.flags & MessageFlag.Ephemeral) === 0;
+  const intentOf = (m: StoredMessage) =>
+    m.guildId === null ? GatewayIntent.DirectMessages : GatewayIntent.GuildMessages;
   world.on('reactionAdd', ({ message, userId, emoji }) => {
     gateway.dispatch(
       'MESSAGE_REACTION_ADD',
@@ -170,7 +173,7 @@ export function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): vo
         user_id: userId,
         channel_id: message.channelId,
         message_id: message.id,
-        guild_id: message.guildId,
+        guild_id: message.guildId ?? undefined,
         member: memberOf(message.guildId, userId),
         emoji: { id: null, name: emoji },
         message_author_id: message.authorId,
@@ -188,7 +191,7 @@ export function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): vo
         user_id: userId,
         channel_id: message.channelId,
         message_id: message.id,
-        guild_id: message.guildId,
+        guild_id: message.guildId ?? undefined,
         emoji: { id: null, name: emoji },
         burst: false,
         type: 0,
@@ -204,23 +207,19 @@ export function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): vo
           ...(messagePayload(m, world.users, world.applicationId) as object),
           member: memberOf(m.guildId, m.authorId),
         },
-        GatewayIntent.GuildMessages,
+        intentOf(m),
       );
   });
   world.on('messageUpdate', (m) => {
     if (visible(m))
-      gateway.dispatch(
-        'MESSAGE_UPDATE',
-        messagePayload(m, world.users, world.applicationId),
-        GatewayIntent.GuildMessages,
-      );
+      gateway.dispatch('MESSAGE_UPDATE', messagePayload(m, world.users, world.applicationId), intentOf(m));
   });
   world.on('messageDelete', (m) => {
     if (visible(m))
       gateway.dispatch(
         'MESSAGE_DELETE',
-        { id: m.id, channel_id: m.channelId, guild_id: m.guildId },
-        GatewayIntent.GuildMessages,
+        { id: m.id, channel_id: m.channelId, guild_id: m.guildId ?? undefined },
+        intentOf(m),
       );
   });
 }
@@ -255,6 +254,7 @@ export function watchChanges(world: EmulatorWorld, gateway: GatewayServer): Even
     'reactionRemove',
     'interactionUpdate',
     'commandsUpdate',
+    'usersUpdate',
   ] as const) {
     world.on(e, notify);
   }

@@ -1,8 +1,18 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayServer } from './gateway-server.js';
-import { buildSlashInteraction, type OptionValue } from './interactions.js';
-import type { EmulatedGuild, EmulatedUser, StoredInteraction, StoredMessage } from './model.js';
+import type { StoredModal } from './components.js';
+import {
+  pretendUserActions,
+  sendSlashCommand,
+  type ClickOptions,
+  type InteractionContext,
+  type ModalSubmitOptions,
+  type SelectOptions,
+  type SentInteraction,
+  type SlashCommandOptions,
+} from './emulator-interactions.js';
+import type { DmChannel, EmulatedGuild, EmulatedUser, StoredInteraction, StoredMessage } from './model.js';
 import { messagePayload } from './payloads.js';
 import { RateLimiter, type Inject429Options, type RouteLimit } from './rate-limits.js';
 import { RestServer, type RequestRecord } from './rest-server.js';
@@ -50,24 +60,6 @@ export interface EmulatorGuildInfo {
   raw: EmulatedGuild;
 }
 
-export interface SlashCommandOptions {
-  /** A key of `emulator.users`, or a user id. */
-  user: string;
-  command: string;
-  subcommand?: string;
-  group?: string;
-  options?: Record<string, OptionValue | undefined>;
-  channelId?: string;
-}
-
-export interface SentInteraction {
-  id: string;
-  token: string;
-  record: StoredInteraction;
-  /** Resolves with the interaction's original response once the bot answered (or rejects on timeout). */
-  response(timeoutMs?: number): Promise<StoredMessage>;
-}
-
 export interface DiscordEmulator {
   readonly origin: string;
   readonly apiBase: string;
@@ -78,6 +70,23 @@ export interface DiscordEmulator {
   readonly users: Record<string, EmulatedUser>;
   readonly world: EmulatorWorld;
   sendSlashCommand(options: SlashCommandOptions): SentInteraction;
+  /**
+   * Clicks a button of a message as a user: INTERACTION_CREATE type 3. Throws EmulatorInputError
+   * (and dispatches nothing) for a disabled, missing or link button.
+   */
+  clickButton(options: ClickOptions): SentInteraction;
+  /** Picks values in a string select of a message as a user (type 3, component_type 3). */
+  selectOption(options: SelectOptions): SentInteraction;
+  /** The modal an interaction was answered with (callback type 9), if any. */
+  modalOf(interactionId: string): StoredModal | undefined;
+  /** Submits that modal with values (MODAL_SUBMIT, type 5); throws EmulatorInputError when invalid. */
+  submitModal(options: ModalSubmitOptions): SentInteraction;
+  /** The DM channel the bot opened with a user (a key of `users` or an id), if any. */
+  dmChannel(user: string): DmChannel | undefined;
+  /** Messages in the bot's DM channel with a user, in creation order. */
+  dmsOf(user: string): StoredMessage[];
+  /** "Allow direct messages" off for a user: the bot's posts to their DM fail with 403 / 50007. */
+  setDmsClosed(user: string, closed: boolean): void;
   addReaction(options: { user: string; messageId: string; emoji: string }): void;
   removeReaction(options: { user: string; messageId: string; emoji: string }): void;
   /** Messages in creation order (deleted ones included, flagged), optionally for one channel. */
@@ -144,6 +153,7 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   };
 
   const waitFor = createWaiter(changes);
+  const ictx: InteractionContext = { world, gateway, guild: guild.raw, waitFor };
 
   const emulator: DiscordEmulator = {
     origin,
@@ -154,31 +164,16 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
     guild,
     users,
     world,
-    sendSlashCommand: (o) => sendSlashCommand({ world, gateway, guild, waitFor }, userByKey(o.user), o),
+    sendSlashCommand: (o) =>
+      sendSlashCommand(ictx, userByKey(o.user), { ...o, channelId: o.channelId ?? guild.channelId }),
+    ...pretendUserActions(ictx, userByKey),
     addReaction({ user, messageId, emoji }) {
       world.addReaction(world.message(null, messageId), userByKey(user).id, emoji);
     },
     removeReaction({ user, messageId, emoji }) {
       world.removeReaction(world.message(null, messageId), userByKey(user).id, emoji);
     },
-    messages(filter = {}) {
-      return [...world.messages.values()].filter(
-        (m) =>
-          (filter.includeDeleted || !m.deleted) && (!filter.channelId || m.channelId === filter.channelId),
-      );
-    },
-    message: (id) => world.messages.get(id),
-    messageJson: (id) => {
-      const m = world.messages.get(id);
-      return m ? messagePayload(m, world.users, applicationId) : undefined;
-    },
-    interaction: (id) => world.interactions.get(id),
-    expireInteractionToken(id) {
-      const i = world.interactions.get(id);
-      if (!i) throw new Error(`emulator: unknown interaction ${id}`);
-      i.tokenExpired = true;
-      world.emit('interactionUpdate', i);
-    },
+    ...recordQueries(world),
     inject429: (o) => limiter.inject(o),
     setRouteLimit: (l) => {
       limiter.routeLimit = l;
@@ -203,53 +198,30 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
   return emulator;
 }
 
-/** Builds a slash-command interaction from `user`, dispatches it, and fails it at the deadline. */
-function sendSlashCommand(
-  ctx: {
-    world: EmulatorWorld;
-    gateway: GatewayServer;
-    guild: EmulatorGuildInfo;
-    waitFor: ReturnType<typeof createWaiter>;
-  },
-  user: EmulatedUser,
-  o: SlashCommandOptions,
-): SentInteraction {
-  const { world, gateway, guild, waitFor } = ctx;
-  const { interaction, payload } = buildSlashInteraction(world, {
-    guild: guild.raw,
-    user,
-    channelId: o.channelId ?? guild.channelId,
-    command: o.command,
-    subcommand: o.subcommand || undefined,
-    group: o.group || undefined,
-    options: o.options,
-  });
-  world.addInteraction(interaction);
-  const deadline = setTimeout(() => {
-    if (interaction.state === 'pending') {
-      interaction.state = 'failed';
-      world.emit('interactionUpdate', interaction);
-    }
-  }, world.options.interactionDeadlineMs + 50);
-  deadline.unref();
-  world.emit('interactionCreate', interaction, payload);
-  gateway.dispatch('INTERACTION_CREATE', payload);
+/** Reading the world's record: messages, their Discord JSON, interactions (and expiring a token). */
+function recordQueries(
+  world: EmulatorWorld,
+): Pick<DiscordEmulator, 'messages' | 'message' | 'messageJson' | 'interaction' | 'expireInteractionToken'> {
+  const applicationId = world.applicationId;
   return {
-    id: interaction.id,
-    token: interaction.token,
-    record: interaction,
-    response: (timeoutMs = 10_000) =>
-      waitFor(
-        () => {
-          if (interaction.state === 'failed')
-            throw new Error(`interaction ${interaction.id} was not answered within the deadline`);
-          const m = interaction.originalMessageId
-            ? world.messages.get(interaction.originalMessageId)
-            : undefined;
-          return m;
-        },
-        { timeoutMs, what: `a response to /${interaction.commandName}` },
-      ),
+    messages(filter = {}) {
+      return [...world.messages.values()].filter(
+        (m) =>
+          (filter.includeDeleted || !m.deleted) && (!filter.channelId || m.channelId === filter.channelId),
+      );
+    },
+    message: (id) => world.messages.get(id),
+    messageJson: (id) => {
+      const m = world.messages.get(id);
+      return m ? messagePayload(m, world.users, applicationId) : undefined;
+    },
+    interaction: (id) => world.interactions.get(id),
+    expireInteractionToken(id) {
+      const i = world.interactions.get(id);
+      if (!i) throw new Error(`emulator: unknown interaction ${id}`);
+      i.tokenExpired = true;
+      world.emit('interactionUpdate', i);
+    },
   };
 }
 

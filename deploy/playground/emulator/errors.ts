@@ -28,9 +28,15 @@ export const invalidWebhookToken = () => new EmulatedApiError(401, 50027, 'Inval
 export const unauthorized = () => new EmulatedApiError(401, 0, '401: Unauthorized');
 export const notAuthor = () =>
   new EmulatedApiError(403, 50005, 'Cannot edit a message authored by another user');
+export const cannotMessageUser = () => new EmulatedApiError(403, 50007, 'Cannot send messages to this user');
 export const tooLarge = () => new EmulatedApiError(413, 40005, 'Request entity too large');
 
-/** Discord's "Invalid Form Body" with the nested `errors` object it uses. */
+/**
+ * Discord's "Invalid Form Body" with the nested `errors` object it uses: the dotted `field`
+ * (`components.0.components.1.custom_id`) becomes one level per segment, `_errors` at the leaf.
+ */
 export function invalidFormBody(field: string, code: string, message: string): EmulatedApiError {
-  return new EmulatedApiError(400, 50035, 'Invalid Form Body', { [field]: { _errors: [{ code, message }] } });
+  let errors: Record<string, unknown> = { _errors: [{ code, message }] };
+  for (const key of field.split('.').reverse()) errors = { [key]: errors };
+  return new EmulatedApiError(400, 50035, 'Invalid Form Body', errors);
 }

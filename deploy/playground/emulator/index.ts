@@ -4,12 +4,28 @@ export type {
   DiscordEmulatorOptions,
   EmulatorGuildInfo,
   PretendUserSpec,
+} from './emulator.js';
+export type {
+  ClickOptions,
+  ModalSubmitOptions,
+  SelectOptions,
   SentInteraction,
   SlashCommandOptions,
-} from './emulator.js';
+} from './emulator-interactions.js';
+export { EmulatorInputError } from './component-interactions.js';
+export { ButtonStyle, ComponentType } from './components.js';
+export type {
+  StoredActionRow,
+  StoredButton,
+  StoredModal,
+  StoredModalEntry,
+  StoredStringSelect,
+  StoredTextInput,
+} from './components.js';
 export type { AttachmentInput, OptionValue } from './interactions.js';
 export { Permission, OptionType } from './model.js';
 export type {
+  DmChannel,
   EmulatedUser,
   StoredAttachment,
   StoredInteraction,

@@ -11,6 +11,7 @@ import {
   memberPermissions,
   type EmulatedGuild,
   type EmulatedUser,
+  type InteractionKind,
   type RegisteredOption,
   type StoredAttachment,
   type StoredInteraction,
@@ -105,22 +106,16 @@ export function buildSlashInteraction(
   if (input.subcommand) options = [{ name: input.subcommand, type: OptionType.Subcommand, options }];
   if (input.group) options = [{ name: input.group, type: OptionType.SubcommandGroup, options }];
 
-  const id = world.nextId();
-  const token = `aW50ZXJhY3Rpb246${id}:${randomBytes(24).toString('base64url')}`;
-  const member = guild.members.get(user.id) ?? {
-    userId: user.id,
-    roleIds: [],
-    nick: null,
-    joinedAt: new Date(0).toISOString(),
-  };
-  const hasResolved = Object.values(resolved).some((r) => Object.keys(r).length > 0);
-  const appPermissions = memberPermissions(guild, world.applicationId);
-  const payload = {
-    id,
-    application_id: world.applicationId,
+  const base = interactionBase(world, {
+    guild,
+    user,
+    channelId: channel.id,
     type: 2,
-    token,
-    version: 1,
+    commandName: [input.command, input.group, input.subcommand].filter(Boolean).join(' '),
+  });
+  const hasResolved = Object.values(resolved).some((r) => Object.keys(r).length > 0);
+  const payload = {
+    ...base.payload,
     data: {
       id: commandId,
       name: input.command,
@@ -129,12 +124,48 @@ export function buildSlashInteraction(
       options,
       resolved: hasResolved ? resolved : undefined,
     },
+  };
+  const interaction = base.interaction;
+  return { interaction, payload };
+}
+
+/**
+ * What every guild interaction carries, whatever its type: id and token, the channel with the
+ * member's permissions in it, the member, the app's permissions, locales, and the stored record.
+ */
+export function interactionBase(
+  world: EmulatorWorld,
+  input: {
+    guild: EmulatedGuild;
+    user: EmulatedUser;
+    channelId: string;
+    type: InteractionKind;
+    commandName: string;
+  },
+): { payload: Record<string, unknown>; interaction: StoredInteraction } {
+  const { guild, user, type } = input;
+  const { channel } = world.channel(input.channelId);
+  const id = world.nextId();
+  const token = `aW50ZXJhY3Rpb246${id}:${randomBytes(24).toString('base64url')}`;
+  const member = guild.members.get(user.id) ?? {
+    userId: user.id,
+    roleIds: [],
+    nick: null,
+    joinedAt: new Date(0).toISOString(),
+  };
+  const permissions = memberPermissions(guild, user.id).toString();
+  const payload = {
+    id,
+    application_id: world.applicationId,
+    type,
+    token,
+    version: 1,
     guild_id: guild.id,
     guild: { id: guild.id, locale: 'en-US', features: [] },
     channel_id: channel.id,
-    channel: { ...channelPayload(channel), permissions: memberPermissions(guild, user.id).toString() },
-    member: { ...memberPayload(member, user), permissions: memberPermissions(guild, user.id).toString() },
-    app_permissions: appPermissions.toString(),
+    channel: { ...channelPayload(channel), permissions },
+    member: { ...memberPayload(member, user), permissions },
+    app_permissions: memberPermissions(guild, world.applicationId).toString(),
     locale: 'en-US',
     guild_locale: 'en-US',
     entitlements: [],
@@ -146,15 +177,16 @@ export function buildSlashInteraction(
     id,
     token,
     applicationId: world.applicationId,
+    type,
     guildId: guild.id,
     channelId: channel.id,
     userId: user.id,
-    commandName: [input.command, input.group, input.subcommand].filter(Boolean).join(' '),
+    commandName: input.commandName,
     createdAt: world.now(),
     state: 'pending',
     tokenExpired: false,
   };
-  return { interaction, payload };
+  return { payload, interaction };
 }
 
 function resolveValue(

@@ -4,6 +4,8 @@
  * `rest-server.ts` and `gateway-server.ts` read and change it, tests and the playground inspect it.
  */
 
+import type { StoredActionRow, StoredModal } from './components.js';
+
 /** Permission bits used by the emulator (subset of Discord's). */
 export const Permission = {
   Administrator: 1n << 3n,
@@ -39,6 +41,8 @@ export interface EmulatedUser {
   username: string;
   globalName: string | null;
   bot: boolean;
+  /** The user's privacy setting "allow direct messages" is off: posting into their DM answers 50007. */
+  dmsClosed?: boolean;
 }
 
 export interface EmulatedRole {
@@ -63,6 +67,13 @@ export interface EmulatedChannel {
   /** 0 = GUILD_TEXT. */
   type: 0;
   position: number;
+}
+
+/** The DM channel between the bot and one user (type 1), opened with `POST /users/@me/channels`. */
+export interface DmChannel {
+  id: string;
+  type: 1;
+  recipientId: string;
 }
 
 export interface EmulatedGuild {
@@ -101,16 +112,20 @@ export interface MessageRevision {
   /** Which route produced it: the interaction webhook (token) or the channel (bot token). */
   via: 'interaction-callback' | 'webhook' | 'channel';
   flags: number;
+  components: StoredActionRow[];
 }
 
 export interface StoredMessage {
   id: string;
   channelId: string;
-  guildId: string;
+  /** null in a DM channel. */
+  guildId: string | null;
   authorId: string;
   content: string;
   embeds: unknown[];
   attachments: StoredAttachment[];
+  /** Action rows of buttons / selects, as validated wire JSON. */
+  components: StoredActionRow[];
   flags: number;
   /** Set for replies to an interaction (the "original response" and follow-ups). */
   interactionId?: string;
@@ -125,14 +140,29 @@ export interface StoredMessage {
   pings: MessagePings;
 }
 
+/** Interaction types: 2 application command, 3 message component, 5 modal submit. */
+export type InteractionKind = 2 | 3 | 5;
+
 export interface StoredInteraction {
   id: string;
   token: string;
   applicationId: string;
+  type: InteractionKind;
   guildId: string;
   channelId: string;
   userId: string;
+  /** The slash command (`quota set`); for a component or modal, the command of the message it came from. */
   commandName: string;
+  /** The component's or modal's custom id (types 3 and 5). */
+  customId?: string;
+  /** The message a component (or the component that opened this modal) sits on. */
+  sourceMessageId?: string;
+  /** The modal the bot answered with (callback type 9). */
+  modal?: StoredModal;
+  /** The modal was submitted (it closes in the client then). */
+  modalSubmitted?: boolean;
+  /** The callback type the bot answered with (4, 5, 6, 7 or 9). */
+  responseType?: number;
   createdAt: number;
   /** none → deferred | replied (the 3 s deadline); failed if nobody answered in time. */
   state: 'pending' | 'deferred' | 'replied' | 'failed';

@@ -5,6 +5,7 @@
  */
 import {
   memberPermissions,
+  type DmChannel,
   type EmulatedChannel,
   type EmulatedGuild,
   type EmulatedMember,
@@ -76,6 +77,17 @@ export function channelPayload(channel: EmulatedChannel) {
     rate_limit_per_user: 0,
     parent_id: null,
     flags: 0,
+  };
+}
+
+/** A DM channel between the bot and `recipient`. */
+export function dmChannelPayload(dm: DmChannel, recipient: EmulatedUser | undefined) {
+  return {
+    id: dm.id,
+    type: dm.type,
+    last_message_id: null,
+    flags: 0,
+    recipients: recipient ? [userPayload(recipient)] : [],
   };
 }
 
@@ -165,7 +177,7 @@ export function messagePayload(
     id: message.id,
     type: isInteractionReply ? 20 : message.referenceMessageId ? 19 : 0,
     channel_id: message.channelId,
-    guild_id: message.guildId,
+    guild_id: message.guildId ?? undefined,
     author: author
       ? userPayload(author)
       : { id: message.authorId, username: 'unknown', discriminator: '0', avatar: null },
@@ -184,7 +196,7 @@ export function messagePayload(
     reactions: reactions.length > 0 ? reactions : undefined,
     pinned: false,
     flags: message.flags,
-    components: [],
+    components: message.components,
     webhook_id: isInteractionReply ? applicationId : undefined,
     application_id: isInteractionReply ? applicationId : undefined,
     message_reference: message.referenceMessageId
@@ -192,7 +204,7 @@ export function messagePayload(
           type: 0,
           message_id: message.referenceMessageId,
           channel_id: message.channelId,
-          guild_id: message.guildId,
+          guild_id: message.guildId ?? undefined,
         }
       : undefined,
   };

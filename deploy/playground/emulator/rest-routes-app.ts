@@ -3,7 +3,7 @@
  */
 import { EmulatedApiError } from './errors.js';
 import type { RegisteredCommand, RegisteredOption } from './model.js';
-import { userPayload } from './payloads.js';
+import { dmChannelPayload, userPayload } from './payloads.js';
 import type { RouteContext, RouteDef, RouteRequest, RouteResult } from './rest-route-types.js';
 
 function commandFromBody(
@@ -81,6 +81,18 @@ export const appRoutes: RouteDef[] = [
     path: '/users/@me',
     auth: true,
     handle: (ctx) => [200, userPayload(ctx.world.users.get(ctx.world.applicationId)!)],
+  },
+  {
+    // Opens (or returns) the DM channel with a user; whether the user accepts DMs shows on send.
+    method: 'POST',
+    path: '/users/@me/channels',
+    auth: true,
+    handle: (ctx, req) => {
+      const id = req.body.recipient_id;
+      const recipient = typeof id === 'string' ? ctx.world.users.get(id) : undefined;
+      if (!recipient) throw new EmulatedApiError(404, 10013, 'Unknown User');
+      return [200, dmChannelPayload(ctx.world.openDm(recipient.id), recipient)];
+    },
   },
   {
     method: 'GET',

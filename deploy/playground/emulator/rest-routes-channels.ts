@@ -3,7 +3,7 @@
  */
 import { notAuthor, unknownMessage } from './errors.js';
 import { asMessageBody } from './http-util.js';
-import { channelPayload, userPayload } from './payloads.js';
+import { channelPayload, dmChannelPayload, userPayload } from './payloads.js';
 import { MessageFlag } from './world.js';
 import { msg, type RouteDef } from './rest-route-types.js';
 
@@ -13,7 +13,12 @@ export const channelRoutes: RouteDef[] = [
     path: '/channels/:channel',
     auth: true,
     major: 'channel',
-    handle: (ctx, req) => [200, channelPayload(ctx.world.channel(req.params.channel!).channel)],
+    handle: (ctx, req) => {
+      const target = ctx.world.anyChannel(req.params.channel!);
+      if ('dm' in target)
+        return [200, dmChannelPayload(target.dm, ctx.world.users.get(target.dm.recipientId))];
+      return [200, channelPayload(target.channel)];
+    },
   },
   {
     method: 'GET',
@@ -21,7 +26,7 @@ export const channelRoutes: RouteDef[] = [
     auth: true,
     major: 'channel',
     handle: (ctx, req) => {
-      ctx.world.channel(req.params.channel!);
+      ctx.world.anyChannel(req.params.channel!);
       const limit = Math.min(100, Number(req.query.get('limit') ?? 50));
       const list = [...ctx.world.messages.values()]
         .filter(

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
+  cannotMessageUser,
   invalidFormBody,
   invalidWebhookToken,
   tooLarge,
@@ -12,16 +13,19 @@ import {
   unknownInteraction,
   unknownMessage,
 } from './errors.js';
+import { mergePings, resolvePings, validateBody } from './message-rules.js';
 import type {
+  DmChannel,
   EmulatedChannel,
   EmulatedGuild,
   EmulatedUser,
-  MessagePings,
   RegisteredCommand,
   StoredAttachment,
   StoredInteraction,
   StoredMessage,
 } from './model.js';
+
+export { resolvePings } from './message-rules.js';
 
 /** Message flags Discord uses on interaction replies. */
 export const MessageFlag = { Ephemeral: 64, Loading: 128, SuppressNotifications: 4096 } as const;
@@ -34,6 +38,8 @@ export interface MessageBody {
   allowed_mentions?: { parse?: string[]; users?: string[]; roles?: string[]; replied_user?: boolean } | null;
   flags?: number | null;
   message_reference?: { message_id?: string } | null;
+  /** Action rows; checked by `validateMessageComponents`. */
+  components?: unknown[] | null;
 }
 
 /** A file that came with a multipart request, keyed by its form field index (`files[N]`). */
@@ -53,6 +59,8 @@ export interface WorldEvents {
   interactionCreate: [StoredInteraction, unknown];
   interactionUpdate: [StoredInteraction];
   commandsUpdate: [RegisteredCommand[]];
+  /** A user setting changed (DMs closed). */
+  usersUpdate: [];
 }
 
 export interface WorldOptions {
@@ -66,15 +74,14 @@ export interface WorldOptions {
   now?: () => number;
 }
 
-const MAX_CONTENT = 2000;
-const MAX_EMBEDS = 10;
-
 export class EmulatorWorld extends EventEmitter<WorldEvents> {
   readonly users = new Map<string, EmulatedUser>();
   readonly guilds = new Map<string, EmulatedGuild>();
   readonly messages = new Map<string, StoredMessage>();
   readonly interactions = new Map<string, StoredInteraction>();
   readonly commands = new Map<string, RegisteredCommand>();
+  /** DM channels by id (one per user, opened by the bot). */
+  readonly dmChannels = new Map<string, DmChannel>();
   /** Served at `${origin}/attachments/:id/:filename`; set once the HTTP server listens. */
   origin = 'http://127.0.0.1';
   readonly now: () => number;
@@ -98,6 +105,26 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
       if (channel) return { channel, guild };
     }
     throw unknownChannel();
+  }
+
+  /** A guild text channel or a DM channel, by id; 10003 when neither. */
+  anyChannel(channelId: string): { guild: EmulatedGuild; channel: EmulatedChannel } | { dm: DmChannel } {
+    const dm = this.dmChannels.get(channelId);
+    return dm ? { dm } : this.channel(channelId);
+  }
+
+  /** The DM channel with a user, opened on first use (Discord returns the same one every time). */
+  openDm(userId: string): DmChannel {
+    for (const dm of this.dmChannels.values()) if (dm.recipientId === userId) return dm;
+    const dm: DmChannel = { id: this.nextId(), type: 1, recipientId: userId };
+    this.dmChannels.set(dm.id, dm);
+    return dm;
+  }
+
+  /** The DM channel with a user, if the bot opened one. */
+  dmWith(userId: string): DmChannel | undefined {
+    for (const dm of this.dmChannels.values()) if (dm.recipientId === userId) return dm;
+    return undefined;
   }
 
   message(channelId: string | null, messageId: string): StoredMessage {
@@ -138,8 +165,14 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     interactionId?: string;
     extraFlags?: number;
   }): StoredMessage {
-    const { guild } = this.channel(input.channelId);
-    validateBody(input.body);
+    const target = this.anyChannel(input.channelId);
+    const guild = 'guild' in target ? target.guild : null;
+    if ('dm' in target) {
+      const recipient = this.users.get(target.dm.recipientId);
+      // Bots cannot receive DMs from bots; people can turn DMs from server members off.
+      if (!recipient || recipient.bot || recipient.dmsClosed) throw cannotMessageUser();
+    }
+    const components = validateBody(input.body) ?? [];
     const attachments = this.attachmentsFor(input.body, input.files, []);
     const flags =
       ((input.body.flags ?? 0) & (MessageFlag.Ephemeral | MessageFlag.SuppressNotifications)) |
@@ -150,20 +183,23 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     const message: StoredMessage = {
       id: this.nextId(),
       channelId: input.channelId,
-      guildId: guild.id,
+      guildId: guild?.id ?? null,
       authorId: input.authorId,
       content,
       embeds,
       attachments,
+      components,
       flags,
       interactionId: input.interactionId || undefined,
       referenceMessageId: input.body.message_reference?.message_id || undefined,
       createdAt: at,
       editedAt: null,
-      revisions: [{ at, content, embeds, attachments, via: input.via, flags }],
+      revisions: [{ at, content, embeds, attachments, via: input.via, flags, components }],
       reactions: new Map(),
       deleted: false,
-      pings: resolvePings(content, input.body.allowed_mentions, guild),
+      pings: guild
+        ? resolvePings(content, input.body.allowed_mentions, guild)
+        : { everyone: false, users: [], roles: [] },
     };
     this.messages.set(message.id, message);
     this.emit('messageCreate', message);
@@ -176,8 +212,9 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     files: UploadedFile[],
     via: StoredMessage['revisions'][number]['via'],
   ): StoredMessage {
-    validateBody(body);
-    const guild = this.guilds.get(message.guildId);
+    const components = validateBody(body);
+    const guild = message.guildId === null ? undefined : this.guilds.get(message.guildId);
+    if (components !== undefined) message.components = components;
     if (body.content !== undefined) message.content = body.content ?? '';
     if (body.embeds !== undefined) message.embeds = body.embeds ?? [];
     message.attachments = this.attachmentsFor(body, files, message.attachments);
@@ -200,6 +237,7 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
       attachments: message.attachments,
       via,
       flags: message.flags,
+      components: message.components,
     });
     this.emit('messageUpdate', message);
     return message;
@@ -288,76 +326,4 @@ export class EmulatorWorld extends EventEmitter<WorldEvents> {
     }
     return next;
   }
-}
-
-function validateBody(body: MessageBody): void {
-  const content = body.content ?? '';
-  if (typeof content !== 'string')
-    throw invalidFormBody('content', 'BASE_TYPE_REQUIRED', 'Must be a string.');
-  if ([...content].length > MAX_CONTENT) {
-    throw invalidFormBody('content', 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_CONTENT} or fewer in length.`);
-  }
-  const embeds = body.embeds ?? [];
-  if (embeds.length > MAX_EMBEDS)
-    throw invalidFormBody('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
-  let total = 0;
-  for (const raw of embeds) {
-    const e = raw as {
-      title?: string;
-      description?: string;
-      footer?: { text?: string };
-      fields?: { name: string; value: string }[];
-    };
-    const title = e.title ?? '';
-    const description = e.description ?? '';
-    if ([...title].length > 256)
-      throw invalidFormBody('embeds.0.title', 'BASE_TYPE_MAX_LENGTH', 'Must be 256 or fewer in length.');
-    if ([...description].length > 4096) {
-      throw invalidFormBody(
-        'embeds.0.description',
-        'BASE_TYPE_MAX_LENGTH',
-        'Must be 4096 or fewer in length.',
-      );
-    }
-    for (const f of e.fields ?? []) {
-      if ([...f.name].length > 256 || [...f.value].length > 1024) {
-        throw invalidFormBody('embeds.0.fields', 'BASE_TYPE_MAX_LENGTH', 'Field too long.');
-      }
-      total += [...f.name].length + [...f.value].length;
-    }
-    total += [...title].length + [...description].length + [...(e.footer?.text ?? '')].length;
-  }
-  if (total > 6000)
-    throw invalidFormBody('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
-}
-
-/**
- * Who a message notifies. Without `allowed_mentions` Discord parses everything; with it, only the
- * listed kinds/ids. (`@here` counts as everyone.)
- * @see https://discord.com/developers/docs/resources/message#allowed-mentions-object
- */
-export function resolvePings(
-  content: string,
-  allowed: MessageBody['allowed_mentions'],
-  guild: EmulatedGuild,
-): MessagePings {
-  const parse = new Set(allowed ? (allowed.parse ?? []) : ['everyone', 'users', 'roles']);
-  const allowUsers = new Set(allowed?.users ?? []);
-  const allowRoles = new Set(allowed?.roles ?? []);
-  const everyone = parse.has('everyone') && /@(everyone|here)/.test(content);
-  const users = [...content.matchAll(/<@!?(\d{15,21})>/g)]
-    .map((m) => m[1]!)
-    .filter((id) => parse.has('users') || allowUsers.has(id));
-  const roles = [...content.matchAll(/<@&(\d{15,21})>/g)]
-    .map((m) => m[1]!)
-    .filter((id) => guild.roles.has(id) && (parse.has('roles') || allowRoles.has(id)));
-  return { everyone, users: [...new Set(users)], roles: [...new Set(roles)] };
-}
-
-function mergePings(a: MessagePings, b: MessagePings): MessagePings {
-  return {
-    everyone: a.everyone || b.everyone,
-    users: [...new Set([...a.users, ...b.users])],
-    roles: [...new Set([...a.roles, ...b.roles])],
-  };
 }
