@@ -51,7 +51,7 @@ describe('image prompts', () => {
     const job = await getJob(stack.farm, sent.id);
     expect(job?.prompts).toEqual([]);
     expect(job?.imagePrompts).toHaveLength(1);
-    expect(job?.imagePrompts[0]!.weight).toBe(1);
+    expect(job?.imagePrompts[0]?.weight).toBe(1);
     expect([...(await stack.farm.images.getBlob(job!.imagePrompts[0]!.image.key))!]).toEqual([...circle]);
     if (stack.rendererKind === 'real') {
       const j = await judged(done.attachments[0]!.data);
