@@ -26,11 +26,15 @@ import {
   type FarmSettings,
   type NatsConnection,
 } from '../../shared/src/index.js';
+import { ClickCooldown } from './core/click-cooldown.js';
 import { createEditPacer } from './core/frame-editor.js';
 import type { ModelFacts } from './core/imagine-request.js';
+import { handleButtonClick, type ButtonHandlerDeps } from './discord/buttons.js';
+import { clickOf, responderOf } from './discord/buttons-discord.js';
 import type { BotContext } from './discord/context.js';
 import { handleBlend } from './discord/blend-command.js';
 import { handleHistory, handleHistoryButton } from './discord/history-command.js';
+import { parseHistoryButton } from './discord/history-view.js';
 import { handleImagine } from './discord/imagine-command.js';
 import { DiscordMessagePort } from './discord/message-port.js';
 import { handleFarm, handleQuota, handleSettings } from './discord/moderator-commands.js';
@@ -65,6 +69,8 @@ export interface BotOptions {
   /** Switch from the interaction token to the channel message after this long (default 14 min). */
   tokenSwitchAfterMs?: number;
   now?: () => number;
+  /** Per-member pause between renders started from buttons (default 3000 ms; spam protection). */
+  buttonCooldownMs?: number;
   /** Port of the Prometheus `/metrics` endpoint (METRICS_PORT); 0 or absent: off. */
   metricsPort?: number;
 }
@@ -114,13 +120,16 @@ function createClient(options: BotOptions): Client {
   });
 }
 
-/** Routes slash commands and reactions to their handlers; a failure gets a private apology. */
-function listen(client: Client, ctx: BotContext): void {
+/** Routes slash commands, buttons, modals and reactions to their handlers; a failure gets a private apology. */
+function listen(client: Client, ctx: BotContext, buttons: ButtonHandlerDeps): void {
   const log = ctx.log;
   client.on(Events.InteractionCreate, (interaction) => {
     let handled: Promise<unknown>;
     if (interaction.isChatInputCommand()) handled = dispatchCommand(interaction, ctx);
-    else if (interaction.isButton()) handled = handleHistoryButton(interaction, ctx);
+    else if (interaction.isButton() && parseHistoryButton(interaction.customId))
+      handled = handleHistoryButton(interaction, ctx);
+    else if (interaction.isButton() || interaction.isModalSubmit())
+      handled = handleButtonClick(clickOf(interaction), responderOf(interaction), buttons);
     else return;
     void handled.catch(async (err: unknown) => {
       log.error({ err, interactionId: interaction.id }, 'interaction failed');
@@ -172,6 +181,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     editMinIntervalMs: options.editMinIntervalMs,
     tokenSwitchAfterMs: options.tokenSwitchAfterMs,
     now,
+    model: options.model,
   });
   const ctx: BotContext = {
     ...nats,
@@ -184,7 +194,7 @@ export async function startBot(options: BotOptions): Promise<BotHandle> {
     now,
     randomSeed: () => randomInt(0, 2 ** 32),
   };
-  listen(client, ctx);
+  listen(client, ctx, { ctx, cooldown: new ClickCooldown(options.buttonCooldownMs ?? 3000, now) });
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {

@@ -25,6 +25,7 @@ export function jobInput(
     steps: p.steps,
     cutn: p.cutn,
     initImage,
+    ...p.options,
     model: p.model,
     requester: {
       userId: record.requesterId,

@@ -25,6 +25,8 @@ import type {
   RenderRecords,
   RenderTracker,
 } from './core/ports.js';
+import type { ModelFacts } from './core/imagine-request.js';
+import { nextLargerSize } from './core/render-buttons.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
 import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
 import { deliverByDm } from './dm-delivery.js';
@@ -45,6 +47,8 @@ export interface RenderServiceOptions {
   editMinIntervalMs?: number;
   tokenSwitchAfterMs?: number;
   now?: () => number;
+  /** The model the bot renders with: finished renders get an Upscale button when it has a larger size. */
+  model?: ModelFacts;
 }
 
 interface Tracker {
@@ -241,7 +245,15 @@ export class RenderService implements JobFeedHandler, RenderTracker {
       parentLink: record.parentMessageId
         ? messageLink(record.guildId, record.channelId, record.parentMessageId)
         : undefined,
+      origin: record.origin,
+      buttons: { jobId: record.jobId, canUpscale: this.canUpscale(record) },
     };
+  }
+
+  private canUpscale(record: RenderRecord): boolean {
+    const model = this.o.model;
+    const p = record.params;
+    return model?.name === p.model && nextLargerSize(model, p.width, p.height) !== undefined;
   }
 
   private payload(t: Tracker) {

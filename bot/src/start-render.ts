@@ -1,5 +1,5 @@
 /**
- * Starting a render, the one way every entry point does it (`/imagine`, 🔁, future buttons):
+ * Starting a render, the one way every entry point does it (`/imagine`, 🔁, the render buttons):
  * charge the quota (compare-and-set; a refusal comes back before anything is shown), open the
  * render message, store the init image, write the render record, submit the job, follow it.
  * When anything after the charge fails, the charge is refunded and the record marked failed.
@@ -16,7 +16,7 @@ import type {
   RenderTracker,
 } from './core/ports.js';
 import type { ChargeRefusal } from './core/quota.js';
-import type { InteractionReply, RenderParams, RenderRecord } from './core/render-record.js';
+import type { InteractionReply, RenderOrigin, RenderParams, RenderRecord } from './core/render-record.js';
 import { jobInput } from './render-job.js';
 
 export const CANCEL_EMOJI = '❌';
@@ -46,8 +46,8 @@ export interface RenderOrder {
   requester: { id: string; name: string; interactionId?: string };
   params: RenderParams;
   quota: { rule: QuotaRule; maxConcurrent: number };
-  /** The render this one rerolls. */
-  parent?: { jobId: string; messageId: string };
+  /** The render this one comes from, and how (lineage). */
+  parent?: { jobId: string; messageId: string; origin: RenderOrigin };
   attachmentSizeLimit?: number;
   /** New init image bytes to store under `params.initImageKey` before the job is submitted. */
   initImage?: { contentType: string; load: () => Promise<Uint8Array> };
@@ -124,6 +124,7 @@ function renderRecord(order: RenderOrder, messageId: string, now: number): Rende
     params: order.params,
     parentJobId: order.parent?.jobId,
     parentMessageId: order.parent?.messageId,
+    origin: order.parent?.origin,
     state: 'active',
     createdAt: new Date(now).toISOString(),
   };

@@ -138,6 +138,16 @@ describe('/show', () => {
     expect(description).toContain('a green square');
     expect(description).toContain(`<@${stack.emulator.users.alice!.id}>`);
     expect(shown.content).toContain(message.id);
+    // With the original's buttons (their custom ids name the job): a click works from here too.
+    expect(buttonsOf(shown).map((b) => b.custom_id)).toEqual(buttonsOf(message).map((b) => b.custom_id));
+    const before = new Set(stack.emulator.messages().map((m) => m.id));
+    clickButton(stack.emulator, { user: 'bob', messageId: shown.id, label: 'Reroll' });
+    const reroll = await stack.emulator.waitFor(
+      () =>
+        stack.emulator.messages().find((m) => !before.has(m.id) && descriptions(m)[0]?.includes(message.id)),
+      { what: 'the reroll from the shown render' },
+    );
+    expect((await waitFinished(stack.emulator, reroll.id)).content).toMatch(/^✅ Done/u);
   });
 
   it('answers an unknown id and another server’s render alike, privately', async () => {

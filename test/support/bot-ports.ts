@@ -333,7 +333,9 @@ export interface MemoryBot extends BotContext {
 }
 
 /** A bot context on in-memory ports, with a real render service (edits without pacing). */
-export function memoryBot(options: { now?: () => number; seeds?: number[] } = {}): MemoryBot {
+export function memoryBot(
+  options: { now?: () => number; seeds?: number[]; model?: ModelFacts } = {},
+): MemoryBot {
   const now = options.now ?? Date.now;
   const seeds = [...(options.seeds ?? [])];
   const log = createLogger({ level: 'silent', name: 'bot-test' });
@@ -348,12 +350,13 @@ export function memoryBot(options: { now?: () => number; seeds?: number[] } = {}
     status: new MemoryFarmInfo(),
     members: new MemoryMembers(),
   };
-  const renders = new RenderService({ ...ports, log, editMinIntervalMs: 0, now });
+  const model = options.model ?? TEST_MODEL;
+  const renders = new RenderService({ ...ports, log, editMinIntervalMs: 0, now, model });
   return {
     ...ports,
     renders,
     botUserId: () => 'bot-user',
-    model: TEST_MODEL,
+    model,
     log,
     now,
     randomSeed: () => seeds.shift() ?? 4242,

@@ -63,6 +63,10 @@ export interface DiscordStackOptions {
   testEngineStepMs?: number;
   /** More environment for the renderer process (e.g. `JOB_MAX_QUEUE_S`). */
   rendererEnv?: Record<string, string>;
+  /** `test-engine`: the deterministic test engine whatever the environment says. */
+  renderer?: 'test-engine';
+  /** Changes to the model facts the bot is given (e.g. more sizes, with the test engine). */
+  modelFacts?: Partial<ModelFacts>;
 }
 
 function useRealRenderer(): boolean {
@@ -121,7 +125,7 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   const nc = farm.nc;
   const botSeedFile = nats.env('bot').NATS_NKEY_FILE;
   const botSeed = botSeedFile ? await readNkeySeed(botSeedFile) : undefined;
-  const real = useRealRenderer();
+  const real = options.renderer !== 'test-engine' && useRealRenderer();
   if (!real)
     process.stderr.write(
       '[discord-stack] using the deterministic test engine in the renderer process (no models/tiny-shapes bundle or TESSERA_E2E_RENDERER=test)\n',
@@ -129,7 +133,7 @@ export async function startDiscordStack(options: DiscordStackOptions = {}): Prom
   const renderer = spawnRenderer(nats, real, options.testEngineStepMs ?? 25, options.rendererEnv);
   // The bot refuses models no renderer serves: start it once the renderer has announced itself.
   await waitForRenderer(nc, renderer);
-  const model = await loadModelFacts(MODEL, path.join(repoRoot, 'models'));
+  const model = { ...(await loadModelFacts(MODEL, path.join(repoRoot, 'models'))), ...options.modelFacts };
   const rest = new REST({ api: emulator.apiBase }).setToken(emulator.botToken);
   await deployCommands({ rest, applicationId: emulator.applicationId, guildId: emulator.guild.id, model });
 

@@ -28,12 +28,22 @@ export interface MessageImage {
   data: Uint8Array;
 }
 
+/** A button under a render message; `customId` comes from `custom-id.ts`. */
+export interface MessageButton {
+  customId: string;
+  label: string;
+  emoji?: string;
+  style: 'primary' | 'secondary' | 'success' | 'danger';
+}
+
 /** One complete state of the message. */
 export interface RenderPayload {
   content: string;
   /** A plain Discord embed object; the port points its image at the attachment. */
   embed?: Record<string, unknown>;
   image?: MessageImage;
+  /** Rows of buttons under the message (Discord: at most 5 rows of 5); absent: none. */
+  components?: MessageButton[][];
   /** The last state (done / failed / cancelled): sent even if it waits, and `finish` resolves on it. */
   final?: boolean;
 }

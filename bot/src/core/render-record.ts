@@ -4,6 +4,7 @@
  * Ids only, no secrets: a restarted bot edits the channel message with its bot token.
  */
 import { z } from 'zod';
+import { LoopOptions } from '../../../shared/src/loop-options.js';
 
 export const RenderParams = z.object({
   promptText: z.string().max(2000),
@@ -23,8 +24,14 @@ export const RenderParams = z.object({
     .array(z.object({ key: z.string().max(256), weight: z.number() }))
     .max(4)
     .optional(),
+  /** The reference loop's options (zoom video, init weight …); absent: the model's defaults. */
+  options: LoopOptions.optional(),
 });
 export type RenderParams = z.infer<typeof RenderParams>;
+
+/** The ways a render can come from another one (lineage). */
+export const RENDER_ORIGINS = ['reroll', 'variation', 'upscale', 'zoom', 'edit'] as const;
+export type RenderOrigin = (typeof RENDER_ORIGINS)[number];
 
 export const RenderRecord = z.object({
   v: z.literal(1),
@@ -39,6 +46,8 @@ export const RenderRecord = z.object({
   params: RenderParams,
   parentJobId: z.string().optional(),
   parentMessageId: z.string().optional(),
+  /** How this render came from its parent (the 🔁 reaction or a button); absent on old records: a reroll. */
+  origin: z.enum(RENDER_ORIGINS).optional(),
   state: z.enum(['active', 'done', 'failed', 'cancelled', 'deleted']),
   /** Object-store key of the finished picture (set when the render is done; `/show`, `/history`). */
   imageKey: z.string().max(256).optional(),

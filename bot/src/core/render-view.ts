@@ -5,6 +5,8 @@
  */
 import { formatEta } from './eta.js';
 import type { MessageImage, RenderPayload } from './frame-editor.js';
+import { ORIGIN_WORDS, renderButtons, type ButtonFacts } from './render-buttons.js';
+import type { RenderOrigin } from './render-record.js';
 import { displayText } from './text-safety.js';
 
 export interface RenderFacts {
@@ -19,8 +21,12 @@ export interface RenderFacts {
   model: string;
   /** Weights of the image prompts, if the render has any (`/imagine image_prompt_N`, `/blend`). */
   imageWeights?: number[];
-  /** Link to the message this render rerolls. */
+  /** Link to the message this render comes from. */
   parentLink?: string;
+  /** How it comes from it (absent: a reroll, as records from before buttons). */
+  origin?: RenderOrigin;
+  /** With these, a finished render gets its buttons. */
+  buttons?: ButtonFacts;
 }
 
 export type RenderState =
@@ -86,7 +92,7 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
     );
   if (facts.avoidText) lines.push(`**Avoid:** ${displayText(facts.avoidText, 500)}`);
   lines.push(`**Requested by** <@${facts.requesterId}>`);
-  if (facts.parentLink) lines.push(`🔁 Reroll of ${facts.parentLink}`);
+  if (facts.parentLink) lines.push(`${ORIGIN_WORDS[facts.origin ?? 'reroll']} ${facts.parentLink}`);
   if (state.kind === 'failed') lines.push(`**Why:** ${displayText(state.reason, 900)}`);
   if (state.kind === 'cancelled' || state.kind === 'cancelling')
     lines.push(`**Cancelled by** <@${state.by}>`);
@@ -103,5 +109,7 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
     ],
   };
   const image = frameName(state);
-  return { content: statusLine(state), embed, image };
+  const ended = state.kind === 'done' || state.kind === 'failed' || state.kind === 'cancelled';
+  const components = ended && facts.buttons ? renderButtons(facts.buttons, state.kind) : undefined;
+  return { content: statusLine(state), embed, image, components };
 }

@@ -3,10 +3,19 @@
  * per-route queues and 429 handling apply). Raw routes rather than `Interaction` objects because
  * a restarted bot only has the stored token and ids.
  */
-import { DiscordAPIError, HTTPError, Routes, type REST, type RawFile } from 'discord.js';
+import {
+  ButtonStyle,
+  ComponentType,
+  DiscordAPIError,
+  HTTPError,
+  Routes,
+  type REST,
+  type RawFile,
+} from 'discord.js';
 import {
   MessageEditError,
   type EditTarget,
+  type MessageButton,
   type MessageEditPort,
   type RenderPayload,
 } from '../core/frame-editor.js';
@@ -18,6 +27,29 @@ function contentTypeOf(name: string): string {
   if (name.endsWith('.webp')) return 'image/webp';
   if (name.endsWith('.jpg') || name.endsWith('.jpeg')) return 'image/jpeg';
   return 'application/octet-stream';
+}
+
+const BUTTON_STYLES = {
+  primary: ButtonStyle.Primary,
+  secondary: ButtonStyle.Secondary,
+  success: ButtonStyle.Success,
+  danger: ButtonStyle.Danger,
+} as const;
+
+/** Discord's action rows of buttons (component types 1 and 2). */
+export function toComponentRows(rows: MessageButton[][]): Record<string, unknown>[] {
+  return rows
+    .filter((row) => row.length > 0)
+    .map((row) => ({
+      type: ComponentType.ActionRow,
+      components: row.map((b) => ({
+        type: ComponentType.Button,
+        style: BUTTON_STYLES[b.style],
+        label: b.label,
+        custom_id: b.customId,
+        emoji: b.emoji ? { name: b.emoji } : undefined,
+      })),
+    }));
 }
 
 /** JSON body + files for a message create/edit from a render payload. */
@@ -33,6 +65,8 @@ export function toRestBody(payload: RenderPayload): { body: Record<string, unkno
       embeds: embed ? [embed] : [],
       // Listing exactly the new file replaces the previous frame instead of piling frames up.
       attachments: image ? [{ id: 0, filename: image.name }] : [],
+      // Every state lists its buttons (none until the render is finished).
+      components: toComponentRows(payload.components ?? []),
       allowed_mentions: NO_PINGS,
     },
     files: image

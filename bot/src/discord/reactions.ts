@@ -101,7 +101,7 @@ async function reroll(
     requester: { id: input.userId, name: ctx.members.username(input.userId) ?? input.userId },
     params,
     quota: { rule, maxConcurrent: settings.maxConcurrentPerUser },
-    parent: { jobId: record.jobId, messageId: record.messageId },
+    parent: { jobId: record.jobId, messageId: record.messageId, origin: 'reroll' },
     attachmentSizeLimit: record.attachmentSizeLimit,
     openMessage: async () => ({
       messageId: await ctx.port.post(

@@ -8,6 +8,8 @@
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { JobId } from '../../../shared/src/index.js';
 import { findBannedWords } from '../core/guild-settings.js';
+import type { ModelFacts } from '../core/imagine-request.js';
+import { nextLargerSize } from '../core/render-buttons.js';
 import type { RenderRecord } from '../core/render-record.js';
 import { renderPayload, type RenderFacts } from '../core/render-view.js';
 import { fitImage } from '../image-fit.js';
@@ -49,8 +51,8 @@ export function showRefusal(
   return undefined;
 }
 
-/** What the re-posted message says about the render (as its own message does). */
-export function showFacts(record: RenderRecord): RenderFacts {
+/** What the re-posted message says about the render (as its own message does), with its buttons. */
+export function showFacts(record: RenderRecord, model: ModelFacts): RenderFacts {
   const p = record.params;
   return {
     promptText: p.promptText,
@@ -66,6 +68,12 @@ export function showFacts(record: RenderRecord): RenderFacts {
     parentLink: record.parentMessageId
       ? messageLink(record.guildId, record.channelId, record.parentMessageId)
       : undefined,
+    origin: record.origin,
+    // The same custom ids as under the original: the buttons act on the render, wherever they are.
+    buttons: {
+      jobId: record.jobId,
+      canUpscale: model.name === p.model && nextLargerSize(model, p.width, p.height) !== undefined,
+    },
   };
 }
 
@@ -99,7 +107,7 @@ export async function handleShow(i: ChatInputCommandInteraction, ctx: BotContext
   if (!png) return void (await refuse(i, 'The picture of that render is no longer stored.'));
   await i.deferReply();
   const fitted = await fitImage(png, i.attachmentSizeLimit, `tessera-${record.params.seed}`);
-  const payload = renderPayload(showFacts(record), {
+  const payload = renderPayload(showFacts(record, ctx.model), {
     kind: 'done',
     image: fitted.data,
     imageName: fitted.name,

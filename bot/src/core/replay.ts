@@ -1,0 +1,97 @@
+/**
+ * Replay: the exact `/imagine` command and the equivalent `npx tessera imagine` line that make
+ * a render again byte for byte (same prompts, seed, steps, cutouts, size, model, options and
+ * init picture; the engine is deterministic per execution provider), and its lineage. Pure.
+ */
+import { ORIGIN_WORDS } from './render-buttons.js';
+import type { RenderRecord } from './render-record.js';
+
+/** Discord's limit for a message's content. */
+export const MAX_MESSAGE_CHARS = 2000;
+
+/** One render of the chain with the link to its message. */
+export interface LineageEntry {
+  record: RenderRecord;
+  link: string;
+}
+
+/** A string for a POSIX shell, in single quotes. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The prompts as the prompt syntax writes them (`text:weight[:stop]` joined by ` | `). */
+export function promptLine(prompts: RenderRecord['params']['prompts']): string {
+  return prompts.map((p) => `${p.text}:${p.weight}${p.stop === undefined ? '' : `:${p.stop}`}`).join(' | ');
+}
+
+/** Text inside a Discord code block (a triple backtick would end it). */
+function inCode(s: string): string {
+  return s.replace(/```/g, '`\u200b``');
+}
+
+/** The `/imagine` command as a person types it. */
+export function imagineCommand(r: RenderRecord, optionsText: string): string {
+  const p = r.params;
+  const parts = [`/imagine prompt:${p.promptText}`];
+  if (p.avoidText) parts.push(`avoid:${p.avoidText}`);
+  parts.push(`seed:${p.seed}`, `steps:${p.steps}`, `size:${p.width}x${p.height}`, `quality:${p.quality}`);
+  if (optionsText) parts.push(`options:${optionsText}`);
+  if (p.initImageKey) parts.push('init_image:(the picture named below)');
+  return parts.join(' ');
+}
+
+/** The CLI line: explicit cutouts, so no preset is involved. */
+export function cliCommand(r: RenderRecord, optionsText: string): string {
+  const p = r.params;
+  const parts = [
+    'npx tessera imagine',
+    shellQuote(promptLine(p.prompts)),
+    `--seed ${p.seed}`,
+    `--steps ${p.steps}`,
+    `--cutn ${p.cutn}`,
+    `--size ${p.width}x${p.height}`,
+    `--model ${p.model}`,
+  ];
+  if (optionsText) parts.push(`--options ${shellQuote(optionsText)}`);
+  if (p.initImageKey) parts.push('--init picture.png');
+  return parts.join(' ');
+}
+
+/** The chain from this render back to its first ancestor (the records found, newest first). */
+export function lineageLines(chain: LineageEntry[]): string[] {
+  return chain.map(({ record, link }, i) => {
+    const who = i === 0 ? 'this render' : link;
+    const how = record.origin ?? (record.parentJobId ? 'reroll' : undefined);
+    const from = how && record.parentJobId ? ` — ${ORIGIN_WORDS[how]} ↓` : ' — the original';
+    return `${i === 0 ? '•' : '↳'} ${who} · seed ${record.params.seed}${from}`;
+  });
+}
+
+/**
+ * The Replay answer. `initFrom` is the link to the message whose picture was the init image
+ * (download it as picture.png); the lineage is dropped first when the text is too long.
+ */
+export function replayText(chain: LineageEntry[], optionsText: string, initFrom: string | undefined): string {
+  const r = chain[0]!.record;
+  const head = [
+    '**Replay** — these make this picture again, byte for byte (same model and execution provider):',
+    '```',
+    inCode(imagineCommand(r, optionsText)),
+    '```',
+    '```',
+    inCode(cliCommand(r, optionsText)),
+    '```',
+  ];
+  if (r.params.initImageKey)
+    head.push(
+      initFrom
+        ? `Init image: the picture of ${initFrom} (attach it; for the CLI save it as picture.png).`
+        : 'Init image: an uploaded picture (attach the same file).',
+    );
+  const lineage = ['**Lineage**', ...lineageLines(chain)];
+  const full = [...head, ...lineage].join('\n');
+  if (full.length <= MAX_MESSAGE_CHARS) return full;
+  const short = head.join('\n');
+  return short.length <= MAX_MESSAGE_CHARS ? short : `${short.slice(0, MAX_MESSAGE_CHARS - 1)}…`;
+}
