@@ -3,6 +3,8 @@ import { defaultGuildSettings } from '../../bot/src/core/guild-settings.js';
 import { checkImagePrompts, parseImageWeights } from '../../bot/src/core/image-prompts.js';
 import { validateImagine, type ModelFacts } from '../../bot/src/core/imagine-request.js';
 import { blendOptions } from '../../bot/src/discord/blend-command.js';
+import { imagineCommand, replayText } from '../../bot/src/core/replay.js';
+import type { RenderRecord } from '../../bot/src/core/render-record.js';
 import { jobInput } from '../../bot/src/render-job.js';
 import { RenderJob } from '../../shared/src/index.js';
 
@@ -93,43 +95,51 @@ describe('validateImagine with image prompts', () => {
   });
 });
 
+const imageRecord: RenderRecord = {
+  v: 1,
+  jobId: '500000000000000001',
+  guildId: '200000000000000001',
+  channelId: '300000000000000001',
+  messageId: '700000000000000001',
+  applicationId: '600000000000000001',
+  requesterId: '400000000000000001',
+  requesterName: 'alice',
+  params: {
+    promptText: '',
+    prompts: [],
+    imagePrompts: [
+      { key: 'inputs/500000000000000001/prompt-1-a.png', weight: 1 },
+      { key: 'inputs/500000000000000001/prompt-2-b.png', weight: 0.5 },
+    ],
+    seed: 1,
+    steps: 10,
+    cutn: 8,
+    width: 64,
+    height: 64,
+    quality: 'standard',
+    model: 'tiny-shapes',
+  },
+  state: 'active',
+  createdAt: new Date(0).toISOString(),
+};
+
 describe('the job of an image-prompt render', () => {
   it('carries the image prompt keys and weights and satisfies the contract without text prompts', () => {
-    const input = jobInput(
-      {
-        v: 1,
-        jobId: '500000000000000001',
-        guildId: '200000000000000001',
-        channelId: '300000000000000001',
-        messageId: '700000000000000001',
-        applicationId: '600000000000000001',
-        requesterId: '400000000000000001',
-        requesterName: 'alice',
-        params: {
-          promptText: '',
-          prompts: [],
-          imagePrompts: [
-            { key: 'inputs/500000000000000001/prompt-1-a.png', weight: 1 },
-            { key: 'inputs/500000000000000001/prompt-2-b.png', weight: 0.5 },
-          ],
-          seed: 1,
-          steps: 10,
-          cutn: 8,
-          width: 64,
-          height: 64,
-          quality: 'standard',
-          model: 'tiny-shapes',
-        },
-        state: 'active',
-        createdAt: new Date(0).toISOString(),
-      },
-      undefined,
-      { username: 'alice' },
-    );
+    const input = jobInput(imageRecord, undefined, { username: 'alice' });
     const job = RenderJob.parse(input);
     expect(job.imagePrompts).toEqual([
       { image: { key: 'inputs/500000000000000001/prompt-1-a.png' }, weight: 1 },
       { image: { key: 'inputs/500000000000000001/prompt-2-b.png' }, weight: 0.5 },
     ]);
+  });
+});
+
+describe('Replay of an image-prompt render', () => {
+  it('names the image prompt options and weights and says the pictures must be attached again', () => {
+    expect(imagineCommand(imageRecord, '')).toBe(
+      '/imagine seed:1 steps:10 size:64x64 quality:standard image_prompt_1:(picture 1) image_prompt_2:(picture 2) image_weights:1,0.5',
+    );
+    const text = replayText([{ record: imageRecord, link: 'l' }], '', undefined);
+    expect(text).toContain('Image prompts: 2 uploaded pictures');
   });
 });
