@@ -6,6 +6,7 @@
  */
 import type {
   DiscordEmulator,
+  StoredActionRow,
   StoredAttachment,
   StoredInteraction,
   StoredMessage,
@@ -31,9 +32,33 @@ export interface EmbedView {
   footer: string | null;
 }
 
+/** A button or select under a message, as the page draws it. */
+export type ComponentView =
+  | {
+      kind: 'button';
+      /** primary | secondary | success | danger | link */
+      style: string;
+      label: string | null;
+      emoji: string | null;
+      customId: string | null;
+      url: string | null;
+      disabled: boolean;
+    }
+  | {
+      kind: 'select';
+      customId: string;
+      placeholder: string | null;
+      options: { label: string; value: string; description: string | null }[];
+      minValues: number;
+      maxValues: number;
+      disabled: boolean;
+    };
+
 export interface MessageView {
   id: string;
   channelId: string;
+  /** In the viewer's DMs with the bot rather than a server channel. */
+  dm: boolean;
   author: PersonView;
   createdAt: number;
   editedAt: number | null;
@@ -44,12 +69,15 @@ export interface MessageView {
   /** Other attachments, as download links. */
   files: { url: string; name: string; size: number }[];
   reactions: { emoji: string; count: number; me: boolean; bot: boolean }[];
+  /** Action rows of buttons / selects. */
+  components: ComponentView[][];
   ephemeral: boolean;
   /** Deferred reply still "thinking…". */
   loading: boolean;
   /** A notice the page shows in place of a reply (the bot did not answer in time). */
   notice?: 'no-response';
-  interaction: { user: PersonView; command: string } | null;
+  /** What the reply answers: a slash command, or a click (a component or a modal from one). */
+  interaction: { user: PersonView; command: string; kind: 'command' | 'component' | 'modal' } | null;
   reference: { id: string; author: PersonView | null; snippet: string } | null;
   revision: number;
 }
@@ -113,9 +141,47 @@ function embedView(raw: unknown, attachments: StoredAttachment[], used: Set<stri
   };
 }
 
-/** Who may see a message: everyone, or only the user whose interaction an ephemeral reply answers. */
+const STYLES = ['', 'primary', 'secondary', 'success', 'danger', 'link'];
+
+export function componentViews(rows: StoredActionRow[]): ComponentView[][] {
+  return rows.map((row) =>
+    row.components.map((c): ComponentView => {
+      if (c.type === 3)
+        return {
+          kind: 'select',
+          customId: c.custom_id,
+          placeholder: c.placeholder ?? null,
+          options: c.options.map((o) => ({
+            label: o.label,
+            value: o.value,
+            description: o.description ?? null,
+          })),
+          minValues: c.min_values,
+          maxValues: c.max_values,
+          disabled: c.disabled,
+        };
+      return {
+        kind: 'button',
+        style: STYLES[c.style] ?? 'secondary',
+        label: c.label ?? null,
+        emoji: c.emoji?.name ?? null,
+        customId: c.custom_id ?? null,
+        url: c.url ?? null,
+        disabled: c.disabled,
+      };
+    }),
+  );
+}
+
+const KINDS = { 2: 'command', 3: 'component', 5: 'modal' } as const;
+
+/**
+ * Who may see a message: everyone in a server channel, only the recipient in a DM, and only the
+ * user whose interaction an ephemeral reply answers.
+ */
 export function visibleTo(world: EmulatorWorld, m: StoredMessage, viewerId: string): boolean {
   if (m.deleted) return false;
+  if (m.guildId === null) return world.dmChannels.get(m.channelId)?.recipientId === viewerId;
   if ((m.flags & MessageFlag.Ephemeral) === 0) return true;
   const interaction = m.interactionId ? world.interactions.get(m.interactionId) : undefined;
   return interaction?.userId === viewerId;
@@ -132,6 +198,7 @@ export function messageView(world: EmulatorWorld, m: StoredMessage, viewerId: st
   return {
     id: m.id,
     channelId: m.channelId,
+    dm: m.guildId === null,
     author: personView(world, m.guildId, m.authorId),
     createdAt: m.createdAt,
     editedAt: m.editedAt,
@@ -151,11 +218,10 @@ export function messageView(world: EmulatorWorld, m: StoredMessage, viewerId: st
         me: who.has(viewerId),
         bot: who.has(world.applicationId),
       })),
+    components: componentViews(m.components),
     ephemeral: (m.flags & MessageFlag.Ephemeral) !== 0,
     loading: (m.flags & MessageFlag.Loading) !== 0,
-    interaction: interaction
-      ? { user: personView(world, m.guildId, interaction.userId), command: interaction.commandName }
-      : null,
+    interaction: interaction ? interactionView(world, interaction) : null,
     reference: ref
       ? {
           id: ref.id,
@@ -179,6 +245,7 @@ export function noResponseView(
   return {
     id: `no-response-${i.id}`,
     channelId: i.channelId,
+    dm: false,
     author: personView(world, i.guildId, world.applicationId),
     createdAt: i.createdAt,
     editedAt: null,
@@ -187,11 +254,19 @@ export function noResponseView(
     images: [],
     files: [],
     reactions: [],
+    components: [],
     ephemeral: true,
     loading: false,
     notice: 'no-response',
-    interaction: { user: personView(world, i.guildId, i.userId), command: i.commandName },
+    interaction: interactionView(world, i),
     reference: null,
     revision: 1,
   };
+}
+
+function interactionView(
+  world: EmulatorWorld,
+  i: StoredInteraction,
+): NonNullable<MessageView['interaction']> {
+  return { user: personView(world, i.guildId, i.userId), command: i.commandName, kind: KINDS[i.type] };
 }

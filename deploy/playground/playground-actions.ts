@@ -1,5 +1,13 @@
-/** What a pretend user does from the page: run a slash command typed as text, toggle a reaction. */
-import type { DiscordEmulator, OptionValue } from './emulator/index.js';
+/**
+ * What a pretend user does from the page: run a slash command typed as text, toggle a reaction,
+ * click a button (or pick in a select), submit or close a modal, close or open their DMs.
+ */
+import {
+  EmulatorInputError,
+  type DiscordEmulator,
+  type ModalValue,
+  type OptionValue,
+} from './emulator/index.js';
 import { parseCommandLine, type NameLookups } from './command-line.js';
 import { MAX_FILE_BYTES, RequestError, str } from './playground-http.js';
 import { commandsOf, userKey } from './playground-state.js';
@@ -82,4 +90,73 @@ export function toggleReaction(
   if (had) emu.removeReaction({ user, messageId, emoji });
   else emu.addReaction({ user, messageId, emoji });
   return { ok: true, reacted: !had };
+}
+
+/** Runs a pretend user's action; what the Discord client would not allow becomes a 400. */
+function asUser<T>(action: () => T): T {
+  try {
+    return action();
+  } catch (err) {
+    if (err instanceof EmulatorInputError) throw new RequestError(400, err.message);
+    throw err;
+  }
+}
+
+/** `{ user, messageId, customId, values? }`: a click on a button, or a pick in a select with values. */
+export function clickComponent(
+  emu: DiscordEmulator,
+  body: Record<string, unknown>,
+): { ok: true; interactionId: string } {
+  const user = userKey(emu, str(body, 'user'));
+  const messageId = str(body, 'messageId');
+  const customId = str(body, 'customId');
+  const values = body.values;
+  if (values !== undefined && (!Array.isArray(values) || values.some((v) => typeof v !== 'string')))
+    throw new RequestError(400, 'values: expected an array of strings');
+  const m = emu.message(messageId);
+  if (!m || m.deleted) throw new RequestError(404, 'unknown message');
+  const sent = asUser(() =>
+    values === undefined
+      ? emu.clickButton({ user, messageId, customId })
+      : emu.selectOption({ user, messageId, customId, values: values as string[] }),
+  );
+  return { ok: true, interactionId: sent.id };
+}
+
+/**
+ * `{ user, interactionId, values }` submits the modal that interaction opened;
+ * `{ user, interactionId, cancel: true }` closes it unsent (the page stops offering it).
+ */
+export function answerModal(
+  emu: DiscordEmulator,
+  body: Record<string, unknown>,
+  dismissed: Set<string>,
+): { ok: true; interactionId?: string } {
+  const user = userKey(emu, str(body, 'user'));
+  const interactionId = str(body, 'interactionId');
+  const opener = emu.interaction(interactionId);
+  if (!opener?.modal || opener.userId !== emu.users[user]!.id)
+    throw new RequestError(404, 'no such modal for this user');
+  if (body.cancel === true) {
+    dismissed.add(interactionId);
+    return { ok: true };
+  }
+  const raw = body.values;
+  const isValue = (v: unknown) =>
+    typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  if (typeof raw !== 'object' || raw === null || !Object.values(raw).every(isValue))
+    throw new RequestError(400, 'values: expected an object of strings (or arrays of strings for selects)');
+  const sent = asUser(() =>
+    emu.submitModal({ user, interactionId, values: raw as Record<string, ModalValue> }),
+  );
+  dismissed.add(interactionId);
+  return { ok: true, interactionId: sent.id };
+}
+
+/** `{ user, closed }`: the user's "allow direct messages" setting. */
+export function setDms(emu: DiscordEmulator, body: Record<string, unknown>): { ok: true; closed: boolean } {
+  const user = userKey(emu, str(body, 'user'));
+  if (typeof body.closed !== 'boolean') throw new RequestError(400, 'closed: expected true or false');
+  emu.setDmsClosed(user, body.closed);
+  return { ok: true, closed: body.closed };
 }

@@ -6,7 +6,8 @@
  *
  * Routes added to the emulator's HTTP server (next to `/api` and `/attachments`):
  * `GET /` (+ the page's ES modules and stylesheet from `page/`), `GET /pg/state?user=KEY`,
- * `GET /pg/events?user=KEY` (SSE), `POST /pg/command`, `POST /pg/react`.
+ * `GET /pg/events?user=KEY` (SSE), `POST /pg/command`, `POST /pg/react`, `POST /pg/click` (a button
+ * or select), `POST /pg/modal` (submit or close a modal), `POST /pg/dms` (DMs closed or open).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -15,7 +16,7 @@ import {
   type DiscordEmulator,
   type DiscordEmulatorOptions,
 } from './emulator/index.js';
-import { runCommand, toggleReaction } from './playground-actions.js';
+import { answerModal, clickComponent, runCommand, setDms, toggleReaction } from './playground-actions.js';
 import { streamEvents } from './playground-events.js';
 import { MAX_FILE_BYTES, readJson, RequestError, sendJson, servePage } from './playground-http.js';
 import { snapshot, userKey } from './playground-state.js';
@@ -44,6 +45,16 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   let emulator: DiscordEmulator | undefined;
   const pageCache = new Map<string, Buffer>();
   const sseClosers = new Set<() => void>();
+  // Modals a viewer closed without sending (nothing reaches Discord then; the page stops showing them).
+  const dismissed = new Set<string>();
+  // POST routes: [body size limit, action].
+  const actions: Record<string, [number, (emu: DiscordEmulator, b: Record<string, unknown>) => unknown]> = {
+    '/pg/command': [MAX_FILE_BYTES * 2, runCommand],
+    '/pg/react': [4096, toggleReaction],
+    '/pg/click': [4096, clickComponent],
+    '/pg/modal': [64 * 1024, (emu, b) => answerModal(emu, b, dismissed)],
+    '/pg/dms': [4096, setDms],
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const emu = emulator;
@@ -55,21 +66,17 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         return true;
       }
       if (req.method === 'GET' && url.pathname === '/pg/state') {
-        sendJson(res, 200, snapshot(emu, userKey(emu, url.searchParams.get('user'))));
+        sendJson(res, 200, snapshot(emu, userKey(emu, url.searchParams.get('user')), dismissed));
         return true;
       }
       if (req.method === 'GET' && url.pathname === '/pg/events') {
-        sseClosers.add(streamEvents(emu, userKey(emu, url.searchParams.get('user')), req, res, sseClosers));
+        const key = userKey(emu, url.searchParams.get('user'));
+        sseClosers.add(streamEvents(emu, { key, dismissed }, req, res, sseClosers));
         return true;
       }
-      if (req.method === 'POST' && url.pathname === '/pg/command') {
-        const body = await readJson(req, MAX_FILE_BYTES * 2);
-        sendJson(res, 200, runCommand(emu, body));
-        return true;
-      }
-      if (req.method === 'POST' && url.pathname === '/pg/react') {
-        const body = await readJson(req, 4096);
-        sendJson(res, 200, toggleReaction(emu, body));
+      const action = req.method === 'POST' ? actions[url.pathname] : undefined;
+      if (action) {
+        sendJson(res, 200, action[1](emu, await readJson(req, action[0])));
         return true;
       }
     } catch (err) {

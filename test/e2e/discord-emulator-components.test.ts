@@ -6,9 +6,12 @@ import {
   DiscordAPIError,
   Events,
   GatewayIntentBits,
+  LabelBuilder,
+  MessageFlags,
   ModalBuilder,
   Partials,
   StringSelectMenuBuilder,
+  TextDisplayBuilder,
   TextInputBuilder,
   TextInputStyle,
   type ButtonInteraction,
@@ -97,11 +100,40 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     expect(i.message.id).toBe(sent.id);
     expect(i.user.id).toBe(emulator.users.bob!.id);
     expect(i.guildId).toBe(emulator.guild.id);
-    await i.reply({ content: 'only you', ephemeral: true });
+    await i.reply({ content: 'only you', flags: MessageFlags.Ephemeral });
     const reply = await click.response();
     expect(reply.flags & 64).toBe(64);
     expect(reply.interactionId).toBe(click.id);
     expect(click.record.responseType).toBe(4);
+    const fetched = await i.fetchReply();
+    expect(fetched.interactionMetadata?.user.id).toBe(emulator.users.bob!.id);
+    expect(fetched.interactionMetadata?.interactedMessageId).toBe(sent.id);
+    // An ephemeral message is only clickable by the one who sees it.
+    emulator.world.editMessage(
+      emulator.message(reply.id)!,
+      { components: [row(button('eph', 'E')).toJSON()] },
+      [],
+      'webhook',
+    );
+    expect(() => clickButton(emulator, { user: 'alice', messageId: reply.id, customId: 'eph' })).toThrow(
+      /not visible/,
+    );
+    const own = clickButton(emulator, { user: 'bob', messageId: reply.id, customId: 'eph' });
+    await (await received<ButtonInteraction>(own.id)).deferUpdate();
+  });
+
+  it('tells the bot who ran the command whose reply holds the button', async () => {
+    const cmd = emulator.sendSlashCommand({ user: 'alice', command: 'imagine', options: { prompt: 'x' } });
+    const c = await received<Interaction>(cmd.id);
+    if (!c.isChatInputCommand()) throw new Error('not a command');
+    await c.reply({ content: 'render', components: [row(button('delete', 'Delete'))] });
+    const original = await cmd.response();
+    const click = clickButton(emulator, { user: 'bob', label: 'Delete', messageId: original.id });
+    const i = await received<ButtonInteraction>(click.id);
+    expect(i.message.interactionMetadata?.user.id).toBe(emulator.users.alice!.id);
+    expect(i.message.interactionMetadata?.type).toBe(2);
+    expect(i.user.id).toBe(emulator.users.bob!.id);
+    await i.reply({ content: 'only the requester may delete', flags: MessageFlags.Ephemeral });
   });
 
   it('updates the clicked message (type 7) and, after deferUpdate, edits it through @original', async () => {
@@ -131,8 +163,23 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     await b.editReply({ content: 'v4', components: [] });
     expect(emulator.message(sent.id)!.content).toBe('v4');
     expect(emulator.message(sent.id)!.components).toEqual([]);
-    const follow = await b.followUp({ content: 'also this', ephemeral: true });
+    const follow = await b.followUp({ content: 'also this', flags: MessageFlags.Ephemeral });
     expect(follow.id).not.toBe(sent.id);
+  });
+
+  it('counts an UPDATE_MESSAGE callback as an edit in flight on the clicked message', async () => {
+    const sent = await channel.send({ content: 'busy', components: [row(button('busy', 'Busy'))] });
+    const click = clickButton(emulator, { user: 'alice', messageId: sent.id, customId: 'busy' });
+    const i = await received<ButtonInteraction>(click.id);
+    emulator.setLatency(150);
+    try {
+      await Promise.all([i.update({ content: 'from the click' }), sent.edit({ content: 'from a render' })]);
+    } finally {
+      emulator.setLatency(0);
+    }
+    expect(emulator.maxEditsInFlight(sent.id)).toBe(2);
+    const callback = emulator.requests().find((r) => r.path.includes(`/interactions/${click.id}/`));
+    expect(callback?.messageId).toBe(sent.id);
   });
 
   it('defers a reply to a click and answers 10062 to a late or repeated callback', async () => {
@@ -210,6 +257,7 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     const submit = submitModal(emulator, { interactionId: click.id, values: { seed: '42' } });
     const s = await received<ModalSubmitInteraction>(submit.id);
     expect(s.isModalSubmit()).toBe(true);
+    expect(submit.record.openerId).toBe(click.id);
     expect(s.customId).toBe('edit-modal');
     expect(s.fields.getTextInputValue('prompt')).toBe('a red circle');
     expect(s.fields.getTextInputValue('seed')).toBe('42');
@@ -242,6 +290,43 @@ describe('discord emulator: buttons, selects, modals and DMs with the real disco
     expect(s.message).toBeNull();
     await s.reply({ content: `hi ${s.fields.getTextInputValue('name')}` });
     expect((await submit.response()).content).toBe('hi tess');
+  });
+
+  it('takes the label form of modals (text inputs, selects, text displays) and submits their values', async () => {
+    const sent = await channel.send({ content: 'edit', components: [row(button('edit2', 'Edit'))] });
+    const click = clickButton(emulator, { user: 'alice', messageId: sent.id, label: 'Edit' });
+    const i = await received<ButtonInteraction>(click.id);
+    await i.showModal(
+      new ModalBuilder()
+        .setCustomId('edit2')
+        .setTitle('Edit')
+        .addTextDisplayComponents(new TextDisplayBuilder().setContent('Change what you like'))
+        .addLabelComponents(
+          new LabelBuilder()
+            .setLabel('Prompt')
+            .setTextInputComponent(
+              new TextInputBuilder().setCustomId('prompt').setStyle(TextInputStyle.Short).setValue('a cat'),
+            ),
+          new LabelBuilder()
+            .setLabel('Size')
+            .setDescription('Larger is slower')
+            .setStringSelectMenuComponent(
+              new StringSelectMenuBuilder()
+                .setCustomId('size')
+                .addOptions({ label: '64', value: '64', default: true }, { label: '128', value: '128' }),
+            ),
+        ),
+    );
+    const modal = await click.modal();
+    expect(modal.components.map((e) => e.type)).toEqual([10, 18, 18]);
+    expect(() => submitModal(emulator, { interactionId: click.id, values: { size: ['256'] } })).toThrow(
+      /not an option/,
+    );
+    const submit = submitModal(emulator, { interactionId: click.id, values: { size: ['128'] } });
+    const s = await received<ModalSubmitInteraction>(submit.id);
+    expect(s.fields.getTextInputValue('prompt')).toBe('a cat');
+    expect(s.fields.getStringSelectValues('size')).toEqual(['128']);
+    await s.deferUpdate();
   });
 
   it('delivers a string select pick with its values', async () => {

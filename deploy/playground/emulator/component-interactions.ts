@@ -5,11 +5,12 @@
  * values mirrored in the modal's own layout (action rows or labels around text inputs).
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-interaction-type
  */
-import { componentsOf, entryInput, type StoredModal } from './components.js';
+import { componentsOf } from './components.js';
+import { entryInput, modalValues, type ModalValue } from './modals.js';
 import type { EmulatedGuild, EmulatedUser, StoredInteraction, StoredMessage } from './model.js';
 import { interactionBase } from './interactions.js';
 import { messagePayload } from './payloads.js';
-import type { EmulatorWorld } from './world.js';
+import { MessageFlag, type EmulatorWorld } from './world.js';
 
 /**
  * Something a person could not do in the Discord client (click a disabled or missing button, submit
@@ -37,6 +38,11 @@ export function buildComponentInteraction(
   if (message.deleted) throw new EmulatorInputError(`message ${message.id} was deleted`);
   if (message.guildId !== input.guild.id)
     throw new EmulatorInputError('components are only clickable in guild channels here');
+  if ((message.flags & MessageFlag.Ephemeral) !== 0) {
+    const owner = message.interactionId ? world.interactions.get(message.interactionId)?.userId : undefined;
+    if (owner !== input.user.id)
+      throw new EmulatorInputError(`message ${message.id} is not visible to this user`);
+  }
   const component = componentsOf(message.components).find((c) => c.custom_id === customId);
   if (!component) throw new EmulatorInputError(`message ${message.id} has no component '${customId}'`);
   if (component.disabled) throw new EmulatorInputError(`component '${customId}' is disabled`);
@@ -64,7 +70,7 @@ export function buildComponentInteraction(
   const payload = {
     ...base.payload,
     data,
-    message: messagePayload(message, world.users, world.applicationId),
+    message: messagePayload(message, world),
   };
   return { interaction: base.interaction, payload };
 }
@@ -75,31 +81,6 @@ function sourceCommand(world: EmulatorWorld, message: StoredMessage): string {
   return i?.commandName ?? '';
 }
 
-/**
- * The values a modal is submitted with: each text input's given value, else the value the bot
- * pre-filled; required inputs must not be empty and lengths must fit, as the client enforces.
- */
-export function modalValues(modal: StoredModal, given: Record<string, string>): Map<string, string> {
-  const inputs = modal.components.map(entryInput);
-  for (const id of Object.keys(given))
-    if (!inputs.some((t) => t.custom_id === id))
-      throw new EmulatorInputError(`modal '${modal.custom_id}' has no input '${id}'`);
-  const out = new Map<string, string>();
-  for (const t of inputs) {
-    const value = given[t.custom_id] ?? t.value ?? '';
-    const n = [...value].length;
-    const name = t.label ?? t.custom_id;
-    if (t.required && n === 0) throw new EmulatorInputError(`'${name}' is required`);
-    if (n > 0 && t.min_length !== undefined && n < t.min_length)
-      throw new EmulatorInputError(`'${name}' needs at least ${t.min_length} characters`);
-    if (t.max_length !== undefined && n > t.max_length)
-      throw new EmulatorInputError(`'${name}' takes at most ${t.max_length} characters`);
-    if (t.style === 1 && value.includes('\n')) throw new EmulatorInputError(`'${name}' is a single line`);
-    out.set(t.custom_id, value);
-  }
-  return out;
-}
-
 /** The MODAL_SUBMIT interaction for the modal `opener` was answered with. */
 export function buildModalSubmit(
   world: EmulatorWorld,
@@ -107,7 +88,7 @@ export function buildModalSubmit(
     guild: EmulatedGuild;
     user: EmulatedUser;
     opener: StoredInteraction;
-    values: Record<string, string>;
+    values: Record<string, ModalValue>;
   },
 ): { interaction: StoredInteraction; payload: unknown } {
   const { opener } = input;
@@ -116,10 +97,16 @@ export function buildModalSubmit(
   if (opener.modalSubmitted) throw new EmulatorInputError(`the modal of ${opener.id} was already submitted`);
   if (input.user.id !== opener.userId)
     throw new EmulatorInputError('only the user who opened a modal can submit it');
-  const values = modalValues(modal, input.values);
+  const checked = modalValues(modal, input.values);
+  if (!checked.ok) throw new EmulatorInputError(checked.reason);
   const components = modal.components.map((e) => {
     const t = entryInput(e);
-    const submitted = { type: 4, custom_id: t.custom_id, value: values.get(t.custom_id) };
+    if (!t) return { type: e.type };
+    const value = checked.values.get(t.custom_id);
+    const submitted =
+      t.type === 4
+        ? { type: 4, custom_id: t.custom_id, value }
+        : { type: 3, custom_id: t.custom_id, values: value };
     return e.type === 1 ? { type: 1, components: [submitted] } : { type: 18, component: submitted };
   });
   const base = interactionBase(world, {
@@ -131,11 +118,12 @@ export function buildModalSubmit(
   });
   base.interaction.customId = modal.custom_id;
   base.interaction.sourceMessageId = opener.sourceMessageId;
+  base.interaction.openerId = opener.id;
   const source = opener.sourceMessageId ? world.messages.get(opener.sourceMessageId) : undefined;
   const payload = {
     ...base.payload,
     data: { custom_id: modal.custom_id, components },
-    message: source ? messagePayload(source, world.users, world.applicationId) : undefined,
+    message: source ? messagePayload(source, world) : undefined,
   };
   // A modal is submitted once; the client closes it.
   opener.modalSubmitted = true;

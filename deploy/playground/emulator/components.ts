@@ -1,8 +1,8 @@
 /**
- * Message components and modals as Discord checks them: action rows of buttons or one string
- * select on messages, action rows (or labels) of text inputs in modals. A bad shape is refused with
- * 50035 Invalid Form Body and the field path Discord reports; a good one is stored as the clean
- * wire JSON that message payloads and MESSAGE_CREATE/UPDATE carry back.
+ * Message components as Discord checks them: action rows of buttons or one string select. A bad
+ * shape is refused with 50035 Invalid Form Body and the field path Discord reports; a good one is
+ * stored as the clean wire JSON that message payloads and MESSAGE_CREATE/UPDATE carry back.
+ * (Modals: `modals.ts`.)
  * @see https://discord.com/developers/docs/components/reference
  */
 import { invalidFormBody } from './errors.js';
@@ -58,39 +58,15 @@ export interface StoredActionRow {
   components: (StoredButton | StoredStringSelect)[];
 }
 
-export interface StoredTextInput {
-  type: 4;
-  custom_id: string;
-  /** 1 short, 2 paragraph. */
-  style: number;
-  label?: string;
-  placeholder?: string;
-  value?: string;
-  required: boolean;
-  min_length?: number;
-  max_length?: number;
-}
+export type Raw = Record<string, unknown>;
 
-/** One top-level entry of a modal: a row holding a text input, or a label wrapping one. */
-export type StoredModalEntry =
-  | { type: 1; components: [StoredTextInput] }
-  | { type: 18; label: string; description?: string; component: StoredTextInput };
-
-export interface StoredModal {
-  custom_id: string;
-  title: string;
-  components: StoredModalEntry[];
-}
-
-type Raw = Record<string, unknown>;
-
-const fail = (field: string, code: string, message: string): never => {
+export const fail = (field: string, code: string, message: string): never => {
   throw invalidFormBody(field, code, message);
 };
-const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 const len = (s: string) => [...s].length;
 
-function optString(raw: Raw, key: string, field: string, max: number, min = 0): string | undefined {
+export function optString(raw: Raw, key: string, field: string, max: number, min = 0): string | undefined {
   const v = raw[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') return fail(`${field}.${key}`, 'BASE_TYPE_STRING', 'Must be a string.');
@@ -101,13 +77,13 @@ function optString(raw: Raw, key: string, field: string, max: number, min = 0): 
   return v;
 }
 
-function reqString(raw: Raw, key: string, field: string, max: number, min = 1): string {
+export function reqString(raw: Raw, key: string, field: string, max: number, min = 1): string {
   const v = optString(raw, key, field, max, min);
   if (v === undefined) return fail(`${field}.${key}`, 'BASE_TYPE_REQUIRED', 'This field is required');
   return v;
 }
 
-function optInt(raw: Raw, key: string, field: string, min: number, max: number): number | undefined {
+export function optInt(raw: Raw, key: string, field: string, min: number, max: number): number | undefined {
   const v = raw[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
@@ -153,7 +129,7 @@ function button(raw: Raw, field: string): StoredButton {
   return b;
 }
 
-function stringSelect(raw: Raw, field: string): StoredStringSelect {
+export function stringSelect(raw: Raw, field: string): StoredStringSelect {
   const options = raw.options;
   if (!Array.isArray(options) || options.length < 1 || options.length > 25)
     return fail(`${field}.options`, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 25 in length.');
@@ -231,70 +207,6 @@ export function validateMessageComponents(raw: unknown): StoredActionRow[] {
     }),
   );
   return rows;
-}
-
-function textInput(raw: unknown, field: string): StoredTextInput {
-  if (!isObject(raw) || raw.type !== ComponentType.TextInput)
-    return fail(`${field}.type`, 'UNION_TYPE_CHOICES', 'Value of field "type" must be one of (4,).');
-  const style = raw.style;
-  if (style !== 1 && style !== 2)
-    return fail(`${field}.style`, 'BASE_TYPE_CHOICES', 'Value must be one of {1, 2}.');
-  const min = optInt(raw, 'min_length', field, 0, 4000);
-  const max = optInt(raw, 'max_length', field, 1, 4000);
-  if (min !== undefined && max !== undefined && min > max)
-    fail(`${field}.min_length`, 'BASE_TYPE_BAD_INT', 'min_length must not exceed max_length');
-  const value = optString(raw, 'value', field, max ?? 4000);
-  return {
-    type: 4,
-    custom_id: reqString(raw, 'custom_id', field, 100),
-    style,
-    label: optString(raw, 'label', field, 45),
-    placeholder: optString(raw, 'placeholder', field, 100),
-    value,
-    required: raw.required !== false,
-    min_length: min,
-    max_length: max,
-  };
-}
-
-function modalEntry(raw: unknown, field: string): StoredModalEntry {
-  if (isObject(raw) && raw.type === ComponentType.Label) {
-    return {
-      type: 18,
-      label: reqString(raw, 'label', field, 45),
-      description: optString(raw, 'description', field, 100),
-      component: textInput(raw.component, `${field}.component`),
-    };
-  }
-  if (!isObject(raw) || raw.type !== ComponentType.ActionRow)
-    return fail(`${field}.type`, 'UNION_TYPE_CHOICES', 'Value of field "type" must be one of (1, 18).');
-  const children = raw.components;
-  if (!Array.isArray(children) || children.length !== 1)
-    return fail(`${field}.components`, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 1 in length.');
-  const input = textInput(children[0], `${field}.components.0`);
-  if (!input.label) fail(`${field}.components.0.label`, 'BASE_TYPE_REQUIRED', 'This field is required');
-  return { type: 1, components: [input] };
-}
-
-/** The text input inside a stored modal entry. */
-export const entryInput = (e: StoredModalEntry): StoredTextInput =>
-  e.type === 1 ? e.components[0] : e.component;
-
-/**
- * Checks the `data` of a MODAL callback (type 9): a title of 1–45 characters, a custom id of 1–100,
- * and 1–5 entries, each an action row with one text input or a label wrapping one.
- */
-export function validateModal(raw: Raw): StoredModal {
-  const title = reqString(raw, 'title', 'data', 45);
-  const customId = reqString(raw, 'custom_id', 'data', 100);
-  const entries = raw.components;
-  if (!Array.isArray(entries) || entries.length < 1 || entries.length > 5)
-    return fail('data.components', 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 5 in length.');
-  const components = entries.map((e, k) => modalEntry(e, `data.components.${k}`));
-  const ids = components.map((e) => entryInput(e).custom_id);
-  if (new Set(ids).size !== ids.length)
-    fail('data.components', 'COMPONENT_CUSTOM_ID_DUPLICATED', 'Component custom id cannot be duplicated');
-  return { custom_id: customId, title, components };
 }
 
 /** Every component of a message, flattened (rows dropped). */

@@ -4,7 +4,7 @@
  * when the bot does not answer within the deadline, as Discord shows "did not respond".
  */
 import { EmulatorInputError, buildComponentInteraction, buildModalSubmit } from './component-interactions.js';
-import type { StoredModal } from './components.js';
+import type { ModalValue, StoredModal } from './modals.js';
 import type { createWaiter } from './emulator-setup.js';
 import type { GatewayServer } from './gateway-server.js';
 import { buildSlashInteraction, type OptionValue } from './interactions.js';
@@ -36,8 +36,8 @@ export interface SelectOptions extends ClickOptions {
 export interface ModalSubmitOptions {
   /** The interaction the bot answered with the modal (a command or a click). */
   interactionId: string;
-  /** Text input custom id → value; inputs left out keep the value the bot pre-filled. */
-  values?: Record<string, string>;
+  /** Input custom id → text (or a select's values); inputs left out keep what the bot pre-filled. */
+  values?: Record<string, ModalValue>;
   /** Defaults to the user who opened the modal (only they can submit it). */
   user?: string;
 }
@@ -144,7 +144,7 @@ export function submitModal(
   ctx: InteractionContext,
   user: EmulatedUser,
   opener: StoredInteraction,
-  values: Record<string, string>,
+  values: Record<string, ModalValue>,
 ): SentInteraction {
   const { interaction, payload } = buildModalSubmit(ctx.world, { guild: ctx.guild, user, opener, values });
   return dispatchInteraction(ctx, interaction, payload);

@@ -204,15 +204,14 @@ export function wireDispatches(world: EmulatorWorld, gateway: GatewayServer): vo
       gateway.dispatch(
         'MESSAGE_CREATE',
         {
-          ...(messagePayload(m, world.users, world.applicationId) as object),
+          ...(messagePayload(m, world) as object),
           member: memberOf(m.guildId, m.authorId),
         },
         intentOf(m),
       );
   });
   world.on('messageUpdate', (m) => {
-    if (visible(m))
-      gateway.dispatch('MESSAGE_UPDATE', messagePayload(m, world.users, world.applicationId), intentOf(m));
+    if (visible(m)) gateway.dispatch('MESSAGE_UPDATE', messagePayload(m, world), intentOf(m));
   });
   world.on('messageDelete', (m) => {
     if (visible(m))

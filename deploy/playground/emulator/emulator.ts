@@ -1,7 +1,7 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayServer } from './gateway-server.js';
-import type { StoredModal } from './components.js';
+import type { StoredModal } from './modals.js';
 import {
   pretendUserActions,
   sendSlashCommand,
@@ -202,7 +202,6 @@ export async function createDiscordEmulator(options: DiscordEmulatorOptions = {}
 function recordQueries(
   world: EmulatorWorld,
 ): Pick<DiscordEmulator, 'messages' | 'message' | 'messageJson' | 'interaction' | 'expireInteractionToken'> {
-  const applicationId = world.applicationId;
   return {
     messages(filter = {}) {
       return [...world.messages.values()].filter(
@@ -213,7 +212,7 @@ function recordQueries(
     message: (id) => world.messages.get(id),
     messageJson: (id) => {
       const m = world.messages.get(id);
-      return m ? messagePayload(m, world.users, applicationId) : undefined;
+      return m ? messagePayload(m, world) : undefined;
     },
     interaction: (id) => world.interactions.get(id),
     expireInteractionToken(id) {

@@ -14,14 +14,15 @@ export type {
 } from './emulator-interactions.js';
 export { EmulatorInputError } from './component-interactions.js';
 export { ButtonStyle, ComponentType } from './components.js';
+export type { StoredActionRow, StoredButton, StoredStringSelect } from './components.js';
 export type {
-  StoredActionRow,
-  StoredButton,
+  ModalValue,
   StoredModal,
   StoredModalEntry,
-  StoredStringSelect,
+  StoredModalInput,
+  StoredModalSelect,
   StoredTextInput,
-} from './components.js';
+} from './modals.js';
 export type { AttachmentInput, OptionValue } from './interactions.js';
 export { Permission, OptionType } from './model.js';
 export type {

@@ -4,7 +4,8 @@
  * `rest-server.ts` and `gateway-server.ts` read and change it, tests and the playground inspect it.
  */
 
-import type { StoredActionRow, StoredModal } from './components.js';
+import type { StoredActionRow } from './components.js';
+import type { StoredModal } from './modals.js';
 
 /** Permission bits used by the emulator (subset of Discord's). */
 export const Permission = {
@@ -157,6 +158,8 @@ export interface StoredInteraction {
   customId?: string;
   /** The message a component (or the component that opened this modal) sits on. */
   sourceMessageId?: string;
+  /** For a modal submit: the interaction whose answer was the modal. */
+  openerId?: string;
   /** The modal the bot answered with (callback type 9). */
   modal?: StoredModal;
   /** The modal was submitted (it closes in the client then). */

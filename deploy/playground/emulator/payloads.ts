@@ -12,6 +12,7 @@ import {
   type EmulatedRole,
   type EmulatedUser,
   type StoredAttachment,
+  type StoredInteraction,
   type StoredMessage,
 } from './model.js';
 
@@ -156,13 +157,39 @@ export function attachmentPayload(a: StoredAttachment) {
   };
 }
 
-export function messagePayload(
-  message: StoredMessage,
-  users: Map<string, EmulatedUser>,
-  applicationId: string,
-) {
+/** What `messagePayload` reads of the world: users, the application, the interactions. */
+export interface PayloadSource {
+  users: Map<string, EmulatedUser>;
+  applicationId: string;
+  interactions: Map<string, StoredInteraction>;
+}
+
+/**
+ * `interaction_metadata` of a reply: who triggered it, and for a click the message clicked, for a
+ * modal the interaction that opened it; follow-ups name the original response.
+ */
+function interactionMetadata(source: PayloadSource, i: StoredInteraction, messageId: string): unknown {
+  const user = source.users.get(i.userId);
+  const opener = i.openerId ? source.interactions.get(i.openerId) : undefined;
+  return {
+    id: i.id,
+    type: i.type,
+    user: user ? userPayload(user) : undefined,
+    authorizing_integration_owners: { '0': i.guildId },
+    name: i.type === 2 ? i.commandName : undefined,
+    original_response_message_id:
+      i.originalMessageId && i.originalMessageId !== messageId ? i.originalMessageId : undefined,
+    interacted_message_id: i.type === 3 ? i.sourceMessageId : undefined,
+    triggering_interaction_metadata: opener ? interactionMetadata(source, opener, '') : undefined,
+  };
+}
+
+export function messagePayload(message: StoredMessage, source: PayloadSource) {
+  const { users, applicationId } = source;
   const author = users.get(message.authorId);
   const isInteractionReply = message.interactionId !== undefined;
+  const interaction = message.interactionId ? source.interactions.get(message.interactionId) : undefined;
+  const invoker = interaction ? users.get(interaction.userId) : undefined;
   const reactions = [...message.reactions.entries()]
     .filter(([, who]) => who.size > 0)
     .map(([emoji, who]) => ({
@@ -198,6 +225,17 @@ export function messagePayload(
     flags: message.flags,
     components: message.components,
     webhook_id: isInteractionReply ? applicationId : undefined,
+    interaction_metadata: interaction ? interactionMetadata(source, interaction, message.id) : undefined,
+    // The deprecated summary discord.js still exposes as `message.interaction`.
+    interaction:
+      interaction && invoker
+        ? {
+            id: interaction.id,
+            type: interaction.type,
+            name: interaction.commandName || interaction.customId || '',
+            user: userPayload(invoker),
+          }
+        : undefined,
     application_id: isInteractionReply ? applicationId : undefined,
     message_reference: message.referenceMessageId
       ? {

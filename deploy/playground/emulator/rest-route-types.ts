@@ -30,5 +30,4 @@ export interface RouteDef {
   handle: (ctx: RouteContext, req: RouteRequest) => RouteResult | Promise<RouteResult>;
 }
 
-export const msg = (ctx: RouteContext, m: StoredMessage): unknown =>
-  messagePayload(m, ctx.world.users, ctx.world.applicationId);
+export const msg = (ctx: RouteContext, m: StoredMessage): unknown => messagePayload(m, ctx.world);

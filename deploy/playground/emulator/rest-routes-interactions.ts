@@ -2,7 +2,7 @@
  * REST routes for interactions: the callback (the first and only response, within the deadline)
  * and the interaction webhooks (the original response and follow-ups, authorised by the token alone).
  */
-import { validateModal } from './components.js';
+import { validateModal } from './modals.js';
 import { alreadyAcknowledged, invalidFormBody, unknownInteraction, unknownMessage } from './errors.js';
 import { asMessageBody } from './http-util.js';
 import type { StoredInteraction, StoredMessage } from './model.js';

@@ -109,10 +109,12 @@ export class RestServer {
       major: def.major ? (params[def.major] ?? '') : '',
       path,
     };
-    const messageId = this.editedMessageId(def, params);
-    if (messageId) this.enter(messageId);
+    let messageId: string | undefined;
     try {
       const raw = await readBody(req);
+      const { body, files } = await parseMessageRequest(req.headers['content-type'], raw);
+      messageId = this.editedMessageId(def, params, body);
+      if (messageId) this.enter(messageId);
       const latency = this.options.latencyMs();
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
       const authed = req.headers.authorization === `Bot ${this.options.world.options.botToken}`;
@@ -131,7 +133,6 @@ export class RestServer {
         sendJson(res, 429, decision.body, decision.headers);
         return;
       }
-      const { body, files } = await parseMessageRequest(req.headers['content-type'], raw);
       const [status, json] = await def.handle(this.context(), {
         params,
         query: url.searchParams,
@@ -183,8 +184,17 @@ export class RestServer {
     return undefined;
   }
 
-  /** For message edit routes: which message (resolving `@original` through the interaction). */
-  private editedMessageId(def: RouteDef, params: Record<string, string>): string | undefined {
+  /**
+   * For message edit routes: which message (resolving `@original` through the interaction). An
+   * UPDATE_MESSAGE callback (type 7) edits the message its component is on, so it counts too.
+   */
+  private editedMessageId(
+    def: RouteDef,
+    params: Record<string, string>,
+    body: Record<string, unknown>,
+  ): string | undefined {
+    if (def.path.endsWith('/callback') && Number(body.type) === 7)
+      return this.options.world.interactions.get(params.interaction ?? '')?.sourceMessageId;
     if (def.method !== 'PATCH' || !params.message) return undefined;
     if (params.message !== '@original') return params.message;
     return params.token ? this.options.world.interactionForToken(params.token)?.originalMessageId : undefined;

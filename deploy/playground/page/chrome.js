@@ -1,13 +1,12 @@
-// The chrome around the messages: channels, members, the bot's status, switching channel or user.
+// The chrome around the messages: channels and the DMs, members, the bot's status, switching
+// channel or user, the acting user's "DMs closed" setting.
 
-import { $, avatar, el, fill, nameSpan } from './dom.js';
+import { $, avatar, el, fill, nameSpan, post } from './dom.js';
 import { connect } from './live.js';
 import { drawMessages } from './messages.js';
-import { state } from './state.js';
+import { DM_VIEW, state } from './state.js';
 
-export function drawChrome() {
-  const s = state.snap;
-  $('guild-name').textContent = s.guild.name;
+function drawChannels(s) {
   const channels = $('channel-list');
   fill(
     channels,
@@ -25,11 +24,35 @@ export function drawChrome() {
         c.name,
       ),
     ),
+    el('div', { class: 'category' }, 'Direct messages'),
+    el(
+      'button',
+      {
+        type: 'button',
+        class: `channel dm${state.channelId === DM_VIEW ? ' active' : ''}`,
+        dataset: { channelId: DM_VIEW },
+        title: `Your DMs with ${s.bot.name}`,
+        onclick: () => selectChannel(DM_VIEW),
+      },
+      avatar(s.bot, 'tiny'),
+      s.bot.name,
+      s.dms.closed ? el('span', { class: 'dm-closed' }, 'closed') : null,
+    ),
   );
+}
+
+export function drawChrome() {
+  const s = state.snap;
+  $('guild-name').textContent = s.guild.name;
+  drawChannels(s);
+  const inDms = state.channelId === DM_VIEW;
   const channel = s.channels.find((c) => c.id === state.channelId);
-  $('channel-name').textContent = channel.name;
-  $('welcome-channel').textContent = channel.name;
-  $('composer-input').placeholder = `Message #${channel.name} — try /imagine prompt:a red circle steps:300`;
+  const title = inDms ? s.bot.name : channel.name;
+  document.body.dataset.view = inDms ? 'dm' : 'channel';
+  $('channel-name').textContent = title;
+  $('welcome-channel').textContent = title;
+  $('composer-input').placeholder = `Message #${title} — try /imagine prompt:a red circle steps:300`;
+  $('dms-closed').checked = s.dms.closed;
 
   const me = s.users.find((u) => u.key === state.me);
   $('me-avatar').replaceWith(Object.assign(avatar(me, 'small'), { id: 'me-avatar' }));
@@ -107,4 +130,13 @@ export function switchUser(key) {
   state.me = key;
   localStorage.setItem('tessera-playground-user', key);
   connect();
+}
+
+/** The acting user's "allow direct messages" setting (closed: the bot's DMs fail with 50007). */
+export async function toggleDms(closed) {
+  try {
+    await post('/pg/dms', { user: state.me, closed });
+  } catch {
+    $('dms-closed').checked = !closed;
+  }
 }

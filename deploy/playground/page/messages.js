@@ -1,9 +1,10 @@
-// Messages: draws them (embeds, attachments, reactions), swaps changed ones in place, reacts.
+// Messages: draws them (embeds, attachments, buttons, reactions), swaps changed ones in place,
+// reacts and clicks.
 
 import { selectChannel } from './chrome.js';
 import { showError } from './composer.js';
 import { $, avatar, el, markdown, nameSpan, post, timeLabel } from './dom.js';
-import { state } from './state.js';
+import { inView, state } from './state.js';
 
 function renderEmbed(e) {
   const fields = e.fields.length
@@ -38,16 +39,85 @@ function renderEmbed(e) {
   );
 }
 
+function renderButton(v, b) {
+  const inner = [b.emoji ? el('span', { class: 'emoji' }, b.emoji) : null, b.label];
+  if (b.url)
+    return el(
+      'a',
+      {
+        class: 'button link',
+        href: b.url,
+        target: '_blank',
+        rel: 'noreferrer noopener',
+        'aria-disabled': b.disabled,
+      },
+      inner,
+      ' ↗',
+    );
+  return el(
+    'button',
+    {
+      type: 'button',
+      class: `button ${b.style}`,
+      disabled: b.disabled,
+      dataset: { customId: b.customId },
+      onclick: () => click(v.id, b.customId),
+    },
+    inner,
+  );
+}
+
+function renderSelect(v, s) {
+  return el(
+    'select',
+    {
+      class: 'select-menu',
+      multiple: s.maxValues > 1,
+      disabled: s.disabled,
+      dataset: { customId: s.customId },
+      onchange: (e) =>
+        click(
+          v.id,
+          s.customId,
+          [...e.target.selectedOptions].map((o) => o.value),
+        ),
+    },
+    s.maxValues > 1
+      ? null
+      : el('option', { value: '', disabled: true, selected: true }, s.placeholder || 'Make a selection'),
+    s.options.map((o) => el('option', { value: o.value, title: o.description || undefined }, o.label)),
+  );
+}
+
+function renderComponents(v) {
+  if (!v.components.length) return null;
+  return el(
+    'div',
+    { class: 'components' },
+    v.components.map((row) =>
+      el(
+        'div',
+        { class: 'action-row' },
+        row.map((c) => (c.kind === 'select' ? renderSelect(v, c) : renderButton(v, c))),
+      ),
+    ),
+  );
+}
+
+function interactionContext(i) {
+  const what =
+    i.kind === 'command'
+      ? [' used ', el('span', { class: 'cmd' }, `/${i.command}`)]
+      : [
+          i.kind === 'modal' ? ' submitted a form' : ' clicked a button',
+          i.command ? [' on ', el('span', { class: 'cmd' }, `/${i.command}`)] : null,
+        ];
+  return el('div', { class: 'context' }, avatar(i.user, 'tiny'), nameSpan(i.user, 'who'), what);
+}
+
 function renderMessage(v) {
   const context = v.interaction
-    ? el(
-        'div',
-        { class: 'context' },
-        avatar(v.interaction.user, 'tiny'),
-        nameSpan(v.interaction.user, 'who'),
-        ' used ',
-        el('span', { class: 'cmd' }, `/${v.interaction.command}`),
-      )
+    ? interactionContext(v.interaction)
     : v.reference
       ? el(
           'div',
@@ -60,7 +130,12 @@ function renderMessage(v) {
   if (v.loading)
     content = el('div', { class: 'thinking' }, `${v.author.name} is thinking`, el('span', { class: 'dots' }));
   else if (v.notice === 'no-response')
-    content = el('div', { class: 'content notice' }, '⚠️ The application did not respond');
+    content = el(
+      'div',
+      { class: 'content notice' },
+      // Discord words a failed click or form differently from a failed command.
+      v.interaction?.kind === 'command' ? '⚠️ The application did not respond' : '⚠️ This interaction failed',
+    );
   else if (v.content)
     content = el('div', {
       class: 'content',
@@ -114,6 +189,7 @@ function renderMessage(v) {
           `📄 ${f.name} (${Math.ceil(f.size / 1024)} KB)`,
         ),
       ),
+      renderComponents(v),
       reactions,
       v.ephemeral ? el('div', { class: 'only-you' }, '👁 Only you can see this') : null,
     ),
@@ -143,7 +219,7 @@ function patch(old, fresh) {
 
 export function showMessage(v) {
   state.messages.set(v.id, v);
-  if (v.channelId !== state.channelId) return;
+  if (!inView(v)) return;
   const list = $('messages');
   const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   const fresh = renderMessage(v);
@@ -168,9 +244,7 @@ export function removeMessage(id) {
 export function drawMessages() {
   const list = $('messages');
   list.querySelectorAll('.message').forEach((n) => n.remove());
-  const mine = [...state.messages.values()]
-    .filter((m) => m.channelId === state.channelId)
-    .sort((a, b) => a.createdAt - b.createdAt);
+  const mine = [...state.messages.values()].filter(inView).sort((a, b) => a.createdAt - b.createdAt);
   for (const m of mine) list.append(renderMessage(m));
   list.scrollTop = list.scrollHeight;
 }
@@ -189,6 +263,14 @@ export function jumpTo(id, channelId) {
 async function react(messageId, emoji) {
   try {
     await post('/pg/react', { user: state.me, messageId, emoji });
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+async function click(messageId, customId, values) {
+  try {
+    await post('/pg/click', { user: state.me, messageId, customId, values });
   } catch (err) {
     showError(err.message);
   }

@@ -10,3 +10,11 @@ export const state = {
   history: [],
   historyAt: 0,
 };
+
+/** The DM view's pseudo channel id (the page shows the acting user's DMs with the bot there). */
+export const DM_VIEW = 'dm';
+
+/** Whether a message belongs in the view now shown (a server channel, or the DMs). */
+export function inView(v) {
+  return state.channelId === DM_VIEW ? v.dm : v.channelId === state.channelId;
+}
