@@ -26,8 +26,23 @@ export function dmClosedNote(userId: string): string {
   return `<@${userId}> 📭 I could not send this render to your DMs (they are closed to me), so it is only here. Allow DMs from server members, or turn this off with \`/preferences dm:false\`.`;
 }
 
-/** Sends the finished render (`payload`, the channel's final state) to the requester's DMs if they asked for it. */
-export async function deliverByDm(
+/**
+ * Sends the finished render (`payload`, the channel's final state) to the requester's DMs if they
+ * asked for it. Never throws: the render is in the channel whatever happens here.
+ */
+export function deliverByDm(
+  deps: DmDeliveryDeps,
+  record: RenderRecord,
+  payload: RenderPayload,
+  link: string,
+): Promise<DmOutcome> {
+  return tryDm(deps, record, payload, link).catch((err: unknown) => {
+    deps.log.warn({ err, jobId: record.jobId }, 'results by DM failed');
+    return 'failed' as const;
+  });
+}
+
+async function tryDm(
   deps: DmDeliveryDeps,
   record: RenderRecord,
   payload: RenderPayload,

@@ -14,6 +14,8 @@ export const TINY_SHAPES_FACTS: ModelFacts = {
   defaultSteps: 100,
   defaultCutn: 16,
   maxSteps: 1000,
+  loops: ['classic', 'reference'],
+  defaultLoop: 'classic',
 };
 
 export async function loadModelFacts(model: string, modelsDir: string): Promise<ModelFacts> {
@@ -30,6 +32,9 @@ export async function loadModelFacts(model: string, modelsDir: string): Promise<
           defaultSize: [256, 256],
           defaultSteps: 300,
           defaultCutn: 32,
+          // not known without the bundle: the renderer decides
+          loops: undefined,
+          defaultLoop: undefined,
         };
   try {
     const { manifest: m } = await readManifest(modelsDir, model);
@@ -40,6 +45,8 @@ export async function loadModelFacts(model: string, modelsDir: string): Promise<
       defaultSteps: m.defaults.steps,
       defaultCutn: m.defaults.cutn,
       maxSteps: Math.max(fallback.maxSteps, m.defaults.steps * 4),
+      loops: m.reference && m.graphs.stepReference ? ['classic', 'reference'] : ['classic'],
+      defaultLoop: m.defaults.loop ?? 'classic',
     };
   } catch {
     return fallback;

@@ -12,11 +12,15 @@ export function jobInput(
   requester: { interactionId?: string; username: string },
 ): RenderJobInput {
   const p = record.params;
+  const toJob = (list: typeof p.prompts) =>
+    list.map((x) => ({ text: x.text, weight: x.weight, stop: x.stop }));
   return {
+    ...p.options,
     v: 1,
     jobId: record.jobId,
     promptText: p.promptText,
-    prompts: p.prompts.map((x) => ({ text: x.text, weight: x.weight, stop: x.stop })),
+    prompts: toJob(p.prompts),
+    story: p.story?.map(toJob),
     // The renderer fetches each image prompt from the object store by its key.
     imagePrompts: (p.imagePrompts ?? []).map((x) => ({ image: { key: x.key }, weight: x.weight })),
     seed: p.seed,

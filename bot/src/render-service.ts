@@ -28,9 +28,9 @@ import type {
 import type { ModelFacts } from './core/imagine-request.js';
 import { nextLargerSize } from './core/render-buttons.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
-import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { optionFacts, renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
 import { deliverByDm } from './dm-delivery.js';
-import { fitImage } from './image-fit.js';
+import { fitFinalMedia } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
 export interface RenderServiceOptions {
@@ -242,6 +242,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
       height: p.height,
       quality: p.quality,
       model: p.model,
+      ...optionFacts(p),
       parentLink: record.parentMessageId
         ? messageLink(record.guildId, record.channelId, record.parentMessageId)
         : undefined,
@@ -314,6 +315,14 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     }
   }
 
+  /** The zoom video of a finished render, if it has one and it is still stored. */
+  private async video(event: Extract<TerminalJobEvent, { type: 'done' }>): Promise<Uint8Array | undefined> {
+    if (!event.video) return undefined;
+    const data = await this.o.images.get(event.video.key).catch(() => undefined);
+    if (!data) this.o.log.warn({ jobId: event.jobId, key: event.video.key }, 'zoom video not found');
+    return data;
+  }
+
   private async end(t: Tracker, event: TerminalJobEvent): Promise<void> {
     const { record } = t;
     const facts = this.facts(record);
@@ -329,12 +338,21 @@ export class RenderService implements JobFeedHandler, RenderTracker {
         };
         refund = true;
       } else {
-        const fitted = await fitImage(
+        const fitted = await fitFinalMedia(
           png,
+          await this.video(event),
           record.attachmentSizeLimit ?? 10 * 1024 * 1024,
           `tessera-${event.seed}`,
         );
-        state = { kind: 'done', image: fitted.data, imageName: fitted.name, elapsedMs: event.elapsedMs };
+        state = {
+          kind: 'done',
+          image: fitted.data,
+          imageName: fitted.name,
+          elapsedMs: event.elapsedMs,
+          stepsRun: event.steps,
+          animated: fitted.animated,
+          note: fitted.note,
+        };
       }
     } else if (event.type === 'failed') {
       refund = true;
@@ -364,11 +382,8 @@ export class RenderService implements JobFeedHandler, RenderTracker {
         .react(record.channelId, record.messageId, '🔁')
         .catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
       if (this.o.preferences) {
-        const deps = { port: this.o.port, preferences: this.o.preferences, log: this.o.log, now: this.now };
         const link = messageLink(record.guildId, record.channelId, record.messageId);
-        await deliverByDm(deps, record, final, link).catch((err: unknown) =>
-          this.o.log.warn({ err, jobId: record.jobId }, 'results by DM failed'),
-        );
+        await deliverByDm({ ...this.o, preferences: this.o.preferences, now: this.now }, record, final, link);
       }
     }
     const s = t.editor.stats;

@@ -15,8 +15,10 @@ import { parseWebGpuOptions } from '../../shared/src/webgpu-options.js';
 
 const USAGE = `usage: tessera bench [options]
 
-Without options: engine steps/s (tiny-shapes, CPU) vs PyTorch eager, then the bot benchmark.
+Without options: engine steps/s (tiny-shapes, CPU) vs PyTorch eager of the same loop, for the
+classic loop and generate.py's reference loop, then the bot benchmark.
 With options, the engine alone:
+  --loop L             classic | reference | both (default: the model's loop)
   --model NAME         bundle under --models-dir (default tiny-shapes)
   --models-dir DIR     default <repo>/models
   --ep EP              auto | cpu | webgpu | cuda (default cpu)
@@ -53,6 +55,7 @@ export function parseBenchArgs(
     allowPositionals: true,
     options: {
       model: { type: 'string' },
+      loop: { type: 'string' },
       'models-dir': { type: 'string' },
       ep: { type: 'string' },
       size: { type: 'string' },
@@ -74,6 +77,12 @@ export function parseBenchArgs(
   const o: EngineBenchOptions = {};
   if (values.model !== undefined) o.model = values.model;
   if (values['models-dir'] !== undefined) o.modelsDir = values['models-dir'];
+  if (values.loop !== undefined) {
+    const loops = { classic: ['classic'], reference: ['reference'], both: ['classic', 'reference'] } as const;
+    if (!Object.hasOwn(loops, values.loop))
+      throw new BenchUsageError(`--loop must be classic, reference or both (got '${values.loop}')`);
+    o.loops = loops[values.loop as keyof typeof loops];
+  }
   if (values.ep !== undefined) {
     if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(values.ep))
       throw new BenchUsageError(`--ep must be auto, cpu, webgpu or cuda (got '${values.ep}')`);
@@ -142,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`tessera bench: ${err.message}\n`);
     return 2;
   }
-  await runEngineBench();
+  await runEngineBench({ loops: ['classic', 'reference'] });
   // Loaded by path: the bot's benchmark is another package's optional part.
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const botBench = new URL(`../../bot/src/bench/bot-bench.${ext}`, import.meta.url);

@@ -3,11 +3,8 @@
  * draws a progress bar on stderr, writes the frames and the final image under ./out/, and prints
  * the image's path on stdout. Ctrl-C cancels the job.
  */
-import { randomBytes, randomInt } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   ConfigError,
   JobEvent,
@@ -24,7 +21,6 @@ import {
   initialJobView,
   inputImageKey,
   loadConfig,
-  parsePromptLine,
   reduceJobView,
   requestCancel,
   servedModels,
@@ -34,48 +30,29 @@ import {
   type JobView,
   type RenderJobInput,
 } from '../../shared/src/index.js';
-import { readManifest } from '../../renderer/src/index.js';
 import { withLocalCredentials } from './credentials.js';
-import { repoRootFrom } from '../../shared/src/repo-root.js';
+import { ImagineUsageError, jobFromArgs, num, parseImagineArgs } from './imagine-job.js';
 
-const USAGE = `usage: tessera imagine "text[:weight[:stop]] | …" [options]
+const USAGE = `usage: tessera imagine "text[:weight[:stop]] | … [^ next story part …]" [options]
 
 options:
   --seed N          random seed (default: random; printed so you can repeat a render)
   --steps N         iterations (default: the model's)
   --size WxH        image size (default: the model's)
-  --cutn N          cutouts per step      --lr X   learning rate
+  --options "…"     generate.py's options as /imagine takes them, e.g.
+                    "loop=reference cutn=32 augments=Af,Pe optimiser=AdamW init_noise=pixels"
+  --cutn N --lr X --loop L --cut-method M --cut-pow X --augments LIST --cut-noise X
+  --optimiser O --init-weight X --init-noise pixels|gradient --story-every N --zoom-every N
+  --zoom-scale X --zoom-shift-x N --zoom-shift-y N --auto-stop-window N --auto-stop-delta X
+                    the same options as the flags of tessera render (see tessera render --help)
   --init FILE       start from this image (uploaded to the object store)
   --model NAME      model (default RENDERER_MODEL)
   --out DIR         where frames and the image go (default ./out)
   --no-frames       do not write progress frames
   --timeout S       give up after S seconds (default 600)
-Connects to NATS_URL. Frames go to OUT/<jobId>/frame-<step>.webp, the image to OUT/<jobId>.png.
+Connects to NATS_URL. Frames go to OUT/<jobId>/frame-<step>.webp, the image to OUT/<jobId>.png
+(its path is printed), a zoom video (zoom_every) to OUT/<jobId>.webp (printed on the next line).
 `;
-
-interface ModelDefaults {
-  width: number;
-  height: number;
-  steps: number;
-}
-
-/** The model's defaults from a local bundle manifest, when this machine has one. */
-async function modelDefaults(config: Config, model: string): Promise<ModelDefaults> {
-  const fallback = { width: 64, height: 64, steps: 100 };
-  for (const dir of [
-    path.resolve(config.RENDERER_MODELS_DIR),
-    path.resolve(repoRootFrom(import.meta.url), config.RENDERER_MODELS_DIR),
-  ]) {
-    try {
-      const { manifest } = await readManifest(dir, model);
-      const [width, height] = manifest.image.defaultSize;
-      return { width, height, steps: manifest.defaults.steps };
-    } catch {
-      // not here
-    }
-  }
-  return fallback;
-}
 
 function bar(view: JobView, width = 30): string {
   const total = view.total ?? 1;
@@ -88,75 +65,7 @@ function bar(view: JobView, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${view.step}/${total}${rate}${who}`;
 }
 
-const IMAGINE_OPTIONS = {
-  seed: { type: 'string' },
-  steps: { type: 'string' },
-  size: { type: 'string' },
-  cutn: { type: 'string' },
-  lr: { type: 'string' },
-  init: { type: 'string' },
-  model: { type: 'string' },
-  out: { type: 'string', default: 'out' },
-  'no-frames': { type: 'boolean', default: false },
-  timeout: { type: 'string', default: '600' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
-const parseImagineArgs = (argv: string[]) =>
-  parseArgs({ args: argv, allowPositionals: true, options: IMAGINE_OPTIONS });
-type ImagineValues = ReturnType<typeof parseImagineArgs>['values'];
 type NatsConnection = Awaited<ReturnType<typeof connectFromConfig>>;
-
-function num(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-/** The job the command line asks for, or an exit code once the mistake is printed. */
-async function jobFromArgs(
-  values: ImagineValues,
-  positionals: string[],
-  config: Config,
-): Promise<RenderJobInput | number> {
-  const promptText = positionals.join(' ');
-  const prompts = parsePromptLine(promptText);
-  if (!prompts.ok) {
-    process.stderr.write(`tessera imagine: ${prompts.error.message}\n`);
-    return 2;
-  }
-  const model = values.model ?? config.RENDERER_MODEL;
-  const defaults = await modelDefaults(config, model);
-  let width = defaults.width;
-  let height = defaults.height;
-  if (values.size) {
-    const m = /^(\d+)x(\d+)$/.exec(values.size);
-    if (!m) {
-      process.stderr.write(`tessera imagine: --size expects WxH, e.g. 64x64\n`);
-      return 2;
-    }
-    width = Number(m[1]);
-    height = Number(m[2]);
-  }
-  const jobId = `cli-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const seed = values.seed !== undefined ? num('seed', values.seed)! : randomInt(0, 2 ** 32 - 1);
-  return {
-    v: 1,
-    jobId,
-    promptText,
-    prompts: prompts.prompts,
-    seed,
-    width,
-    height,
-    steps: num('steps', values.steps) ?? defaults.steps,
-    model,
-    requester: { userId: 'cli', username: os.userInfo().username || 'cli' },
-    createdAt: new Date().toISOString(),
-    cutn: num('cutn', values.cutn),
-    lr: num('lr', values.lr),
-  };
-}
 
 interface Progress {
   readonly view: JobView;
@@ -287,10 +196,14 @@ async function saveResult(
   }
   const file = path.join(ending.outDir, `${jobId}.png`);
   await writeFile(file, png);
+  const video = result.video ? await farm.images.getBlob(result.video.key) : null;
+  const videoFile = path.join(ending.outDir, `${jobId}.webp`);
+  if (video) await writeFile(videoFile, video);
   process.stderr.write(
     `done in ${(result.elapsedMs / 1000).toFixed(1)} s on ${result.rendererId ?? 'a renderer'}\n`,
   );
   process.stdout.write(`${path.relative(process.cwd(), file)}\n`);
+  if (video) process.stdout.write(`${path.relative(process.cwd(), videoFile)}\n`);
   return 0;
 }
 
@@ -317,8 +230,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const job = await jobFromArgs(values, positionals, config);
-  if (typeof job === 'number') return job;
+  let job: RenderJobInput;
+  try {
+    job = await jobFromArgs(values, positionals, config);
+  } catch (e) {
+    if (!(e instanceof ImagineUsageError)) throw e;
+    process.stderr.write(`tessera imagine: ${e.message}\n`);
+    return 2;
+  }
   const { jobId } = job;
 
   let nc;

@@ -154,9 +154,12 @@ export const JobDoneEvent = z.object({
   rendererId: z.string().min(1).max(128).optional(),
   attempt,
   image: ImageRef,
+  /** The zoom video (job `zoomEvery`): an animated WebP in the images store (`renderVideoKey`). */
+  video: ImageRef.optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   seed: z.number().int().min(0).max(0xffffffff),
+  /** Steps run: fewer than the job's when auto-stop ended the render on a plateau. */
   steps: z.number().int().min(1).optional(),
   elapsedMs: z.number().nonnegative(),
 });

@@ -1,6 +1,7 @@
 /** The public seam of `shared/`: contracts, names, config, logging, NATS setup and job helpers. */
 export * from './contracts.js';
 export * from './loop-options.js';
+export * from './job-options-text.js';
 export * from './subjects.js';
 export * from './config.js';
 export * from './errors.js';

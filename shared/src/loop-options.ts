@@ -13,7 +13,11 @@ export const OPTIMISERS = ['Adam', 'AdamW', 'Adagrad', 'Adamax', 'RAdam', 'RMSpr
 export type Optimiser = (typeof OPTIMISERS)[number];
 /** `classic`: tessera's first loop (step interface 1); `reference`: generate.py's (interface 2). */
 export const LOOPS = ['classic', 'reference'] as const;
+export type Loop = (typeof LOOPS)[number];
 export const CUT_METHODS = ['latest', 'original'] as const;
+/** generate.py's `-in`: start from seeded random pixels or a random four-corner gradient. */
+export const INIT_NOISES = ['pixels', 'gradient'] as const;
+export type InitNoise = (typeof INIT_NOISES)[number];
 
 /** Numeric ranges (inclusive unless `exclusiveMin`). */
 export const LOOP_OPTION_RANGES = {
@@ -53,6 +57,8 @@ export const LoopOptions = z.object({
     .min(LOOP_OPTION_RANGES.initWeight.min)
     .max(LOOP_OPTION_RANGES.initWeight.max)
     .optional(),
+  /** Start from seeded noise (ignored with an init image, which wins, as in generate.py). */
+  initNoise: z.enum(INIT_NOISES).optional(),
   autoStopWindow: z
     .number()
     .int()
@@ -103,6 +109,7 @@ export function loopOptionProblem(o: LoopOptions): { option: string; message: st
     oneOf('loop', o.loop, LOOPS) ??
     oneOf('cutMethod', o.cutMethod, CUT_METHODS) ??
     oneOf('optimiser', o.optimiser, OPTIMISERS) ??
+    oneOf('initNoise', o.initNoise, INIT_NOISES) ??
     num('cutPow', o.cutPow) ??
     num('cutNoise', o.cutNoise) ??
     num('initWeight', o.initWeight) ??

@@ -201,6 +201,10 @@ export function imagesStore(): string {
 export function renderImageKey(jobId: string, attempt: number): string {
   return `renders/${token('job id', jobId, JobId)}/attempt-${attempt}.png`;
 }
+/** Object key of a zoom video (an animated WebP) of a final render, per attempt like the image. */
+export function renderVideoKey(jobId: string, attempt: number): string {
+  return `renders/${token('job id', jobId, JobId)}/attempt-${attempt}.webp`;
+}
 /** Object key of an uploaded input image (init image or image prompt). */
 export function inputImageKey(jobId: string, name: string): string {
   return `inputs/${token('job id', jobId, JobId)}/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;

@@ -3,6 +3,7 @@
  * Discord emulator (pretend users click and submit modals), a real nats-server and a renderer
  * process on the bundled model. One stack for the whole file.
  */
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageFlag, type StoredMessage } from '../../deploy/playground/emulator/index.js';
 import { getJob, type RenderJob } from '../../shared/src/index.js';
@@ -138,6 +139,10 @@ describe('buttons under a finished render', () => {
     expect(job.zoomEvery).toBeGreaterThan(0);
     expect(job.zoomScale).toBeDefined();
     expect(job.initImage?.key).toMatch(/^renders\//u);
+    // The video itself reaches Discord: an animated WebP of about 25 frames.
+    expect(child.attachments[0]!.filename).toMatch(/\.webp$/u);
+    const meta = await sharp(Buffer.from(child.attachments[0]!.data), { animated: true }).metadata();
+    expect(meta.pages).toBeGreaterThan(5);
   });
 
   it('Edit: a modal pre-filled from the render; the submitted fields render as its child', async () => {

@@ -68,6 +68,7 @@ describe('npx tessera commands deploy', () => {
       'quality',
       'init_image',
       'avoid',
+      'options',
       'image_prompt_1',
       'image_prompt_2',
       'image_prompt_3',

@@ -86,10 +86,27 @@ describe('tessera render options', () => {
     [['--optimiser', 'SGD'], /--optimiser: optimiser must be one of Adam, AdamW/],
     [['--cut-pow', '99'], /--cut-pow: cutPow must be a number from 0.1 to 10/],
     [['--story-every', '0'], /--story-every: storyEvery must be a number from 1 to 5000/],
+    [['--init-noise', 'perlin'], /--init-noise: initNoise must be one of pixels, gradient \(got 'perlin'\)/],
   ])('fails clearly for %j', { timeout: 60_000 }, async (extra, message) => {
     const r = await tessera([...base, ...extra]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('starts from init noise, the same bytes twice', { timeout: 60_000 }, async () => {
+    const args = (out: string) => [
+      'render',
+      'a red circle on a blue background',
+      ...['--init-noise', 'gradient', '--steps', '4', '--seed', '5', '--out', out],
+      ...['--models-dir', modelsDir, '--quiet'],
+    ];
+    for (const out of ['noise-a.png', 'noise-b.png']) {
+      const r = await tessera(args(out));
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const a = await readFile(path.join(dir, 'noise-a.png'));
+    expect(a.equals(await readFile(path.join(dir, 'noise-b.png')))).toBe(true);
+    expect(JSON.parse(readPngText(a).parameters!)).toMatchObject({ initNoise: 'gradient' });
   });
 
   it('fails clearly for a story of 100 segments', { timeout: 60_000 }, async () => {

@@ -46,6 +46,12 @@ describe('tessera bench arguments', () => {
     });
   });
 
+  it('takes the loops to time: classic, reference or both', () => {
+    expect(parseBenchArgs(['--loop', 'reference'], {})).toEqual({ loops: ['reference'] });
+    expect(parseBenchArgs(['--loop', 'both'], {})).toEqual({ loops: ['classic', 'reference'] });
+    expect(() => parseBenchArgs(['--loop', 'fast'], {})).toThrow(/--loop must be classic, reference or both/);
+  });
+
   it('keeps width and height apart', () => {
     expect(parseBenchArgs(['--size', '384X224'])).toEqual({ size: [384, 224] });
   });

@@ -183,6 +183,8 @@ describe('render buttons that start renders', () => {
       initImage: { key: PICTURE },
       steps: 40,
     });
+    // The message and Replay show the options the job has.
+    expect((await bot.records.get(interactionId))?.params.optionsText).toBe('zoom_every=2 zoom_scale=0.98');
   });
 
   it('refuses a member over quota and charges nothing', async () => {
@@ -256,6 +258,27 @@ describe('render buttons that start renders', () => {
     expect(bot.jobs.published.size).toBe(0);
   });
 
+  it('works from a DM (a render sent to the member): the record names the server and the roles are looked up', async () => {
+    await setUp();
+    await bot.settings.update(GUILD, (s) => ({
+      ...s,
+      roleQuotas: { '500000000000000007': { limit: 0, per: 'day' } },
+    }));
+    bot.members.roles.set(BOB, ['500000000000000007']);
+    const refused = await click('reroll', BOB, { guildId: undefined, roleIds: [] });
+    expect(refused.reply.answers.at(-1)).toMatch(/switched off/);
+    const { reply, interactionId } = await click('reroll', ALICE, { guildId: undefined });
+    expect(reply.answers.at(-1)).toMatch(/Reroll started/);
+    expect(await bot.records.get(interactionId)).toMatchObject({ guildId: GUILD, channelId: CHANNEL });
+  });
+
+  it('does not act on a render of another server', async () => {
+    await setUp();
+    const { reply } = await click('reroll', BOB, { guildId: '200000000000000999' });
+    expect(reply.answers.at(-1)).toMatch(/no longer known/);
+    expect(bot.jobs.published.size).toBe(0);
+  });
+
   it('answers an unreadable custom id with the older-version sentence', async () => {
     await setUp();
     const { reply } = await click('reroll', BOB, { customId: 'tessera:v9:reroll:j1' });
@@ -271,14 +294,14 @@ describe('Edit', () => {
       {
         customId: 'tessera:v1:edit-form:j1',
         title: expect.any(String),
-        fields: { prompt: 'a red circle', seed: '7', steps: '40', size: '64x64', options: 'zoomEvery=5' },
+        fields: { prompt: 'a red circle', seed: '7', steps: '40', size: '64x64', options: 'zoom_every=5' },
       },
     ]);
   });
 
   it('renders the edited fields as a child of the render', async () => {
     await setUp();
-    const fields = { prompt: 'a green square', seed: '12', steps: '30', size: '64x64', options: 'cutPow=2' };
+    const fields = { prompt: 'a green square', seed: '12', steps: '30', size: '64x64', options: 'cut_pow=2' };
     const { interactionId } = await click('edit-form', BOB, { fields });
     const job = bot.jobs.job(interactionId);
     expect(job).toMatchObject({ seed: 12, steps: 30, cutPow: 2, parentJobId: 'j1' });
@@ -294,6 +317,30 @@ describe('Edit', () => {
     const size = await click('edit-form', BOB, { fields: { ...fields, seed: '', size: '99x99' } });
     expect(size.reply.answers.at(-1)).toMatch(/99x99/);
     expect(bot.jobs.published.size).toBe(0);
+  });
+});
+
+describe('Replay of a story with options', () => {
+  it('gives the options (cutn among them for the CLI) and every story part', async () => {
+    await setUp('done', {
+      params: {
+        ...record('done').params,
+        promptText: 'a red circle ^ a blue square',
+        avoidText: undefined,
+        prompts: [{ text: 'a red circle', weight: 1 }],
+        story: [[{ text: 'a blue square', weight: 1 }]],
+        options: { storyEvery: 10, loop: 'reference' },
+        optionsText: 'loop=reference story_every=10',
+      },
+    });
+    const { reply } = await click('replay', ALICE);
+    const text = reply.answers.at(-1) ?? '';
+    expect(text).toContain(
+      '/imagine prompt:a red circle ^ a blue square seed:7 steps:40 size:64x64 quality:standard options:loop=reference story_every=10',
+    );
+    expect(text).toContain(
+      "npx tessera imagine 'a red circle:1 ^ a blue square:1' --seed 7 --steps 40 --size 64x64 --model tiny-shapes --options 'loop=reference cutn=8 story_every=10'",
+    );
   });
 });
 
@@ -325,7 +372,7 @@ describe('Replay and Delete', () => {
       '/imagine prompt:a red circle avoid:blue seed:99 steps:20 size:64x64 quality:standard',
     );
     expect(text).toContain(
-      "npx tessera imagine 'a red circle:1 | blue:-0.5' --seed 99 --steps 20 --cutn 8 --size 64x64 --model tiny-shapes --init picture.png",
+      "npx tessera imagine 'a red circle:1 | blue:-0.5' --seed 99 --steps 20 --size 64x64 --model tiny-shapes --options 'cutn=8' --init picture.png",
     );
     expect(text).toContain(`the picture of https://discord.com/channels/${GUILD}/${CHANNEL}/${MESSAGE}`);
     expect(text).toMatch(/this render · seed 99 — 🎲 Variation of ↓/);

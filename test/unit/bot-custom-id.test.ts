@@ -6,7 +6,6 @@ import {
   encodeCustomId,
   parseCustomId,
 } from '../../bot/src/core/custom-id.js';
-import { formatOptionsText, parseOptionsText } from '../../bot/src/core/options-text.js';
 
 describe('button custom ids', () => {
   it('reads back every action with the job id it carries', () => {
@@ -56,35 +55,5 @@ describe('the per-member click cooldown', () => {
     expect(c.take('g:a')).toBe(2000);
     t += 2000;
     expect(c.take('g:a')).toBe(true);
-  });
-});
-
-describe('options text (Edit modal, Replay)', () => {
-  it('formats and reads back loop options', () => {
-    const o = {
-      zoomEvery: 4,
-      zoomScale: 0.98,
-      augments: ['Af', 'Pe'] as ('Af' | 'Pe')[],
-      loop: 'reference' as const,
-    };
-    const text = formatOptionsText(o);
-    expect(text).toBe('loop=reference augments=Af,Pe zoomEvery=4 zoomScale=0.98');
-    expect(parseOptionsText(text)).toEqual({ ok: true, value: o });
-  });
-
-  it('reads blank text as no options', () => {
-    expect(formatOptionsText(undefined)).toBe('');
-    expect(parseOptionsText('  ')).toEqual({ ok: true, value: undefined });
-  });
-
-  it('names the option in its refusals', () => {
-    const unknown = parseOptionsText('warp=9');
-    expect(unknown.ok).toBe(false);
-    if (!unknown.ok) expect(unknown.message).toMatch(/warp=9/);
-    const range = parseOptionsText('zoomScale=7');
-    expect(range.ok).toBe(false);
-    if (!range.ok) expect(range.message).toMatch(/zoomScale/);
-    const nan = parseOptionsText('zoomEvery=lots');
-    expect(nan.ok).toBe(false);
   });
 });

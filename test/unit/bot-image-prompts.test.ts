@@ -136,10 +136,10 @@ describe('the job of an image-prompt render', () => {
 
 describe('Replay of an image-prompt render', () => {
   it('names the image prompt options and weights and says the pictures must be attached again', () => {
-    expect(imagineCommand(imageRecord, '')).toBe(
+    expect(imagineCommand(imageRecord)).toBe(
       '/imagine seed:1 steps:10 size:64x64 quality:standard image_prompt_1:(picture 1) image_prompt_2:(picture 2) image_weights:1,0.5',
     );
-    const text = replayText([{ record: imageRecord, link: 'l' }], '', undefined);
+    const text = replayText([{ record: imageRecord, link: 'l' }], undefined);
     expect(text).toContain('Image prompts: 2 uploaded pictures');
   });
 });

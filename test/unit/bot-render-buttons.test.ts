@@ -120,7 +120,17 @@ describe('the final message of a render', () => {
       applicationId: '600000000000000001',
       requesterId: '400000000000000001',
       requesterName: 'alice',
-      params: { ...facts, prompts: [{ text: 'a red circle', weight: 1 }], cutn: 8 },
+      params: {
+        promptText: 'a red circle',
+        prompts: [{ text: 'a red circle', weight: 1 }],
+        seed: 7,
+        steps: 20,
+        cutn: 8,
+        width: 64,
+        height: 64,
+        quality: 'standard',
+        model: 'tiny-shapes',
+      },
       state: 'active',
       createdAt: '2026-12-03T12:00:00.000Z',
     };

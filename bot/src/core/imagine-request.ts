@@ -3,6 +3,7 @@
  * sentence for the person. Pure: model facts and server settings are passed in.
  */
 import { z } from 'zod';
+import type { JobOptions } from '../../../shared/src/job-options-text.js';
 import { parsePromptLine, type ParsedPrompt } from '../../../shared/src/prompt-syntax.js';
 import { findBannedWords, type GuildSettings } from './guild-settings.js';
 import {
@@ -14,11 +15,12 @@ import {
   type ImagePromptInput,
   type InputImage,
 } from './image-prompts.js';
+import { checkJobOptions, type ModelLoops } from './imagine-options.js';
 import { QUALITY_PRESETS, resolveQuality, type QualityPreset } from './presets.js';
 import { cleanUserText } from './text-safety.js';
 
 /** What the bot knows about the model it sends jobs to. */
-export interface ModelFacts {
+export interface ModelFacts extends ModelLoops {
   name: string;
   /** [width, height] pairs the model renders. */
   sizes: [number, number][];
@@ -41,6 +43,8 @@ export const ImagineOptions = z.object({
   size: z.string().max(20).optional(),
   quality: z.enum(QUALITY_PRESETS).optional(),
   avoid: z.string().max(6000).optional(),
+  /** generate.py's options as text (`cutn=32 augments=Af,Pe`; shared/src/job-options-text.ts). */
+  options: z.string().max(6000).optional(),
   initImage: AttachmentOption.optional(),
   /** Image prompt attachments in option order, each with the option it came from. */
   imagePrompts: z
@@ -56,7 +60,13 @@ export interface ImagineRequest {
   /** The cleaned prompt line, as it will be shown. */
   promptText: string;
   prompts: ParsedPrompt[];
+  /** A story (`a ^ b ^ c`): the prompt lists after `prompts`, in order. */
+  story?: ParsedPrompt[][];
   avoidText?: string;
+  /** The loop options, cutouts and learning rate the `options` text set. */
+  options: JobOptions;
+  /** `options` in canonical form, for the render message. */
+  optionsText?: string;
   seed: number;
   steps: number;
   cutn: number;
@@ -80,6 +90,7 @@ export type ImagineRefusalId =
   | 'too-many-steps'
   | 'size-not-supported'
   | 'size-too-large'
+  | 'options-invalid'
   | ImageInputRefusalId;
 
 export interface ImagineRefusal {
@@ -119,6 +130,7 @@ function optionRefusal(
     size: ['size', `must be one of ${sizeChoices(model).join(', ')}`],
     quality: ['quality', `must be one of ${QUALITY_PRESETS.join(', ')}`],
     avoid: ['avoid', 'may be at most 6000 characters long'],
+    options: ['options', 'may be at most 6000 characters long'],
     initImage: ['init_image', 'must be an attached PNG, JPEG or WebP picture'],
     imagePrompts: ['image_prompt', 'must be attached PNG, JPEG or WebP pictures'],
     imageWeights: ['image_weights', 'must be numbers separated by commas, e.g. 1,0.5'],
@@ -143,6 +155,7 @@ type Checked<T> = { ok: true; value: T } | { ok: false; error: ImagineRefusal };
 interface CheckedPrompt {
   promptText: string;
   prompts: ParsedPrompt[];
+  story: ParsedPrompt[][] | undefined;
   avoidText: string | undefined;
   cleaned: boolean;
 }
@@ -173,16 +186,29 @@ function checkPrompt(
         : 'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.',
       'prompt',
     );
-  const syntax = clean.text === '' ? { ok: true as const, prompts: [] } : parsePromptLine(clean.text);
-  if (!syntax.ok) return refuse('prompt-syntax', syntax.error.message, 'prompt');
-  if (syntax.prompts.some((p) => [...p.text].length > 500))
-    return refuse('prompt-too-long', 'Each prompt between `|` may be at most 500 characters long.', 'prompt');
-
-  const avoid = checkAvoid(o.avoid, syntax.prompts, imageWeight);
-  if (!avoid.ok) return avoid;
-  const { avoidText, prompts } = avoid.value;
-  if (prompts.length > 8)
-    return refuse('prompt-syntax', 'Too many prompts: at most 8 together with `avoid`.');
+  if (clean.text === '') return imageOnly(o.avoid, imageWeight, settings);
+  // A story (`a ^ b ^ c`, generate.py's -cpe): each part is a prompt line of its own, with `avoid`.
+  const parts = clean.text.split('^');
+  const lists: ParsedPrompt[][] = [];
+  let avoidText: string | undefined;
+  for (const [k, part] of parts.entries()) {
+    const where = parts.length > 1 ? `Story part ${k + 1}: ` : '';
+    const syntax = parsePromptLine(part);
+    if (!syntax.ok) return refuse('prompt-syntax', `${where}${syntax.error.message}`, 'prompt');
+    if (syntax.prompts.some((p) => [...p.text].length > 500))
+      return refuse(
+        'prompt-too-long',
+        'Each prompt between `|` may be at most 500 characters long.',
+        'prompt',
+      );
+    const avoid = checkAvoid(o.avoid, syntax.prompts, imageWeight);
+    if (!avoid.ok) return avoid;
+    if (avoid.value.prompts.length > 8)
+      return refuse('prompt-syntax', `${where}Too many prompts: at most 8 together with \`avoid\`.`);
+    avoidText = avoid.value.avoidText;
+    lists.push(avoid.value.prompts);
+  }
+  const [prompts, ...story] = lists as [ParsedPrompt[], ...ParsedPrompt[][]];
 
   const banned = findBannedWords(`${clean.text} ${avoidText ?? ''}`, settings.bannedWords);
   if (banned.length > 0) {
@@ -192,7 +218,34 @@ function checkPrompt(
     );
   }
   const removed = Object.values(clean.removed).reduce((a, b) => a + b, 0);
-  return { ok: true, value: { promptText: clean.text, prompts, avoidText, cleaned: removed > 0 } };
+  return {
+    ok: true,
+    value: {
+      promptText: clean.text,
+      prompts,
+      story: story.length ? story : undefined,
+      avoidText,
+      cleaned: removed > 0,
+    },
+  };
+}
+
+/** No text prompt (image prompts only): `avoid` may still push away, against the images' weight. */
+function imageOnly(
+  avoid: string | undefined,
+  imageWeight: number,
+  settings: GuildSettings,
+): Checked<CheckedPrompt> {
+  const checked = checkAvoid(avoid, [], imageWeight);
+  if (!checked.ok) return checked;
+  const { avoidText, prompts } = checked.value;
+  const banned = findBannedWords(avoidText ?? '', settings.bannedWords);
+  if (banned.length > 0)
+    return refuse(
+      'banned-words',
+      `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts.`,
+    );
+  return { ok: true, value: { promptText: '', prompts, story: undefined, avoidText, cleaned: false } };
 }
 
 /** `avoid` → negative prompts appended to the wanted ones. */
@@ -259,7 +312,7 @@ function checkInitImage(a: ImagineOptions['initImage']): Checked<ImagineRequest[
 
 /**
  * Checks `/imagine` options in the order a person would fix them: option ranges, channel,
- * image prompts and their weights, prompt, steps, size, init image. Pure: model facts and server settings are passed in.
+ * image prompts and their weights, prompt, steps, options, size, init image. Pure: model facts and server settings are passed in.
  */
 export function validateImagine(
   raw: unknown,
@@ -304,6 +357,12 @@ export function validateImagine(
       `${steps} steps is more than this server allows (${maxSteps}); \`steps\` must be between 1 and ${maxSteps}.`,
       'steps',
     );
+  const options = checkJobOptions(o.options, {
+    model,
+    steps,
+    storySegments: 1 + (prompt.value.story?.length ?? 0),
+  });
+  if (!options.ok) return refuse('options-invalid', options.message, 'options');
   const size = checkSize(o.size, model, settings);
   if (!size.ok) return size;
   const initImage = checkInitImage(o.initImage);
@@ -315,7 +374,8 @@ export function validateImagine(
       ...prompt.value,
       seed: o.seed ?? context.randomSeed(),
       steps,
-      cutn,
+      cutn: options.value.options.cutn ?? cutn,
+      ...options.value,
       width: size.value[0],
       height: size.value[1],
       quality,

@@ -5,9 +5,13 @@
  * this picture) and Edit (the modal's fields checked like `/imagine`). Pure; refusals come back
  * as values with a stable identifier.
  */
+import {
+  formatJobOptionsText,
+  type JobOptions,
+  parseJobOptionsText,
+} from '../../../shared/src/job-options-text.js';
 import type { GuildSettings } from './guild-settings.js';
 import { validateImagine, type ModelFacts } from './imagine-request.js';
-import { parseOptionsText } from './options-text.js';
 import { nextLargerSize } from './render-buttons.js';
 import type { RenderOrigin, RenderParams } from './render-record.js';
 
@@ -90,15 +94,30 @@ export function deriveParams(action: DerivingAction, parent: RenderParams, c: De
       },
     };
   }
-  const zoomEvery = Math.max(1, Math.ceil(parent.steps / ZOOM_VIDEO_FRAMES));
+  const zoom = {
+    zoomEvery: Math.max(1, Math.ceil(parent.steps / ZOOM_VIDEO_FRAMES)),
+    zoomScale: parent.options?.zoomScale ?? ZOOM_VIDEO_SCALE,
+  };
   return {
     ok: true,
     value: {
       ...parent,
       initImageKey: picture,
-      options: { ...parent.options, zoomEvery, zoomScale: parent.options?.zoomScale ?? ZOOM_VIDEO_SCALE },
+      options: { ...parent.options, ...zoom },
+      optionsText: formatJobOptionsText({ ...jobOptionsOf(parent), ...zoom }),
     },
   };
+}
+
+/** All the options of a render as the options text reads them (cutn only where it was given). */
+export function jobOptionsOf(p: RenderParams): JobOptions {
+  const stored = parseJobOptionsText(p.optionsText ?? '');
+  return stored.ok ? { ...stored.options, ...p.options } : { ...p.options };
+}
+
+/** The options text of a render (what `/imagine options:` takes to make it again). */
+export function optionsTextOf(p: RenderParams): string {
+  return formatJobOptionsText(jobOptionsOf(p));
 }
 
 /** The Edit modal's text fields. */
@@ -111,16 +130,13 @@ export interface EditFields {
 }
 
 /** The modal's fields, pre-filled from a render. */
-export function editFieldsOf(
-  p: RenderParams,
-  formatOptions: (o: RenderParams['options']) => string,
-): EditFields {
+export function editFieldsOf(p: RenderParams): EditFields {
   return {
     prompt: p.promptText,
     seed: String(p.seed),
     steps: String(p.steps),
     size: `${p.width}x${p.height}`,
-    options: formatOptions(p.options),
+    options: optionsTextOf(p),
   };
 }
 
@@ -147,13 +163,13 @@ export function editParams(
       size: fields.size.trim() === '' ? undefined : fields.size.trim(),
       quality: parent.quality,
       avoid: parent.avoidText,
+      options: fields.options.trim() === '' ? undefined : fields.options,
     },
     c,
   );
   if (!checked.ok) return refuse('edit-invalid', checked.error.message);
-  const options = parseOptionsText(fields.options);
-  if (!options.ok) return refuse('edit-invalid', options.message);
   const r = checked.value;
+  const { cutn: _cutn, ...options } = r.options; // cutn: the request's, preset or option
   return {
     ok: true,
     value: {
@@ -161,12 +177,14 @@ export function editParams(
       promptText: r.promptText,
       avoidText: r.avoidText,
       prompts: r.prompts,
+      story: r.story,
+      options: Object.keys(options).length ? options : undefined,
+      optionsText: r.optionsText,
       seed: r.seed,
       steps: r.steps,
       cutn: r.cutn,
       width: r.width,
       height: r.height,
-      options: options.value,
     },
   };
 }

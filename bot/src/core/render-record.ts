@@ -6,10 +6,20 @@
 import { z } from 'zod';
 import { LoopOptions } from '../../../shared/src/loop-options.js';
 
+const PromptList = z
+  .array(z.object({ text: z.string(), weight: z.number(), stop: z.number().optional() }))
+  .max(16);
+
 export const RenderParams = z.object({
   promptText: z.string().max(2000),
   avoidText: z.string().max(2000).optional(),
-  prompts: z.array(z.object({ text: z.string(), weight: z.number(), stop: z.number().optional() })).max(16),
+  prompts: PromptList,
+  /** A story (`a ^ b ^ c`): the prompt lists after `prompts`. */
+  story: z.array(PromptList).max(16).optional(),
+  /** What `/imagine options:` set besides cutn: generate.py's loop options and the learning rate. */
+  options: LoopOptions.extend({ lr: z.number().positive().optional() }).optional(),
+  /** The options as the render message shows them (canonical text, cutn included). */
+  optionsText: z.string().max(1000).optional(),
   seed: z.number().int().min(0).max(0xffffffff),
   steps: z.number().int().min(1),
   cutn: z.number().int().min(1),
@@ -24,8 +34,6 @@ export const RenderParams = z.object({
     .array(z.object({ key: z.string().max(256), weight: z.number() }))
     .max(4)
     .optional(),
-  /** The reference loop's options (zoom video, init weight …); absent: the model's defaults. */
-  options: LoopOptions.optional(),
 });
 export type RenderParams = z.infer<typeof RenderParams>;
 

@@ -3,10 +3,11 @@
  * its current state. User text only ever goes into the embed (embeds never notify anyone) and is
  * escaped; the plain content line is built from numbers and fixed words.
  */
+import { LOOP_OPTION_RANGES } from '../../../shared/src/loop-options.js';
 import { formatEta } from './eta.js';
 import type { MessageImage, RenderPayload } from './frame-editor.js';
 import { ORIGIN_WORDS, renderButtons, type ButtonFacts } from './render-buttons.js';
-import type { RenderOrigin } from './render-record.js';
+import type { RenderOrigin, RenderParams } from './render-record.js';
 import { displayText } from './text-safety.js';
 
 export interface RenderFacts {
@@ -27,6 +28,10 @@ export interface RenderFacts {
   origin?: RenderOrigin;
   /** With these, a finished render gets its buttons. */
   buttons?: ButtonFacts;
+  /** `/imagine options:` in canonical form. */
+  optionsText?: string;
+  /** A story: each part's prompt line and the steps each part runs before the next (cycling). */
+  story?: { parts: string[]; every: number };
 }
 
 export type RenderState =
@@ -40,7 +45,17 @@ export type RenderState =
       frame?: Uint8Array;
     }
   | { kind: 'cancelling'; by: string; frame?: Uint8Array }
-  | { kind: 'done'; image: Uint8Array; imageName: string; elapsedMs: number }
+  | {
+      kind: 'done';
+      image: Uint8Array;
+      imageName: string;
+      elapsedMs: number;
+      /** Steps the renderer ran (fewer than asked when it stopped on a plateau). */
+      stepsRun?: number;
+      /** The picture is an animated WebP (a zoom video); `note` says why it is not, when it could not be. */
+      animated?: boolean;
+      note?: string;
+    }
   | { kind: 'failed'; reason: string; refunded: boolean; frame?: Uint8Array }
   | { kind: 'cancelled'; by: string; refunded: boolean; frame?: Uint8Array };
 
@@ -52,6 +67,35 @@ const COLOURS = {
   failed: 0xe74c3c,
   cancelled: 0x7f8c8d,
 } as const;
+
+/** The facts a render's stored parameters give besides the plain fields: options and story. */
+export function optionFacts(p: RenderParams): Pick<RenderFacts, 'optionsText' | 'story'> {
+  return {
+    optionsText: p.optionsText,
+    story: p.story?.length
+      ? {
+          parts: p.promptText.split('^').map((s) => s.trim()),
+          every: p.options?.storyEvery ?? LOOP_OPTION_RANGES.storyEvery.default,
+        }
+      : undefined,
+  };
+}
+
+/** The story part (0-based) the loop runs at 1-based step `step` (a story cycles, like generate.py's -cpe). */
+export function storyPartAt(story: { parts: string[]; every: number }, step: number): number {
+  return Math.floor(Math.max(0, step - 1) / story.every) % story.parts.length;
+}
+
+function storyLine(facts: RenderFacts, state: RenderState): string | undefined {
+  const story = facts.story;
+  if (!story) return undefined;
+  const step = state.kind === 'running' ? state.step : state.kind === 'done' ? state.stepsRun : undefined;
+  if (step === undefined)
+    return `**Story:** ${story.parts.length} parts, the next every ${story.every} steps`;
+  const k = storyPartAt(story, step);
+  const verb = state.kind === 'done' ? 'ended on' : 'now at';
+  return `**Story:** ${verb} part ${k + 1}/${story.parts.length}: ${displayText(story.parts[k] ?? '', 300)}`;
+}
 
 function statusLine(state: RenderState): string {
   switch (state.kind) {
@@ -93,6 +137,9 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
   if (facts.avoidText) lines.push(`**Avoid:** ${displayText(facts.avoidText, 500)}`);
   lines.push(`**Requested by** <@${facts.requesterId}>`);
   if (facts.parentLink) lines.push(`${ORIGIN_WORDS[facts.origin ?? 'reroll']} ${facts.parentLink}`);
+  const story = storyLine(facts, state);
+  if (story) lines.push(story);
+  if (state.kind === 'done' && state.note) lines.push(displayText(state.note, 300));
   if (state.kind === 'failed') lines.push(`**Why:** ${displayText(state.reason, 900)}`);
   if (state.kind === 'cancelled' || state.kind === 'cancelling')
     lines.push(`**Cancelled by** <@${state.by}>`);
@@ -108,6 +155,9 @@ export function renderPayload(facts: RenderFacts, state: RenderState): RenderPay
       { name: 'Model', value: displayText(facts.model, 64), inline: true },
     ],
   };
+  if (facts.optionsText)
+    // canonical options text is only [a-z0-9_=,.-] (formatJobOptionsText), safe in a code span
+    embed.fields.push({ name: 'Options', value: `\`${facts.optionsText.slice(0, 1000)}\``, inline: false });
   const image = frameName(state);
   const ended = state.kind === 'done' || state.kind === 'failed' || state.kind === 'cancelled';
   const components = ended && facts.buttons ? renderButtons(facts.buttons, state.kind) : undefined;

@@ -3,6 +3,8 @@
  * a render again byte for byte (same prompts, seed, steps, cutouts, size, model, options and
  * init picture; the engine is deterministic per execution provider), and its lineage. Pure.
  */
+import { formatJobOptionsText } from '../../../shared/src/job-options-text.js';
+import { jobOptionsOf, optionsTextOf } from './render-actions.js';
 import { ORIGIN_WORDS } from './render-buttons.js';
 import type { RenderRecord } from './render-record.js';
 
@@ -20,9 +22,13 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The prompts as the prompt syntax writes them (`text:weight[:stop]` joined by ` | `). */
-export function promptLine(prompts: RenderRecord['params']['prompts']): string {
-  return prompts.map((p) => `${p.text}:${p.weight}${p.stop === undefined ? '' : `:${p.stop}`}`).join(' | ');
+type PromptList = RenderRecord['params']['prompts'];
+
+/** The prompts as the prompt syntax writes them (`text:weight[:stop]` joined by ` | `, story parts by ` ^ `). */
+export function promptLine(prompts: PromptList, story: PromptList[] = []): string {
+  const line = (list: PromptList) =>
+    list.map((p) => `${p.text}:${p.weight}${p.stop === undefined ? '' : `:${p.stop}`}`).join(' | ');
+  return [prompts, ...story].map(line).join(' ^ ');
 }
 
 /** Text inside a Discord code block (a triple backtick would end it). */
@@ -31,8 +37,9 @@ function inCode(s: string): string {
 }
 
 /** The `/imagine` command as a person types it. */
-export function imagineCommand(r: RenderRecord, optionsText: string): string {
+export function imagineCommand(r: RenderRecord): string {
   const p = r.params;
+  const optionsText = optionsTextOf(p);
   const parts = p.promptText === '' ? ['/imagine'] : [`/imagine prompt:${p.promptText}`];
   if (p.avoidText) parts.push(`avoid:${p.avoidText}`);
   parts.push(`seed:${p.seed}`, `steps:${p.steps}`, `size:${p.width}x${p.height}`, `quality:${p.quality}`);
@@ -45,19 +52,18 @@ export function imagineCommand(r: RenderRecord, optionsText: string): string {
   return parts.join(' ');
 }
 
-/** The CLI line: explicit cutouts, so no preset is involved. */
-export function cliCommand(r: RenderRecord, optionsText: string): string {
+/** The CLI line: the cutouts explicit among the options, so no preset is involved. */
+export function cliCommand(r: RenderRecord): string {
   const p = r.params;
   const parts = [
     'npx tessera imagine',
-    shellQuote(promptLine(p.prompts)),
+    shellQuote(promptLine(p.prompts, p.story)),
     `--seed ${p.seed}`,
     `--steps ${p.steps}`,
-    `--cutn ${p.cutn}`,
     `--size ${p.width}x${p.height}`,
     `--model ${p.model}`,
+    `--options ${shellQuote(formatJobOptionsText({ ...jobOptionsOf(p), cutn: p.cutn }))}`,
   ];
-  if (optionsText) parts.push(`--options ${shellQuote(optionsText)}`);
   if (p.initImageKey) parts.push('--init picture.png');
   return parts.join(' ');
 }
@@ -76,15 +82,15 @@ export function lineageLines(chain: LineageEntry[]): string[] {
  * The Replay answer. `initFrom` is the link to the message whose picture was the init image
  * (download it as picture.png); the lineage is dropped first when the text is too long.
  */
-export function replayText(chain: LineageEntry[], optionsText: string, initFrom: string | undefined): string {
+export function replayText(chain: LineageEntry[], initFrom: string | undefined): string {
   const r = chain[0]!.record;
   const head = [
     '**Replay** — these make this picture again, byte for byte (same model and execution provider):',
     '```',
-    inCode(imagineCommand(r, optionsText)),
+    inCode(imagineCommand(r)),
     '```',
     '```',
-    inCode(cliCommand(r, optionsText)),
+    inCode(cliCommand(r)),
     '```',
   ];
   if (r.params.initImageKey)

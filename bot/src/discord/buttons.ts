@@ -20,8 +20,7 @@ import {
   type EditFields,
 } from '../core/render-actions.js';
 import type { RenderRecord } from '../core/render-record.js';
-import { renderPayload } from '../core/render-view.js';
-import { formatOptionsText } from '../core/options-text.js';
+import { optionFacts, renderPayload } from '../core/render-view.js';
 import { replayText, type LineageEntry } from '../core/replay.js';
 import { messageLink } from '../render-service.js';
 import { startRender } from '../start-render.js';
@@ -88,11 +87,8 @@ export async function handleButtonClick(
     return true;
   }
   const { action, jobId } = parsed.value;
+  // In a DM (a render sent to the member) the render record names the server.
   const guildId = click.guildId;
-  if (!guildId) {
-    await reply.answer('These buttons work in servers only.');
-    return true;
-  }
   const log = deps.ctx.log.child({ action, jobId, userId: click.userId, interactionId: click.interactionId });
   log.info('button clicked');
   switch (action) {
@@ -107,19 +103,25 @@ export async function handleButtonClick(
       await reply.answer(await deleteRender(jobId, guildId, click.userId, deps.ctx));
       return true;
     default:
-      await startFromButton(action, jobId, { ...click, guildId }, reply, deps);
+      await startFromButton(action, jobId, click, reply, deps);
       return true;
   }
 }
 
-async function recordIn(ctx: BotContext, jobId: string, guildId: string): Promise<RenderRecord | undefined> {
+/** The render a click is about: one of this server's (any server's from a DM), not deleted. */
+async function recordIn(
+  ctx: BotContext,
+  jobId: string,
+  guildId: string | undefined,
+): Promise<RenderRecord | undefined> {
   const record = await ctx.records.get(jobId);
-  return record && record.guildId === guildId && record.state !== 'deleted' ? record : undefined;
+  const here = record && (guildId === undefined || record.guildId === guildId);
+  return here && record.state !== 'deleted' ? record : undefined;
 }
 
 async function openEdit(
   jobId: string,
-  guildId: string,
+  guildId: string | undefined,
   reply: ClickResponder,
   ctx: BotContext,
 ): Promise<true> {
@@ -131,7 +133,7 @@ async function openEdit(
   await reply.showModal({
     customId: encodeCustomId('edit-form', jobId),
     title: 'Edit and render again',
-    fields: editFieldsOf(record.params, formatOptionsText),
+    fields: editFieldsOf(record.params),
   });
   return true;
 }
@@ -140,11 +142,11 @@ async function openEdit(
 async function startFromButton(
   action: Exclude<ButtonAction, 'edit' | 'replay' | 'delete'>,
   jobId: string,
-  click: ButtonClick & { guildId: string },
+  click: ButtonClick,
   reply: ClickResponder,
   { ctx, cooldown }: ButtonHandlerDeps,
 ): Promise<void> {
-  const wait = cooldown.take(`${click.guildId}:${click.userId}`);
+  const wait = cooldown.take(click.userId);
   if (wait !== true) {
     await reply.answer(`⏳ One render every few seconds, please: try again in ${Math.ceil(wait / 1000)} s.`);
     return;
@@ -152,11 +154,13 @@ async function startFromButton(
   await reply.defer();
   const parent = await recordIn(ctx, jobId, click.guildId);
   if (!parent) return reply.answer(GONE_TEXT);
+  const guildId = parent.guildId;
   // One render per click: the click's interaction id is the new job's id.
   const already = await ctx.records.get(click.interactionId);
   if (already) return reply.answer(`Already started: ${linkOf(already)}`);
 
-  const settings = await ctx.settings.get(click.guildId);
+  const settings = await ctx.settings.get(guildId);
+  const roleIds = click.guildId ? click.roleIds : await ctx.members.roleIds(guildId, click.userId);
   const derived = await paramsFor(action, parent, click, ctx, settings);
   if (!derived.ok) return reply.answer(`🙅 ${derived.message}`);
   const params = derived.value;
@@ -170,13 +174,13 @@ async function startFromButton(
   const parentLink = linkOf(parent);
   const outcome = await startRender(ctx, {
     jobId: click.interactionId,
-    guildId: click.guildId,
+    guildId,
     channelId: parent.channelId,
     applicationId: parent.applicationId,
     requester: { id: click.userId, name: click.userName, interactionId: click.interactionId },
     params,
     quota: {
-      rule: effectiveQuota(settings, click.userId, click.roleIds),
+      rule: effectiveQuota(settings, click.userId, roleIds),
       maxConcurrent: settings.maxConcurrentPerUser,
     },
     parent: { jobId: parent.jobId, messageId: parent.messageId, origin },
@@ -185,7 +189,20 @@ async function startFromButton(
       messageId: await ctx.port.post(
         parent.channelId,
         renderPayload(
-          { ...params, avoidText: params.avoidText, requesterId: click.userId, parentLink, origin },
+          {
+            promptText: params.promptText,
+            avoidText: params.avoidText,
+            requesterId: click.userId,
+            seed: params.seed,
+            steps: params.steps,
+            width: params.width,
+            height: params.height,
+            quality: params.quality,
+            model: params.model,
+            ...optionFacts(params),
+            parentLink,
+            origin,
+          },
           { kind: 'queued', position: undefined, etaMs: undefined },
         ),
         parent.messageId,
@@ -195,7 +212,7 @@ async function startFromButton(
   const log = ctx.log.child({ jobId: click.interactionId, parentJobId: parent.jobId, action });
   if (outcome.ok) {
     log.info({ seed: params.seed }, 'render started from a button');
-    const link = messageLink(click.guildId, parent.channelId, outcome.messageId);
+    const link = messageLink(guildId, parent.channelId, outcome.messageId);
     return reply.answer(`${STARTING[action]} started: ${link}`);
   }
   if (outcome.stage === 'quota') {
@@ -244,9 +261,9 @@ function linkOf(r: RenderRecord): string {
 /** How many ancestors Replay shows. */
 export const LINEAGE_DEPTH = 5;
 
-async function replay(jobId: string, guildId: string, ctx: BotContext): Promise<string> {
+async function replay(jobId: string, guildId: string | undefined, ctx: BotContext): Promise<string> {
   const record = await ctx.records.get(jobId);
-  if (!record || record.guildId !== guildId) return GONE_TEXT;
+  if (!record || (guildId !== undefined && record.guildId !== guildId)) return GONE_TEXT;
   const chain: LineageEntry[] = [{ record, link: linkOf(record) }];
   let next = record.parentJobId;
   while (next && chain.length <= LINEAGE_DEPTH) {
@@ -258,18 +275,18 @@ async function replay(jobId: string, guildId: string, ctx: BotContext): Promise<
   // A picture of another render as init image (Variations, Upscale, Zoom video): name its message.
   const from = /^renders\/([^/]+)\//.exec(record.params.initImageKey ?? '')?.[1];
   const source = from ? await ctx.records.get(from) : undefined;
-  return replayText(chain, formatOptionsText(record.params.options), source ? linkOf(source) : undefined);
+  return replayText(chain, source ? linkOf(source) : undefined);
 }
 
 async function deleteRender(
   jobId: string,
-  guildId: string,
+  guildId: string | undefined,
   userId: string,
   ctx: BotContext,
 ): Promise<string> {
   const record = await recordIn(ctx, jobId, guildId);
   if (!record) return 'This render is already gone.';
-  const allowed = userId === record.requesterId || (await ctx.members.isModerator(guildId, userId));
+  const allowed = userId === record.requesterId || (await ctx.members.isModerator(record.guildId, userId));
   if (!allowed) return '🙅 Only the person who asked for this render, or a moderator, can delete it.';
   if (record.state === 'active') return 'This render is still running: ❌ cancels it.';
   await ctx.port.delete(record.channelId, record.messageId);

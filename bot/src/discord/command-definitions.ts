@@ -10,6 +10,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
   type SlashCommandStringOption,
 } from 'discord.js';
+import { MAX_JOB_OPTIONS_TEXT } from '../../../shared/src/job-options-text.js';
 import { sizeChoices, type ModelFacts } from '../core/imagine-request.js';
 import { QUALITY_PRESETS } from '../core/presets.js';
 
@@ -70,7 +71,13 @@ function imagineCommand(model: ModelFacts): CommandJson {
     .addAttachmentOption((o) =>
       o.setName('init_image').setDescription('Start from this picture instead of noise'),
     )
-    .addStringOption((o) => o.setName('avoid').setDescription('What the picture should not look like'));
+    .addStringOption((o) => o.setName('avoid').setDescription('What the picture should not look like'))
+    .addStringOption((o) =>
+      o
+        .setName('options')
+        .setDescription("generate.py's options, e.g. loop=reference cutn=32 augments=Af,Pe optimiser=AdamW")
+        .setMaxLength(MAX_JOB_OPTIONS_TEXT),
+    );
   for (let n = 1; n <= 4; n++)
     builder.addAttachmentOption((o) =>
       o.setName(`image_prompt_${n}`).setDescription(`A picture to paint towards (${n} of up to 4)`),

@@ -47,6 +47,7 @@ function rawOptions(i: ChatInputCommandInteraction): unknown {
     size: pick(i.options.getString('size')),
     quality: pick(i.options.getString('quality')),
     avoid: pick(i.options.getString('avoid')),
+    options: pick(i.options.getString('options')),
     initImage: attachmentOption(i, 'init_image'),
     imagePrompts: IMAGE_PROMPT_OPTIONS.map((o) => attachmentOption(i, o)).filter((a) => a !== undefined),
     imageWeights: pick(i.options.getString('image_weights')),
@@ -130,6 +131,33 @@ export async function runImagine(
   await i.editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS }).catch(() => undefined);
 }
 
+/** The render's stored parameters (and so its job fields: `jobInput`) for a validated `/imagine`. */
+export function imagineParams(
+  request: ImagineRequest,
+  model: string,
+  initImageKey?: string,
+  imagePrompts: NonNullable<RenderParams['imagePrompts']> = [],
+): RenderParams {
+  const { cutn: _cutn, ...options } = request.options; // cutn: the request's, preset or option
+  return {
+    promptText: request.promptText,
+    avoidText: request.avoidText,
+    prompts: request.prompts,
+    story: request.story,
+    options: Object.keys(options).length ? options : undefined,
+    optionsText: request.optionsText,
+    seed: request.seed,
+    steps: request.steps,
+    cutn: request.cutn,
+    width: request.width,
+    height: request.height,
+    quality: request.quality,
+    model,
+    initImageKey,
+    imagePrompts: imagePrompts.length > 0 ? imagePrompts : undefined,
+  };
+}
+
 /** The render to start for a validated `/imagine`. */
 function imagineOrder(
   i: ChatInputCommandInteraction,
@@ -138,26 +166,15 @@ function imagineOrder(
   quota: RenderOrder['quota'],
 ): RenderOrder {
   const image = request.initImage;
-  const params: RenderParams = {
-    promptText: request.promptText,
-    avoidText: request.avoidText,
-    prompts: request.prompts,
-    seed: request.seed,
-    steps: request.steps,
-    cutn: request.cutn,
-    width: request.width,
-    height: request.height,
-    quality: request.quality,
-    model: ctx.model.name,
-    initImageKey: image ? inputImageKey(i.id, image.filename) : undefined,
-    imagePrompts:
-      request.imagePrompts.length > 0
-        ? request.imagePrompts.map((p, n) => ({
-            key: inputImageKey(i.id, `prompt-${n + 1}-${p.filename}`),
-            weight: p.weight,
-          }))
-        : undefined,
-  };
+  const params = imagineParams(
+    request,
+    ctx.model.name,
+    image ? inputImageKey(i.id, image.filename) : undefined,
+    request.imagePrompts.map((p, n) => ({
+      key: inputImageKey(i.id, `prompt-${n + 1}-${p.filename}`),
+      weight: p.weight,
+    })),
+  );
   return {
     jobId: i.id,
     guildId: i.guildId ?? '',

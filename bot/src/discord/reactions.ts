@@ -4,7 +4,7 @@
  */
 import { effectiveQuota } from '../core/guild-settings.js';
 import type { RenderRecord } from '../core/render-record.js';
-import { renderPayload, type RenderFacts } from '../core/render-view.js';
+import { optionFacts, renderPayload, type RenderFacts } from '../core/render-view.js';
 import { messageLink } from '../render-service.js';
 import { CANCEL_EMOJI, startRender } from '../start-render.js';
 import type { BotContext } from './context.js';
@@ -90,6 +90,7 @@ async function reroll(
     height: params.height,
     quality: params.quality,
     model: params.model,
+    ...optionFacts(params),
     parentLink: messageLink(record.guildId, record.channelId, record.messageId),
   };
   const outcome = await startRender(ctx, {

@@ -32,8 +32,11 @@ export interface EngineBenchOptions {
   /** Steps per render, cutouts per step; the model's defaults when absent. */
   steps?: number;
   cutn?: number;
-  /** The loop (default: the model's); `reference` times generate.py's step and the torch side runs the same. */
-  loop?: 'classic' | 'reference';
+  /**
+   * The loops to time, one after the other (default: the model's own); `reference` times
+   * generate.py's step (step-reference.onnx) and the torch side runs the same loop.
+   */
+  loops?: readonly BenchLoop[];
   /** Progress frames every N steps (default: the model's, as users get them). */
   frameEvery?: number;
   prompt?: string;
@@ -47,7 +50,11 @@ export interface EngineBenchOptions {
   out?: (line: string) => void;
 }
 
+export type BenchLoop = 'classic' | 'reference';
+
 export interface EngineBenchResult {
+  /** The loop these figures are for. */
+  loop: BenchLoop;
   engineStepsPerSec: number;
   /** Steps/s of the optimisation loop alone (no session loading, text encoding or final PNG). */
   engineLoopStepsPerSec: number;
@@ -92,7 +99,12 @@ interface Timed {
 }
 
 /** Loads the bundle and times one warm-up plus `renders` renders on the engine. */
-async function timeEngine(o: EngineBenchOptions, model: string, out: (line: string) => void): Promise<Timed> {
+async function timeEngine(
+  o: EngineBenchOptions,
+  loop: BenchLoop | undefined,
+  model: string,
+  out: (line: string) => void,
+): Promise<Timed> {
   const threads = o.threads ?? 2;
   const renders = o.renders ?? 3;
   const log = pino({ level: 'warn', base: null }, pino.destination(2));
@@ -122,7 +134,8 @@ async function timeEngine(o: EngineBenchOptions, model: string, out: (line: stri
     executionProvider === 'webgpu' && o.webgpuOptions && Object.keys(o.webgpuOptions).length
       ? ` (${formatWebGpuOptions(o.webgpuOptions)})`
       : '';
-  const settings = `${model}, onnxruntime-node ${executionProvider}${webgpu}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
+  const timedLoop = loop ?? d.loop ?? 'classic';
+  const settings = `${model} ${timedLoop} loop, onnxruntime-node ${executionProvider}${webgpu}${executionProvider === 'cpu' ? `, ${threads} threads` : ''}, ${width}x${height}, cutn ${cutn}`;
   const request = (n: number): RenderRequest => ({
     prompts: [{ kind: 'text', text: o.prompt ?? PROMPT, weight: 1 }],
     seed: 1,
@@ -130,7 +143,7 @@ async function timeEngine(o: EngineBenchOptions, model: string, out: (line: stri
     height,
     steps: n,
     cutn,
-    loop: o.loop,
+    loop,
     frameEvery: o.frameEvery,
   });
   try {
@@ -156,7 +169,7 @@ async function timeEngine(o: EngineBenchOptions, model: string, out: (line: stri
     out(
       `engine  ${settings}: ${engineStepsPerSec.toFixed(2)} steps/s whole render, ${engineLoopStepsPerSec.toFixed(2)} steps/s loop (${(1000 / engineLoopStepsPerSec).toFixed(1)} ms/step)`,
     );
-    const result = { engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
+    const result = { loop: timedLoop, engineStepsPerSec, engineLoopStepsPerSec, executionProvider };
     return {
       result,
       width,
@@ -164,7 +177,7 @@ async function timeEngine(o: EngineBenchOptions, model: string, out: (line: stri
       steps,
       cutn,
       defaults: { size: engine.manifest.image.defaultSize, cutn: d.cutn },
-      loop: o.loop ?? d.loop ?? 'classic',
+      loop: timedLoop,
     };
   } finally {
     await engine.close();
@@ -235,17 +248,37 @@ async function torchStepsPerSec(
   }
 }
 
-export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchResult> {
+/** Times each loop asked for (`o.loops`, default the model's) and prints a summary of the ratios. */
+export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchResult[]> {
   const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const results: EngineBenchResult[] = [];
+  for (const loop of o.loops?.length ? o.loops : [undefined]) results.push(await benchOneLoop(o, loop, out));
+  if (results.length > 1)
+    out(
+      `summary ${results
+        .map(
+          (r) =>
+            `${r.loop}: engine ${r.engineStepsPerSec.toFixed(1)} steps/s${r.torchStepsPerSec === undefined ? '' : `, torch ${r.torchStepsPerSec.toFixed(1)}, ratio ${(r.engineStepsPerSec / r.torchStepsPerSec).toFixed(2)}`}`,
+        )
+        .join('; ')}`,
+    );
+  return results;
+}
+
+async function benchOneLoop(
+  o: EngineBenchOptions,
+  loop: BenchLoop | undefined,
+  out: (line: string) => void,
+): Promise<EngineBenchResult> {
   const model = o.model ?? 'tiny-shapes';
-  const timed = await timeEngine(o, model, out);
+  const timed = await timeEngine(o, loop, model, out);
   let result = timed.result;
   if (o.torch !== false) {
     const gap = torchComparisonGap(model, result.executionProvider, timed);
     const torch = gap === undefined ? await torchStepsPerSec(o.threads ?? 2, timed, out) : undefined;
     if (gap !== undefined) out(`torch   no comparison: ${gap}`);
     if (torch !== undefined) {
-      out(`ratio   engine / torch = ${(result.engineStepsPerSec / torch).toFixed(2)}`);
+      out(`ratio   ${timed.loop} loop: engine / torch = ${(result.engineStepsPerSec / torch).toFixed(2)}`);
       result = { ...result, torchStepsPerSec: torch };
     }
   }

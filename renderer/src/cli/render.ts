@@ -48,6 +48,7 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --cut-noise X          per-cutout noise factor 0…1 (reference loop)
   --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
   --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)
+  --init-noise K         start from seeded noise: pixels | gradient (generate.py -in; --init-image wins)
   --story-every N        with a prompt "a ^ b ^ c" (a story, at most 16): the next every N steps
   --zoom-every N         zoom video (generate.py -zvid): every N steps a frame, then zoom by
   --zoom-scale X           X (0.5…2, default 0.99) and shift by --zoom-shift-x/-y px (±64), re-encode
@@ -108,6 +109,7 @@ function loopOptionsFrom(v: Record<string, string | boolean | string[] | undefin
     cutNoise: num('cut-noise', str('cut-noise')),
     optimiser: str('optimiser'),
     initWeight: num('init-weight', str('init-weight')),
+    initNoise: str('init-noise'),
     storyEvery: num('story-every', str('story-every')),
     autoStopWindow: num('auto-stop-window', str('auto-stop-window')),
     autoStopDelta: num('auto-stop-delta', str('auto-stop-delta')),
@@ -177,6 +179,7 @@ function parseCli(argv: string[], config: Config): CliOptions | 'help' {
       'cut-noise': { type: 'string' },
       optimiser: { type: 'string' },
       'init-weight': { type: 'string' },
+      'init-noise': { type: 'string' },
       'story-every': { type: 'string' },
       'auto-stop-window': { type: 'string' },
       'auto-stop-delta': { type: 'string' },

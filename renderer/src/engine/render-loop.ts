@@ -20,6 +20,7 @@ import {
 } from './image-io.js';
 import { resolveRequest, type ResolvedRender } from './request.js';
 import { createOptimiser } from './optimisers.js';
+import { initNoiseImage } from './init-noise.js';
 import { PlateauDetector } from './plateau.js';
 import { rgbToTensor, zoomImage } from './zoom.js';
 import { Mulberry32 } from './rng.js';
@@ -121,7 +122,7 @@ export async function embedPrompts(
   return targets;
 }
 
-/** The starting latent: from the init image (no draws) or from the generator. */
+/** The starting latent: from the init image (no draws), init noise or random codes (the generator). */
 export async function initialLatent(
   model: LoadedModel,
   r: ResolvedRender,
@@ -130,22 +131,19 @@ export async function initialLatent(
   const { channels: C, downsample, min, max, init } = model.manifest.latent;
   const h = r.height / downsample;
   const w = r.width / downsample;
-  if (r.initImage) {
+  const start = r.initImage
+    ? await decodeImageToTensor(r.initImage, r.width, r.height)
+    : r.initNoise
+      ? rgbToTensor(initNoiseImage(r.initNoise, r.width, r.height, rng), r.width, r.height)
+      : undefined;
+  if (start) {
     if (!model.graphs.encoder)
       throw new EngineInputError(
-        `Model '${model.name}' does not take init images.`,
-        'unsupported-init-image',
+        `Model '${model.name}' has no encoder: no init ${r.initImage ? 'image' : 'noise'}.`,
+        r.initImage ? 'unsupported-init-image' : 'unsupported-init-noise',
       );
-    const image = await decodeImageToTensor(r.initImage, r.width, r.height);
-    return Float32Array.from(
-      await runGraph(
-        model,
-        'encoder',
-        model.graphs.encoder,
-        { image: f32(image, [1, 3, r.height, r.width]) },
-        'z',
-      ),
-    );
+    const image = f32(start, [1, 3, r.height, r.width]);
+    return Float32Array.from(await runGraph(model, 'encoder', model.graphs.encoder, { image }, 'z'));
   }
   if (init.kind === 'uniform') {
     const z = new Float32Array(C * h * w);
@@ -196,6 +194,7 @@ export function renderMetadata(
     cutMin: r.cutMin,
     noise: r.noise,
     initImage: r.initImage !== undefined,
+    initNoise: r.initImage ? undefined : r.initNoise,
     executionProvider: model.executionProvider,
     // Spread: one condition for five keys; plain ternaries would say `r.loop === 'reference'` five times.
     ...(r.loop === 'reference'

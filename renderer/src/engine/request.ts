@@ -4,6 +4,7 @@
  */
 import {
   type Augment,
+  type InitNoise,
   LOOP_OPTION_RANGES,
   loopOptionProblem,
   MAX_STORY_SEGMENTS,
@@ -32,6 +33,8 @@ export interface ResolvedRender {
   noise: number;
   frameEvery: number;
   initImage?: Uint8Array;
+  /** Start from seeded noise through the encoder (generate.py -in); an init image wins. */
+  initNoise?: InitNoise;
   /** The loop: classic (step interface 1) or reference (generate.py's, interface 2). */
   loop: 'classic' | 'reference';
   cutMethod: 'latest' | 'original';
@@ -194,5 +197,6 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
       delta: request.autoStopDelta ?? LOOP_OPTION_RANGES.autoStopDelta.default,
     };
   if (request.initImage) resolved.initImage = request.initImage;
+  if (request.initNoise) resolved.initNoise = request.initNoise;
   return resolved;
 }

@@ -15,7 +15,6 @@ import {
   jobsConsumer,
   jobsStream,
   publishJobEvent,
-  renderImageKey,
   jobIdOfMessage,
   CancelRequest,
   type Farm,
@@ -26,7 +25,7 @@ import type { Engine, RenderProgress } from '../engine/engine.js';
 import { classifyFailure, retryDelayMs } from './failure.js';
 import { buildRenderRequest } from './job-request.js';
 import { ProgressThrottle } from './progress-throttle.js';
-import { withRetry } from './retry.js';
+import { type StoredResult, storeRenderResult } from './result-store.js';
 import { republishOutcome, settleAttempt } from './terminal.js';
 
 export interface RenderWorkerSettings {
@@ -190,8 +189,11 @@ export class RenderWorker {
     msg.ack();
   }
 
-  async #settle(event: TerminalJobEvent, log: Logger, imageKey?: string): Promise<void> {
-    const result = await settleAttempt(this.#farm, event, log, { imageKey });
+  async #settle(event: TerminalJobEvent, log: Logger, stored?: StoredResult): Promise<void> {
+    const result = await settleAttempt(this.#farm, event, log, {
+      imageKey: stored?.image.key,
+      videoKey: stored?.video?.key,
+    });
     if (result.won) this.#metrics?.recordSettled(event);
   }
 
@@ -306,18 +308,17 @@ export class RenderWorker {
     const result = await this.#engine.render(request, { signal, onProgress });
     signal.throwIfAborted();
 
-    const key = renderImageKey(job.jobId, attempt);
-    const png = result.png;
-    await withRetry(
-      () => this.#farm.images.putBlob({ name: key, options: { max_chunk_size: 128 * 1024 } }, png),
-      { log, what: 'storing the image', signal },
-    );
+    const stored = await storeRenderResult(this.#farm, { jobId: job.jobId, attempt }, result, {
+      log,
+      signal,
+    });
     await this.#settle(
       {
         ...base,
         type: 'done',
         at: now(),
-        image: { key, contentType: 'image/png', bytes: png.byteLength },
+        image: stored.image,
+        video: stored.video,
         width: result.width,
         height: result.height,
         seed: result.seed,
@@ -325,11 +326,11 @@ export class RenderWorker {
         elapsedMs: result.elapsedMs,
       },
       log,
-      key,
+      stored,
     );
     msg.ack();
     this.#jobsDone += 1;
-    log.info({ elapsedMs: result.elapsedMs, key }, 'done');
+    log.info({ elapsedMs: result.elapsedMs, key: stored.image.key, video: stored.video?.key }, 'done');
   }
 
   async #onRenderError(

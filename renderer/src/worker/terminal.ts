@@ -18,13 +18,14 @@ import { withRetry } from './retry.js';
 /**
  * Settles the job with `event` if it has no outcome yet. When another attempt already ended it
  * and `imageKey` is this attempt's stored render, that image is deleted (unless the stored outcome
- * points at the very same key, which happens only if the server forgot delivery counts).
+ * points at the very same key, which happens only if the server forgot delivery counts); the
+ * same for `videoKey`, this attempt's zoom video.
  */
 export async function settleAttempt(
   farm: Farm,
   event: TerminalJobEvent,
   log: Logger,
-  options: { imageKey?: string; signal?: AbortSignal } = {},
+  options: { imageKey?: string; videoKey?: string; signal?: AbortSignal } = {},
 ): Promise<SettleResult> {
   const result = await withRetry(() => settleJob(farm, event), {
     log,
@@ -33,10 +34,11 @@ export async function settleAttempt(
   });
   if (result.won) return result;
   log.info({ existing: result.existing?.type }, `job already ended; dropping this ${event.type}`);
+  const existing = result.existing?.type === 'done' ? result.existing : undefined;
   const key = options.imageKey;
-  if (key !== undefined && !(result.existing?.type === 'done' && result.existing.image.key === key)) {
-    await deleteLosingImage(farm, key, log);
-  }
+  if (key !== undefined && existing?.image.key !== key) await deleteLosingImage(farm, key, log);
+  const video = options.videoKey;
+  if (video !== undefined && existing?.video?.key !== video) await deleteLosingImage(farm, video, log);
   return result;
 }
 
