@@ -204,6 +204,8 @@ describe('results by DM', () => {
     expect(dm.attachments[0]!.filename).toBe('tessera-77.png');
     expect([...dm.attachments[0]!.data]).toEqual([...message.attachments[0]!.data]);
     expect(dm.content).toContain(message.id);
+    // The copy carries the render's buttons (a click from the DM acts on the render in the server).
+    expect(buttonsOf(dm).map((b) => b.custom_id)).toEqual(buttonsOf(message).map((b) => b.custom_id));
     const off = stack.emulator.sendSlashCommand({
       user: 'alice',
       command: 'preferences',
