@@ -32,14 +32,20 @@ import type { ModelFacts } from './core/imagine-request.js';
 import { handleButtonClick, type ButtonHandlerDeps } from './discord/buttons.js';
 import { clickOf, responderOf } from './discord/buttons-discord.js';
 import type { BotContext } from './discord/context.js';
+import { handleBlend } from './discord/blend-command.js';
+import { handleHistory, handleHistoryButton } from './discord/history-command.js';
+import { parseHistoryButton } from './discord/history-view.js';
 import { handleImagine } from './discord/imagine-command.js';
 import { DiscordMessagePort } from './discord/message-port.js';
 import { handleFarm, handleQuota, handleSettings } from './discord/moderator-commands.js';
 import { DiscordMembers } from './discord/permissions.js';
+import { handlePreferences } from './discord/preferences-command.js';
 import { handleReaction } from './discord/reactions.js';
+import { handleShow } from './discord/show-command.js';
 import { FarmStatus } from './nats/farm-status.js';
 import { botConsumerName, startJobFeed, type JobFeed } from './nats/job-feed.js';
 import { NatsImageStore, NatsJobQueue } from './nats/job-queue.js';
+import { NatsPreferencesStore } from './nats/preferences-store.js';
 import { NatsQuotaStore } from './nats/quota-store.js';
 import { NatsRenderRecords } from './nats/render-records.js';
 import { NatsGuildSettingsStore } from './nats/settings-store.js';
@@ -100,6 +106,7 @@ async function openFarm(options: BotOptions, now: () => number) {
     records: new NatsRenderRecords(farm.renderRecords),
     quotas: new NatsQuotaStore(farm.quotas, now),
     settings,
+    preferences: new NatsPreferencesStore(farm.quotas),
     status: new FarmStatus(farm, now),
   };
 }
@@ -119,6 +126,8 @@ function listen(client: Client, ctx: BotContext, buttons: ButtonHandlerDeps): vo
   client.on(Events.InteractionCreate, (interaction) => {
     let handled: Promise<unknown>;
     if (interaction.isChatInputCommand()) handled = dispatchCommand(interaction, ctx);
+    else if (interaction.isButton() && parseHistoryButton(interaction.customId))
+      handled = handleHistoryButton(interaction, ctx);
     else if (interaction.isButton() || interaction.isModalSubmit())
       handled = handleButtonClick(clickOf(interaction), responderOf(interaction), buttons);
     else return;
@@ -256,6 +265,14 @@ async function dispatchCommand(i: ChatInputCommandInteraction, ctx: BotContext):
       return handleSettings(i, ctx);
     case 'farm':
       return handleFarm(i, ctx);
+    case 'blend':
+      return handleBlend(i, ctx);
+    case 'history':
+      return handleHistory(i, ctx);
+    case 'show':
+      return handleShow(i, ctx);
+    case 'preferences':
+      return handlePreferences(i, ctx);
     default:
       await i.reply({ content: 'Unknown command.', flags: MessageFlags.Ephemeral });
   }

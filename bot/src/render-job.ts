@@ -21,6 +21,8 @@ export function jobInput(
     promptText: p.promptText,
     prompts: toJob(p.prompts),
     story: p.story?.map(toJob),
+    // The renderer fetches each image prompt from the object store by its key.
+    imagePrompts: (p.imagePrompts ?? []).map((x) => ({ image: { key: x.key }, weight: x.weight })),
     seed: p.seed,
     width: p.width,
     height: p.height,

@@ -20,6 +20,7 @@ import type {
   ImageStore,
   JobQueue,
   MessagePort,
+  PreferencesStore,
   QuotaStore,
   RenderProgressView,
   RenderRecords,
@@ -29,6 +30,7 @@ import type { ModelFacts } from './core/imagine-request.js';
 import { nextLargerSize } from './core/render-buttons.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
 import { optionFacts, renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { deliverByDm } from './dm-delivery.js';
 import { fitFinalMedia } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
@@ -39,6 +41,8 @@ export interface RenderServiceOptions {
   quotas: QuotaStore;
   port: MessagePort;
   status: FarmInfo;
+  /** Member preferences (results by DM); without it nothing goes to DMs. */
+  preferences?: PreferencesStore;
   log: Logger;
   pacer?: EditPacer;
   editMinIntervalMs?: number;
@@ -259,6 +263,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     return {
       promptText: p.promptText,
       avoidText: p.avoidText || undefined,
+      imageWeights: p.imagePrompts?.map((x) => x.weight),
       requesterId: record.requesterId,
       seed: p.seed,
       steps: p.steps,
@@ -393,16 +398,22 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     // Each step is idempotent, so a redelivered event or a restarted bot may repeat them all.
     // The quota first: once the message says "cancelled" or "failed", the refund has happened.
     await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
-    await t.editor.finish(renderPayload(facts, state));
+    const final = renderPayload(facts, state);
+    await t.editor.finish(final);
     await this.o.records.finish(
       record.jobId,
       state.kind === 'done' ? 'done' : event.type === 'cancelled' ? 'cancelled' : 'failed',
+      state.kind === 'done' && event.type === 'done' ? { imageKey: event.image.key } : undefined,
     );
     // 🔁 last: when it shows, a reroll finds the render finished.
     if (state.kind === 'done') {
       await this.o.port
         .react(record.channelId, record.messageId, '🔁')
         .catch((err: unknown) => this.o.log.warn({ err, jobId: record.jobId }, 'could not add 🔁'));
+      if (this.o.preferences) {
+        const link = messageLink(record.guildId, record.channelId, record.messageId);
+        await deliverByDm({ ...this.o, preferences: this.o.preferences, now: this.now }, record, final, link);
+      }
     }
     const s = t.editor.stats;
     this.totals.editsSent += s.sent;

@@ -57,6 +57,8 @@ export interface RenderOrder {
   attachmentSizeLimit?: number;
   /** New init image bytes to store under `params.initImageKey` before the job is submitted. */
   initImage?: { contentType: string; load: () => Promise<Uint8Array> };
+  /** New image prompt bytes, one per `params.imagePrompts` entry (same order), stored before the job. */
+  imagePrompts?: { contentType: string; load: () => Promise<Uint8Array> }[];
   /** Shows the render message (called only once the charge went through). */
   openMessage: () => Promise<OpenedMessage>;
 }
@@ -95,6 +97,7 @@ export async function startRender(deps: StartRenderDeps, order: RenderOrder): Pr
   const record = renderRecord(order, opened.messageId, deps.now());
   try {
     const initImage = await storeInitImage(deps, order);
+    await storeImagePrompts(deps, order);
     // The record comes first: a job that ends at once must find its message.
     await deps.records.put(record);
     const submitted = await deps.jobs.submit(
@@ -167,4 +170,15 @@ async function storeInitImage(deps: StartRenderDeps, order: RenderOrder): Promis
   const bytes = await order.initImage.load();
   await deps.images.put(key, bytes);
   return { key, contentType: order.initImage.contentType, bytes: bytes.byteLength };
+}
+
+/** New image prompts go to the object store before the job that names them (a reroll reuses them). */
+async function storeImagePrompts(deps: StartRenderDeps, order: RenderOrder): Promise<void> {
+  const keys = order.params.imagePrompts ?? [];
+  const uploads = order.imagePrompts ?? [];
+  for (const [i, upload] of uploads.entries()) {
+    const key = keys[i]?.key;
+    if (!key) throw new Error(`image prompt ${i + 1} has no object-store key`);
+    await deps.images.put(key, await upload.load());
+  }
 }

@@ -40,9 +40,20 @@ describe('npx tessera commands deploy', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/registered \/imagine, \/quota, \/settings, \/farm in guild/);
+    expect(r.stdout).toMatch(
+      /registered \/imagine, \/quota, \/settings, \/farm, \/blend, \/history, \/show, \/preferences in guild/,
+    );
     const commands = [...emulator.world.commands.values()];
-    expect(commands.map((c) => c.name).sort()).toEqual(['farm', 'imagine', 'quota', 'settings']);
+    expect(commands.map((c) => c.name).sort()).toEqual([
+      'blend',
+      'farm',
+      'history',
+      'imagine',
+      'preferences',
+      'quota',
+      'settings',
+      'show',
+    ]);
     expect(commands.every((c) => c.guildId === emulator.guild.id)).toBe(true);
     const manageGuild = String(1n << 5n);
     expect(commands.find((c) => c.name === 'quota')!.defaultMemberPermissions).toBe(manageGuild);
@@ -58,7 +69,15 @@ describe('npx tessera commands deploy', () => {
       'init_image',
       'avoid',
       'options',
+      'image_prompt_1',
+      'image_prompt_2',
+      'image_prompt_3',
+      'image_prompt_4',
+      'image_weights',
     ]);
+    expect(imagine.options.find((o) => o.name === 'prompt')!.required).toBeFalsy();
+    const blend = commands.find((c) => c.name === 'blend')!;
+    expect(blend.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image1', 'image2']);
     expect(imagine.options.find((o) => o.name === 'size')!.choices).toEqual([
       { name: '64x64', value: '64x64' },
     ]);

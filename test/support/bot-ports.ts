@@ -20,13 +20,23 @@ import {
   type QuotaRule,
 } from '../../bot/src/core/guild-settings.js';
 import type { ModelFacts } from '../../bot/src/core/imagine-request.js';
+import {
+  addToHistory,
+  pageOf,
+  type HistoryPage,
+  type HistoryPageRequest,
+  type MemberHistory,
+} from '../../bot/src/core/history-index.js';
+import { MessageEditError } from '../../bot/src/core/frame-editor.js';
 import type {
   FarmInfo,
   GuildSettingsStore,
   ImageStore,
   JobQueue,
+  MemberPreferences,
   Members,
   MessagePort,
+  PreferencesStore,
   QueueState,
   QuotaStore,
   RenderRecords,
@@ -141,10 +151,25 @@ export class MemoryQuotaStore implements QuotaStore {
 export class MemoryRenderRecords implements RenderRecords {
   readonly stored = new Map<string, Uint8Array>();
   private readonly byMsg = new Map<string, string>();
+  private readonly histories = new Map<string, MemberHistory>();
 
   async put(record: RenderRecord): Promise<void> {
     this.stored.set(record.jobId, encodeMessage(RenderRecord, record));
     this.byMsg.set(record.messageId, record.jobId);
+    const key = `${record.guildId}.${record.requesterId}`;
+    const current = this.histories.get(key);
+    if (!current?.jobs.some((j) => j.jobId === record.jobId))
+      this.histories.set(key, addToHistory(current, record.jobId, record.createdAt));
+  }
+  async byMember(
+    guildId: string,
+    userId: string,
+    request: HistoryPageRequest,
+  ): Promise<HistoryPage<RenderRecord>> {
+    const ids = this.histories.get(`${guildId}.${userId}`)?.jobs.map((j) => j.jobId) ?? [];
+    const page = pageOf(ids, request);
+    const records = await Promise.all(page.items.map((id) => this.get(id)));
+    return { ...page, items: records.filter((r): r is RenderRecord => r !== undefined) };
   }
   async get(jobId: string): Promise<RenderRecord | undefined> {
     const bytes = this.stored.get(jobId);
@@ -154,16 +179,31 @@ export class MemoryRenderRecords implements RenderRecords {
     const jobId = this.byMsg.get(messageId);
     return jobId ? this.get(jobId) : undefined;
   }
-  async finish(jobId: string, state: FinalRenderState): Promise<boolean> {
+  async finish(jobId: string, state: FinalRenderState, result?: { imageKey: string }): Promise<boolean> {
     const current = await this.get(jobId);
     if (!current || (current.state !== 'active' && !(state === 'deleted' && current.state === 'done')))
       return false;
-    await this.put({ ...current, state });
+    await this.put({ ...current, state, imageKey: result?.imageKey ?? current.imageKey });
     return true;
   }
   async active(): Promise<RenderRecord[]> {
     const all = await Promise.all([...this.stored.keys()].map((id) => this.get(id)));
     return all.filter((r): r is RenderRecord => r?.state === 'active');
+  }
+}
+
+export class MemoryPreferencesStore implements PreferencesStore {
+  readonly stored = new Map<string, MemberPreferences>();
+  async get(userId: string): Promise<MemberPreferences> {
+    return { ...(this.stored.get(userId) ?? { dm: false }) };
+  }
+  async update(
+    userId: string,
+    change: (c: MemberPreferences) => MemberPreferences,
+  ): Promise<MemberPreferences> {
+    const next = change(await this.get(userId));
+    this.stored.set(userId, next);
+    return next;
   }
 }
 
@@ -226,6 +266,9 @@ export class MemoryMessagePort implements MessagePort {
   readonly reactions: { messageId: string; emoji: string }[] = [];
   readonly removedReactions: { messageId: string; emoji: string; userId: string }[] = [];
   failPost: Error | undefined;
+  /** DMs sent (user id → payloads); users in `closedDms` refuse with 50007. */
+  readonly dms: { id: string; userId: string; payload: RenderPayload }[] = [];
+  readonly closedDms = new Set<string>();
   private nextId = 900_000_000_000_000_000n;
 
   private id(): string {
@@ -244,6 +287,13 @@ export class MemoryMessagePort implements MessagePort {
   async say(channelId: string, content: string, replyTo?: string): Promise<string> {
     const id = this.id();
     this.posts.push({ id, channelId, content, replyTo });
+    return id;
+  }
+  async dm(userId: string, payload: RenderPayload): Promise<string> {
+    if (this.closedDms.has(userId))
+      throw new MessageEditError('Cannot send messages to this user', 50007, 403);
+    const id = this.id();
+    this.dms.push({ id, userId, payload });
     return id;
   }
   async delete(_channelId: string, messageId: string): Promise<void> {
@@ -290,6 +340,7 @@ export interface MemoryBot extends BotContext {
   records: MemoryRenderRecords;
   quotas: MemoryQuotaStore;
   settings: MemorySettingsStore;
+  preferences: MemoryPreferencesStore;
   port: MemoryMessagePort;
   status: MemoryFarmInfo;
   members: MemoryMembers;
@@ -309,6 +360,7 @@ export function memoryBot(
     records: new MemoryRenderRecords(),
     quotas: new MemoryQuotaStore(now),
     settings: new MemorySettingsStore(),
+    preferences: new MemoryPreferencesStore(),
     port: new MemoryMessagePort(),
     status: new MemoryFarmInfo(),
     members: new MemoryMembers(),

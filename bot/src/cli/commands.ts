@@ -27,7 +27,7 @@ export async function deployCommands(options: DeployOptions): Promise<string[]> 
 }
 
 function usage(): string {
-  return 'usage: tessera commands deploy [--guild ID]\n\nRegisters /imagine, /quota, /settings and /farm. Without --guild (or DISCORD_GUILD_ID) the commands are global (they can take up to an hour to appear).\n';
+  return 'usage: tessera commands deploy [--guild ID]\n\nRegisters /imagine, /blend, /history, /show, /preferences, /quota, /settings and /farm. Without --guild (or DISCORD_GUILD_ID) the commands are global (they can take up to an hour to appear).\n';
 }
 
 export async function run(argv: string[]): Promise<number> {

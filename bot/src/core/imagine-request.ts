@@ -6,6 +6,15 @@ import { z } from 'zod';
 import type { JobOptions } from '../../../shared/src/job-options-text.js';
 import { parsePromptLine, type ParsedPrompt } from '../../../shared/src/prompt-syntax.js';
 import { findBannedWords, type GuildSettings } from './guild-settings.js';
+import {
+  AttachmentOption,
+  checkImagePrompts,
+  checkInputImage,
+  MAX_INPUT_IMAGE_BYTES,
+  type ImageInputRefusalId,
+  type ImagePromptInput,
+  type InputImage,
+} from './image-prompts.js';
 import { checkJobOptions, type ModelLoops } from './imagine-options.js';
 import { QUALITY_PRESETS, resolveQuality, type QualityPreset } from './presets.js';
 import { cleanUserText } from './text-safety.js';
@@ -23,11 +32,12 @@ export interface ModelFacts extends ModelLoops {
 }
 
 export const MAX_PROMPT_CHARS = 1000;
-export const MAX_INIT_IMAGE_BYTES = 8 * 1024 * 1024;
+export const MAX_INIT_IMAGE_BYTES = MAX_INPUT_IMAGE_BYTES;
 
 /** The raw options as discord.js hands them over (before any checks). */
 export const ImagineOptions = z.object({
-  prompt: z.string(),
+  /** Optional only when image prompts are given. */
+  prompt: z.string().optional(),
   seed: z.number().int().min(0).max(0xffffffff).optional(),
   steps: z.number().int().min(1).max(10_000).optional(),
   size: z.string().max(20).optional(),
@@ -35,14 +45,14 @@ export const ImagineOptions = z.object({
   avoid: z.string().max(6000).optional(),
   /** generate.py's options as text (`cutn=32 augments=Af,Pe`; shared/src/job-options-text.ts). */
   options: z.string().max(6000).optional(),
-  initImage: z
-    .object({
-      url: z.url(),
-      filename: z.string().max(256),
-      contentType: z.string().max(100).nullable(),
-      size: z.number().int().nonnegative(),
-    })
+  initImage: AttachmentOption.optional(),
+  /** Image prompt attachments in option order, each with the option it came from. */
+  imagePrompts: z
+    .array(AttachmentOption.extend({ option: z.string().max(32) }))
+    .max(8)
     .optional(),
+  /** `"1,0.5"`: one weight per image prompt. */
+  imageWeights: z.string().max(200).optional(),
 });
 export type ImagineOptions = z.infer<typeof ImagineOptions>;
 
@@ -63,7 +73,9 @@ export interface ImagineRequest {
   width: number;
   height: number;
   quality: QualityPreset;
-  initImage?: { url: string; filename: string; contentType: string; size: number };
+  initImage?: InputImage;
+  /** Pictures to paint towards, with their weights (may be the only prompts). */
+  imagePrompts: ImagePromptInput[];
   /** Characters the cleaning removed (shown to the person so the change is not a surprise). */
   cleaned: boolean;
 }
@@ -78,8 +90,8 @@ export type ImagineRefusalId =
   | 'too-many-steps'
   | 'size-not-supported'
   | 'size-too-large'
-  | 'init-image-invalid'
-  | 'options-invalid';
+  | 'options-invalid'
+  | ImageInputRefusalId;
 
 export interface ImagineRefusal {
   identifier: ImagineRefusalId;
@@ -120,6 +132,8 @@ function optionRefusal(
     avoid: ['avoid', 'may be at most 6000 characters long'],
     options: ['options', 'may be at most 6000 characters long'],
     initImage: ['init_image', 'must be an attached PNG, JPEG or WebP picture'],
+    imagePrompts: ['image_prompt', 'must be attached PNG, JPEG or WebP pictures'],
+    imageWeights: ['image_weights', 'must be numbers separated by commas, e.g. 1,0.5'],
   };
   const [option, rule] = accepts[field] ?? [field, 'is not valid'];
   return refuse('invalid-options', `\`${option}\` ${rule}.`, option);
@@ -146,22 +160,33 @@ interface CheckedPrompt {
   cleaned: boolean;
 }
 
-/** The prompt line: length, invisible characters, `text:weight` syntax, banned words. */
-function checkPrompt(o: ImagineOptions, settings: GuildSettings): Checked<CheckedPrompt> {
-  if ([...o.prompt].length > MAX_PROMPT_CHARS) {
+/**
+ * The prompt line: length, invisible characters, `text:weight` syntax, banned words. It may be
+ * empty only when image prompts (of total positive weight `imageWeight`) are given.
+ */
+function checkPrompt(
+  o: ImagineOptions,
+  settings: GuildSettings,
+  imageWeight: number,
+): Checked<CheckedPrompt> {
+  const raw = o.prompt ?? '';
+  if ([...raw].length > MAX_PROMPT_CHARS) {
     return refuse(
       'prompt-too-long',
-      `Your prompt is ${[...o.prompt].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`,
+      `Your prompt is ${[...raw].length} characters long; please keep it under ${MAX_PROMPT_CHARS}.`,
       'prompt',
     );
   }
-  const clean = cleanUserText(o.prompt);
-  if (clean.text === '')
+  const clean = cleanUserText(raw);
+  if (clean.text === '' && imageWeight === 0)
     return refuse(
       'prompt-empty',
-      'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.',
+      o.prompt === undefined
+        ? 'Please describe what to paint in `prompt`, or attach an image prompt.'
+        : 'Your prompt is empty once invisible and control characters are removed. Please describe what to paint.',
       'prompt',
     );
+  if (clean.text === '') return imageOnly(o.avoid, imageWeight, settings);
   // A story (`a ^ b ^ c`, generate.py's -cpe): each part is a prompt line of its own, with `avoid`.
   const parts = clean.text.split('^');
   const lists: ParsedPrompt[][] = [];
@@ -176,7 +201,7 @@ function checkPrompt(o: ImagineOptions, settings: GuildSettings): Checked<Checke
         'Each prompt between `|` may be at most 500 characters long.',
         'prompt',
       );
-    const avoid = checkAvoid(o.avoid, syntax.prompts);
+    const avoid = checkAvoid(o.avoid, syntax.prompts, imageWeight);
     if (!avoid.ok) return avoid;
     if (avoid.value.prompts.length > 8)
       return refuse('prompt-syntax', `${where}Too many prompts: at most 8 together with \`avoid\`.`);
@@ -205,10 +230,29 @@ function checkPrompt(o: ImagineOptions, settings: GuildSettings): Checked<Checke
   };
 }
 
+/** No text prompt (image prompts only): `avoid` may still push away, against the images' weight. */
+function imageOnly(
+  avoid: string | undefined,
+  imageWeight: number,
+  settings: GuildSettings,
+): Checked<CheckedPrompt> {
+  const checked = checkAvoid(avoid, [], imageWeight);
+  if (!checked.ok) return checked;
+  const { avoidText, prompts } = checked.value;
+  const banned = findBannedWords(avoidText ?? '', settings.bannedWords);
+  if (banned.length > 0)
+    return refuse(
+      'banned-words',
+      `This server does not allow ${banned.map((w) => `“${w}”`).join(', ')} in prompts.`,
+    );
+  return { ok: true, value: { promptText: '', prompts, story: undefined, avoidText, cleaned: false } };
+}
+
 /** `avoid` → negative prompts appended to the wanted ones. */
 function checkAvoid(
   avoid: string | undefined,
   wanted: ParsedPrompt[],
+  imageWeight: number,
 ): Checked<{ avoidText: string | undefined; prompts: ParsedPrompt[] }> {
   const prompts = [...wanted];
   if (avoid === undefined) return { ok: true, value: { avoidText: undefined, prompts } };
@@ -226,7 +270,7 @@ function checkAvoid(
     .filter(Boolean);
   if (parts.length === 0) return { ok: true, value: { avoidText: undefined, prompts } };
   // Negative prompts push away at half the strength the wanted ones pull, in total.
-  const positive = prompts.reduce((sum, p) => sum + Math.max(0, p.weight), 0);
+  const positive = prompts.reduce((sum, p) => sum + Math.max(0, p.weight), imageWeight);
   const weight = -(positive * 0.5) / parts.length;
   for (const text of parts) prompts.push({ text, weight });
   return { ok: true, value: { avoidText: parts.join(' | '), prompts } };
@@ -263,27 +307,23 @@ function checkSize(
 /** The init image attachment: a PNG, JPEG or WebP picture within the size limit. */
 function checkInitImage(a: ImagineOptions['initImage']): Checked<ImagineRequest['initImage']> {
   if (!a) return { ok: true, value: undefined };
-  const type = a.contentType ?? '';
-  if (!/^image\/(png|jpeg|webp)$/.test(type)) {
-    return refuse('init-image-invalid', 'The init image must be a PNG, JPEG or WebP picture.', 'init_image');
-  }
-  if (a.size > MAX_INIT_IMAGE_BYTES) {
-    return refuse(
-      'init-image-invalid',
-      `The init image is too large (${Math.round(a.size / 1024)} KiB; at most ${MAX_INIT_IMAGE_BYTES / 1024 / 1024} MiB).`,
-      'init_image',
-    );
-  }
-  return { ok: true, value: { url: a.url, filename: a.filename, contentType: type, size: a.size } };
+  return checkInputImage(a, 'init_image', 'The init image', 'init-image-invalid');
 }
 
 /**
  * Checks `/imagine` options in the order a person would fix them: option ranges, channel,
- * prompt, steps, size, init image. Pure: model facts and server settings are passed in.
+ * image prompts and their weights, prompt, steps, options, size, init image. Pure: model facts and server settings are passed in.
  */
 export function validateImagine(
   raw: unknown,
-  context: { model: ModelFacts; settings: GuildSettings; channelId: string; randomSeed: () => number },
+  context: {
+    model: ModelFacts;
+    settings: GuildSettings;
+    channelId: string;
+    randomSeed: () => number;
+    /** The weights option's name in refusals (`/blend` calls it `weights`). */
+    weightsOption?: string;
+  },
 ): ImagineResult {
   const parsed = ImagineOptions.safeParse(raw);
   const { model, settings } = context;
@@ -294,7 +334,14 @@ export function validateImagine(
     const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
     return refuse('channel-not-allowed', `Renders are not enabled in this channel. Try ${where}.`);
   }
-  const prompt = checkPrompt(o, settings);
+  const imagePrompts = checkImagePrompts(
+    o.imagePrompts ?? [],
+    o.imageWeights,
+    context.weightsOption ?? 'image_weights',
+  );
+  if (!imagePrompts.ok) return imagePrompts;
+  const imageWeight = imagePrompts.value.reduce((sum, p) => sum + Math.max(0, p.weight), 0);
+  const prompt = checkPrompt(o, settings, imageWeight);
   if (!prompt.ok) return prompt;
 
   const quality = o.quality ?? 'standard';
@@ -333,6 +380,7 @@ export function validateImagine(
       height: size.value[1],
       quality,
       initImage: initImage.value,
+      imagePrompts: imagePrompts.value,
     },
   };
 }

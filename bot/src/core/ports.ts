@@ -12,6 +12,7 @@ import type {
 } from '../../../shared/src/index.js';
 import type { MessageEditPort, RenderPayload } from './frame-editor.js';
 import type { GuildSettings, QuotaRule } from './guild-settings.js';
+import type { HistoryPage, HistoryPageRequest } from './history-index.js';
 import type { ChargeOutcome, QueuedLimit, UsageRecord } from './quota.js';
 import type { FinalRenderState, InteractionReply, RenderRecord } from './render-record.js';
 
@@ -53,10 +54,33 @@ export interface RenderRecords {
   put(record: RenderRecord): Promise<void>;
   get(jobId: string): Promise<RenderRecord | undefined>;
   byMessage(messageId: string): Promise<RenderRecord | undefined>;
-  /** Moves a record to a final state; true only for the caller that made the transition. */
-  finish(jobId: string, state: FinalRenderState): Promise<boolean>;
+  /**
+   * Moves a record to a final state (with the finished picture's key when done); true only for
+   * the caller that made the transition.
+   */
+  finish(jobId: string, state: FinalRenderState, result?: { imageKey: string }): Promise<boolean>;
   /** Every record still active (for a bot that just started). */
   active(): Promise<RenderRecord[]>;
+  /** A member's renders in a guild, newest first, one page at a time (`/history`). */
+  byMember(guildId: string, userId: string, page: HistoryPageRequest): Promise<HistoryPage<RenderRecord>>;
+}
+
+/** A member's own settings (kept by the bot, across servers). */
+export interface MemberPreferences {
+  /** Send finished renders to the member's DMs too. */
+  dm: boolean;
+  /** Set after a DM failed because the member's DMs are closed; cleared by the next DM that lands. */
+  dmClosedNotedAt?: string;
+}
+
+/** Per-member preferences (`/preferences`). */
+export interface PreferencesStore {
+  get(userId: string): Promise<MemberPreferences>;
+  /** Applies `change` atomically and returns the new preferences. */
+  update(
+    userId: string,
+    change: (current: MemberPreferences) => MemberPreferences,
+  ): Promise<MemberPreferences>;
 }
 
 /** Per-guild settings (limits, quotas, channels, banned words). */
@@ -98,6 +122,11 @@ export interface MessagePort extends MessageEditPort {
   delete(channelId: string, messageId: string): Promise<void>;
   react(channelId: string, messageId: string, emoji: string): Promise<void>;
   removeReaction(channelId: string, messageId: string, emoji: string, userId: string): Promise<void>;
+  /**
+   * Sends a message to a user's DMs; returns its id. Rejects with a `MessageEditError` (code
+   * 50007) when the user does not accept DMs from the bot.
+   */
+  dm(userId: string, payload: RenderPayload): Promise<string>;
 }
 
 /** Who people are in a guild. */

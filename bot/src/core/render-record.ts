@@ -29,6 +29,11 @@ export const RenderParams = z.object({
   model: z.string().max(64),
   /** Object-store key of the init image, if one was given. */
   initImageKey: z.string().max(256).optional(),
+  /** Image prompts (`/imagine image_prompt_N`, `/blend`): object-store keys and weights. */
+  imagePrompts: z
+    .array(z.object({ key: z.string().max(256), weight: z.number() }))
+    .max(4)
+    .optional(),
 });
 export type RenderParams = z.infer<typeof RenderParams>;
 
@@ -52,6 +57,8 @@ export const RenderRecord = z.object({
   /** How this render came from its parent (the 🔁 reaction or a button); absent on old records: a reroll. */
   origin: z.enum(RENDER_ORIGINS).optional(),
   state: z.enum(['active', 'done', 'failed', 'cancelled', 'deleted']),
+  /** Object-store key of the finished picture (set when the render is done; `/show`, `/history`). */
+  imageKey: z.string().max(256).optional(),
   /** Stream sequence of the job message (queue position). */
   queueSeq: z.number().int().nonnegative().optional(),
   createdAt: z.iso.datetime(),

@@ -20,6 +20,8 @@ export interface RenderFacts {
   height: number;
   quality: string;
   model: string;
+  /** Weights of the image prompts, if the render has any (`/imagine image_prompt_N`, `/blend`). */
+  imageWeights?: number[];
   /** Link to the message this render comes from. */
   parentLink?: string;
   /** How it comes from it (absent: a reroll, as records from before buttons). */
@@ -125,7 +127,13 @@ function frameName(state: RenderState): MessageImage | undefined {
 
 /** The message for a render in a given state. */
 export function renderPayload(facts: RenderFacts, state: RenderState): RenderPayload {
-  const lines = [`**Prompt:** ${displayText(facts.promptText, 1000)}`];
+  const lines: string[] = [];
+  if (facts.promptText !== '') lines.push(`**Prompt:** ${displayText(facts.promptText, 1000)}`);
+  const weights = facts.imageWeights ?? [];
+  if (weights.length > 0)
+    lines.push(
+      `**Image prompts:** ${weights.length}${weights.some((w) => w !== 1) ? ` (weights ${weights.join(', ')})` : ''}`,
+    );
   if (facts.avoidText) lines.push(`**Avoid:** ${displayText(facts.avoidText, 500)}`);
   lines.push(`**Requested by** <@${facts.requesterId}>`);
   if (facts.parentLink) lines.push(`${ORIGIN_WORDS[facts.origin ?? 'reroll']} ${facts.parentLink}`);

@@ -40,11 +40,15 @@ function inCode(s: string): string {
 export function imagineCommand(r: RenderRecord): string {
   const p = r.params;
   const optionsText = optionsTextOf(p);
-  const parts = [`/imagine prompt:${p.promptText}`];
+  const parts = p.promptText === '' ? ['/imagine'] : [`/imagine prompt:${p.promptText}`];
   if (p.avoidText) parts.push(`avoid:${p.avoidText}`);
   parts.push(`seed:${p.seed}`, `steps:${p.steps}`, `size:${p.width}x${p.height}`, `quality:${p.quality}`);
   if (optionsText) parts.push(`options:${optionsText}`);
   if (p.initImageKey) parts.push('init_image:(the picture named below)');
+  const images = p.imagePrompts ?? [];
+  images.forEach((_, n) => parts.push(`image_prompt_${n + 1}:(picture ${n + 1})`));
+  if (images.some((x) => x.weight !== 1))
+    parts.push(`image_weights:${images.map((x) => x.weight).join(',')}`);
   return parts.join(' ');
 }
 
@@ -94,6 +98,11 @@ export function replayText(chain: LineageEntry[], initFrom: string | undefined):
       initFrom
         ? `Init image: the picture of ${initFrom} (attach it; for the CLI save it as picture.png).`
         : 'Init image: an uploaded picture (attach the same file).',
+    );
+  const images = r.params.imagePrompts?.length ?? 0;
+  if (images > 0)
+    head.push(
+      `Image prompts: ${images} uploaded picture${images === 1 ? '' : 's'} (attach the same files in the same order; the CLI line cannot carry image prompts yet).`,
     );
   const lineage = ['**Lineage**', ...lineageLines(chain)];
   const full = [...head, ...lineage].join('\n');

@@ -20,17 +20,29 @@ type CommandJson = RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /** Every command, as the JSON Discord takes. */
 export function buildCommands(model: ModelFacts): CommandJson[] {
-  return [imagineCommand(model), quotaCommand(), settingsCommand(), farmCommand()];
+  return [
+    imagineCommand(model),
+    quotaCommand(),
+    settingsCommand(),
+    farmCommand(),
+    blendCommand(model),
+    historyCommand(),
+    showCommand(),
+    preferencesCommand(),
+  ];
 }
+
+const IMAGE_WEIGHTS_HELP = 'Weights of the images in order, e.g. 1,0.5 (default 1 each)';
 
 /** `/imagine`: the ranges here are the model's; the handler checks the server's limits again. */
 function imagineCommand(model: ModelFacts): CommandJson {
-  return new SlashCommandBuilder()
+  const builder = new SlashCommandBuilder()
     .setName('imagine')
     .setDescription('Paint a picture from text on the render farm')
     .setContexts(InteractionContextType.Guild)
     .addStringOption((o) =>
-      o.setName('prompt').setDescription('What to paint; "text:weight" parts joined by |').setRequired(true),
+      // Optional so that an image prompt alone can steer; the handler refuses when both are missing.
+      o.setName('prompt').setDescription('What to paint; "text:weight" parts joined by |'),
     )
     .addIntegerOption((o) =>
       o
@@ -67,7 +79,80 @@ function imagineCommand(model: ModelFacts): CommandJson {
         .setName('options')
         .setDescription("generate.py's options, e.g. loop=reference cutn=32 augments=Af,Pe optimiser=AdamW")
         .setMaxLength(MAX_JOB_OPTIONS_TEXT),
+    );
+  for (let n = 1; n <= 4; n++)
+    builder.addAttachmentOption((o) =>
+      o.setName(`image_prompt_${n}`).setDescription(`A picture to paint towards (${n} of up to 4)`),
+    );
+  return builder
+    .addStringOption((o) => o.setName('image_weights').setDescription(IMAGE_WEIGHTS_HELP).setMaxLength(200))
+    .toJSON();
+}
+
+/** `/blend`: 2–4 pictures as the only prompts (the handler maps them onto `/imagine`'s checks). */
+function blendCommand(model: ModelFacts): CommandJson {
+  const builder = new SlashCommandBuilder()
+    .setName('blend')
+    .setDescription('Paint a picture between 2 to 4 pictures')
+    .setContexts(InteractionContextType.Guild);
+  for (let n = 1; n <= 4; n++)
+    builder.addAttachmentOption((o) =>
+      o
+        .setName(`image${n}`)
+        .setDescription(n <= 2 ? `Picture ${n}` : `Picture ${n} (optional)`)
+        .setRequired(n <= 2),
+    );
+  return builder
+    .addStringOption((o) => o.setName('weights').setDescription(IMAGE_WEIGHTS_HELP).setMaxLength(200))
+    .addIntegerOption((o) =>
+      o
+        .setName('seed')
+        .setDescription('Same seed + same options = same picture')
+        .setMinValue(0)
+        .setMaxValue(0xffffffff),
     )
+    .addIntegerOption((o) =>
+      o.setName('steps').setDescription('Iterations').setMinValue(1).setMaxValue(model.maxSteps),
+    )
+    .addStringOption((o) =>
+      o
+        .setName('size')
+        .setDescription('Image size')
+        .addChoices(...sizeChoices(model).map((s) => ({ name: s, value: s }))),
+    )
+    .toJSON();
+}
+
+function historyCommand(): CommandJson {
+  return new SlashCommandBuilder()
+    .setName('history')
+    .setDescription('Your last renders (or a member’s), newest first')
+    .setContexts(InteractionContextType.Guild)
+    .addUserOption((o) => o.setName('member').setDescription('Whose renders (default: yours)'))
+    .toJSON();
+}
+
+function showCommand(): CommandJson {
+  return new SlashCommandBuilder()
+    .setName('show')
+    .setDescription('Post a render of this server here again')
+    .setContexts(InteractionContextType.Guild)
+    .addStringOption((o) =>
+      o
+        .setName('job_id')
+        .setDescription('The render’s job id (see /history)')
+        .setRequired(true)
+        .setMaxLength(64),
+    )
+    .toJSON();
+}
+
+function preferencesCommand(): CommandJson {
+  return new SlashCommandBuilder()
+    .setName('preferences')
+    .setDescription('Your own settings for renders')
+    .setContexts(InteractionContextType.Guild)
+    .addBooleanOption((o) => o.setName('dm').setDescription('Also send your finished renders to your DMs'))
     .toJSON();
 }
 

@@ -8,6 +8,7 @@ import type {
   JobQueue,
   Members,
   MessagePort,
+  PreferencesStore,
   QuotaStore,
   RenderRecords,
   RenderTracker,
@@ -19,6 +20,8 @@ export interface BotContext {
   records: RenderRecords;
   quotas: QuotaStore;
   settings: GuildSettingsStore;
+  /** Members' own settings (`/preferences`: results by DM). */
+  preferences: PreferencesStore;
   renders: RenderTracker;
   port: MessagePort;
   status: FarmInfo;

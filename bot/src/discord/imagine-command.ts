@@ -16,33 +16,52 @@ import { refusalText } from './quota-text.js';
 
 const NO_PINGS = { parse: [] as [] };
 
-/** The init image could not be downloaded or is too large (a user-facing reason). */
+/** An attached picture (init image or image prompt) could not be downloaded or is too large (a user-facing reason). */
 export class InitImageError extends Error {
   override readonly name = 'InitImageError';
+  constructor(
+    message: string,
+    /** Which attachment, as the person sees it (`init image`, `image prompt 2`). */
+    readonly what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** `/imagine`'s image prompt options, in order. */
+export const IMAGE_PROMPT_OPTIONS = ['image_prompt_1', 'image_prompt_2', 'image_prompt_3', 'image_prompt_4'];
+
+/** An attachment option as the validator takes it (`option` names where it came from). */
+export function attachmentOption(i: ChatInputCommandInteraction, option: string) {
+  const a = i.options.getAttachment(option);
+  return a ? { url: a.url, filename: a.name, contentType: a.contentType, size: a.size, option } : undefined;
 }
 
 function rawOptions(i: ChatInputCommandInteraction): unknown {
-  const a = i.options.getAttachment('init_image');
   const pick = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
   return {
-    prompt: i.options.getString('prompt', true),
+    prompt: pick(i.options.getString('prompt')),
     seed: pick(i.options.getInteger('seed')),
     steps: pick(i.options.getInteger('steps')),
     size: pick(i.options.getString('size')),
     quality: pick(i.options.getString('quality')),
     avoid: pick(i.options.getString('avoid')),
     options: pick(i.options.getString('options')),
-    initImage: a ? { url: a.url, filename: a.name, contentType: a.contentType, size: a.size } : undefined,
+    initImage: attachmentOption(i, 'init_image'),
+    imagePrompts: IMAGE_PROMPT_OPTIONS.map((o) => attachmentOption(i, o)).filter((a) => a !== undefined),
+    imageWeights: pick(i.options.getString('image_weights')),
   };
 }
 
-async function downloadImage(url: string, signal: AbortSignal): Promise<Uint8Array> {
+/** Downloads an attachment from Discord's CDN, within the size limit. */
+export async function downloadImage(url: string, what: string, signal: AbortSignal): Promise<Uint8Array> {
   const res = await fetch(url, { signal }).catch((cause: unknown) => {
-    throw new InitImageError('the attachment could not be downloaded', { cause });
+    throw new InitImageError('the attachment could not be downloaded', what, { cause });
   });
-  if (!res.ok) throw new InitImageError(`the attachment could not be downloaded (HTTP ${res.status})`);
+  if (!res.ok) throw new InitImageError(`the attachment could not be downloaded (HTTP ${res.status})`, what);
   const data = new Uint8Array(await res.arrayBuffer());
-  if (data.byteLength > MAX_INIT_IMAGE_BYTES) throw new InitImageError('the attachment is too large');
+  if (data.byteLength > MAX_INIT_IMAGE_BYTES) throw new InitImageError('the attachment is too large', what);
   return data;
 }
 
@@ -50,19 +69,32 @@ function reply(i: ChatInputCommandInteraction, content: string): Promise<unknown
   return i.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
 }
 
-export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+export function handleImagine(i: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  return runImagine(i, ctx, { raw: rawOptions(i), command: 'imagine' });
+}
+
+/**
+ * Validates `raw` (the `/imagine` options; `/blend` maps its own onto them), checks that the model
+ * is served, charges and starts the render: every refusal is a private reply.
+ */
+export async function runImagine(
+  i: ChatInputCommandInteraction,
+  ctx: BotContext,
+  { raw, command, weightsOption }: { raw: unknown; command: string; weightsOption?: string },
+): Promise<void> {
   if (!i.inGuild() || !i.guildId) {
-    await reply(i, '`/imagine` works in servers only.');
+    await reply(i, `\`/${command}\` works in servers only.`);
     return;
   }
   const guildId = i.guildId;
-  const log = ctx.log.child({ jobId: i.id, guildId, userId: i.user.id });
+  const log = ctx.log.child({ jobId: i.id, guildId, userId: i.user.id, command });
   const settings = await ctx.settings.get(guildId);
-  const checked = validateImagine(rawOptions(i), {
+  const checked = validateImagine(raw, {
     model: ctx.model,
     settings,
     channelId: i.channelId,
     randomSeed: ctx.randomSeed,
+    weightsOption,
   });
   if (!checked.ok) {
     log.info({ refusal: checked.error.identifier, option: checked.error.option }, 'imagine refused');
@@ -94,13 +126,18 @@ export async function handleImagine(i: ChatInputCommandInteraction, ctx: BotCont
   if (outcome.stage === 'message') return;
   const reason =
     outcome.error instanceof InitImageError
-      ? `The init image could not be used: ${outcome.error.message}.`
+      ? `The ${outcome.error.what} could not be used: ${outcome.error.message}.`
       : 'The render farm could not be reached. Nothing was charged; please try again in a minute.';
   await i.editReply({ content: `⚠️ ${reason}`, embeds: [], allowedMentions: NO_PINGS }).catch(() => undefined);
 }
 
 /** The render's stored parameters (and so its job fields: `jobInput`) for a validated `/imagine`. */
-export function imagineParams(request: ImagineRequest, model: string, initImageKey?: string): RenderParams {
+export function imagineParams(
+  request: ImagineRequest,
+  model: string,
+  initImageKey?: string,
+  imagePrompts: NonNullable<RenderParams['imagePrompts']> = [],
+): RenderParams {
   const { cutn: _cutn, ...options } = request.options; // cutn: the request's, preset or option
   return {
     promptText: request.promptText,
@@ -117,6 +154,7 @@ export function imagineParams(request: ImagineRequest, model: string, initImageK
     quality: request.quality,
     model,
     initImageKey,
+    imagePrompts: imagePrompts.length > 0 ? imagePrompts : undefined,
   };
 }
 
@@ -132,6 +170,10 @@ function imagineOrder(
     request,
     ctx.model.name,
     image ? inputImageKey(i.id, image.filename) : undefined,
+    request.imagePrompts.map((p, n) => ({
+      key: inputImageKey(i.id, `prompt-${n + 1}-${p.filename}`),
+      weight: p.weight,
+    })),
   );
   return {
     jobId: i.id,
@@ -144,8 +186,15 @@ function imagineOrder(
     quota,
     attachmentSizeLimit: i.attachmentSizeLimit,
     initImage: image
-      ? { contentType: image.contentType, load: () => downloadImage(image.url, AbortSignal.timeout(15_000)) }
+      ? {
+          contentType: image.contentType,
+          load: () => downloadImage(image.url, 'init image', AbortSignal.timeout(15_000)),
+        }
       : undefined,
+    imagePrompts: request.imagePrompts.map((p, n) => ({
+      contentType: p.contentType,
+      load: () => downloadImage(p.url, `image prompt ${n + 1}`, AbortSignal.timeout(15_000)),
+    })),
     openMessage: () => deferPublicly(i),
   };
 }

@@ -91,7 +91,35 @@ export function toEditError(e: unknown): unknown {
 }
 
 export class DiscordMessagePort implements MessageEditPort {
+  /** DM channel id per user (a cache: Discord answers the same channel every time). */
+  private readonly dmChannels = new Map<string, string>();
+
   constructor(private readonly rest: REST) {}
+
+  /**
+   * Sends a message to a user's DMs (opening the DM channel first); a user who does not accept
+   * DMs from the bot makes it reject with a `MessageEditError` of code 50007.
+   */
+  async dm(userId: string, payload: RenderPayload): Promise<string> {
+    try {
+      let channelId = this.dmChannels.get(userId);
+      if (!channelId) {
+        const channel = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as {
+          id: string;
+        };
+        channelId = channel.id;
+        if (this.dmChannels.size > 10_000) this.dmChannels.clear();
+        this.dmChannels.set(userId, channelId);
+      }
+      const { body, files } = toRestBody(payload);
+      const message = (await this.rest.post(Routes.channelMessages(channelId), { body, files })) as {
+        id: string;
+      };
+      return message.id;
+    } catch (e) {
+      throw toEditError(e);
+    }
+  }
 
   async edit(target: EditTarget, payload: RenderPayload): Promise<void> {
     const { body, files } = toRestBody(payload);

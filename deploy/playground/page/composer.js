@@ -62,10 +62,12 @@ export function drawPopup() {
       if (defs.length) {
         title = 'Options';
         const used = new Set([...text.matchAll(/(?:^|\s)([\w-]+):/g)].map((x) => x[1]));
-        // Free text before the first option fills the first required one (as the server parses it).
+        // Free text before the first option fills the first required one, else the first one not
+        // given (as command-line.ts parses it: `/imagine a cat` is `prompt:a cat`).
         const lead = rest.split(new RegExp(`(?:^|\\s)(?:${defs.map((d) => d.name).join('|')}):`))[0].trim();
-        const firstRequired = defs.find((d) => d.required && !used.has(d.name));
-        if (lead && firstRequired) used.add(firstRequired.name);
+        const firstFree =
+          defs.find((d) => d.required && !used.has(d.name)) ?? defs.find((d) => !used.has(d.name));
+        if (lead && firstFree) used.add(firstFree.name);
         for (const o of defs) {
           if (used.has(o.name)) continue;
           const choices = o.choices?.length ? ` (${o.choices.map((c) => c.name).join(' | ')})` : '';
