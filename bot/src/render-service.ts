@@ -27,11 +27,10 @@ import type {
   RenderTracker,
 } from './core/ports.js';
 import type { ModelFacts } from './core/imagine-request.js';
-import { nextLargerSize } from './core/render-buttons.js';
 import type { InteractionReply, RenderRecord } from './core/render-record.js';
-import { optionFacts, renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { renderPayload, type RenderFacts, type RenderState } from './core/render-view.js';
+import { finalRenderState, messageLink, renderFacts } from './render-state.js';
 import { deliverByDm } from './dm-delivery.js';
-import { fitFinalMedia } from './image-fit.js';
 import type { JobFeedHandler } from './nats/job-feed.js';
 
 export interface RenderServiceOptions {
@@ -69,9 +68,7 @@ interface Tracker {
   markEnded: () => void;
 }
 
-export function messageLink(guildId: string, channelId: string, messageId: string): string {
-  return `https://discord.com/channels/${guildId}/${channelId}/${messageId}`;
-}
+export { messageLink } from './render-state.js';
 
 export class RenderService implements JobFeedHandler, RenderTracker {
   private readonly trackers = new Map<string, Tracker>();
@@ -259,31 +256,7 @@ export class RenderService implements JobFeedHandler, RenderTracker {
   }
 
   private facts(record: RenderRecord): RenderFacts {
-    const p = record.params;
-    return {
-      promptText: p.promptText,
-      avoidText: p.avoidText || undefined,
-      imageWeights: p.imagePrompts?.map((x) => x.weight),
-      requesterId: record.requesterId,
-      seed: p.seed,
-      steps: p.steps,
-      width: p.width,
-      height: p.height,
-      quality: p.quality,
-      model: p.model,
-      ...optionFacts(p),
-      parentLink: record.parentMessageId
-        ? messageLink(record.guildId, record.channelId, record.parentMessageId)
-        : undefined,
-      origin: record.origin,
-      buttons: { jobId: record.jobId, canUpscale: this.canUpscale(record) },
-    };
-  }
-
-  private canUpscale(record: RenderRecord): boolean {
-    const model = this.o.model;
-    const p = record.params;
-    return model?.name === p.model && nextLargerSize(model, p.width, p.height) !== undefined;
+    return renderFacts(record, this.o.model);
   }
 
   private payload(t: Tracker) {
@@ -344,57 +317,10 @@ export class RenderService implements JobFeedHandler, RenderTracker {
     }
   }
 
-  /** The zoom video of a finished render, if it has one and it is still stored. */
-  private async video(event: Extract<TerminalJobEvent, { type: 'done' }>): Promise<Uint8Array | undefined> {
-    if (!event.video) return undefined;
-    const data = await this.o.images.get(event.video.key).catch(() => undefined);
-    if (!data) this.o.log.warn({ jobId: event.jobId, key: event.video.key }, 'zoom video not found');
-    return data;
-  }
-
   private async end(t: Tracker, event: TerminalJobEvent): Promise<void> {
     const { record } = t;
     const facts = this.facts(record);
-    let state: RenderState;
-    let refund = false;
-    if (event.type === 'done') {
-      const png = await this.o.images.get(event.image.key);
-      if (!png) {
-        state = {
-          kind: 'failed',
-          reason: 'The finished picture could not be found in the farm’s store.',
-          refunded: true,
-        };
-        refund = true;
-      } else {
-        const fitted = await fitFinalMedia(
-          png,
-          await this.video(event),
-          record.attachmentSizeLimit ?? 10 * 1024 * 1024,
-          `tessera-${event.seed}`,
-        );
-        state = {
-          kind: 'done',
-          image: fitted.data,
-          imageName: fitted.name,
-          elapsedMs: event.elapsedMs,
-          stepsRun: event.steps,
-          animated: fitted.animated,
-          note: fitted.note,
-        };
-      }
-    } else if (event.type === 'failed') {
-      refund = true;
-      state = {
-        kind: 'failed',
-        reason: event.reason,
-        refunded: true,
-        frame: t.frame,
-      };
-    } else {
-      refund = true;
-      state = { kind: 'cancelled', by: event.by, refunded: true, frame: t.frame };
-    }
+    const { state, refund } = await finalRenderState(this.o, record, t.frame, event);
     // Each step is idempotent, so a redelivered event or a restarted bot may repeat them all.
     // The quota first: once the message says "cancelled" or "failed", the refund has happened.
     await this.o.quotas.settle(record.guildId, record.requesterId, record.jobId, refund);
