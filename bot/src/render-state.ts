@@ -8,7 +8,7 @@ import type { TerminalJobEvent } from '../../shared/src/index.js';
 import type { ModelFacts } from './core/imagine-request.js';
 import type { ImageStore } from './core/ports.js';
 import { nextLargerSize } from './core/render-buttons.js';
-import type { RenderRecord } from './core/render-record.js';
+import type { RenderParams, RenderRecord } from './core/render-record.js';
 import { optionFacts, type RenderFacts, type RenderState } from './core/render-view.js';
 import { fitFinalMedia } from './image-fit.js';
 
@@ -16,14 +16,13 @@ export function messageLink(guildId: string, channelId: string, messageId: strin
   return `https://discord.com/channels/${guildId}/${channelId}/${messageId}`;
 }
 
-/** The facts a render message shows in every state; `model` decides whether Upscale is offered. */
-export function renderFacts(record: RenderRecord, model: ModelFacts | undefined): RenderFacts {
-  const p = record.params;
+/** The facts of a render's parameters, as its message (or a new child's) shows them. */
+export function paramsFacts(p: RenderParams, requesterId: string): RenderFacts {
   return {
     promptText: p.promptText,
     avoidText: p.avoidText || undefined,
     imageWeights: p.imagePrompts?.map((x) => x.weight),
-    requesterId: record.requesterId,
+    requesterId,
     seed: p.seed,
     steps: p.steps,
     width: p.width,
@@ -31,6 +30,16 @@ export function renderFacts(record: RenderRecord, model: ModelFacts | undefined)
     quality: p.quality,
     model: p.model,
     ...optionFacts(p),
+  };
+}
+
+/**
+ * The facts a render message shows in every state, with its buttons (the same custom ids wherever
+ * the message is: under the original, a `/show` re-post or a DM); `model` decides Upscale.
+ */
+export function renderFacts(record: RenderRecord, model: ModelFacts | undefined): RenderFacts {
+  return {
+    ...paramsFacts(record.params, record.requesterId),
     parentLink: record.parentMessageId
       ? messageLink(record.guildId, record.channelId, record.parentMessageId)
       : undefined,

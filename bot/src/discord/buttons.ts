@@ -20,9 +20,9 @@ import {
   type EditFields,
 } from '../core/render-actions.js';
 import type { RenderRecord } from '../core/render-record.js';
-import { optionFacts, renderPayload } from '../core/render-view.js';
+import { renderPayload } from '../core/render-view.js';
 import { replayText, type LineageEntry } from '../core/replay.js';
-import { messageLink } from '../render-service.js';
+import { messageLink, paramsFacts } from '../render-state.js';
 import { startRender } from '../start-render.js';
 import type { BotContext } from './context.js';
 import { refusalText } from './quota-text.js';
@@ -189,20 +189,7 @@ async function startFromButton(
       messageId: await ctx.port.post(
         parent.channelId,
         renderPayload(
-          {
-            promptText: params.promptText,
-            avoidText: params.avoidText,
-            requesterId: click.userId,
-            seed: params.seed,
-            steps: params.steps,
-            width: params.width,
-            height: params.height,
-            quality: params.quality,
-            model: params.model,
-            ...optionFacts(params),
-            parentLink,
-            origin,
-          },
+          { ...paramsFacts(params, click.userId), parentLink, origin },
           { kind: 'queued', position: undefined, etaMs: undefined },
         ),
         parent.messageId,

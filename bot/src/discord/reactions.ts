@@ -4,8 +4,8 @@
  */
 import { effectiveQuota } from '../core/guild-settings.js';
 import type { RenderRecord } from '../core/render-record.js';
-import { optionFacts, renderPayload, type RenderFacts } from '../core/render-view.js';
-import { messageLink } from '../render-service.js';
+import { renderPayload, type RenderFacts } from '../core/render-view.js';
+import { messageLink, paramsFacts } from '../render-state.js';
 import { CANCEL_EMOJI, startRender } from '../start-render.js';
 import type { BotContext } from './context.js';
 import { refusalText } from './quota-text.js';
@@ -81,16 +81,7 @@ async function reroll(
   const rule = effectiveQuota(settings, input.userId, await ctx.members.roleIds(input.guildId, input.userId));
   const params = { ...record.params, seed: ctx.randomSeed() };
   const facts: RenderFacts = {
-    promptText: params.promptText,
-    avoidText: params.avoidText,
-    requesterId: input.userId,
-    seed: params.seed,
-    steps: params.steps,
-    width: params.width,
-    height: params.height,
-    quality: params.quality,
-    model: params.model,
-    ...optionFacts(params),
+    ...paramsFacts(params, input.userId),
     parentLink: messageLink(record.guildId, record.channelId, record.messageId),
   };
   const outcome = await startRender(ctx, {

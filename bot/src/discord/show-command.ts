@@ -9,11 +9,10 @@ import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { JobId } from '../../../shared/src/index.js';
 import { findBannedWords } from '../core/guild-settings.js';
 import type { ModelFacts } from '../core/imagine-request.js';
-import { nextLargerSize } from '../core/render-buttons.js';
 import type { RenderRecord } from '../core/render-record.js';
 import { renderPayload, type RenderFacts } from '../core/render-view.js';
 import { fitImage } from '../image-fit.js';
-import { messageLink } from '../render-service.js';
+import { messageLink, renderFacts } from '../render-state.js';
 import type { BotContext } from './context.js';
 import { finishedImageKey } from './history-command.js';
 import { toRestBody } from './message-port.js';
@@ -53,28 +52,7 @@ export function showRefusal(
 
 /** What the re-posted message says about the render (as its own message does), with its buttons. */
 export function showFacts(record: RenderRecord, model: ModelFacts): RenderFacts {
-  const p = record.params;
-  return {
-    promptText: p.promptText,
-    avoidText: p.avoidText || undefined,
-    imageWeights: p.imagePrompts?.map((x) => x.weight),
-    requesterId: record.requesterId,
-    seed: p.seed,
-    steps: p.steps,
-    width: p.width,
-    height: p.height,
-    quality: p.quality,
-    model: p.model,
-    parentLink: record.parentMessageId
-      ? messageLink(record.guildId, record.channelId, record.parentMessageId)
-      : undefined,
-    origin: record.origin,
-    // The same custom ids as under the original: the buttons act on the render, wherever they are.
-    buttons: {
-      jobId: record.jobId,
-      canUpscale: model.name === p.model && nextLargerSize(model, p.width, p.height) !== undefined,
-    },
-  };
+  return renderFacts(record, model);
 }
 
 function refuse(i: ChatInputCommandInteraction, message: string): Promise<unknown> {
