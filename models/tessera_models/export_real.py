@@ -8,6 +8,11 @@ image and codes graphs, manifest.json and the CLIP BPE vocabulary. Every graph h
 height/width (and batch/cutout/prompt counts), so one export serves every size from 128 to 512
 in steps of 16, any aspect ratio. The weights live once, in ``weights.bin``, shared by all graphs
 as ONNX external data (tensors that several graphs use are stored once). See REAL_MODELS.md.
+
+``export_step_reference`` exports generate.py's step (step interface 2, refloop.py) for these
+modules; models/tests/test_reference_step.py checks it against the eager reference. It is not
+part of ``export_bundle`` yet: its pooled cutouts are traced at one image size (sides that are
+multiples of CLIP's 224), while a bundle's graphs serve every size from 128 to 512.
 """
 from __future__ import annotations
 
@@ -300,6 +305,47 @@ def step_example(vq: VQModel, clip: CLIP, with_noise: bool, h: int = 8, w: int =
 
 
 STEP_INPUTS = ["z", "targets", "weights", "stops", "cuts"]
+
+
+def make_step_reference(vq: VQModel, clip: CLIP):
+    """generate.py's step (step interface 2, BUNDLE.md) on the real modules: the same builder as
+    tiny-shapes' step-reference.onnx (refloop.make_step_v2), with taming's decode(quantize(z))
+    and CLIP's image tower (normalisation inside)."""
+    from .refloop import make_step_v2
+    return make_step_v2(lambda z: vq.decode(vq.quantize(z)), clip.encode_pixels, clip.cfg.image_resolution)
+
+
+def reference_example(vq: VQModel, clip: CLIP, size: tuple[int, int], n: int = 3, p: int = 2, seed: int = 0):
+    """Tracing example of step interface 2 at ``size`` (W, H): every augmentation active."""
+    from .reference_gen import random_draws
+    from .refloop import STEP2_INPUTS
+    W, H = size
+    f = vq.cfg.downsample
+    z, t, w, stops, _ = step_example(vq, clip, False, H // f, W // f, n, p, seed)
+    d = random_draws(n, clip.cfg.image_resolution, min(W, H), "WJSGE", "latest", seed)
+    d["pool"] = torch.tensor([0.5])
+    return (z, t, w, stops, *[d[k] for k in STEP2_INPUTS[4:]])
+
+
+REFERENCE_DYNAMIC = {"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"}, "cuts": {0: "N"},
+                     "warps": {1: "N"}, "jitter": {0: "N"}, "sharp": {0: "N"}, "gnoise": {0: "N"},
+                     "erase": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}}
+
+
+def export_step_reference(vq: VQModel, clip: CLIP, path: str, size: tuple[int, int] = (224, 224),
+                          conv_grad: str = "transpose") -> str:
+    """generate.py's step as an ONNX graph of loss, dloss/dz and the image (step interface 2).
+    Cutout and prompt counts are dynamic; the image size is fixed to ``size`` (W, H), whose
+    sides must be multiples of CLIP's input size (224 for ViT-B/32): the pooled cutouts
+    (adaptive avg + max pooling) are traced as reshapes of whole blocks."""
+    from .refloop import STEP2_INPUTS
+    S = clip.cfg.image_resolution
+    if size[0] % S or size[1] % S:
+        raise ValueError(f"the reference step needs sides that are multiples of {S} (got {size[0]}x{size[1]})")
+    return export_grad_graph(make_step_reference(vq, clip), reference_example(vq, clip, size),
+                             STEP2_INPUTS, ["loss", "grad", "image"], path,
+                             dynamic_axes=REFERENCE_DYNAMIC, opset=OPSET, has_aux=True,
+                             conv_grad=conv_grad)
 
 
 def export_step(vq, clip, path: str, with_noise: bool = False,

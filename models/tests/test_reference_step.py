@@ -3,6 +3,14 @@ generate.py-style PyTorch reference (reference_gen.py): for fixed draws, loss an
 within 1e-4 relative, at two cutout/prompt counts, for each augmentation alone, the default set
 Af Pe Ji Er, all of them, both cut methods, and a negative weight with a stop. The PyTorch
 modules come from the bundle's own graphs (from_bundle.py), checked against them first.
+
+The same cases on a real-shape synthetic export (RealShapeReferenceStep): taming's VQModel and
+OpenAI's CLIP (tessera_models/taming_vqgan.py, openai_clip.py) with random weights written as the
+public checkpoint files (synthetic_checkpoints.py), loaded by export_real and exported by
+export_real.export_step_reference at 224x224 (CLIP's input size; the smallest the pooled cutouts
+take). TESSERA_REF_REAL=small (default) uses synthetic_checkpoints' SMALL configs (the same
+modules, narrower and shallower: minutes of CPU); =full the public shapes (ViT-B/32, f16 16384);
+=off skips them.
 Run: pytorch-env python -m unittest discover -s models/tests -p 'test_reference_step.py'
 """
 from __future__ import annotations
@@ -95,6 +103,77 @@ class ReferenceStep(unittest.TestCase):
             feeds = dict(z=z, targets=t, weights=w, stops=torch.tensor([-1.0, stop]), **d)
             outs.append(self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})[1])
         self.assertGreater(float(np.abs(outs[0] - outs[1]).max()), 1e-6)
+
+
+REAL = os.environ.get("TESSERA_REF_REAL", "small")
+# ColorJitter (J) is left out on the real-shape export: there the dloss/dz of each jitter op alone
+# differs from the reference by 2-5 % (loss within 1e-6). About 2 % of the random decoder's pixels
+# are saturated; clamp_with_grad passes their gradient, and a pixel with two channels at 0 or 1
+# sits exactly on a sector boundary of the HSV round trip, where the derivative is not defined:
+# refloop picks the sector by floor(h) in sectors, the reference by floor of a radians round
+# trip, so the two take different one-sided derivatives there (values agree). Open: issue #15.
+REAL_CASES = [(m, a) for m, a in CASES if "J" not in a]
+
+
+@unittest.skipIf(REAL == "off", "TESSERA_REF_REAL=off")
+class RealShapeReferenceStep(unittest.TestCase):
+    SIZE = 224
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        from tessera_models import export_real as er
+        from tessera_models import synthetic_checkpoints as sc
+        small = REAL != "full"
+        cls.tmp = tempfile.mkdtemp(prefix="tessera-ref-real-")
+        ckpt, yml = sc.write_vqgan_checkpoint(os.path.join(cls.tmp, "vqgan"),
+                                              sc.SMALL_VQGAN if small else sc.IMAGENET_F16_16384, seed=3)
+        clip_path = sc.write_clip_checkpoint(os.path.join(cls.tmp, "clip", "ViT-B-32.pt"),
+                                             sc.SMALL_CLIP if small else sc.VIT_B_32, seed=4)
+        cls.vq, cls.clip = er.load_vqgan(ckpt, yml), er.load_clip(clip_path)
+        er._freeze(cls.vq, cls.clip)
+        cls.S = cls.clip.cfg.image_resolution
+        path = er.export_step_reference(cls.vq, cls.clip, os.path.join(cls.tmp, "step-reference.onnx"),
+                                        (cls.SIZE, cls.SIZE))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.log_severity_level = 3
+        cls.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def decode(self, z):
+        return self.vq.decode(self.vq.quantize(z))
+
+    def run_case(self, n, p, method, aug, weights, stops, seed):
+        from tessera_models import export_real as er
+        f = self.vq.cfg.downsample
+        z, t = er.step_example(self.vq, self.clip, False, self.SIZE // f, self.SIZE // f, n, p, seed)[:2]
+        d = random_draws(n, self.S, self.SIZE, aug, method, seed)
+        feeds = dict(z=z, targets=t, weights=weights, stops=stops, **d)
+        loss, grad, _ = self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})
+        ref_loss, ref_grad = reference_step(self.decode, self.clip.encode_pixels, self.S, z, t, weights, stops, d,
+                                            method)
+        rel = float(np.linalg.norm(grad - ref_grad.numpy()) / ref_grad.norm())
+        self.assertLess(abs(float(loss) - ref_loss) / abs(ref_loss), 1e-4, (method, aug, n, p))
+        self.assertLess(rel, 1e-4, (method, aug, n, p))
+        self.assertGreater(float(ref_grad.norm()), 0)
+
+    def test_each_augmentation_and_both_methods(self):
+        for method, aug in REAL_CASES:
+            for n, p in SIZES:
+                with self.subTest(method=method, aug=aug, n=n, p=p):
+                    w = torch.tensor([1.0, 0.5][:p])
+                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
+
+    def test_negative_weight_with_a_signed_stop(self):
+        for method in ("latest", "original"):
+            with self.subTest(method=method):
+                self.run_case(6, 2, method, "WE" if method == "latest" else "", torch.tensor([1.0, -0.7]),
+                              torch.tensor([-1.0, -0.2]), seed=5)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 /**
  * The engine against models/tessera_models/reference_loop.py (the same BUNDLE.md loop in Python,
- * on onnxruntime's Python CPU provider): same prompt and seed ⇒ the same pixels. Needs the
- * PyTorch environment at ../shared/tools/pytorch-env (a development machine); skipped, with the
- * reason, where `pytorch-env ready` fails (absent or never set up).
+ * on onnxruntime's Python CPU provider): same prompt and seed ⇒ the same pixels. And the step
+ * graphs of generate.py's loop against the eager PyTorch reference (models/tests/
+ * test_reference_step.py: the tiny bundle's step-reference.onnx and a real-shape synthetic export,
+ * loss and dloss/dz within 1e-4; TESSERA_REF_REAL=small|full|off picks the real-shape configs).
+ * Needs the PyTorch environment at ../shared/tools/pytorch-env (a development machine); skipped,
+ * with the reason, where `pytorch-env ready` fails (absent or never set up).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -28,6 +31,35 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await engine?.close();
+});
+
+describe('step-reference graphs vs generate.py in PyTorch (models/tests/test_reference_step.py)', () => {
+  it.skipIf(!available)(
+    `match in loss and dloss/dz on the tiny bundle and a real-shape synthetic export${skipNote(tool)}`,
+    { timeout: 1_500_000 },
+    async () => {
+      // spawn, not spawnSync: minutes of a blocked worker make vitest's own RPC time out
+      const py = await new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(pytorchEnv, ['python', '-m', 'unittest', 'tests.test_reference_step', '-v'], {
+          cwd: path.join(repoRoot, 'models'),
+          env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+          timeout: 1_450_000,
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
+      const tail = py.stderr.slice(-3000);
+      expect(py.status, tail).toBe(0);
+      expect(tail).toMatch(/^OK/m);
+      // every class ran: the tiny bundle's and (unless TESSERA_REF_REAL=off) the real-shape export's
+      expect(py.stderr).toMatch(/test_each_augmentation_and_both_methods \(.*\.ReferenceStep/);
+      if (process.env.TESSERA_REF_REAL !== 'off')
+        expect(py.stderr).toMatch(/test_each_augmentation_and_both_methods \(.*\.RealShapeReferenceStep/);
+    },
+  );
 });
 
 describe('engine vs reference_loop.py', () => {
