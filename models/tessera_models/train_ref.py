@@ -1,23 +1,28 @@
-"""Stage 4 of the tiny-shapes bundle: teach the tiny CLIP's image tower the **reference loop**
-(generate.py's `latest` cutouts: pooled image + Af/Pe/Ji/Er augments + cutout noise; DESIGN.md §7,
-BUNDLE.md step interface 2) without losing the classic loop.
+"""Stage 5 of the tiny-shapes bundle: teach the tiny CLIP's image tower the reference loop
+(generate.py's `latest` cutouts: pooled + Af/Pe/Ji/Er + noise; DESIGN.md §7, BUNDLE.md step 2).
 
-There are no checkpoints on disk: the start is the committed bundle's own weights, recovered from
-its ONNX graphs (from_bundle.py). The text tower stays frozen (the prompt embeddings, and with
-them every target of both loops, do not move); only the image tower trains, in rounds like
-train_tiny's `adv` stage:
-  1. render prompts with the reference loop (batched PyTorch, the draws distributed as the
-     engine's augment-draws.ts draws them) and with the classic loop; read each render (final
-     image and two snapshots) with the judge's pixel rules;
-  2. train the image tower contrastively on those renders (a render is a negative for its prompt
-     unless it shows it), on clean world images of the prompts, clean world images, decoded
-     latents and clutter — each image seen through a reference-loop cutout (pooled + augments +
-     noise) or through a classic-loop cutout, half and half.
+The start is the committed bundle's own weights, recovered from its ONNX graphs (from_bundle.py);
+the text tower stays frozen (every prompt target of both loops stays put); only the image tower
+trains, like train_tiny's `adv` stage: per round (1) render prompts with the reference loop
+(batched PyTorch, draws distributed as augment-draws.ts draws them) and the classic loop, read
+with the judge's pixel rules; (2) contrastive training on those renders (negatives for their
+prompt unless they show it), clean world images, decoded latents and clutter, each seen through
+a reference-loop cutout (probability --p-ref) or a classic-loop cutout.
 
-    pytorch-env python -m tessera_models.train_ref train --rounds 4 --out clip_ref.pt
-    pytorch-env python -m tessera_models.train_ref export --clip .work/clip_ref_r2.pt
+Two commands train (run from models/, torch with mkldnn off: see below):
 
-(run from models/). Logs: models/.work/ref.log when run by train-tiny.sh.
+    pytorch-env python -m tessera_models.train_ref invariance --steps 200 --batch 48 --lr 1e-3 \
+        --p-ref 0.6 --threads 2 --every 50 --seed 4000 --out clip_inv.pt      # no renders, ~25 min
+    pytorch-env python -m tessera_models.train_ref train --rounds 4 --out clip_ref.pt  # with renders
+    pytorch-env python -m tessera_models.train_ref export --clip .work/clip_inv_s200.pt \
+        [--bundle-out DIR] [--reference '{"cutn": 8}'] [--loop-default reference]
+
+`invariance` is step 2 alone (no renders). `export` rebuilds every graph and the manifest from
+the bundle's VQGAN and the given CLIP; with the bundle's own CLIP it reproduces all six
+committed graphs byte for byte (checked 2026-12-03).
+
+What it gave (not kept in the bundle) and why torch runs with mkldnn off: models/train-tiny.sh,
+"Tried and not kept (2026-12-03)".
 """
 from __future__ import annotations
 
@@ -358,7 +363,7 @@ def export(clip_path: str, out: str, reference: dict, loop_default: str | None) 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["train", "invariance", "export", "time"])
+    ap.add_argument("cmd", choices=["train", "invariance", "export"])
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--renders", type=int, default=64, help="reference-loop renders per round")
     ap.add_argument("--classic", type=int, default=32, help="classic-loop renders per round")
@@ -387,15 +392,6 @@ def main() -> None:
     elif a.cmd == "export":
         m = export(a.clip, a.bundle_out, json.loads(a.reference), a.loop_default)
         print(json.dumps({"graphs": m["graphs"], "reference": m["reference"], "defaults": m["defaults"]}))
-    else:  # time one batch of 32 reference renders and 50 training steps
-        from .from_bundle import load_tiny
-        vq, clip = load_tiny(BUNDLE)
-        g = torch.Generator().manual_seed(0)
-        rng = np.random.default_rng(0)
-        buf = {"img": [], "scene": [], "prompt": [], "loop": []}
-        t0 = time.time()
-        ok = render_round(vq, clip, TextBank(), rng, g, 32, "reference", buf)
-        log("time", f"32 reference renders ({REF_LOOP['steps']} steps) {time.time() - t0:.0f}s, right {ok:.3f}")
 
 
 if __name__ == "__main__":
