@@ -40,3 +40,24 @@ cp .work/clip_adv.pt .work/clip.pt
 #    plain regions with edge artefacts, not shapes, and reconstructions fell from 25 to 22 dB;
 #  - the same CLIP recipe with the 4x8x8 VQGAN (no adv rounds): colour collages, shape 29 %.
 "$ENV" python -m tessera_models.export_tiny --vqgan .work/vqgan.pt --clip .work/clip.pt
+# Tried and not kept (2026-12-03, issue #15 item 6: the bundle with the reference loop): stage 5,
+# models/tessera_models/train_ref.py, the image tower alone (text tower frozen) from the bundle's
+# own weights, on clean/decoded/clutter images seen half through generate.py `latest` cutouts:
+#   "$ENV" python -m tessera_models.train_ref invariance --steps 200 --batch 48 --lr 1e-3 \
+#     --p-ref 0.6 --threads 2 --every 50 --seed 4000 --out clip_inv.pt > .work/inv.log 2>&1
+#   "$ENV" python -m tessera_models.train_ref export --clip .work/clip_inv_s200.pt --bundle-out DIR
+#  - torch must run with mkldnn off: on this CPU oneDNN convolutions gave wrong input gradients
+#    (rel. error 0.04-0.48 against float64) and a NaN forward for the 24->48 4x4 stride-2 conv of
+#    the image tower (stages 1-3 above ran with it on); the slow path matches float64 to 1e-7 but
+#    is ~25x slower (forward+backward of 64 cutouts: 5.6 s), so the variant with reference-loop
+#    renders (train_ref train) did not fit the session (32 renders of 20 steps: 415 s);
+#  - the bundle's CLIP through one reference-loop cutout (168 full captions, world images):
+#    colour+background 11 %, shape 40 % (whole image 100 %, 98 %); one augment at a time:
+#    Af 53/76 %, Pe 39/61 %, Ji 77/95 %, Er 48/62 %, cutout noise 0.1 alone 100/97 %;
+#  - after stage 5 that zero-shot was 52/49 %; the reference loop (loop-quality.ts, 24 cases)
+#    on the tuning set 75.0/41.7 % (step 100) and 79.2/45.8 % (step 200, picked), on the final
+#    set (run once) 79.2/41.7 %, heldout 66.7/50.0 % (the committed bundle: heldout 29.2/33.3 %, first 8 tuning
+#    cases 25/75 %). But the classic loop fell: quality test 66.7/54.2 % (step 200; the bundle 95.8/79.2 %),
+#    tuning set 54.2/37.5 % (step 100): it no longer resists the classic loop's adversarial
+#    images although its classic-cutout zero-shot stayed at 96/97 %. Next: reference-loop renders
+#    in the training mix (train_ref train) and classic renders to hold the classic loop.

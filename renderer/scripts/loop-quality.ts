@@ -4,9 +4,13 @@
  * background offsets 1, 3, 5 and seeds 1…24):
  *   tuning   — seeds 2001…2024, background offset 2, shapes shifted by one: for choosing defaults
  *   heldout  — seeds 1001…1024, background offset 7 (then 1, 3), shapes shifted by two: for reporting only
+ *   final    — seeds 5001…5024, background offsets 6, 3, 7 per group of eight, shapes shifted by one
+ *              more in each group: no (colour, shape, background) triple of the other sets or the
+ *              quality test; run once, at the end, for the report (issue #15 item 6)
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
- *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200]
+ *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
+ *       [--models-dir models/.work/candidates --model c1]   (a candidate bundle; default models/tiny-shapes)
  *
  * Prints colour %, shape %, all-three %, mean seconds per render and a `JSON {…}` line.
  */
@@ -15,17 +19,22 @@ import sharp from 'sharp';
 import { silentLogger } from '../../shared/src/logger.js';
 import { modelsDir } from '../../test/quality/fixtures.js';
 import type { RenderRequest } from '../src/engine/engine.js';
-import { COLOURS, judgeImage, SHAPES } from '../src/engine/judge.js';
+import { COLOURS, judgeImage, SHAPES } from '../../test/support/judge.js';
 import { createOnnxEngine, type OnnxEngine } from '../src/engine/onnx-engine.js';
 
-const SETS = { tuning: { seed: 2001, bg: 2, shape: 1 }, heldout: { seed: 1001, bg: 7, shape: 2 } } as const;
+/** Case i of a set: colour i mod 8, background offset bgs[⌊i/8⌋], shape (i + shape + shapeStep·⌊i/8⌋) mod 3. */
+const SETS = {
+  tuning: { seed: 2001, bgs: [2, 4, 6], shape: 1, shapeStep: 0 },
+  heldout: { seed: 1001, bgs: [7, 1, 3], shape: 2, shapeStep: 0 },
+  final: { seed: 5001, bgs: [6, 3, 7], shape: 1, shapeStep: 1 },
+} as const;
 
 function cases(set: keyof typeof SETS, n: number) {
   const s = SETS[set];
   return Array.from({ length: n }, (_, i) => ({
     colour: COLOURS[i % 8]!,
-    shape: SHAPES[(i + s.shape) % 3]!,
-    background: COLOURS[(i + s.bg + 2 * Math.floor(i / 8)) % 8]!,
+    shape: SHAPES[(i + s.shape + s.shapeStep * Math.floor(i / 8)) % 3]!,
+    background: COLOURS[(i + s.bgs[Math.floor(i / 8) % 3]!) % 8]!,
     seed: s.seed + i,
   }));
 }
@@ -38,14 +47,16 @@ async function main(): Promise<void> {
       cases: { type: 'string', default: '24' },
       steps: { type: 'string' },
       threads: { type: 'string', default: '2' },
+      model: { type: 'string', default: 'tiny-shapes' },
+      'models-dir': { type: 'string', default: modelsDir },
     },
   });
   const set = values.set as keyof typeof SETS;
-  if (!(set in SETS)) throw new Error(`--set must be ${Object.keys(SETS).join(' or ')}`);
+  if (!(set in SETS)) throw new Error(`--set must be ${Object.keys(SETS).join(', ')}`);
   const extra = JSON.parse(values.options!) as Partial<RenderRequest>;
   const engine = await createOnnxEngine({
-    modelsDir,
-    model: 'tiny-shapes',
+    modelsDir: values['models-dir']!,
+    model: values.model!,
     ep: 'cpu',
     log: silentLogger(),
     intraOpNumThreads: Number(values.threads),
