@@ -39,6 +39,8 @@ export interface ClusterNode {
 
 export interface NatsCluster extends TestServer {
   readonly nodes: readonly ClusterNode[];
+  /** The temporary folder holding every node's store (`store-N`), config and credentials. */
+  readonly dir: string;
   /** Every node's URL, comma-separated (what `NATS_URL` holds for a cluster). */
   readonly url: string;
   /** The role credentials every node accepts. */
@@ -174,6 +176,7 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
   }
   const url = nodes.map((n) => n.url).join(',');
   const cluster: NatsCluster = {
+    dir,
     nodes,
     url,
     credentials,
