@@ -13,6 +13,7 @@ import {
   eventsStream,
   farmStreamNames,
   lifecycleEventsSubjects,
+  resultsBucket,
   terminalEventSubject,
   type NatsConnection,
 } from '../../shared/src/index.js';
@@ -43,6 +44,19 @@ export async function leaderTerminals(
     if (decoded?.ok) last.set(id, { event: decoded.value, seq: m!.seq, storedAt: m!.time.getTime() });
   }
   return { counts, last };
+}
+
+/** A job's result as the results bucket's leader holds it (not a direct get, which any replica answers). */
+export async function leaderResult(
+  nc: NatsConnection,
+  jobId: string,
+): Promise<{ result: TerminalJobEvent; createdAt: number } | undefined> {
+  const jsm = await jetstreamManager(nc);
+  const m = await jsm.streams.getMessage(`KV_${resultsBucket()}`, {
+    last_by_subj: `$KV.${resultsBucket()}.${jobId}`,
+  });
+  const decoded = m && decodeMessage(TerminalJobEvent, m.data, { name: 'result' });
+  return decoded?.ok ? { result: decoded.value, createdAt: m!.time.getTime() } : undefined;
 }
 
 /** Polls the leader until every job has its terminal event or `timeoutMs` passes. */
