@@ -26,6 +26,7 @@ import {
   jobsConsumer,
   jobsStream,
   queuedEventSubject,
+  resultsBucket,
   terminalEventSubject,
 } from './subjects.js';
 
@@ -132,6 +133,12 @@ export type SettleResult =
 /**
  * Records the job's outcome if it has none yet (KV `create`: first writer wins) and publishes it
  * when this caller won. A redelivered job therefore never produces two results.
+ *
+ * The results bucket's leader is asked first: a `create` that loses is a refused publish, and on
+ * nats-server < 2.9.21 refused publishes let a stream's replicas drift apart at the next leader
+ * change (see `publishMissingTerminalEvent`), so only two attempts settling at the same moment
+ * still meet the conflict. A retry after our own write (its ack lost, or the event unpublished)
+ * finds its own outcome there and publishes the event if the events stream lacks it.
  */
 export async function settleJob(
   farm: Farm,
@@ -139,29 +146,46 @@ export async function settleJob(
   options: { signal?: AbortSignal } = {},
 ): Promise<SettleResult> {
   options.signal?.throwIfAborted();
-  try {
-    await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
-  } catch (e) {
-    if (!isCasConflict(e)) throw e;
-    let existing = await getJobResult(farm, event.jobId);
-    // The conflict says a result exists; a read served by a replica that lags (direct get on a
-    // cluster) may not see it yet.
+  let existing = await resultOnLeader(farm, event.jobId);
+  if (!existing) {
+    let created = false;
+    try {
+      await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
+      created = true;
+    } catch (e) {
+      if (!isCasConflict(e)) throw e;
+    }
+    if (created) {
+      await publishJobEvent(farm, event);
+      return { won: true, event };
+    }
+    // The conflict says a result exists; a leader elected meanwhile may still be applying it.
+    existing = await resultOnLeader(farm, event.jobId);
     for (let i = 0; !existing && i < 10; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      existing = await getJobResult(farm, event.jobId);
+      existing = await resultOnLeader(farm, event.jobId);
     }
     // Still unreadable: not knowing whose result it is, neither drop this outcome (it may be our
     // own stored one, whose event was never published) nor claim it; the caller retries.
     if (!existing) throw new Error(`job ${event.jobId} has a result that cannot be read yet`);
-    // Our own earlier try stored it and then failed to publish (a NATS node died in between), or
-    // published it and lost the ack: publish it now unless the stream holds it, or the events
-    // stream never hears how the job ended.
-    if (!sameSettlement(existing, event)) return { won: false, existing };
-    await publishMissingTerminalEvent(farm, event);
-    return { won: true, event };
   }
-  await publishJobEvent(farm, event);
+  if (!sameSettlement(existing, event)) return { won: false, existing };
+  await publishMissingTerminalEvent(farm, event);
   return { won: true, event };
+}
+
+/**
+ * The job's result as the results bucket's leader holds it (`STREAM.MSG.GET`, never a direct get,
+ * which any replica answers and one that lags or drifted answers "none").
+ */
+async function resultOnLeader(farm: Pick<Farm, 'jsm'>, jobId: string): Promise<TerminalJobEvent | undefined> {
+  const bucket = resultsBucket();
+  // The KV layout: stream `KV_<bucket>`, one subject `$KV.<bucket>.<key>` per key.
+  const m = await farm.jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.${jobId}` });
+  // A delete or purge marker carries `KV-Operation` and no value.
+  if (!m || m.header?.get('KV-Operation')) return undefined;
+  const decoded = decodeMessage(TerminalJobEvent, m.data, { name: 'result' });
+  return decoded.ok ? decoded.value : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * Repeats of a job's terminal event are not sent blind. A settle retried after a lost ack, a
- * redelivered job that already ended and the residue sweep ask the events stream's leader whether
- * the event is stored, and publish only when it is not: on nats-server < 2.9.21 every refused or
+ * Repeats are not sent blind. A settle asks the results bucket's leader before its KV `create`, and
+ * a settle retried after a lost ack, a redelivered job that already ended and the residue sweep ask
+ * the events stream's leader whether the terminal event is stored, publishing only when it is not: on nats-server < 2.9.21 every refused or
  * deduplicated publish is a failed proposal that, across a leader change, lets a stream's replicas
  * drift apart (the cluster failover test lost terminal events on a follower this way).
  */
@@ -20,12 +20,12 @@ import {
 import { openTestFarm } from '../support/farm-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
-const event = (jobId: string): TerminalJobEvent => ({
+const event = (jobId: string, by = 'r-1'): TerminalJobEvent => ({
   v: 1,
   type: 'cancelled',
   jobId,
   at: '2026-01-01T00:00:00.000Z',
-  by: 'r-1',
+  by,
 });
 
 /** `farm` whose terminal-event publishes are counted; with `loseAck`, stored but answered by a timeout. */
@@ -79,6 +79,32 @@ describe('publishing a terminal event again', () => {
     // Before: the retry published again and the stream deduplicated it (a failed proposal).
     expect(retry.sent).toEqual([]);
     expect(await terminalEvents('lost-ack-1')).toBe(1);
+  });
+
+  it('a settle retried after the result was stored asks the leader, and sends no losing create', async () => {
+    const creates: string[] = [];
+    const results = (loseAck: boolean): Farm['results'] =>
+      Object.assign(Object.create(renderer.results), {
+        async create(key: string, data: Uint8Array) {
+          creates.push(key);
+          const seq = await renderer.results.create(key, data);
+          if (loseAck) throw new Error('TIMEOUT (the node died before the ack came back)');
+          return seq;
+        },
+      });
+    const lossy = { ...renderer, results: results(true) };
+    await expect(settleJob(lossy, event('stored-1'))).rejects.toThrow(/TIMEOUT/);
+    expect(creates).toEqual(['stored-1']);
+    const retry = watched({ ...renderer, results: results(false) });
+    expect((await settleJob(retry.farm, event('stored-1'))).won).toBe(true);
+    // Before: the retry's create lost to its own first write (a refused publish on the bucket).
+    expect(creates).toEqual(['stored-1']);
+    expect(retry.sent).toEqual([terminalEventSubject('stored-1')]);
+    // Another attempt's outcome loses without trying to create.
+    const other = await settleJob({ ...renderer, results: results(false) }, event('stored-1', 'r-2'));
+    expect(other.won).toBe(false);
+    expect(creates).toEqual(['stored-1']);
+    expect(await terminalEvents('stored-1')).toBe(1);
   });
 
   it('a retry whose first publish never arrived publishes it, once', async () => {
