@@ -146,8 +146,22 @@ async function connectAs(
   });
 }
 
-/** Starts `size` (default 3) routed JetStream nodes named `n1`, `n2`, … and waits for JetStream. */
+/**
+ * Starts `size` (default 3) routed JetStream nodes named `n1`, `n2`, … and waits for JetStream.
+ * Ports are picked free and released before the nodes bind them, so another process on the
+ * machine can take one in between: then the whole cluster starts again on new ports.
+ */
 export async function startNatsCluster(options: ClusterOptions = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-cluster-'));
   const credentials = await ensureCredentials(path.join(dir, 'credentials'));
