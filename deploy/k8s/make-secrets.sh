@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the four NATS role Secrets (admin, bot, renderer, operator) with fresh nkeys, as YAML for
+# Prints the five NATS role Secrets (admin, bot, renderer, operator, scheduler) with fresh nkeys, as YAML for
 #   deploy/k8s/make-secrets.sh | kubectl apply -n tessera -f -
 # Each Secret holds the role's seed (`<role>.nk`) and public key (`<role>.pub`). Run from a
 # checkout with node_modules (uses @nats-io/nkeys). The Discord Secret you make yourself:
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 node --input-type=module -e '
 import { createUser } from "@nats-io/nkeys";
-for (const role of ["admin", "bot", "renderer", "operator"]) {
+for (const role of ["admin", "bot", "renderer", "operator", "scheduler"]) {
   const kp = createUser();
   const seed = new TextDecoder().decode(kp.getSeed());
   process.stdout.write(

@@ -159,6 +159,8 @@ function renderer(): RolePermissions {
         // A cancelled job still waiting for the fair-share scheduler is removed from intake.
         ...intakeSettle(),
         ...lifecycleEventsSubjects(),
+        // Before publishing a job's terminal event again: is it stored? (`publishMissingTerminalEvent`)
+        `${API}.STREAM.MSG.GET.${eventsStream()}`,
         `${SUBJECT_ROOT}.frames.*`,
         ...kvWrite(resultsBucket()),
         ...kvRead(resultsBucket()),
@@ -259,6 +261,8 @@ function scheduler(): RolePermissions {
         `${API}.CONSUMER.INFO.${jobs}.*`,
         `${SUBJECT_ROOT}.frames.*`,
         `${SUBJECT_ROOT}.events.*.end`,
+        // Before publishing a job's terminal event again: is it stored? (`publishMissingTerminalEvent`)
+        `${API}.STREAM.MSG.GET.${eventsStream()}`,
         ...kvRead(bucket),
         ...kvWrite(bucket),
         ...kvWrite(resultsBucket()),

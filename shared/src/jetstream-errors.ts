@@ -72,3 +72,18 @@ export function isCasConflict(e: unknown): boolean {
     /wrong last sequence|key exists/i.test(e.message)
   );
 }
+
+/**
+ * The sequence a "wrong last sequence" refusal reports (`wrong last sequence: N`): the last message
+ * the stream leader found on the subject of an expected-last-subject-sequence publish. A refusal of
+ * "expected 0" with N > 0 proves a message is stored there. N = 0 proves nothing is known to be: the
+ * server answers so when its store lookup itself failed (nats-server `processJetStreamMsg`: any
+ * error but "not found" is a mismatch with sequence 0), so such a publish must be retried, not
+ * taken as done. `undefined` for any other error.
+ */
+export function refusedLastSequence(e: unknown): number | undefined {
+  if (!hasCode(e, [JsErrorCode.StreamWrongLastSequence, JsErrorCode.StreamWrongLastSubjectSequence]))
+    return undefined;
+  const n = /wrong last sequence:\s*(\d+)/i.exec((e as Error).message)?.[1];
+  return n === undefined ? undefined : Number(n);
+}

@@ -12,12 +12,13 @@ import {
   type JobQueuedEvent,
   type RenderJobInput,
 } from './contracts.js';
-import { isCasConflict } from './jetstream-errors.js';
+import { isCasConflict, refusedLastSequence } from './jetstream-errors.js';
 import type { Farm } from './nats.js';
 import {
   cancelSubject,
   eventMsgId,
   eventSubject,
+  eventsStream,
   frameSubject,
   intakeStream,
   intakeSubject,
@@ -25,6 +26,7 @@ import {
   jobsConsumer,
   jobsStream,
   queuedEventSubject,
+  resultsBucket,
   terminalEventSubject,
 } from './subjects.js';
 
@@ -85,16 +87,21 @@ export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobE
     return true;
   }
   if (event.type === 'done' || event.type === 'failed' || event.type === 'cancelled') {
+    const subject = terminalEventSubject(event.jobId);
     try {
-      const ack = await farm.js.publish(terminalEventSubject(event.jobId), data, {
+      const ack = await farm.js.publish(subject, data, {
         // All terminal events share one message id: a job ends once, whatever the type.
         msgID: eventMsgId(event.jobId, 'terminal'),
         expect: { lastSubjectSequence: 0 },
       });
       return !ack.duplicate;
     } catch (e) {
-      if (isCasConflict(e)) return false; // this job's terminal event is already stored
-      throw e;
+      if (!isCasConflict(e)) throw e;
+      // Refused: the leader says the subject's last message is at `seq`. Only a stored event has
+      // one; 0 means its store could not tell, so nothing is known to be published: retry.
+      const seq = refusedLastSequence(e);
+      if (seq === 0) throw new TerminalEventUnconfirmedError(event.jobId, subject, { cause: e });
+      return false; // this job's terminal event is already stored
     }
   }
   const attempt = 'attempt' in event ? event.attempt : undefined;
@@ -104,6 +111,21 @@ export async function publishJobEvent(farm: Pick<Farm, 'nc' | 'js'>, event: JobE
   return !ack.duplicate;
 }
 
+/**
+ * A terminal event the stream refused without showing a stored one ("wrong last sequence: 0"): it
+ * may not be published. Retryable: the caller publishes it again.
+ */
+export class TerminalEventUnconfirmedError extends Error {
+  override readonly name = 'TerminalEventUnconfirmedError';
+  constructor(
+    readonly jobId: string,
+    readonly subject: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the terminal event of job ${jobId} was refused but none is stored on ${subject}`, options);
+  }
+}
+
 export type SettleResult =
   | { won: true; event: TerminalJobEvent }
   | { won: false; existing: TerminalJobEvent | undefined };
@@ -111,6 +133,12 @@ export type SettleResult =
 /**
  * Records the job's outcome if it has none yet (KV `create`: first writer wins) and publishes it
  * when this caller won. A redelivered job therefore never produces two results.
+ *
+ * The results bucket's leader is asked first: a `create` that loses is a refused publish, and on
+ * nats-server < 2.9.21 refused publishes let a stream's replicas drift apart at the next leader
+ * change (see `publishMissingTerminalEvent`), so only two attempts settling at the same moment
+ * still meet the conflict. A retry after our own write (its ack lost, or the event unpublished)
+ * finds its own outcome there and publishes the event if the events stream lacks it.
  */
 export async function settleJob(
   farm: Farm,
@@ -118,26 +146,67 @@ export async function settleJob(
   options: { signal?: AbortSignal } = {},
 ): Promise<SettleResult> {
   options.signal?.throwIfAborted();
-  try {
-    await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
-  } catch (e) {
-    if (!isCasConflict(e)) throw e;
-    let existing = await getJobResult(farm, event.jobId);
-    // The conflict says a result exists; a read served by a replica that lags (direct get on a
-    // cluster) may not see it yet.
+  let existing = await resultOnLeader(farm, event.jobId);
+  if (!existing) {
+    let created = false;
+    try {
+      await farm.results.create(event.jobId, encodeMessage(TerminalJobEvent, event));
+      created = true;
+    } catch (e) {
+      if (!isCasConflict(e)) throw e;
+    }
+    if (created) {
+      await publishJobEvent(farm, event);
+      return { won: true, event };
+    }
+    // The conflict says a result exists; a leader elected meanwhile may still be applying it.
+    existing = await resultOnLeader(farm, event.jobId);
     for (let i = 0; !existing && i < 10; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      existing = await getJobResult(farm, event.jobId);
+      existing = await resultOnLeader(farm, event.jobId);
     }
     // Still unreadable: not knowing whose result it is, neither drop this outcome (it may be our
     // own stored one, whose event was never published) nor claim it; the caller retries.
     if (!existing) throw new Error(`job ${event.jobId} has a result that cannot be read yet`);
-    // Our own earlier try stored it and then failed to publish (a NATS node died in between):
-    // publish it now (same message id), or the events stream never hears how the job ended.
-    if (!sameSettlement(existing, event)) return { won: false, existing };
   }
-  await publishJobEvent(farm, event);
+  if (!sameSettlement(existing, event)) return { won: false, existing };
+  await publishMissingTerminalEvent(farm, event);
   return { won: true, event };
+}
+
+/**
+ * The job's result as the results bucket's leader holds it (`STREAM.MSG.GET`, never a direct get,
+ * which any replica answers and one that lags or drifted answers "none").
+ */
+async function resultOnLeader(farm: Pick<Farm, 'jsm'>, jobId: string): Promise<TerminalJobEvent | undefined> {
+  const bucket = resultsBucket();
+  // The KV layout: stream `KV_<bucket>`, one subject `$KV.<bucket>.<key>` per key.
+  const m = await farm.jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.${jobId}` });
+  // A delete or purge marker carries `KV-Operation` and no value.
+  if (!m || m.header?.get('KV-Operation')) return undefined;
+  const decoded = decodeMessage(TerminalJobEvent, m.data, { name: 'result' });
+  return decoded.ok ? decoded.value : undefined;
+}
+
+/**
+ * Publishes a job's terminal event again only if the events stream holds none yet, asking the
+ * stream's leader first (`STREAM.MSG.GET`, last message on the job's terminal subject). For every
+ * repeat — a settle retried after a lost ack, a redelivered job that already ended, the residue
+ * sweep — rather than sending it blind for the stream to refuse: a refused or deduplicated publish
+ * is a failed proposal in every replica, and nats-server before 2.9.21 lets the replicas of a
+ * stream drift apart when its leader changes after such failures (nats-io/nats-server#4365,
+ * #4366): a follower then lacks messages the leader acknowledged, and a consumer placed on it
+ * never sees them. Returns whether this call stored the event.
+ */
+export async function publishMissingTerminalEvent(
+  farm: Pick<Farm, 'nc' | 'js' | 'jsm'>,
+  event: TerminalJobEvent,
+): Promise<boolean> {
+  const stored = await farm.jsm.streams.getMessage(eventsStream(), {
+    last_by_subj: terminalEventSubject(event.jobId),
+  });
+  if (stored) return false;
+  return publishJobEvent(farm, event);
 }
 
 function sameSettlement(a: TerminalJobEvent, b: TerminalJobEvent): boolean {

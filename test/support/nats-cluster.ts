@@ -39,6 +39,8 @@ export interface ClusterNode {
 
 export interface NatsCluster extends TestServer {
   readonly nodes: readonly ClusterNode[];
+  /** The temporary folder holding every node's store (`store-N`), config and credentials. */
+  readonly dir: string;
   /** Every node's URL, comma-separated (what `NATS_URL` holds for a cluster). */
   readonly url: string;
   /** The role credentials every node accepts. */
@@ -144,8 +146,22 @@ async function connectAs(
   });
 }
 
-/** Starts `size` (default 3) routed JetStream nodes named `n1`, `n2`, … and waits for JetStream. */
+/**
+ * Starts `size` (default 3) routed JetStream nodes named `n1`, `n2`, … and waits for JetStream.
+ * Ports are picked free and released before the nodes bind them, so another process on the
+ * machine can take one in between: then the whole cluster starts again on new ports.
+ */
 export async function startNatsCluster(options: ClusterOptions = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-cluster-'));
   const credentials = await ensureCredentials(path.join(dir, 'credentials'));
@@ -174,6 +190,7 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
   }
   const url = nodes.map((n) => n.url).join(',');
   const cluster: NatsCluster = {
+    dir,
     nodes,
     url,
     credentials,

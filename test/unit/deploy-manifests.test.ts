@@ -12,7 +12,9 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Namespace, Secret } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { FARM_ROLES } from '../../shared/src/auth.js';
 import { CONFIG_VARS } from '../../shared/src/config.js';
+import { createFarmMetrics } from '../../shared/src/metrics.js';
 import {
   allCancelsSubject,
   allEventsSubject,
@@ -38,7 +40,8 @@ const PLATFORM_VARS = [
   'DEBIAN_FRONTEND',
 ];
 const KNOWN_VARS = new Set([...Object.keys(CONFIG_VARS), ...LANDING_VARS, ...PLATFORM_VARS]);
-const ROLES = ['admin', 'bot', 'renderer', 'operator'];
+/** Every role has a Secret, a chart user and (where a workload runs as it) a mounted seed. */
+const ROLES: readonly string[] = FARM_ROLES;
 const SECRETS_DIR = '/run/secrets/tessera';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, walked freely; the assertions check its shape
@@ -138,7 +141,7 @@ describe('deploy/k8s: every object is valid', () => {
     podSpec(broken).terminationGracePeriodSeconds = '150';
     expect(() => VALIDATORS['apps/v1/Deployment']!(broken)).toThrow(/terminationGracePeriodSeconds/);
     const keda = structuredClone(find('ScaledObject', 'tessera-renderer'));
-    keda.spec.triggers[0].metadata.lagThreshold = 1;
+    keda.spec.triggers.find((t: Obj) => t.type === 'nats-jetstream').metadata.lagThreshold = 1;
     expect(() => validateScaledObject(keda)).toThrow(/lagThreshold/);
   });
 });
@@ -149,8 +152,7 @@ describe('deploy/k8s: names match the code', () => {
     expect(scaled.spec.scaleTargetRef.name).toBe(find('Deployment', 'tessera-renderer').metadata.name);
     expect(scaled.spec.minReplicaCount).toBe(0);
     expect(scaled.spec.maxReplicaCount).toBeGreaterThan(1);
-    const [trigger] = scaled.spec.triggers as Obj[];
-    expect(trigger!.type).toBe('nats-jetstream');
+    const trigger = (scaled.spec.triggers as Obj[]).find((t) => t.type === 'nats-jetstream');
     expect(trigger!.metadata.stream).toBe(jobsStream());
     expect(trigger!.metadata.consumer).toBe(jobsConsumer(config.RENDERER_MODEL!));
     // No accounts block in the chart's auth: every user is in the global account.
@@ -160,6 +162,24 @@ describe('deploy/k8s: names match the code', () => {
     const [host, port] = (trigger!.metadata.natsServerMonitoringEndpoint as string).split(':');
     expect(host).toBe(`${natsValues.fullnameOverride}-headless.${kustomization.namespace}.svc.cluster.local`);
     expect(Number(port)).toBe(natsValues.config.monitor.port);
+  });
+
+  it('with the scheduler on, KEDA also sees the jobs waiting in intake (the whole-backlog metric)', () => {
+    // The bot submits to intake (SCHEDULER=on for every pod); the work queue then holds only the
+    // released jobs, so a second trigger reads tessera_queue_depth: lag + the model's intake.
+    expect(CONFIG_VARS.SCHEDULER.schema.parse(config.SCHEDULER)).toBe('on');
+    const scaled = find('ScaledObject', 'tessera-renderer');
+    const prom = (scaled.spec.triggers as Obj[]).find((t) => t.type === 'prometheus');
+    expect(prom, 'a prometheus trigger').toBeDefined();
+    const metric = createFarmMetrics({ role: 'bot', processMetrics: false }).queueDepth as unknown as Obj;
+    const consumer = jobsConsumer(config.RENDERER_MODEL!);
+    expect(prom!.metadata.query).toBe(`max(${metric.name}{consumer="${consumer}"})`);
+    expect(metric.labelNames).toEqual(['consumer']);
+    expect(prom!.metadata.threshold).toBe('1');
+    // The bot, always up, serves the metric while there are no renderers to scrape.
+    expect(find('Deployment', 'tessera-bot').spec.template.metadata.annotations['prometheus.io/scrape']).toBe(
+      'true',
+    );
   });
 
   it('the NATS chart runs a 3-node JetStream cluster and the clients know every node', () => {
@@ -242,6 +262,28 @@ describe('deploy/k8s: the workloads', () => {
     expect((podSpec(bot).containers as Obj[])[0]!.args).toEqual(['bot']);
   });
 
+  it('the scheduler runs twice (one active, one standby through the KV lease) with its own key', () => {
+    const scheduler = find('Deployment', 'tessera-scheduler');
+    expect(scheduler.spec.replicas).toBe(2);
+    // The lease, not the rollout, decides who releases: a surge to three is harmless.
+    expect(scheduler.spec.strategy.type).toBe('RollingUpdate');
+    const [c] = podSpec(scheduler).containers as Obj[];
+    expect(c!.args).toEqual(['scheduler']);
+    expect(envOf(c!).NATS_NKEY_FILE).toBe(`${SECRETS_DIR}/scheduler.nk`);
+    expect(c!.envFrom).toEqual([{ configMapRef: { name: 'tessera-config' } }]);
+    const lease = Number(envOf(c!).SCHEDULER_LEASE_MS ?? CONFIG_VARS.SCHEDULER_LEASE_MS.default);
+    // SIGTERM hands the lease over; the grace period covers that and the drain.
+    expect(podSpec(scheduler).terminationGracePeriodSeconds * 1000).toBeGreaterThan(lease);
+    for (const name of Object.keys(envOf(c!)))
+      expect(['all', 'scheduler']).toContain(CONFIG_VARS[name as keyof typeof CONFIG_VARS]?.usedBy ?? 'all');
+  });
+
+  it('make-secrets.sh makes a Secret for every role', () => {
+    const script = readFileSync(path.join(k8sDir, 'make-secrets.sh'), 'utf8');
+    const list = script.match(/for \(const role of (\[[^\]]*\])\)/)?.[1];
+    expect(JSON.parse(list ?? '[]')).toEqual([...ROLES]);
+  });
+
   it('the setup Job runs `tessera setup` with the admin credentials', () => {
     const [c] = podSpec(find('Job', 'tessera-setup')).containers as Obj[];
     expect(c!.args).toEqual(['setup']);
@@ -292,6 +334,22 @@ describe('compose files and the Dockerfile', () => {
     expect(main.setup!.command).toEqual(['setup']);
     expect(main.renderer!.command).toEqual(['renderer']);
     expect(main.bot!.command).toEqual(['bot']);
+  });
+
+  it('compose runs two schedulers with the scheduler key, and the bot submits to intake', () => {
+    const doc = compose['docker-compose.yml']!;
+    const main = doc.services as Record<string, Obj>;
+    const scheduler = main.scheduler!;
+    expect(scheduler.command).toEqual(['scheduler']);
+    expect(scheduler.deploy.replicas).toBe(2);
+    expect(scheduler.environment.NATS_NKEY_FILE).toBe(`${SECRETS_DIR}/scheduler.nk`);
+    const [secret] = scheduler.secrets as Obj[];
+    expect(doc.secrets[secret!.source].file).toBe('./secrets/scheduler.nk');
+    expect(main.bot!.environment.SCHEDULER).toBe('on');
+    expect(Object.keys(scheduler.depends_on)).toEqual(['setup']);
+    // Every role seed `tessera credentials` writes has a compose secret (one file per role).
+    const files = Object.values(doc.secrets as Record<string, Obj>).map((x) => path.basename(x.file, '.nk'));
+    expect(files.sort()).toEqual(ROLES.filter((r) => r !== 'operator').sort());
   });
 
   it('the GPU example reserves an NVIDIA GPU with the graphics capability for WebGPU', () => {

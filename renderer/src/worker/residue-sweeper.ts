@@ -16,7 +16,7 @@ import {
   jobsStream,
   modelJobsFilter,
   parseJobSubject,
-  publishJobEvent,
+  publishMissingTerminalEvent,
   type Farm,
 } from '../../../shared/src/index.js';
 import { scanJobMessages } from './queue-scan.js';
@@ -64,8 +64,8 @@ export class ResidueSweeper {
       } else {
         // The job ended: make sure its one terminal event is stored too (a renderer that lost its
         // NATS node between writing the result and publishing the event may never publish it).
-        // The events stream refuses a second one, so this is a no-op when the event is there.
-        await publishJobEvent(this.farm, ended).catch(() => false);
+        // Published only when the stream's leader shows none, so a sweep sends no refused repeats.
+        await publishMissingTerminalEvent(this.farm, ended).catch(() => false);
         out.removed += 1;
       }
       await this.farm.jsm.streams.deleteMessage(jobsStream(), msg.seq, false).catch(() => false);

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import {
-  publishJobEvent,
+  publishMissingTerminalEvent,
   settleJob,
   type Farm,
   type SettleResult,
@@ -54,12 +54,13 @@ export async function deleteLosingImage(farm: Pick<Farm, 'images'>, key: string,
 
 /**
  * A redelivery of a job that already ended (its ack was lost): publishes the stored outcome in
- * case the winner crashed between the result and its event. The stream refuses it when the event
- * is already there, so this never makes a second terminal event.
+ * case the winner crashed between the result and its event — only when the events stream's leader
+ * shows none (a blind repeat would be refused, and refusals are what drift cluster replicas apart
+ * on nats-server < 2.9.21; see `publishMissingTerminalEvent`). Never a second terminal event.
  */
 export async function republishOutcome(farm: Farm, ended: TerminalJobEvent, log: Logger): Promise<void> {
   try {
-    const stored = await publishJobEvent(farm, ended);
+    const stored = await publishMissingTerminalEvent(farm, ended);
     if (stored) log.info({ result: ended.type }, 'published the missing terminal event');
   } catch (e) {
     log.warn({ err: e }, 'could not check the terminal event of an ended job');
