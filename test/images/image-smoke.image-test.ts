@@ -16,7 +16,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscordEmulator, type DiscordEmulator } from '../../deploy/playground/emulator/index.js';
-import { allEventsSubject, decodeMessage, JobEvent, type NatsConnection } from '../../shared/src/index.js';
+import {
+  allEventsSubject,
+  allFramesSubject,
+  decodeMessage,
+  JobEvent,
+  type NatsConnection,
+} from '../../shared/src/index.js';
 import { waitFinished } from '../support/discord-helpers.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import {
@@ -203,12 +209,15 @@ describe.skipIf(!engine)('the tessera image (podman or docker)', () => {
     });
     expect(setup.status, `tessera setup: ${setup.stderr}`).toBe(0);
     nc = await nats.connect('bot', { name: 'image-smoke' });
-    nc.subscribe(allEventsSubject(), {
-      callback: (_err, msg) => {
-        const decoded = decodeMessage(JobEvent, msg.data);
-        if (decoded.ok) events.set(decoded.value.jobId, [...eventsOf(decoded.value.jobId), decoded.value]);
-      },
-    });
+    // Lifecycle events, and progress events (with frames) on core NATS: the SIGTERM below must land
+    // while the long job is rendering, not after a renderer fast enough to finish it.
+    for (const subject of [allEventsSubject(), allFramesSubject()])
+      nc.subscribe(subject, {
+        callback: (_err, msg) => {
+          const decoded = decodeMessage(JobEvent, msg.data);
+          if (decoded.ok) events.set(decoded.value.jobId, [...eventsOf(decoded.value.jobId), decoded.value]);
+        },
+      });
   }, 1_200_000);
 
   afterAll(async () => {
@@ -269,7 +278,7 @@ describe.skipIf(!engine)('the tessera image (podman or docker)', () => {
       'a progress event',
       () => eventsOf(longId).find((e) => e.type === 'progress') ?? undefined,
       30_000,
-    ).catch(() => undefined);
+    );
     const holder = first.type === 'started' && first.rendererId === 'smoke-r1' ? R1 : R2;
     const other = holder === R1 ? 'smoke-r2' : 'smoke-r1';
     const t0 = Date.now();
