@@ -46,6 +46,10 @@ function answer(i: Interaction): Promise<unknown> | undefined {
     new ButtonBuilder().setLabel('Docs').setURL('https://example.com/docs').setStyle(ButtonStyle.Link),
     new ButtonBuilder().setCustomId('off').setLabel('Off').setStyle(ButtonStyle.Danger).setDisabled(true),
   );
+  if (i.isChatInputCommand() && i.commandName === 'pair') {
+    const names = ['image1', 'image2'].map((n) => i.options.getAttachment(n)?.name);
+    return i.reply({ content: `got ${names.join(' + ')}` });
+  }
   if (i.isChatInputCommand()) return i.reply({ content: 'Pick one', components: [buttons] });
   if (i.isButton() && i.customId === 'reroll')
     return i.reply({ content: 'rerolled for you', flags: MessageFlags.Ephemeral });
@@ -101,7 +105,20 @@ describe.skipIf(!chromium.ok)('playground page: buttons, modals and DMs', () => 
       {
         method: 'PUT',
         headers: { authorization: `Bot ${emu.botToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify([{ name: 'menu', description: 'buttons to click', type: 1 }]),
+        body: JSON.stringify([
+          { name: 'menu', description: 'buttons to click', type: 1 },
+          {
+            name: 'pair',
+            description: 'two pictures (like /blend)',
+            type: 1,
+            options: ['image1', 'image2'].map((name) => ({
+              name,
+              description: name,
+              type: 11,
+              required: true,
+            })),
+          },
+        ]),
       },
     );
     expect(res.status).toBe(200);
@@ -159,6 +176,18 @@ describe.skipIf(!chromium.ok)('playground page: buttons, modals and DMs', () => 
     await p.selectOption('#user-switch', 'alice');
     await p.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Alice');
   }, 60_000);
+
+  it('attaches each picked file to the next picture option of the typed command', async () => {
+    await p.fill('#composer-input', '/pair ');
+    for (const name of ['a.png', 'b.png'])
+      await p.setInputFiles('#file-input', { name, mimeType: 'image/png', buffer: Buffer.from(name) });
+    await expect.poll(() => p.textContent('#attached')).toMatch(/image1: a\.png · image2: b\.png/);
+    await p.press('#composer-input', 'Enter');
+    await p.waitForFunction(() =>
+      /got a\.png \+ b\.png/.test(document.querySelector('#messages')?.textContent ?? ''),
+    );
+    expect(await p.isHidden('#attached')).toBe(true);
+  }, 30_000);
 
   it('shows the modal as a dialog, submits it, and the DM lands in the DMs view (or fails when closed)', async () => {
     const menu = pg.emulator.messages().find((m) => m.content === 'Pick one')!.id;

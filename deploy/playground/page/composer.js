@@ -111,6 +111,7 @@ export function drawPopup() {
 function acceptItem(item) {
   const input = $('composer-input');
   if (item.option?.type === 11) {
+    state.fileFor = item.option.name;
     $('file-input').click();
   } else if (item.option) {
     input.value = `${input.value.replace(/\s*$/, '')} ${item.option.name}:`;
@@ -132,7 +133,7 @@ export async function submit(event) {
     );
     return;
   }
-  const files = state.file ? { init_image: state.file } : undefined;
+  const files = Object.keys(state.files).length ? state.files : undefined;
   try {
     const res = await post('/pg/command', { user: state.me, channelId: state.channelId, text, files });
     if (!res.ok) {
@@ -143,18 +144,38 @@ export async function submit(event) {
     state.history.push(text);
     state.historyAt = state.history.length;
     input.value = '';
-    setFile(null);
+    clearFiles();
     $('popup').hidden = true;
   } catch (err) {
     showError(err.message);
   }
 }
 
-export function setFile(file) {
-  state.file = file;
+/**
+ * The attachment option a picked file fills: the one chosen in the popup, else the first file
+ * option of the typed command not filled yet (`/blend`: image1, image2, …), else `init_image`.
+ */
+function fileOptionName() {
+  const chosen = state.fileFor;
+  state.fileFor = null;
+  if (chosen) return chosen;
+  const m = /^\/([\w-]+)/.exec($('composer-input').value.trim());
+  const cmd = m && commandByName(m[1].toLowerCase());
+  const free = cmd?.options.find((o) => o.type === 11 && !(o.name in state.files));
+  return free?.name ?? 'init_image';
+}
+
+function drawFiles() {
   const chip = $('attached');
-  chip.hidden = !file;
-  chip.textContent = file ? `init_image: ${file.filename} ✕` : '';
+  const names = Object.entries(state.files).map(([name, f]) => `${name}: ${f.filename}`);
+  chip.hidden = names.length === 0;
+  chip.textContent = names.length ? `${names.join(' · ')} ✕` : '';
+}
+
+/** Forgets every picked file (the ✕ on the chip, or after sending). */
+export function clearFiles() {
+  state.files = {};
+  drawFiles();
 }
 
 export async function pickFile() {
@@ -164,7 +185,9 @@ export async function pickFile() {
   const bytes = new Uint8Array(await f.arrayBuffer());
   let bin = '';
   for (let k = 0; k < bytes.length; k += 0x8000) bin += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
-  setFile({ filename: f.name, contentType: f.type || 'application/octet-stream', base64: btoa(bin) });
+  const file = { filename: f.name, contentType: f.type || 'application/octet-stream', base64: btoa(bin) };
+  state.files = { ...state.files, [fileOptionName()]: file };
+  drawFiles();
 }
 
 export function onKey(event) {

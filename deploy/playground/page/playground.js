@@ -6,7 +6,7 @@
 
 import { $ } from './dom.js';
 import { switchUser, toggleDms } from './chrome.js';
-import { drawPopup, onKey, pickFile, setFile, showError, submit } from './composer.js';
+import { drawPopup, onKey, pickFile, clearFiles, showError, submit } from './composer.js';
 import { connect } from './live.js';
 import { jumpTo } from './messages.js';
 import { cancelModal, submitModal } from './modal.js';
@@ -21,7 +21,7 @@ window.addEventListener('DOMContentLoaded', () => {
   $('composer-input').addEventListener('blur', () => setTimeout(() => ($('popup').hidden = true), 150));
   $('composer-input').addEventListener('focus', drawPopup);
   $('file-input').addEventListener('change', pickFile);
-  $('attached').addEventListener('click', () => setFile(null));
+  $('attached').addEventListener('click', clearFiles);
   $('user-switch').addEventListener('change', (e) => switchUser(e.target.value));
   $('dms-closed').addEventListener('change', (e) => toggleDms(e.target.checked));
   $('modal-form').addEventListener('submit', submitModal);

@@ -6,7 +6,10 @@ export const state = {
   snap: null,
   messages: new Map(),
   events: null,
-  file: null,
+  /** Attachment option name → picked file ({ filename, contentType, base64 }). */
+  files: {},
+  /** The file option chosen in the popup, for the next picked file. */
+  fileFor: null,
   history: [],
   historyAt: 0,
 };
