@@ -20,7 +20,13 @@ import {
   type Farm,
   type NatsConnection,
 } from '../../shared/src/index.js';
-import { connectedNode, startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
+import {
+  clusterServerBinary,
+  clusterServerVersion,
+  connectedNode,
+  startNatsCluster,
+  type NatsCluster,
+} from '../support/nats-cluster.js';
 import {
   openTestFarm,
   spawnTestRenderer,
@@ -59,9 +65,17 @@ describe('a 3-node NATS cluster with R3', () => {
   const inTestLog: string[] = [];
 
   beforeAll(async () => {
+    // nats-server before 2.9.21 lets a stream's replicas drift apart (deploy/nats/CLUSTER.md): on
+    // it this test fails now and then for the server's reasons. Refuse rather than give flaky results.
+    const [major = 0, minor = 0, patch = 0] = clusterServerVersion();
+    if (major * 1e6 + minor * 1e3 + patch < 2_009_021)
+      throw new Error(
+        `${clusterServerBinary()} is ${major}.${minor}.${patch}: the failover test needs nats-server >= 2.9.21; ` +
+          'run it with `npm run test:cluster` (TESSERA_CLUSTER_NATS_SERVER from deploy/scripts/cluster-nats-server.sh)',
+      );
     cluster = await startNatsCluster();
     nc = await cluster.connect('admin', { name: 'cluster-test' });
-  }, 60_000);
+  }, 150_000);
   afterAll(async () => {
     for (const c of children) c.process.kill('SIGKILL');
     await Promise.all(renderers.map((r) => r.stop({ graceMs: 0 }).catch(() => undefined)));

@@ -19,6 +19,23 @@ import {
 } from '../../shared/src/index.js';
 import type { NatsCluster } from './nats-cluster.js';
 
+/**
+ * Retries a read of the test's own while the cluster answers "no responders" or times out (a stream
+ * or consumer without a leader for the seconds an election takes after a restart), for at most
+ * `timeoutMs`. A reader's retry: what the read returns is still checked, nothing lost is hidden.
+ */
+export async function retryRead<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline || !/no responders|timeout/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export interface StoredTerminal {
   event: TerminalJobEvent;
   seq: number;
@@ -27,7 +44,14 @@ export interface StoredTerminal {
 }
 
 /** Terminal events per job id on the events stream's leader: how many, and the last one. */
-export async function leaderTerminals(
+export function leaderTerminals(
+  nc: NatsConnection,
+  ids: readonly string[],
+): Promise<{ counts: Map<string, number>; last: Map<string, StoredTerminal> }> {
+  return retryRead(() => readLeaderTerminals(nc, ids));
+}
+
+async function readLeaderTerminals(
   nc: NatsConnection,
   ids: readonly string[],
 ): Promise<{ counts: Map<string, number>; last: Map<string, StoredTerminal> }> {
@@ -52,9 +76,11 @@ export async function leaderResult(
   jobId: string,
 ): Promise<{ result: TerminalJobEvent; createdAt: number } | undefined> {
   const jsm = await jetstreamManager(nc);
-  const m = await jsm.streams.getMessage(`KV_${resultsBucket()}`, {
-    last_by_subj: `$KV.${resultsBucket()}.${jobId}`,
-  });
+  const m = await retryRead(() =>
+    jsm.streams.getMessage(`KV_${resultsBucket()}`, {
+      last_by_subj: `$KV.${resultsBucket()}.${jobId}`,
+    }),
+  );
   const decoded = m && decodeMessage(TerminalJobEvent, m.data, { name: 'result' });
   return decoded?.ok ? { result: decoded.value, createdAt: m!.time.getTime() } : undefined;
 }
@@ -77,7 +103,13 @@ export async function waitForTerminals(
  * The whole events stream through an ordered consumer (on whichever replica the server puts it):
  * the terminal events' sequences per job, and the subject read at every sequence.
  */
-export async function replicaRead(
+export function replicaRead(
+  nc: NatsConnection,
+): Promise<{ terminals: Map<string, number[]>; subjects: Map<number, string>; last: number }> {
+  return retryRead(() => readThroughConsumer(nc));
+}
+
+async function readThroughConsumer(
   nc: NatsConnection,
 ): Promise<{ terminals: Map<string, number[]>; subjects: Map<number, string>; last: number }> {
   const last = (await (await jetstreamManager(nc)).streams.info(eventsStream())).state.last_seq;

@@ -7,7 +7,7 @@
  * like `NatsServerHandle`, so the farm harness takes a cluster too. Routes carry no auth: they
  * listen on loopback only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -51,6 +51,22 @@ export interface NatsCluster extends TestServer {
   /** The `server_name` of the node that leads `stream` (asked through `nc`). */
   streamLeader(nc: NatsConnection, stream: string): Promise<string | undefined>;
   dispose(): Promise<void>;
+}
+
+/**
+ * The nats-server the cluster runs: `TESSERA_CLUSTER_NATS_SERVER` (what `npm run test:cluster` sets
+ * from deploy/scripts/cluster-nats-server.sh, a server >= 2.9.21), else the one on PATH.
+ */
+export function clusterServerBinary(): string {
+  return process.env.TESSERA_CLUSTER_NATS_SERVER || 'nats-server';
+}
+
+/** The cluster's nats-server version (`[2, 10, 27]`), from `--version`. */
+export function clusterServerVersion(): number[] {
+  const out = execFileSync(clusterServerBinary(), ['--version'], { encoding: 'utf8' });
+  const match = out.match(/v(\d+)\.(\d+)\.(\d+)/);
+  if (!match) throw new Error(`cannot read the version of ${clusterServerBinary()}: ${out}`);
+  return match.slice(1).map(Number);
 }
 
 /** The `server_name` of the node a client is connected to now. */
@@ -101,7 +117,7 @@ function makeNode(name: string, port: number, routePort: number, args: string[])
     output: () => log,
     async start() {
       if (running()) return;
-      const proc = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = spawn(clusterServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
       proc.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
       child = proc;
       await waitForPort(port, proc, 15_000);
@@ -201,7 +217,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<NatsCluster> {
       if (!found) throw new Error(`no node ${name}`);
       return found;
     },
-    waitForJetStream: (timeoutMs = 30_000) => waitForJetStream(nodes, credentials, timeoutMs),
+    waitForJetStream: (timeoutMs = 90_000) => waitForJetStream(nodes, credentials, timeoutMs),
     async streamLeader(nc, stream) {
       const jsm = await jetstreamManager(nc);
       return (await jsm.streams.info(stream)).cluster?.leader;
