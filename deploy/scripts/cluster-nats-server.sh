@@ -44,6 +44,13 @@ for cached in .cache/nats-server/*/nats-server; do
   if new_enough "$(server_version "$cached")"; then echo "$PWD/$cached"; exit 0; fi
 done
 
+# curl and xz from Debian's packages when missing (as setup.sh does for nats-server), where we may.
+if ! command -v curl >/dev/null || ! command -v xz >/dev/null; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "cluster-nats-server: installing curl and xz-utils from Debian's packages…" >&2
+    apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl xz-utils >&2 || true
+  fi
+fi
 for tool in curl xz sha256sum; do command -v "$tool" >/dev/null || fail "needs $tool to fetch nats-server from Debian $SUITE"; done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
