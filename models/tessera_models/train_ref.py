@@ -33,6 +33,8 @@ import os
 import time
 
 import numpy as np
+
+from . import onednn_isa  # before torch: oneDNN's AVX-512 kernels are wrong on this CPU
 import torch
 import torch.nn.functional as F
 
@@ -239,12 +241,15 @@ def train_batch(clip, tb, rng, g, data: dict, buf: dict, n_new: int, batch: int,
 
 
 def train(rounds: int, renders: int, classic: int, steps: int, batch: int, seed: int, lr: float,
-          p_ref: float, out: str, bundle: str = BUNDLE) -> None:
+          p_ref: float, out: str, init: str | None = None, bundle: str = BUNDLE) -> None:
+    from .export_tiny import load_clip
     from .from_bundle import load_tiny
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     vq, clip = load_tiny(bundle)
+    if init:
+        clip = load_clip(init if os.path.isabs(init) else os.path.join(WORK, init))
     tb = TextBank()
     imgs, scenes = world.make_pool(8000, seed + 1)
     data = {"imgs": imgs, "scenes": scenes, "clutter": world.make_clutter_pool(1000, seed + 2)}
@@ -375,20 +380,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=4000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="clip_ref.pt")
+    ap.add_argument("--init", default=None, help="train: start from this CLIP checkpoint (in .work/) "
+                                                  "instead of the bundle's")
     ap.add_argument("--every", type=int, default=100, help="invariance: checkpoint every this many steps")
     ap.add_argument("--clip", default=os.path.join(WORK, "clip_ref.pt"))
     ap.add_argument("--bundle-out", default=BUNDLE)
     ap.add_argument("--reference", default="{}", help='export: JSON merged into the manifest\'s "reference"')
     ap.add_argument("--loop-default", default=None, choices=[None, "classic", "reference"])
     a = ap.parse_args()
-    torch.backends.mkldnn.enabled = False
+    onednn_isa.check()
     torch.set_num_threads(a.threads)
     os.makedirs(WORK, exist_ok=True)
     REF_LOOP["steps"] = a.render_steps
     if a.cmd == "invariance":
         train_invariance(a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.every)
     elif a.cmd == "train":
-        train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out)
+        train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init)
     elif a.cmd == "export":
         m = export(a.clip, a.bundle_out, json.loads(a.reference), a.loop_default)
         print(json.dumps({"graphs": m["graphs"], "reference": m["reference"], "defaults": m["defaults"]}))
