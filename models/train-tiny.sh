@@ -51,6 +51,9 @@ cp .work/clip_adv.pt .work/clip.pt
 #    the image tower (stages 1-3 above ran with it on); the slow path matches float64 to 1e-7 but
 #    is ~25x slower (forward+backward of 64 cutouts: 5.6 s), so the variant with reference-loop
 #    renders (train_ref train) did not fit the session (32 renders of 20 steps: 415 s);
+#    (2026-12-04: the wrong numbers are oneDNN's AVX-512 kernels, and its AVX2 kernels for the
+#    input gradient of the decoder's 32->3 conv; capped at SSE4.1 oneDNN is right and fast, so
+#    train_ref imports tessera_models/onednn_isa.py instead; models/tests/test_onednn_isa.py)
 #  - the bundle's CLIP through one reference-loop cutout (168 full captions, world images):
 #    colour+background 11 %, shape 40 % (whole image 100 %, 98 %); one augment at a time:
 #    Af 53/76 %, Pe 39/61 %, Ji 77/95 %, Er 48/62 %, cutout noise 0.1 alone 100/97 %;

@@ -9,7 +9,7 @@ with the judge's pixel rules; (2) contrastive training on those renders (negativ
 prompt unless they show it), clean world images, decoded latents and clutter, each seen through
 a reference-loop cutout (probability --p-ref) or a classic-loop cutout.
 
-Two commands train (run from models/, torch with mkldnn off: see below):
+Two commands train (run from models/; oneDNN capped at SSE4.1 by onednn_isa, see there):
 
     pytorch-env python -m tessera_models.train_ref invariance --steps 200 --batch 48 --lr 1e-3 \
         --p-ref 0.6 --threads 2 --every 50 --seed 4000 --out clip_inv.pt      # no renders, ~25 min
@@ -21,7 +21,7 @@ Two commands train (run from models/, torch with mkldnn off: see below):
 the bundle's VQGAN and the given CLIP; with the bundle's own CLIP it reproduces all six
 committed graphs byte for byte (checked 2026-12-03).
 
-What it gave (not kept in the bundle) and why torch runs with mkldnn off: models/train-tiny.sh,
+What it gave and why oneDNN is capped: models/train-tiny.sh and onednn_isa.py,
 "Tried and not kept (2026-12-03)".
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from . import onednn_isa  # before torch: oneDNN's AVX-512 kernels are wrong on this CPU
+from . import onednn_isa  # before torch: oneDNN's AVX-512/AVX2 kernels are wrong on this CPU
 import torch
 import torch.nn.functional as F
 
