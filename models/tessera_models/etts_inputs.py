@@ -1,5 +1,6 @@
-"""The host's side of Et and Ts in step interface 2 (refloop.py), in Python: what
-renderer/src/engine/etts-draws.ts computes, for the parity tests and the exporters' examples.
+"""The host's side of Et and Ts in step interface 2 (refloop.py), in Python: the field that
+renderer/src/engine/etts-draws.ts computes (tps_field), and draws of the same shapes for the parity
+tests and the exporters' examples (from a torch generator, not the engine's mulberry32).
 
 Et, kornia's RandomElasticTransform(p=0.7) as generate.py builds it: per cutout `on` (p 0.7) and,
 where on, kornia's noise rand·2 − 1 [2,S,S]; the graph smooths it (Gaussian window 63, sigma 32,

@@ -16,6 +16,7 @@ import {
   drawEtts,
   ETTS_INPUTS,
   identityField,
+  neutralEtts,
   TPS_SRC,
   tpsField,
   tpsKernel,
@@ -143,7 +144,7 @@ describe('reference draws with Et and Ts', () => {
   it('keeps the draws of other augment sets unchanged on a graph that takes Et and Ts', () => {
     const plain = { ...opts, augments: opts.augments.filter((x) => x !== 'Et' && x !== 'Ts') };
     const before = drawReferenceStep(new Mulberry32(6), plain);
-    const after = drawReferenceStep(new Mulberry32(6), { ...plain, ettsInputs: true });
+    const after = drawReferenceStep(new Mulberry32(6), { ...plain, ettsNeutral: neutralEtts(N, S) });
     expect(before.etts).toBeUndefined();
     expect(after.etts!.tps).toEqual(identityField(N, S));
     expect(after.eps).toEqual(before.eps);

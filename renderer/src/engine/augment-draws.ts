@@ -20,8 +20,9 @@ export interface ReferenceDrawOptions {
   cutMethod: 'latest' | 'original';
   augments: readonly Augment[];
   cutNoise: number;
-  /** The graph takes Et's and Ts's inputs (always drawn when Et or Ts is asked). */
-  ettsInputs?: boolean;
+  /** The graph takes Et's and Ts's inputs; these are fed where Et or Ts is not drawn (etts-draws.ts
+   * neutralEtts, made once per render). Without them, Et and Ts are drawn only when asked. */
+  ettsNeutral?: EttsDraws;
 }
 
 export interface ReferenceDraws {
@@ -210,10 +211,10 @@ export function drawReferenceStep(rng: Mulberry32, o: ReferenceDrawOptions): Ref
   for (let s = 0; s < WARP_SLOTS; s++) for (let k = 0; k < N; k++) d.warps.set(IDENTITY, (s * N + k) * 9);
   for (let k = 0; k < N; k++) d.jitter.set([0, 1, 1, 0, 0], k * 5);
   [0, 5, 10, 15].forEach((i) => (d.jorder[i] = 1));
-  const etts = o.ettsInputs || o.augments.some((a) => a === 'Et' || a === 'Ts');
+  const etts = o.ettsNeutral !== undefined || o.augments.some((a) => a === 'Et' || a === 'Ts');
   if (o.cutMethod === 'original') {
     drawCrops(rng, o, d.cuts);
-    if (etts) d.etts = drawEtts(rng, N, S, []);
+    if (etts) d.etts = drawEtts(rng, N, S, [], o.ettsNeutral);
     return d;
   }
   const side = Math.min(o.width, o.height);
@@ -224,7 +225,7 @@ export function drawReferenceStep(rng: Mulberry32, o: ReferenceDrawOptions): Ref
     .forEach((aug, slot) => {
       for (let k = 0; k < N; k++) d.warps.set(warpFor(aug, rng, S), (slot * N + k) * 9);
     });
-  if (etts) d.etts = drawEtts(rng, N, S, o.augments);
+  if (etts) d.etts = drawEtts(rng, N, S, o.augments, o.ettsNeutral);
   if (has('Ji')) drawJitter(rng, N, d.jitter, d.jorder);
   if (has('Sh')) for (let k = 0; k < N; k++) d.sharp[k] = rng.next() < 0.5 ? rng.next() * 0.3 : 1;
   if (has('Gn'))

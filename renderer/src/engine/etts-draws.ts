@@ -122,24 +122,39 @@ function repeat(one: Float32Array, N: number): Float32Array {
   return out;
 }
 
-/**
- * One step's Et and Ts inputs, in this order: Et (per cutout: on = next() < 0.7, then, where on,
- * 2·S·S values next()·2 − 1 in C-order), then Ts (on = next() < 0.7, then for each control point
- * x and y offsets (next()·2 − 1)·0.8, drawn whether on or not). No draws for an augment not asked.
- */
-export function drawEtts(rng: Mulberry32, N: number, S: number, augments: readonly Augment[]): EttsDraws {
-  const d: EttsDraws = {
+/** The inputs that leave every cutout untouched: no elastic noise, the identity field. */
+export function neutralEtts(N: number, S: number): EttsDraws {
+  return {
     elastic: new Float32Array(N * 2 * S * S),
     elasticOn: new Float32Array(N),
     tps: identityField(N, S),
   };
-  if (augments.includes('Et'))
+}
+
+/**
+ * One step's Et and Ts inputs, in this order: Et (per cutout: on = next() < 0.7, then, where on,
+ * 2·S·S values next()·2 − 1 in C-order), then Ts (on = next() < 0.7, then for each control point
+ * x and y offsets (next()·2 − 1)·0.8, drawn whether on or not). No draws for an augment not asked;
+ * its inputs are `neutral`'s arrays (shared across steps, never written), or fresh neutral ones.
+ */
+export function drawEtts(
+  rng: Mulberry32,
+  N: number,
+  S: number,
+  augments: readonly Augment[],
+  neutral: EttsDraws = neutralEtts(N, S),
+): EttsDraws {
+  const d = { ...neutral };
+  if (augments.includes('Et')) {
+    d.elastic = new Float32Array(N * 2 * S * S);
+    d.elasticOn = new Float32Array(N);
     for (let k = 0; k < N; k++) {
       if (rng.next() >= ELASTIC_P) continue;
       d.elasticOn[k] = 1;
       const block = d.elastic.subarray(k * 2 * S * S, (k + 1) * 2 * S * S);
       for (let i = 0; i < block.length; i++) block[i] = rng.next() * 2 - 1;
     }
+  }
   if (augments.includes('Ts')) {
     const on = rng.next() < TPS_P;
     const dst = TPS_SRC.map(([x, y]): [number, number] => [

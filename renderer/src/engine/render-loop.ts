@@ -9,7 +9,7 @@ import { clampPerChannel } from './adam.js';
 import { drawReferenceStep, referenceFeeds } from './augment-draws.js';
 import type { BundleManifest } from './bundle.js';
 import { ModelBundleError } from './bundle.js';
-import { checkEttsSupported } from './etts-draws.js';
+import { checkEttsSupported, type EttsDraws, neutralEtts } from './etts-draws.js';
 import { sampleCutouts, sampleNormals } from './cutouts.js';
 import { EngineInputError, type RenderRequest, type RenderResult, type WeightedPrompt } from './engine.js';
 import {
@@ -270,9 +270,9 @@ function stepDraws(
   r: ResolvedRender,
   S: number,
   inputs: readonly string[],
+  ettsNeutral: EttsDraws | undefined,
 ): Record<string, HostTensor> {
   const N = r.cutn;
-  const ettsInputs = inputs.includes('tps'); // bundles exported before Et and Ts lack them
   if (r.loop === 'classic') {
     const { cuts, noise } = sampleCutouts(rng, r);
     const feeds = { cuts: f32(cuts, [N, 4]), noise: f32(noise, [N, 1, 1, 1]) };
@@ -281,7 +281,7 @@ function stepDraws(
       ? { ...feeds, eps: f32(sampleNormals(rng, N * 3 * S * S), [N, 3, S, S]) }
       : feeds;
   }
-  return referenceFeeds(drawReferenceStep(rng, { ...r, S, ettsInputs }), N, S);
+  return referenceFeeds(drawReferenceStep(rng, { ...r, S, ettsNeutral }), N, S);
 }
 
 /** generate.py's init weight: + mse(z, 0)·initWeight/(2i+1)/2, i.e. gradient z·w/((2i+1)·numel). */
@@ -311,6 +311,8 @@ export async function runRender(
   for (const prompts of r.segments) bases.push(await promptFeeds(model, prompts));
   const rng = new Mulberry32(r.seed);
   const z = await initialLatent(model, r, rng);
+  // bundles exported before Et and Ts lack their inputs
+  const ettsNeutral = stepInputs.includes('tps') ? neutralEtts(r.cutn, S) : undefined;
   let optimiser = createOptimiser(r.optimiser, z.length, r.lr);
   const videoFrames: Uint8Array[] = [];
   const loopStart = now();
@@ -327,7 +329,7 @@ export async function runRender(
     const feeds: Record<string, HostTensor> = {
       ...base,
       z: f32(z, dims),
-      ...stepDraws(rng, r, S, stepInputs),
+      ...stepDraws(rng, r, S, stepInputs, ettsNeutral),
     };
     const missing = stepInputs.filter((n) => !(n in feeds));
     if (missing.length)
