@@ -6,7 +6,9 @@ Every random draw is a graph input (the engine draws them with the seeded genera
   erase [N,1,S,S], noise [N,1,1,1], eps [N,3,S,S], elastic [N,2,S,S], elastic_on [N], tps [N,2,S,S].
 The cutouts: base = pool·pooled + (1 − pool)·crops (area-resampled); then three geometric warp
 slots (Af, Pe, Ro, Re in the order asked), the elastic transform (Et), the thin plate spline
-(Ts), colour jitter (brightness, contrast, saturation, hue in the drawn order), sharpness, Gaussian noise, erasing, and finally noise·eps.
+(Ts), colour jitter (brightness, contrast, saturation, hue in the drawn order), sharpness,
+Gaussian noise, erasing, and finally noise·eps. Et and Ts always run: neutral inputs
+(elastic_on 0, the identity field) pass the cutouts through exactly.
 Nothing here is specific to one model: `reference_step(image_fn, embed_fn, S)` builds the loss.
 """
 from __future__ import annotations
