@@ -322,14 +322,15 @@ def reference_example(vq: VQModel, clip: CLIP, size: tuple[int, int], n: int = 3
     W, H = size
     f = vq.cfg.downsample
     z, t, w, stops, _ = step_example(vq, clip, False, H // f, W // f, n, p, seed)
-    d = random_draws(n, clip.cfg.image_resolution, min(W, H), "WJSGE", "latest", seed)
+    d = random_draws(n, clip.cfg.image_resolution, min(W, H), "WJSGELT", "latest", seed)
     d["pool"] = torch.tensor([0.5])
     return (z, t, w, stops, *[d[k] for k in STEP2_INPUTS[4:]])
 
 
 REFERENCE_DYNAMIC = {"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"}, "cuts": {0: "N"},
                      "warps": {1: "N"}, "jitter": {0: "N"}, "sharp": {0: "N"}, "gnoise": {0: "N"},
-                     "erase": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}}
+                     "erase": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"},
+                     "elastic": {0: "N"}, "elastic_on": {0: "N"}, "tps": {0: "N"}}
 
 
 def export_step_reference(vq: VQModel, clip: CLIP, path: str, size: tuple[int, int] = (224, 224),

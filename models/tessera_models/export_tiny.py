@@ -64,14 +64,15 @@ def example_inputs_v2(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = No
     from .reference_gen import random_draws
     from .refloop import STEP2_INPUTS
     z, t, w, stops = example_inputs(p, n, seed, ds, channels)[:4]
-    d = random_draws(n, INPUT, world.SIZE, "WJSGE", "latest", seed)
+    d = random_draws(n, INPUT, world.SIZE, "WJSGELT", "latest", seed)
     d["pool"] = torch.tensor([0.5])
     return [z, t, w, stops] + [d[k] for k in STEP2_INPUTS[4:]]
 
 
 STEP2_DYNAMIC = {"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"}, "cuts": {0: "N"},
                  "warps": {1: "N"}, "jitter": {0: "N"}, "sharp": {0: "N"}, "gnoise": {0: "N"},
-                 "erase": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}}
+                 "erase": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"},
+                 "elastic": {0: "N"}, "elastic_on": {0: "N"}, "tps": {0: "N"}}
 
 
 def export_step(vq: TinyVQGAN, clip: TinyCLIP, path: str, interface: int = 2) -> str:

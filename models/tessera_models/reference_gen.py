@@ -110,6 +110,66 @@ def _grid_warp(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
+# ---- Et and Ts: kornia's RandomElasticTransform and RandomThinPlateSpline (align_corners=False) ----
+
+def _kornia_meshgrid(h: int, w: int, dtype) -> torch.Tensor:
+    """kornia's create_meshgrid: [1,H,W,2] of (x, y) in linspace(-1, 1)."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, dtype=dtype), torch.linspace(-1, 1, w, dtype=dtype), indexing="ij")
+    return torch.stack([xs, ys], -1)[None]
+
+
+def elastic_transform(x: torch.Tensor, noise: torch.Tensor, kernel_size: int = 63, sigma: float = 32.0,
+                      alpha: float = 1.0) -> torch.Tensor:
+    """kornia's elastic_transform2d: the noise smoothed by a 2-D Gaussian (filter2d, zeros
+    outside), times alpha, added to the meshgrid, clamped to [-1, 1], grid_sample."""
+    r = torch.arange(kernel_size, dtype=x.dtype) - kernel_size // 2
+    g1 = torch.exp(-r.pow(2) / (2 * sigma ** 2))
+    g1 = g1 / g1.sum()
+    k2 = (g1[:, None] * g1[None, :])[None, None]
+    pad = kernel_size // 2
+
+    def smooth(c):
+        return F.conv2d(F.pad(c, [pad, pad, pad, pad], mode="constant", value=0.0), k2)
+
+    disp = torch.cat([smooth(noise[:, :1]) * alpha, smooth(noise[:, 1:]) * alpha], 1).permute(0, 2, 3, 1)
+    grid = (_kornia_meshgrid(x.shape[2], x.shape[3], x.dtype) + disp).clamp(-1, 1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _tps_u(r2: torch.Tensor) -> torch.Tensor:
+    return 0.5 * r2 * (r2 + 1e-8).log()
+
+
+def thin_plate_spline(x: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    """kornia's RandomThinPlateSpline.apply_transform for control points src (kornia's five) and
+    dst [B,5,2]: get_tps_transform(dst, src), then warp_image_tps(x, src, ...). The spline is
+    solved and evaluated in float64 (kornia: in the image's dtype), so that the test measures the
+    graph and not float32 rounding of the 8x8 solve, ~1e-4 px at 224."""
+    b = x.shape[0]
+    f64 = torch.float64
+    dst = dst.to(f64)
+    src = torch.tensor([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [0.0, 0.0]], dtype=f64)[None].expand(b, 5, 2)
+    K = _tps_u((dst[:, :, None, :] - src[:, None, :, :]).pow(2).sum(-1))          # [B,5,5]
+    P = torch.cat([torch.ones(b, 5, 1, dtype=f64), dst], -1)                         # [B,5,3]
+    L = torch.cat([torch.cat([K, P], -1), torch.cat([P.transpose(1, 2), torch.zeros(b, 3, 3, dtype=f64)], -1)], 1)
+    sol = torch.linalg.solve(L, torch.cat([src, torch.zeros(b, 3, 2, dtype=f64)], 1))
+    kw, aff = sol[:, :5], sol[:, 5:]
+    h, w = x.shape[2], x.shape[3]
+    pts = _kornia_meshgrid(h, w, f64).reshape(1, -1, 2).expand(b, -1, -1)
+    U = _tps_u((pts[:, :, None, :] - src[:, None, :, :]).pow(2).sum(-1))             # [B,HW,5]
+    warped = (U @ kw + pts @ aff[:, 1:] + aff[:, None, 0]).to(x.dtype)
+    return F.grid_sample(x, warped.reshape(b, h, w, 2), mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _where_on(batch: torch.Tensor, on: torch.Tensor, fn) -> torch.Tensor:
+    """fn applied to the cutouts where on (as kornia applies an augmentation to its drawn subset)."""
+    if not bool(on.any()):
+        return batch
+    out = fn(batch[on], on)
+    idx = torch.cumsum(on.long(), 0) - 1
+    return torch.cat([out[idx[k]:idx[k] + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
+
+
 # ---- cutouts ----
 
 def cutouts_latest(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
@@ -118,6 +178,10 @@ def cutouts_latest(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
     batch = torch.cat([cut] * n, dim=0)
     for k in range(d["warps"].shape[0]):
         batch = _grid_warp(batch, d["warps"][k])
+    if "elastic_on" in d:
+        batch = _where_on(batch, d["elastic_on"] > 0, lambda b, on: elastic_transform(b, d["elastic"][on]))
+    if "tps_on" in d:
+        batch = _where_on(batch, d["tps_on"] > 0, lambda b, on: thin_plate_spline(b, d["tps_dst"][on]))
     on = d["jitter"][:, 4] > 0
     if bool(on.any()):
         sub = batch[on]
@@ -186,7 +250,8 @@ def _homography(g: torch.Generator, n: int, strength: float) -> torch.Tensor:
 
 
 def random_draws(n: int, S: int, size: int, augments: str, method: str, seed: int = 0) -> dict:
-    """Random but fixed draws for a parity case. `augments`: letters among W (warps), J, S, G, E."""
+    """Random but fixed draws for a parity case. `augments`: letters among W (warps), J, S, G, E, L (Et), T (Ts)."""
+    from .etts_inputs import etts_draws
     from .refloop import identity_draws
     g = torch.Generator().manual_seed(seed)
     d = identity_draws(n, S, pool=1.0 if method == "latest" else 0.0)
@@ -213,6 +278,7 @@ def random_draws(n: int, S: int, size: int, augments: str, method: str, seed: in
         m = torch.ones(1, 1, S, S)
         m[:, :, 5:17, 9:25] = 0
         d["erase"] = m.repeat(n, 1, 1, 1)
+    etts_draws(d, g, n, S, augments)  # L: Et, T: Ts (etts_inputs.py)
     d["noise"] = torch.rand(n, 1, 1, 1, generator=g) * 0.1
     d["eps"] = torch.randn(n, 3, S, S, generator=g)
     return d

@@ -3,10 +3,12 @@ written with exportable ops: step interface 2 of models/BUNDLE.md.
 
 Every random draw is a graph input (the engine draws them with the seeded generator):
   cuts [N,4], pool [1], warps [3,N,3,3], jitter [N,5], jorder [4,4], sharp [N], gnoise [N,3,S,S],
-  erase [N,1,S,S], noise [N,1,1,1], eps [N,3,S,S].
+  erase [N,1,S,S], noise [N,1,1,1], eps [N,3,S,S], elastic [N,2,S,S], elastic_on [N], tps [N,2,S,S].
 The cutouts: base = pool·pooled + (1 − pool)·crops (area-resampled); then three geometric warp
-slots (Af, Pe, Ro, Re in the order asked), colour jitter (brightness, contrast, saturation, hue in
-the drawn order), sharpness, Gaussian noise, erasing, and finally noise·eps.
+slots (Af, Pe, Ro, Re in the order asked), the elastic transform (Et), the thin plate spline
+(Ts), colour jitter (brightness, contrast, saturation, hue in the drawn order), sharpness,
+Gaussian noise, erasing, and finally noise·eps. Et and Ts always run: neutral inputs
+(elastic_on 0, the identity field) pass the cutouts through exactly.
 Nothing here is specific to one model: `reference_step(image_fn, embed_fn, S)` builds the loss.
 """
 from __future__ import annotations
@@ -17,8 +19,10 @@ import torch
 import torch.nn.functional as F
 
 STEP2_INPUTS = ["z", "targets", "weights", "stops", "cuts", "pool", "warps", "jitter", "jorder",
-                "sharp", "gnoise", "erase", "noise", "eps"]
+                "sharp", "gnoise", "erase", "noise", "eps", "elastic", "elastic_on", "tps"]
 WARP_SLOTS = 3
+# kornia's RandomElasticTransform defaults (generate.py's Et sets only p): Gaussian window and alpha
+ELASTIC_KERNEL, ELASTIC_SIGMA, ELASTIC_ALPHA = 63, 32.0, 1.0
 
 
 class _ClampWithGrad(torch.autograd.Function):
@@ -89,13 +93,18 @@ def area_cutouts(img: torch.Tensor, cuts: torch.Tensor, S: int) -> torch.Tensor:
 
 def warp_bilinear(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     """x [N,C,S,S], T [N,3,3]: out[y,x] = bilinear sample of x at dehomog(T·(x, y, 1)) in pixel
-    coordinates (pixel centres at integers), zeros outside. Written as four gathers, so the
-    gradient is a scatter-add."""
+    coordinates (pixel centres at integers), zeros outside."""
     n, c, h, w = x.shape
     ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
     pts = torch.stack([xs.reshape(-1), ys.reshape(-1), torch.ones(h * w, dtype=x.dtype)], 0)  # [3,HW]
     src = torch.matmul(T, pts)                                          # [N,3,HW]
-    sx, sy = src[:, 0] / src[:, 2], src[:, 1] / src[:, 2]
+    return sample_bilinear(x, src[:, 0] / src[:, 2], src[:, 1] / src[:, 2])
+
+
+def sample_bilinear(x: torch.Tensor, sx: torch.Tensor, sy: torch.Tensor) -> torch.Tensor:
+    """x [N,C,H,W] sampled bilinearly at the pixel coordinates (sx, sy) [N,HW] (pixel centres at
+    integers, zeros outside). Written as four gathers, so the gradient is a scatter-add."""
+    n, c, h, w = x.shape
     x0, y0 = torch.floor(sx), torch.floor(sy)
     fx, fy = sx - x0, sy - y0
     flat = x.reshape(n, c, h * w)
@@ -178,9 +187,47 @@ def sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     return on * (deg + (x - deg) * f).clamp(0, 1) + (1 - on) * x
 
 
-def augment(x, warps, jitter, jorder, sharp, gnoise, erase):
+def elastic_field(noise: torch.Tensor, on: torch.Tensor) -> torch.Tensor:
+    """kornia's elastic_transform2d as a sampling field: noise [N,2,S,S] (kornia's rand·2 − 1, x
+    then y), on [N] -> the source pixel (x, y) of each output pixel [N,2,S,S]. The noise is
+    smoothed by the Gaussian window with zeros outside (two 1-D passes of the separable kernel),
+    scaled by alpha, added to kornia's corner-aligned grid linspace(−1, 1, S) and clamped to
+    [−1, 1]; grid_sample(align_corners=False) then reads normalised g at pixel ((g + 1)·S − 1)/2.
+    Where on = 0 the field is the identity (the cutout passes through untouched)."""
+    n, _, hgt, wid = noise.shape
+    pad = ELASTIC_KERNEL // 2
+    r = torch.arange(ELASTIC_KERNEL, dtype=noise.dtype) - pad
+    taps = torch.exp(-r * r / (2 * ELASTIC_SIGMA ** 2))
+    taps = taps / taps.sum()   # kornia's window: exp(−x²/2σ²) at x = −31…31, sum 1
+    # unsqueezes, not a reshape: a Reshape to [1,1,63,1] would read as 9·N to dynamize()
+    ky, kx = taps[None, None, :, None], taps[None, None, None, :]
+    t = noise.reshape(-1, 1, hgt, wid)
+    t = F.conv2d(F.conv2d(t, ky, padding=(pad, 0)), kx, padding=(0, pad))
+    disp = t.reshape(noise.shape) * ELASTIC_ALPHA
+    lx = torch.arange(wid, dtype=noise.dtype) * (2 / (wid - 1)) - 1
+    ly = torch.arange(hgt, dtype=noise.dtype) * (2 / (hgt - 1)) - 1
+    gx = (lx[None, None, :] + disp[:, 0]).clamp(-1, 1)
+    gy = (ly[None, :, None] + disp[:, 1]).clamp(-1, 1)
+    field = torch.stack([((gx + 1) * wid - 1) / 2, ((gy + 1) * hgt - 1) / 2], 1)
+    ident = torch.stack([torch.arange(wid, dtype=noise.dtype)[None, :].expand(hgt, wid),
+                         torch.arange(hgt, dtype=noise.dtype)[:, None].expand(hgt, wid)], 0)
+    o = on.reshape(-1, 1, 1, 1)
+    return o * field + (1 - o) * ident[None]
+
+
+def warp_field(x: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
+    """x [N,C,H,W] sampled at field [N,2,H,W] (source pixel x, y per output pixel; zeros outside)."""
+    n, _, hgt, wid = x.shape
+    return sample_bilinear(x, field[:, 0].reshape(n, hgt * wid), field[:, 1].reshape(n, hgt * wid))
+
+
+def augment(x, warps, jitter, jorder, sharp, gnoise, erase, elastic=None, elastic_on=None, tps=None):
     for k in range(WARP_SLOTS):
         x = warp_bilinear(x, warps[k])
+    if elastic is not None:
+        x = warp_field(x, elastic_field(elastic, elastic_on))
+    if tps is not None:
+        x = warp_field(x, tps)
     x = color_jitter(x, jitter, jorder)
     x = sharpness(x, sharp)
     return (x + gnoise) * erase
@@ -189,13 +236,14 @@ def augment(x, warps, jitter, jorder, sharp, gnoise, erase):
 def make_step_v2(decode: Callable[[torch.Tensor], torch.Tensor],
                  embed: Callable[[torch.Tensor], torch.Tensor], S: int):
     """decode(z) -> image in about [-1,1]; embed(pixels01 [N,3,S,S]) -> unit embeddings [N,D]."""
-    def step(z, targets, weights, stops, cuts, pool, warps, jitter, jorder, sharp, gnoise, erase, noise, eps):
+    def step(z, targets, weights, stops, cuts, pool, warps, jitter, jorder, sharp, gnoise, erase, noise, eps,
+             elastic, elastic_on, tps):
         img = clamp_with_grad((decode(z) + 1) / 2, 0.0, 1.0)
         pw = pool.reshape(1, 1, 1, 1)
         # original: generate.py clamps its Lanczos crops (clamp_with_grad); area resampling is a
         # convex combination of [0,1] pixels, so that clamp would only act on rounding ulps
         base = pw * pooled_cutout(img, S) + (1 - pw) * area_cutouts(img, cuts, S)
-        x = augment(base, warps, jitter, jorder, sharp, gnoise, erase) + noise * eps
+        x = augment(base, warps, jitter, jorder, sharp, gnoise, erase, elastic, elastic_on, tps) + noise * eps
         return signed_stop_loss(embed(x), targets, weights, stops), img
     return step
 
@@ -213,4 +261,13 @@ def identity_draws(n: int, S: int, pool: float = 1.0, noise: float = 0.0):
         "erase": torch.ones(n, 1, S, S),
         "noise": torch.full((n, 1, 1, 1), noise),
         "eps": torch.zeros(n, 3, S, S),
+        "elastic": torch.zeros(n, 2, S, S),
+        "elastic_on": torch.zeros(n),
+        "tps": identity_field(n, S),
     }
+
+
+def identity_field(n: int, S: int) -> torch.Tensor:
+    """[N,2,S,S]: every output pixel samples itself."""
+    ys, xs = torch.meshgrid(torch.arange(S, dtype=torch.float32), torch.arange(S, dtype=torch.float32), indexing="ij")
+    return torch.stack([xs, ys], 0)[None].repeat(n, 1, 1, 1)

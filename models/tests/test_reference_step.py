@@ -25,7 +25,7 @@ import numpy as np
 
 MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, MODELS)
-BUNDLE = os.path.join(MODELS, "tiny-shapes")
+BUNDLE = os.environ.get("TESSERA_REF_BUNDLE", os.path.join(MODELS, "tiny-shapes"))  # or a candidate re-export
 
 import torch  # noqa: E402
 
@@ -34,7 +34,6 @@ torch.set_num_threads(1)
 
 from tessera_models.from_bundle import check_tiny, load_tiny  # noqa: E402
 from tessera_models.reference_gen import random_draws, reference_step  # noqa: E402
-from tessera_models.refloop import STEP2_INPUTS  # noqa: E402
 from tessera_models.tiny_vqgan import fsq  # noqa: E402
 
 MANIFEST = json.load(open(os.path.join(BUNDLE, "manifest.json")))
@@ -44,6 +43,17 @@ HAS_STEP2 = "stepReference" in MANIFEST["graphs"]
 CASES = [("latest", ""), ("latest", "W"), ("latest", "J"), ("latest", "S"), ("latest", "G"),
          ("latest", "E"), ("latest", "WJE"), ("latest", "WJSGE"), ("original", "")]
 SIZES = [(3, 1), (8, 2)]  # (cutouts, prompts)
+# Et (L) and Ts (T): alone and with the default set; bundles exported before them lack the inputs
+ETTS_CASES = [("latest", "L"), ("latest", "T"), ("latest", "WJELT")]
+
+
+def graph_feeds(sess, feeds: dict) -> dict:
+    """The draws the graph takes (a bundle exported before Et and Ts has no elastic, tps)."""
+    return {i.name: feeds[i.name].numpy() for i in sess.get_inputs()}
+
+
+def has_etts(sess) -> bool:
+    return {"elastic", "elastic_on", "tps"} <= {i.name for i in sess.get_inputs()}
 
 
 @unittest.skipUnless(HAS_STEP2, "the bundle has no step-reference.onnx (python -m tessera_models.export_tiny --add-reference-step)")
@@ -70,7 +80,7 @@ class ReferenceStep(unittest.TestCase):
         t = torch.nn.functional.normalize(torch.randn(p, 128, generator=g), dim=-1)
         d = random_draws(n, 32, 64, aug, method, seed)
         feeds = dict(z=z, targets=t, weights=weights, stops=stops, **d)
-        loss, grad, _ = self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})
+        loss, grad, _ = self.sess.run(None, graph_feeds(self.sess, feeds))
         ref_loss, ref_grad = reference_step(self.decode, self.clip.embed_image, 32, z, t, weights, stops, d, method)
         rel = float(np.linalg.norm(grad - ref_grad.numpy()) / ref_grad.norm())
         self.assertLess(abs(float(loss) - ref_loss) / abs(ref_loss), 1e-4, (method, aug, n, p))
@@ -79,6 +89,15 @@ class ReferenceStep(unittest.TestCase):
 
     def test_each_augmentation_and_both_methods(self):
         for method, aug in CASES:
+            for n, p in SIZES:
+                with self.subTest(method=method, aug=aug, n=n, p=p):
+                    w = torch.tensor([1.0, 0.5][:p])
+                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
+
+    def test_elastic_and_thin_plate_spline(self):
+        if not has_etts(self.sess):
+            self.skipTest("step-reference.onnx predates Et and Ts (re-export: python -m tessera_models.export_tiny --add-reference-step)")
+        for method, aug in ETTS_CASES:
             for n, p in SIZES:
                 with self.subTest(method=method, aug=aug, n=n, p=p):
                     w = torch.tensor([1.0, 0.5][:p])
@@ -101,8 +120,51 @@ class ReferenceStep(unittest.TestCase):
         outs = []
         for stop in (-3.0, -0.01):  # −3: never reached; −0.01: reached by every cutout
             feeds = dict(z=z, targets=t, weights=w, stops=torch.tensor([-1.0, stop]), **d)
-            outs.append(self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})[1])
+            outs.append(self.sess.run(None, graph_feeds(self.sess, feeds))[1])
         self.assertGreater(float(np.abs(outs[0] - outs[1]).max()), 1e-6)
+
+
+class ElasticAndThinPlateSplineStages(unittest.TestCase):
+    """refloop's Et and Ts stages (what the graph computes from the host's draws) against the
+    kornia-style reference functions, on random pictures: with kornia's noise and with noise 40×
+    as large (displacements of many pixels, so that a wrong axis, sign or grid convention shows)."""
+
+    def test_elastic_field_matches_kornias_elastic_transform(self):
+        from tessera_models import reference_gen as rg
+        from tessera_models.refloop import elastic_field, warp_field
+        g = torch.Generator().manual_seed(1)
+        for S in (32, 48):
+            x = torch.rand(3, 3, S, S, generator=g)
+            for scale in (1.0, 40.0):
+                noise = (torch.rand(3, 2, S, S, generator=g) * 2 - 1) * scale
+                out = warp_field(x, elastic_field(noise, torch.tensor([1.0, 0.0, 1.0])))
+                ref = rg.elastic_transform(x, noise)
+                self.assertLess(float((out[[0, 2]] - ref[[0, 2]]).abs().max()), 3e-4, (S, scale))  # float32 coordinates
+                self.assertTrue(torch.equal(out[1], x[1]))  # off: untouched
+                self.assertGreater(float((ref - x).abs().max()), 0.1)
+
+    def test_tps_field_matches_kornias_thin_plate_spline(self):
+        from tessera_models import reference_gen as rg
+        from tessera_models.etts_inputs import TPS_SCALE, TPS_SRC, tps_field
+        from tessera_models.refloop import identity_draws, warp_field
+        g = torch.Generator().manual_seed(2)
+        for S in (32, 48):
+            x = torch.rand(2, 3, S, S, generator=g)
+            dst = torch.tensor(TPS_SRC) + (torch.rand(2, 5, 2, generator=g) * 2 - 1) * TPS_SCALE
+            field = torch.stack([torch.from_numpy(tps_field(dst[k].double().numpy(), S)) for k in range(2)])
+            out, ref = warp_field(x, field), rg.thin_plate_spline(x, dst)
+            self.assertLess(float((out - ref).abs().max()), 3e-4, S)  # the reference solves in float32, as kornia
+            self.assertGreater(float((ref - x).abs().max()), 0.5)
+            self.assertTrue(torch.equal(warp_field(x, identity_draws(2, S)["tps"]), x))
+
+    def test_tps_field_maps_the_jittered_points_to_kornias_control_points(self):
+        import numpy as np
+        from tessera_models.etts_inputs import TPS_SRC, tps_weights
+        dst = np.array(TPS_SRC) + np.array([[0.3, -0.2], [0.1, 0.5], [-0.6, 0.2], [0.7, -0.4], [0.2, 0.1]])
+        w, a = tps_weights(dst)
+        k = 0.5 * ((dst[:, None] - np.array(TPS_SRC)[None]) ** 2).sum(-1)
+        k = k * np.log(2 * k + 1e-8)
+        np.testing.assert_allclose(k @ w + dst @ a[1:] + a[0], np.array(TPS_SRC), atol=1e-9)
 
 
 REAL = os.environ.get("TESSERA_REF_REAL", "small")
@@ -154,7 +216,7 @@ class RealShapeReferenceStep(unittest.TestCase):
         z, t = er.step_example(self.vq, self.clip, False, self.SIZE // f, self.SIZE // f, n, p, seed)[:2]
         d = random_draws(n, self.S, self.SIZE, aug, method, seed)
         feeds = dict(z=z, targets=t, weights=weights, stops=stops, **d)
-        loss, grad, _ = self.sess.run(None, {k: feeds[k].numpy() for k in STEP2_INPUTS})
+        loss, grad, _ = self.sess.run(None, graph_feeds(self.sess, feeds))
         ref_loss, ref_grad = reference_step(self.decode, self.clip.encode_pixels, self.S, z, t, weights, stops, d,
                                             method)
         rel = float(np.linalg.norm(grad - ref_grad.numpy()) / ref_grad.norm())
@@ -164,6 +226,14 @@ class RealShapeReferenceStep(unittest.TestCase):
 
     def test_each_augmentation_and_both_methods(self):
         for method, aug in REAL_CASES:
+            for n, p in SIZES:
+                with self.subTest(method=method, aug=aug, n=n, p=p):
+                    w = torch.tensor([1.0, 0.5][:p])
+                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
+
+    def test_elastic_and_thin_plate_spline(self):
+        # J left out as in REAL_CASES: WELT is the default set without ColorJitter, plus Et and Ts
+        for method, aug in [(m, a.replace("J", "")) for m, a in ETTS_CASES]:
             for n, p in SIZES:
                 with self.subTest(method=method, aug=aug, n=n, p=p):
                     w = torch.tensor([1.0, 0.5][:p])

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 /** generate.py's augmentation codes (`-aug`). */
-export const AUGMENTS = ['Af', 'Pe', 'Ji', 'Er', 'Ro', 'Re', 'Sh', 'Gn', 'Cr'] as const; // not Et, Ts (see ENGINE.md)
+export const AUGMENTS = ['Af', 'Pe', 'Ji', 'Er', 'Ro', 'Re', 'Sh', 'Gn', 'Cr', 'Et', 'Ts'] as const;
 export type Augment = (typeof AUGMENTS)[number];
 export const OPTIMISERS = ['Adam', 'AdamW', 'Adagrad', 'Adamax', 'RAdam', 'RMSprop', 'DiffGrad'] as const;
 export type Optimiser = (typeof OPTIMISERS)[number];
@@ -44,7 +44,7 @@ export const LoopOptions = z.object({
   loop: z.enum(LOOPS).optional(),
   cutMethod: z.enum(CUT_METHODS).optional(),
   cutPow: z.number().min(LOOP_OPTION_RANGES.cutPow.min).max(LOOP_OPTION_RANGES.cutPow.max).optional(),
-  /** Applied in the graph's fixed order: warps (Ro, Af, Pe, Re as listed), Ji, Sh, Gn, Er. */
+  /** Applied in the graph's fixed order: warps (Ro, Af, Pe, Re as listed), Et, Ts, Ji, Sh, Gn, Er. */
   augments: z
     .array(z.enum(AUGMENTS))
     .max(AUGMENTS.length)

@@ -48,6 +48,17 @@ describe('reference loop', () => {
     expect(params).toMatchObject({ loop: 'reference', optimiser: 'RAdam', augments: opts.augments });
   });
 
+  it('Et and Ts: the same seed gives the same bytes, and they change the image', {
+    timeout: 120_000,
+  }, async () => {
+    const augments: RenderRequest['augments'] = ['Af', 'Pe', 'Ji', 'Er', 'Et', 'Ts'];
+    const a = await engine.render(request({ augments }), {});
+    const b = await engine.render(request({ augments }), {});
+    const plain = await engine.render(request({ augments: ['Af', 'Pe', 'Ji', 'Er'] }), {});
+    expect(Buffer.from(a.png).equals(Buffer.from(b.png))).toBe(true);
+    expect(Buffer.from(a.png).equals(Buffer.from(plain.png))).toBe(false);
+  });
+
   it('the cut method, the augments and the init weight change the image', { timeout: 120_000 }, async () => {
     const base = await engine.render(request(), {});
     for (const over of [{ cutMethod: 'original' as const }, { augments: [] }, { initWeight: 50 }]) {

@@ -44,7 +44,7 @@ const USAGE = `usage: tessera render "<prompt>" --out FILE.png [options]
   --loop L               classic | reference (generate.py's loop; default: the model's)
   --cut-method M         latest | original (reference loop)
   --cut-pow X            cut_pow of the original method (0.1…10)
-  --augments LIST        e.g. Af,Pe,Ji,Er or none; from Af Pe Ji Er Ro Re Sh Gn Cr (reference loop)
+  --augments LIST        e.g. Af,Pe,Ji,Er or none; from Af Pe Ji Er Ro Re Sh Gn Cr Et Ts (reference loop)
   --cut-noise X          per-cutout noise factor 0…1 (reference loop)
   --optimiser O          Adam | AdamW | Adagrad | Adamax | RAdam | RMSprop | DiffGrad
   --init-weight X        pull toward z = 0 with weight X/(2i+1), 0…100 (generate.py -iw)

@@ -4,6 +4,8 @@
  * that the same seed gives the same bytes. The graph applies them (models/tessera_models/refloop.py).
  */
 import { type Augment, WARP_AUGMENTS } from '../../../shared/src/loop-options.js';
+import type { HostTensor } from '../onnx/onnx-runtime.js';
+import { drawEtts, type EttsDraws } from './etts-draws.js';
 import type { Mulberry32 } from './rng.js';
 
 export const WARP_SLOTS = 3;
@@ -18,6 +20,9 @@ export interface ReferenceDrawOptions {
   cutMethod: 'latest' | 'original';
   augments: readonly Augment[];
   cutNoise: number;
+  /** The graph takes Et's and Ts's inputs; these are fed where Et or Ts is not drawn (etts-draws.ts
+   * neutralEtts, made once per render). Without them, Et and Ts are drawn only when asked. */
+  ettsNeutral?: EttsDraws;
 }
 
 export interface ReferenceDraws {
@@ -31,6 +36,8 @@ export interface ReferenceDraws {
   erase: Float32Array; // [N,1,S,S]
   noise: Float32Array; // [N,1,1,1]
   eps: Float32Array; // [N,3,S,S]
+  /** Et and Ts (etts-draws.ts), for graphs that take them. */
+  etts?: EttsDraws;
 }
 
 type Mat3 = [number, number, number, number, number, number, number, number, number];
@@ -186,7 +193,7 @@ function drawErase(rng: Mulberry32, n: number, S: number, erase: Float32Array): 
 }
 
 /** One step's draws, in this order: crops (original) or, for latest, each augment in the
- * graph's order (warps as listed, Ji, Sh, Gn, Er), then the per-cutout noise and its normals. */
+ * graph's order (warps as listed, Et, Ts, Ji, Sh, Gn, Er), then the per-cutout noise and its normals. */
 export function drawReferenceStep(rng: Mulberry32, o: ReferenceDrawOptions): ReferenceDraws {
   const { cutn: N, S } = o;
   const d: ReferenceDraws = {
@@ -204,8 +211,10 @@ export function drawReferenceStep(rng: Mulberry32, o: ReferenceDrawOptions): Ref
   for (let s = 0; s < WARP_SLOTS; s++) for (let k = 0; k < N; k++) d.warps.set(IDENTITY, (s * N + k) * 9);
   for (let k = 0; k < N; k++) d.jitter.set([0, 1, 1, 0, 0], k * 5);
   [0, 5, 10, 15].forEach((i) => (d.jorder[i] = 1));
+  const etts = o.ettsNeutral !== undefined || o.augments.some((a) => a === 'Et' || a === 'Ts');
   if (o.cutMethod === 'original') {
     drawCrops(rng, o, d.cuts);
+    if (etts) d.etts = drawEtts(rng, N, S, [], o.ettsNeutral);
     return d;
   }
   const side = Math.min(o.width, o.height);
@@ -216,6 +225,7 @@ export function drawReferenceStep(rng: Mulberry32, o: ReferenceDrawOptions): Ref
     .forEach((aug, slot) => {
       for (let k = 0; k < N; k++) d.warps.set(warpFor(aug, rng, S), (slot * N + k) * 9);
     });
+  if (etts) d.etts = drawEtts(rng, N, S, o.augments, o.ettsNeutral);
   if (has('Ji')) drawJitter(rng, N, d.jitter, d.jorder);
   if (has('Sh')) for (let k = 0; k < N; k++) d.sharp[k] = rng.next() < 0.5 ? rng.next() * 0.3 : 1;
   if (has('Gn'))
@@ -230,4 +240,27 @@ export function drawReferenceStep(rng: Mulberry32, o: ReferenceDrawOptions): Ref
     for (let i = 0; i < d.eps.length; i++) d.eps[i] = rng.normal();
   }
   return d;
+}
+
+const f32 = (data: Float32Array, dims: readonly number[]): HostTensor => ({ type: 'float32', data, dims });
+
+/** The step graph's feeds for one step's draws (N cutouts, CLIP side S). */
+export function referenceFeeds(d: ReferenceDraws, N: number, S: number): Record<string, HostTensor> {
+  return {
+    cuts: f32(d.cuts, [N, 4]),
+    pool: f32(d.pool, [1]),
+    warps: f32(d.warps, [WARP_SLOTS, N, 3, 3]),
+    jitter: f32(d.jitter, [N, 5]),
+    jorder: f32(d.jorder, [4, 4]),
+    sharp: f32(d.sharp, [N]),
+    gnoise: f32(d.gnoise, [N, 3, S, S]),
+    erase: f32(d.erase, [N, 1, S, S]),
+    noise: f32(d.noise, [N, 1, 1, 1]),
+    eps: f32(d.eps, [N, 3, S, S]),
+    ...(d.etts && {
+      elastic: f32(d.etts.elastic, [N, 2, S, S]),
+      elastic_on: f32(d.etts.elasticOn, [N]),
+      tps: f32(d.etts.tps, [N, 2, S, S]),
+    }),
+  };
 }

@@ -6,9 +6,10 @@
 import { formatPromptLine } from '../../../shared/src/prompt-syntax.js';
 import type { GraphSession, HostTensor } from '../onnx/onnx-runtime.js';
 import { clampPerChannel } from './adam.js';
-import { drawReferenceStep, WARP_SLOTS } from './augment-draws.js';
+import { drawReferenceStep, referenceFeeds } from './augment-draws.js';
 import type { BundleManifest } from './bundle.js';
 import { ModelBundleError } from './bundle.js';
+import { checkEttsSupported, type EttsDraws, neutralEtts } from './etts-draws.js';
 import { sampleCutouts, sampleNormals } from './cutouts.js';
 import { EngineInputError, type RenderRequest, type RenderResult, type WeightedPrompt } from './engine.js';
 import {
@@ -268,28 +269,19 @@ function stepDraws(
   rng: Mulberry32,
   r: ResolvedRender,
   S: number,
-  wantsEps: boolean,
+  inputs: readonly string[],
+  ettsNeutral: EttsDraws | undefined,
 ): Record<string, HostTensor> {
   const N = r.cutn;
   if (r.loop === 'classic') {
     const { cuts, noise } = sampleCutouts(rng, r);
     const feeds = { cuts: f32(cuts, [N, 4]), noise: f32(noise, [N, 1, 1, 1]) };
     // eps only when the graph has it (the classic draw order of models/BUNDLE.md)
-    return wantsEps ? { ...feeds, eps: f32(sampleNormals(rng, N * 3 * S * S), [N, 3, S, S]) } : feeds;
+    return inputs.includes('eps')
+      ? { ...feeds, eps: f32(sampleNormals(rng, N * 3 * S * S), [N, 3, S, S]) }
+      : feeds;
   }
-  const d = drawReferenceStep(rng, { ...r, S });
-  return {
-    cuts: f32(d.cuts, [N, 4]),
-    pool: f32(d.pool, [1]),
-    warps: f32(d.warps, [WARP_SLOTS, N, 3, 3]),
-    jitter: f32(d.jitter, [N, 5]),
-    jorder: f32(d.jorder, [4, 4]),
-    sharp: f32(d.sharp, [N]),
-    gnoise: f32(d.gnoise, [N, 3, S, S]),
-    erase: f32(d.erase, [N, 1, S, S]),
-    noise: f32(d.noise, [N, 1, 1, 1]),
-    eps: f32(d.eps, [N, 3, S, S]),
-  };
+  return referenceFeeds(drawReferenceStep(rng, { ...r, S, ettsNeutral }), N, S);
 }
 
 /** generate.py's init weight: + mse(z, 0)·initWeight/(2i+1)/2, i.e. gradient z·w/((2i+1)·numel). */
@@ -308,6 +300,9 @@ export async function runRender(
   const now = hooks.now ?? (() => performance.now());
   const started = now();
   const r = resolveRequest(model.manifest, request);
+  const graph = r.loop === 'reference' ? model.graphs.stepReference! : model.graphs.step;
+  const stepInputs = graph.inputs.map((i) => i.name);
+  checkEttsSupported(model.name, r.augments, stepInputs);
   const { channels: C, downsample, min, max } = model.manifest.latent;
   const S = model.manifest.clip.inputSize;
   const dims = [1, C, r.height / downsample, r.width / downsample];
@@ -316,9 +311,8 @@ export async function runRender(
   for (const prompts of r.segments) bases.push(await promptFeeds(model, prompts));
   const rng = new Mulberry32(r.seed);
   const z = await initialLatent(model, r, rng);
-  const graph = r.loop === 'reference' ? model.graphs.stepReference! : model.graphs.step;
-  const stepInputs = graph.inputs.map((i) => i.name);
-  const wantsEps = stepInputs.includes('eps');
+  // bundles exported before Et and Ts lack their inputs
+  const ettsNeutral = stepInputs.includes('tps') ? neutralEtts(r.cutn, S) : undefined;
   let optimiser = createOptimiser(r.optimiser, z.length, r.lr);
   const videoFrames: Uint8Array[] = [];
   const loopStart = now();
@@ -332,7 +326,11 @@ export async function runRender(
       optimiser = createOptimiser(r.optimiser, z.length, r.lr); // generate.py re-creates it
     }
     const base = bases[Math.floor(i / r.storyEvery) % bases.length]!; // a story cycles, like -cpe
-    const feeds: Record<string, HostTensor> = { ...base, z: f32(z, dims), ...stepDraws(rng, r, S, wantsEps) };
+    const feeds: Record<string, HostTensor> = {
+      ...base,
+      z: f32(z, dims),
+      ...stepDraws(rng, r, S, stepInputs, ettsNeutral),
+    };
     const missing = stepInputs.filter((n) => !(n in feeds));
     if (missing.length)
       throw new ModelBundleError(
