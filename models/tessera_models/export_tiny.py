@@ -175,26 +175,53 @@ REFERENCE_DEFAULTS = {"cutMethod": "latest", "augments": ["Af", "Pe", "Ji", "Er"
                       "optimiser": "Adam"}
 
 
-def add_reference_step(bundle: str) -> dict:
+def add_reference_step(bundle: str, clip: TinyCLIP | None = None) -> dict:
     """Recover the modules from the bundle's graphs (from_bundle.py), export the step of
     interface 2 as step-reference.onnx and list it in the manifest (graphs.stepReference,
-    defaults for the reference loop under `reference`). The other graphs stay byte-identical."""
+    defaults for the reference loop under `reference`). The other graphs stay byte-identical.
+    `clip`: the CLIP inside the reference step (default: the one it has now). Its text tower must
+    be the bundle's (both loops' prompt targets come from text.onnx); an image tower other than
+    image.onnx's is written as image-reference.onnx (graphs.imageReference), which embeds the
+    reference loop's image prompts and lets the parity tests recover the step's CLIP."""
     from .from_bundle import check_tiny, load_tiny
-    vq, clip = load_tiny(bundle)
-    diffs = check_tiny(bundle, vq, clip)
+    vq, own = load_tiny(bundle)
+    diffs = check_tiny(bundle, vq, own)
     if max(diffs.values()) > 1e-4:
         raise ValueError(f"from_bundle: recovered modules differ from the graphs: {diffs}")
-    fn = "step-reference.onnx"
-    export_step(vq, clip, os.path.join(bundle, fn), interface=2)
+    if clip is None:
+        clip = load_tiny(bundle, reference=True)[1]
+    moved = [k for k, v in own.state_dict().items()
+             if k.startswith("text.") and not torch.equal(v, clip.state_dict()[k])]
+    if moved:
+        raise ValueError(f"the reference step's CLIP must share the bundle's text tower; differs in {moved[:4]}")
+    own_tower = all(torch.equal(v, clip.state_dict()[k]) for k, v in own.state_dict().items()
+                    if k.startswith("image."))
     path = os.path.join(bundle, "manifest.json")
     with open(path) as f:
         manifest = json.load(f)
-    with open(os.path.join(bundle, fn), "rb") as f:
-        manifest["graphs"]["stepReference"] = {"file": fn, "sha256": hashlib.sha256(f.read()).hexdigest()}
+    files = {"stepReference": "step-reference.onnx"}
+    export_step(vq, clip, os.path.join(bundle, files["stepReference"]), interface=2)
+    if own_tower:
+        manifest["graphs"].pop("imageReference", None)
+        if os.path.exists(os.path.join(bundle, "image-reference.onnx")):
+            os.remove(os.path.join(bundle, "image-reference.onnx"))
+    else:
+        files["imageReference"] = "image-reference.onnx"
+        torch.onnx.export(ImageGraph(clip), (torch.rand(2, 3, INPUT, INPUT),),
+                          os.path.join(bundle, files["imageReference"]), input_names=["pixels"],
+                          output_names=["embedding"], dynamic_axes={"pixels": {0: "B"}, "embedding": {0: "B"}},
+                          opset_version=OPSET, dynamo=False)
+    for name, fn in files.items():
+        with open(os.path.join(bundle, fn), "rb") as f:
+            manifest["graphs"][name] = {"file": fn, "sha256": hashlib.sha256(f.read()).hexdigest()}
     manifest.setdefault("reference", dict(REFERENCE_DEFAULTS))
     with open(path, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    if not own_tower:
+        d = check_tiny(bundle, vq, clip, reference=True)
+        if d["image"] > 1e-4:
+            raise ValueError(f"image-reference.onnx differs from the reference step's CLIP: {d}")
     return manifest
 
 

@@ -39,7 +39,17 @@ def _text_matmuls(inits: dict[str, np.ndarray], layers: int) -> dict[str, np.nda
     return {name: inits[a].T.copy() for name, (_, a) in zip(names, anon)}
 
 
-def load_tiny(bundle: str) -> tuple[TinyVQGAN, TinyCLIP]:
+def image_file(bundle: str, reference: bool = False) -> str:
+    """The image tower's graph: image.onnx, or with `reference` the one inside the reference step
+    (graphs.imageReference, when the bundle has one)."""
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        graphs = json.load(f)["graphs"]
+    g = graphs.get("imageReference") if reference else None
+    return os.path.join(bundle, (g or graphs["image"])["file"])
+
+
+def load_tiny(bundle: str, reference: bool = False) -> tuple[TinyVQGAN, TinyCLIP]:
+    """The modules behind the bundle's graphs; `reference`: the CLIP of the reference step."""
     with open(os.path.join(bundle, "manifest.json")) as f:
         lat = json.load(f)["latent"]
     vq = fold_batchnorm(TinyVQGAN(int(lat["downsample"]), int(lat["channels"])).eval()).requires_grad_(False)
@@ -56,7 +66,7 @@ def load_tiny(bundle: str) -> tuple[TinyVQGAN, TinyCLIP]:
     sd_clip = {}
     text = _initializers(os.path.join(bundle, "text.onnx"))
     text.update(_text_matmuls(text, len(clip.text.blocks)))
-    for src in (text, _initializers(os.path.join(bundle, "image.onnx"))):
+    for src in (text, _initializers(image_file(bundle, reference))):
         for k, v in src.items():
             if k.startswith("clip."):
                 sd_clip[k[5:]] = torch.from_numpy(np.array(v))
@@ -65,8 +75,10 @@ def load_tiny(bundle: str) -> tuple[TinyVQGAN, TinyCLIP]:
     return vq, clip
 
 
-def check_tiny(bundle: str, vq: TinyVQGAN, clip: TinyCLIP, seed: int = 0) -> dict[str, float]:
-    """Largest absolute difference between each graph and the recovered module."""
+def check_tiny(bundle: str, vq: TinyVQGAN, clip: TinyCLIP, seed: int = 0,
+               reference: bool = False) -> dict[str, float]:
+    """Largest absolute difference between each graph and the recovered module (`reference`:
+    the image tower of the reference step)."""
     import onnxruntime as ort
 
     from .tiny_clip import ImageGraph, TextGraph
@@ -89,7 +101,8 @@ def check_tiny(bundle: str, vq: TinyVQGAN, clip: TinyCLIP, seed: int = 0) -> dic
     }
     out = {}
     for name, (mod, feeds) in cases.items():
-        sess = ort.InferenceSession(os.path.join(bundle, f"{name}.onnx"), opts, providers=["CPUExecutionProvider"])
+        path = image_file(bundle, reference) if name == "image" else os.path.join(bundle, f"{name}.onnx")
+        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         got = sess.run(None, {k: v.numpy() for k, v in feeds.items()})[0]
         with torch.no_grad():
             want = mod(*feeds.values()).numpy()

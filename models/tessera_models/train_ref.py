@@ -337,15 +337,38 @@ def train_invariance(steps: int, batch: int, seed: int, lr: float, p_ref: float,
 
 # ---- export -------------------------------------------------------------------------------
 
-def export(clip_path: str, out: str, reference: dict, loop_default: str | None) -> dict:
+def export(clip_path: str, out: str, reference: dict, loop_default: str | None,
+           reference_only: bool = False) -> dict:
     """The bundle's VQGAN (recovered from its graphs) + this CLIP -> all graphs and the manifest,
-    with the reference loop's defaults `reference` merged over export_tiny.REFERENCE_DEFAULTS."""
+    with the reference loop's defaults `reference` merged over export_tiny.REFERENCE_DEFAULTS.
+    reference_only: every graph but step-reference.onnx stays the bundle's, byte for byte (the
+    classic loop, image prompts and the encoders keep the bundle's CLIP); only the reference
+    step carries this CLIP's image tower (the text tower is frozen in training, so both loops'
+    prompt targets still come from the one text.onnx)."""
     from .export_tiny import REFERENCE_DEFAULTS, add_reference_step, export_bundle, load_clip
     from .from_bundle import load_tiny
     import shutil
     import tempfile
     vq, _ = load_tiny(BUNDLE)
     clip = load_clip(clip_path)
+    if reference_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            for fn in os.listdir(BUNDLE):
+                shutil.copy(os.path.join(BUNDLE, fn), os.path.join(tmp, fn))
+            path = os.path.join(tmp, "manifest.json")
+            with open(path) as f:
+                m = json.load(f)
+            m["reference"] = {**m.get("reference", REFERENCE_DEFAULTS), **reference}
+            if loop_default:
+                m["defaults"]["loop"] = loop_default
+            with open(path, "w") as f:
+                json.dump(m, f, indent=2)
+                f.write("\n")
+            m = add_reference_step(tmp, clip)
+            os.makedirs(out, exist_ok=True)
+            for fn in os.listdir(tmp):
+                shutil.copy(os.path.join(tmp, fn), os.path.join(out, fn))
+        return m
     with tempfile.TemporaryDirectory() as tmp:
         desc = ("Tiny VQGAN (FSQ latent 8x4x4, 7 levels per channel) + tiny CLIP (32 px image tower, word-level "
                 "text tower) trained on a world of one coloured circle, square or triangle on a plain background "
@@ -387,6 +410,8 @@ def main() -> None:
     ap.add_argument("--bundle-out", default=BUNDLE)
     ap.add_argument("--reference", default="{}", help='export: JSON merged into the manifest\'s "reference"')
     ap.add_argument("--loop-default", default=None, choices=[None, "classic", "reference"])
+    ap.add_argument("--reference-only", action="store_true",
+                    help="export: only step-reference.onnx gets this CLIP (its image tower); the rest stays the bundle's")
     a = ap.parse_args()
     onednn_isa.check()
     torch.set_num_threads(a.threads)
@@ -397,7 +422,7 @@ def main() -> None:
     elif a.cmd == "train":
         train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init)
     elif a.cmd == "export":
-        m = export(a.clip, a.bundle_out, json.loads(a.reference), a.loop_default)
+        m = export(a.clip, a.bundle_out, json.loads(a.reference), a.loop_default, a.reference_only)
         print(json.dumps({"graphs": m["graphs"], "reference": m["reference"], "defaults": m["defaults"]}))
 
 

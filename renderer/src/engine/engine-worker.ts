@@ -34,7 +34,7 @@ async function load(): Promise<LoadedModel> {
   const optional = async (g: string): Promise<GraphSession | undefined> =>
     bundle.graphPath(g) ? runtime.load(path(g)) : undefined;
   const { manifest } = bundle;
-  const [step, decoder, text, encoder, image, codes, stepReference] = await Promise.all([
+  const [step, decoder, text, encoder, image, codes, stepReference, imageReference] = await Promise.all([
     runtime.load(path('step')),
     runtime.load(path('decoder')),
     runtime.load(path('text')),
@@ -42,6 +42,7 @@ async function load(): Promise<LoadedModel> {
     optional('image'),
     manifest.latent.init.kind === 'codes' ? optional(manifest.latent.init.graph) : Promise.resolve(undefined),
     optional('stepReference'),
+    optional('imageReference'),
   ]);
   const model: LoadedModel = {
     name: bundle.name,
@@ -56,6 +57,7 @@ async function load(): Promise<LoadedModel> {
       image,
       codes,
       stepReference,
+      imageReference,
     },
   };
   post({

@@ -41,6 +41,8 @@ export interface LoadedModel {
     codes?: GraphSession;
     /** Step interface 2: generate.py's loss (models/BUNDLE.md). */
     stepReference?: GraphSession;
+    /** The image tower inside stepReference when it is not `image`'s (models/BUNDLE.md). */
+    imageReference?: GraphSession;
   };
 }
 
@@ -84,7 +86,10 @@ async function runGraph(
 export async function embedPrompts(
   model: LoadedModel,
   prompts: readonly WeightedPrompt[],
+  loop: 'classic' | 'reference' = 'classic',
 ): Promise<Float32Array> {
+  // image prompts are embedded by the tower the loop's step graph carries
+  const image = (loop === 'reference' && model.graphs.imageReference) || model.graphs.image;
   const { embedDim: D, inputSize: S } = model.manifest.clip;
   const targets = new Float32Array(prompts.length * D);
   const texts = prompts.flatMap((p, i) =>
@@ -105,7 +110,7 @@ export async function embedPrompts(
   }
   for (const [i, p] of prompts.entries()) {
     if (p.kind !== 'image') continue;
-    if (!model.graphs.image)
+    if (!image)
       throw new EngineInputError(
         `Model '${model.name}' does not take image prompts.`,
         'unsupported-image-prompt',
@@ -114,7 +119,7 @@ export async function embedPrompts(
     const emb = await runGraph(
       model,
       'image',
-      model.graphs.image,
+      image,
       { pixels: f32(pixels, [1, 3, S, S]) },
       'embedding',
     );
@@ -222,10 +227,11 @@ export function renderMetadata(
 async function promptFeeds(
   model: LoadedModel,
   prompts: WeightedPrompt[],
+  loop: 'classic' | 'reference',
 ): Promise<Record<string, HostTensor>> {
   const P = prompts.length;
   return {
-    targets: f32(await embedPrompts(model, prompts), [P, model.manifest.clip.embedDim]),
+    targets: f32(await embedPrompts(model, prompts, loop), [P, model.manifest.clip.embedDim]),
     weights: f32(
       Float32Array.from(prompts, (p) => p.weight),
       [P],
@@ -308,7 +314,7 @@ export async function runRender(
   const dims = [1, C, r.height / downsample, r.width / downsample];
 
   const bases = [];
-  for (const prompts of r.segments) bases.push(await promptFeeds(model, prompts));
+  for (const prompts of r.segments) bases.push(await promptFeeds(model, prompts, r.loop));
   const rng = new Mulberry32(r.seed);
   const z = await initialLatent(model, r, rng);
   // bundles exported before Et and Ts lack their inputs
