@@ -85,10 +85,27 @@ def _jitter_one(x: torch.Tensor, which: int, params: torch.Tensor) -> torch.Tens
         return (x + f[:, None]).clamp(0, 1)
     if which == 1:
         return (x * f[:, None]).clamp(0, 1)
-    h, s, v = _rgb_to_hsv(x)
+    # saturation and hue go through HSV in float64. kornia's formula is exact maths, but in
+    # float32 it rounds where the maximum is shared by two channels (common where the decoder
+    # saturates: clamp_with_grad pins channels at 1): g = b = 1 > r gives the hue
+    # ((1 − r) + 2·(1 − r)) / (1 − r) = 2.9999998 instead of 3, the other side of a sector
+    # boundary, and so the other one-sided derivative. Differences of float32 numbers and
+    # their small multiples are exact in float64, so there the hue is the exact one.
+    h, s, v = _rgb_to_hsv(x.double())
+    f = f.double()
     if which == 2:
-        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v)
-    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v)
+        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v).to(x.dtype)
+    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v).to(x.dtype)
+
+
+def _on_selected(batch: torch.Tensor, on: torch.Tensor, fn) -> torch.Tensor:
+    """fn applied to the cutouts where `on` is true; the others pass through untouched (kornia's
+    random-apply with probability p: the samples not drawn never reach the op)."""
+    if not bool(on.any()):
+        return batch
+    out = batch.clone()
+    out[on] = fn(batch[on], on)
+    return out
 
 
 def _sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -116,29 +133,42 @@ def cutouts_latest(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
     n = d["cuts"].shape[0]
     cut = (F.adaptive_avg_pool2d(img, S) + F.adaptive_max_pool2d(img, S)) / 2
     batch = torch.cat([cut] * n, dim=0)
+    eye = torch.eye(3, dtype=d["warps"].dtype)
     for k in range(d["warps"].shape[0]):
-        batch = _grid_warp(batch, d["warps"][k])
-    on = d["jitter"][:, 4] > 0
-    if bool(on.any()):
-        sub = batch[on]
+        # a warp slot left at the identity is an augmentation not asked for or not drawn: no
+        # resampling at all (grid_sample at the identity grid is not exact: it mixes in ~1e-7
+        # of the neighbours, which breaks exact ties between channels)
+        T = d["warps"][k]
+        batch = _on_selected(batch, ~(T == eye).all(-1).all(-1), lambda b, on, T=T: _grid_warp(b, T[on]))
+
+    def jitter(b, on):
         for i in range(4):
-            sub = _jitter_one(sub, int(d["jorder"][i].argmax()), d["jitter"][on])
-        batch = torch.cat([sub[on[:k].sum():on[:k].sum() + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
-    on = d["sharp"] < 1
-    if bool(on.any()):
-        sharp = _sharpness(batch, d["sharp"])
-        batch = torch.cat([sharp[k:k + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
+            b = _jitter_one(b, int(d["jorder"][i].argmax()), d["jitter"][on])
+        return b
+    batch = _on_selected(batch, d["jitter"][:, 4] > 0, jitter)
+    batch = _on_selected(batch, d["sharp"] < 1, lambda b, on: _sharpness(b, d["sharp"][on]))
     batch = batch + d["gnoise"]
     batch = batch * d["erase"]
     return batch + d["noise"] * d["eps"]
 
 
+def _area_resize_1d(x: torch.Tensor, S: int, dim: int) -> torch.Tensor:
+    """Box (area) resampling of one axis of length L to S: output i is the mean of the
+    piecewise-constant signal over [i·L/S, (i+1)·L/S), taken as the difference of its running
+    integral at the two ends (exact rational break points, float64 sums)."""
+    x = x.movedim(dim, -1)
+    L = x.shape[-1]
+    run = F.pad(torch.cumsum(x, -1), (1, 0))                    # run[k] = Σ_{j<k} x[j]
+    ends = torch.arange(S + 1) * L                              # i·L/S = (ends // S) + (ends % S)/S
+    k, frac = ends // S, (ends % S).to(x.dtype) / S
+    nxt = torch.cat([x, x[..., -1:]], -1)                       # frac is 0 at the last end
+    integral = run[..., k] + frac * nxt[..., k]
+    return ((integral[..., 1:] - integral[..., :-1]) * (S / L)).movedim(-1, dim)
+
+
 def _area_resize(x: torch.Tensor, S: int) -> torch.Tensor:
-    size = x.shape[-1]
-    if size % S == 0:  # whole blocks: the same area average without the S-fold upsampling (224² × 224² at real sizes)
-        return F.avg_pool2d(x, size // S)
-    up = F.interpolate(x, scale_factor=S, mode="nearest")
-    return F.avg_pool2d(up, size)
+    """Area resampling of a square crop to S×S (separable), in float64."""
+    return _area_resize_1d(_area_resize_1d(x.double(), S, -1), S, -2).to(x.dtype)
 
 
 def cutouts_original(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
