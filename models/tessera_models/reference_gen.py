@@ -191,10 +191,15 @@ def cutouts_original(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
 
 
 def reference_step(decode, embed, S: int, z: torch.Tensor, targets, weights, stops, d: dict,
-                   method: str) -> tuple[float, torch.Tensor]:
-    """(loss, dloss/dz) of one generate.py step. decode(z) -> [-1,1] image, embed -> unit [N,D]."""
+                   method: str, image: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+    """(loss, dloss/dz) of one generate.py step. decode(z) -> [-1,1] image, embed -> unit [N,D].
+    `image` (optional, [1,3,H,W] in [0,1]): the value to continue from instead of this decode's
+    own (straight through: the gradient still goes back through decode), for comparing the rest
+    of the step at exactly the same image; the caller checks that it is close to decode's."""
     z = z.detach().clone().requires_grad_(True)
     img = ClampWithGrad.apply(decode(z).add(1).div(2), 0, 1)
+    if image is not None:
+        img = img + (image.to(img.dtype) - img).detach()
     if method == "latest":
         batch = cutouts_latest(img, d, S)
     else:
