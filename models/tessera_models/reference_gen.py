@@ -1,9 +1,16 @@
 """An eager, generate.py-style PyTorch reference of one VQGAN-CLIP step (DESIGN.md §7), for the
 parity tests of the exported step graph (refloop.py). Written independently of refloop.py:
 torch's own adaptive pooling and grid_sample, an HSV conversion with argmax/gather as kornia
-does it, slicing crops, an autograd.Function for the clamp, and the Prompt module's formula.
+does it, slicing crops area-resampled by running integrals, an autograd.Function for the clamp,
+and the Prompt module's formula. Augmentations reach only the cutouts drawn for them (kornia's
+random apply): a warp left at the identity is not resampled at all.
 
-Draws (the same dictionary the step graph takes) come from `random_draws`; `ReferenceStep`
+Where float32 rounding decides a non-differentiable point (which channel is the maximum, which
+side of an HSV sector boundary a hue falls on), the reference computes in float64, the more
+exact maths: the saturation and hue ops, the warps and the area crops (each place says what
+float32 did there). Everything else stays in the model's float32.
+
+Draws (the same dictionary the step graph takes) come from `random_draws`; `reference_step`
 returns (loss, dloss/dz) by plain autograd.
 """
 from __future__ import annotations
@@ -176,7 +183,9 @@ def _area_resize_1d(x: torch.Tensor, S: int, dim: int) -> torch.Tensor:
 
 
 def _area_resize(x: torch.Tensor, S: int) -> torch.Tensor:
-    """Area resampling of a square crop to S×S (separable), in float64."""
+    """Area resampling of a square crop to S×S (separable), in float64 (in float32, nearest
+    upsampling by S then S·size-wide box sums, the old way, was 6e-5 off in dloss/dz on the
+    tiny model at 128 px; and 224-fold upsampling of a 448-px crop does not fit in memory)."""
     return _area_resize_1d(_area_resize_1d(x.double(), S, -1), S, -2).to(x.dtype)
 
 

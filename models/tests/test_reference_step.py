@@ -1,6 +1,7 @@
 """The step graph of generate.py's loop (step interface 2, refloop.py) against an eager
 generate.py-style PyTorch reference (reference_gen.py): for fixed draws, loss and dloss/dz agree
-within 1e-4 relative, at two image sizes and two cutout/prompt counts, for each augmentation
+within 1e-4 relative (one exception on the real-shape export, below), at two image sizes and
+two cutout/prompt counts, for each augmentation
 alone (ColorJitter also one op at a time), the default set Af Pe Ji Er, all of them, both cut
 methods, and a negative weight with a stop.
 
@@ -19,11 +20,18 @@ narrower and shallower: minutes of CPU); =full the public shapes (ViT-B/32, f16 
 skips them.
 
 The random decoder saturates ~2 % of its pixels, which clamp_with_grad pins at 0 or 1, so its
-images have channels that tie exactly and channels that nearly tie: there the HSV round trip
-of the saturation and hue ops has kinks, and which one-sided derivative a pixel takes is decided
-by the last bits. The reference computes those ops, its warps and its area crops in float64
-(reference_gen.py says where float32 went the other way: the ColorJitter cases were 1e-2 off at
-224 px before). Measured maxima, relative (loss / dloss/dz), are printed at the end of a run.
+images have channels that tie exactly and channels that nearly tie: there max pooling and the
+HSV round trip of the saturation and hue ops have kinks, and which one-sided derivative a pixel
+takes is decided by the last bits. So (1) the reference computes those ops, its warps and its
+area crops in float64 (reference_gen.py says what float32 did at each; ColorJitter alone was
+1e-2 off at 224 px before); (2) the graph's pooled mean is summed in the order torch's
+AdaptiveAvgPool2d sums (refloop.block_mean; ReduceMean put ColorJitter 1e-3 off at 448 px);
+(3) on the real-shape export the reference continues from the graph's decoded image (RealCases).
+Measured (small configs): every case at 224 px within 1.2e-5 in dloss/dz and 5e-7 in the loss,
+except warps followed by ColorJitter (WJE, WJSGE) at 8 cutouts / 2 prompts: 1.6-2.0e-2 from a
+single pixel whose two largest channels tie within the graph's float32 warp error (RealCases),
+still open and run by test_warps_then_color_jitter with a 5e-2 bound. On the tiny bundle every case at
+64 and 128 px is within 4e-6. A run prints its maxima per case at the end.
 
 Run (from models/): pytorch-env python -m unittest tests.test_reference_step -v
 """
@@ -217,11 +225,15 @@ class RealCases(Cases):
     MODEL = "real-" + REAL
     JITTER_OP_COUNTS = COUNTS[:1]  # 10 s a case at 224
     SAME_IMAGE = True
-    # Open (issue #15): warps followed by ColorJitter. Each alone is within 1e-5 (every jitter op
-    # too), but after the warps the graph's float32 bilinear values and the reference's float64
-    # ones differ by ~1e-7, and near-grey or nearly tied pixels of the random decoder's image
-    # then fall into different HSV sectors: dloss/dz 1e-5 at 3 cutouts / 1 prompt, 1.6-2e-2 at
-    # 8 / 2 (224 px). Those two cases are run and reported by test_warps_then_color_jitter.
+    # Open (issue #15): warps followed by ColorJitter. Each alone is within 1.2e-5 (every jitter
+    # op too), but the graph's float32 sample coordinates (~150 px, ulp 1.5e-5 px) put its warped
+    # values up to 3e-5 (typically 1e-6) from the reference's float64 ones, and a pixel whose two
+    # largest channels are closer than that gets the other maximum, so the other side of the
+    # hue's kink. At 224 px, 8 cutouts / 2 prompts, one such pixel (r 0.6742022 vs b 0.6742052 in
+    # the graph, the other way round in the reference, hue op first) carries the whole 1.9e-2 of
+    # WJE; at 3 cutouts / 1 prompt both cases are within 1e-5. The graph is not wrong there (the
+    # loss has no derivative at a tie), but the 1e-4 bar cannot hold for every draw; those two
+    # cases run in test_warps_then_color_jitter with a 5e-2 bound.
     SKIP = {("latest", "WJE"), ("latest", "WJSGE")}
     WARPS_THEN_JITTER_BOUND = 5e-2
 
