@@ -27,7 +27,7 @@ area crops in float64 (reference_gen.py says what float32 did at each; ColorJitt
 1e-2 off at 224 px before); (2) the graph's pooled mean is summed in the order torch's
 AdaptiveAvgPool2d sums (refloop.block_mean; ReduceMean put ColorJitter 1e-3 off at 448 px);
 (3) on the real-shape export the reference continues from the graph's decoded image (RealCases).
-Measured (small configs): every case at 224 px within 1.2e-5 in dloss/dz and 5e-7 in the loss,
+Measured (small configs): every case at 224 px within 1.6e-5 in dloss/dz and 5e-7 in the loss,
 except warps followed by ColorJitter (WJE, WJSGE) at 8 cutouts / 2 prompts: 1.6-2.0e-2 from a
 single pixel whose two largest channels tie within the graph's float32 warp error (RealCases),
 still open and run by test_warps_then_color_jitter with a 5e-2 bound. On the tiny bundle every case at
@@ -225,7 +225,7 @@ class RealCases(Cases):
     MODEL = "real-" + REAL
     JITTER_OP_COUNTS = COUNTS[:1]  # 10 s a case at 224
     SAME_IMAGE = True
-    # Open (issue #15): warps followed by ColorJitter. Each alone is within 1.2e-5 (every jitter
+    # Open (issue #15): warps followed by ColorJitter. Each alone is within 1.6e-5 (every jitter
     # op too), but the graph's float32 sample coordinates (~150 px, ulp 1.5e-5 px) put its warped
     # values up to 3e-5 (typically 1e-6) from the reference's float64 ones, and a pixel whose two
     # largest channels are closer than that gets the other maximum, so the other side of the
