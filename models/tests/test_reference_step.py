@@ -31,7 +31,11 @@ Measured (small configs): every case at 224 px within 1.6e-5 in dloss/dz and 5e-
 except warps followed by ColorJitter (WJE, WJSGE) at 8 cutouts / 2 prompts: 1.6-2.0e-2 from a
 single pixel whose two largest channels tie within the graph's float32 warp error (RealCases),
 still open and run by test_warps_then_color_jitter with a 5e-2 bound. On the tiny bundle every case at
-64 and 128 px is within 4e-6. A run prints its maxima per case at the end.
+64 and 128 px is within 4e-6. At 448 px (opt-in) every case of test_each_augmentation_and_both_methods
+is within 2.2e-5 and brightness, contrast, saturation within 8.4e-6, but three subtests still
+fail (2026-12-04, not yet traced): the hue op alone 4.1e-4, the negative weight with a stop
+1.4e-3 (latest, WJE) and 5.3e-4 (original); warps then jitter 1.3-2.8e-3. A run prints its
+maxima per case at the end.
 
 Run (from models/): pytorch-env python -m unittest tests.test_reference_step -v
 """
