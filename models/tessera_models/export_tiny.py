@@ -59,12 +59,14 @@ def make_step_fn_v2(vq: TinyVQGAN, clip: TinyCLIP):
     return make_step_v2(lambda z: vq.decoder(fsq(z)), clip.embed_image, INPUT)
 
 
-def example_inputs_v2(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = None, channels: int | None = None):
-    """Step-interface-2 inputs with every augmentation active (random, fixed draws)."""
+def example_inputs_v2(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = None, channels: int | None = None,
+                      size: int = world.SIZE):
+    """Step-interface-2 inputs with every augmentation active (random, fixed draws), for a
+    size×size image (the bundle's 64 unless asked; a multiple of the CLIP input, 32)."""
     from .reference_gen import random_draws
     from .refloop import STEP2_INPUTS
-    z, t, w, stops = example_inputs(p, n, seed, ds, channels)[:4]
-    d = random_draws(n, INPUT, world.SIZE, "WJSGELT", "latest", seed)
+    z, t, w, stops = example_inputs(p, n, seed, ds, channels, size)[:4]
+    d = random_draws(n, INPUT, size, "WJSGELT", "latest", seed)
     d["pool"] = torch.tensor([0.5])
     return [z, t, w, stops] + [d[k] for k in STEP2_INPUTS[4:]]
 
@@ -75,15 +77,22 @@ STEP2_DYNAMIC = {"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"}, "c
                  "elastic": {0: "N"}, "elastic_on": {0: "N"}, "tps": {0: "N"}}
 
 
-def export_step(vq: TinyVQGAN, clip: TinyCLIP, path: str, interface: int = 2) -> str:
+def export_step(vq: TinyVQGAN, clip: TinyCLIP, path: str, interface: int = 2, size: int = world.SIZE) -> str:
+    """The step graph at a size×size image (interface 2 only; the bundle's is 64×64: the parity
+    tests also export one at 128 to check a second size)."""
     if interface == 1:
+        if size != world.SIZE:
+            raise ValueError(f"export_step: step interface 1 is exported at {world.SIZE} only")
         return export_grad_graph_dynamic(make_step_fn(vq, clip), example_inputs(5, 7, ds=vq.ds, channels=vq.channels),
                                          STEP_INPUTS, STEP_OUTPUTS, path,
                                          dynamic_axes={"targets": {0: "P"}, "weights": {0: "P"}, "stops": {0: "P"},
                                                        "cuts": {0: "N"}, "noise": {0: "N"}, "eps": {0: "N"}},
                                          p_input="targets", n_input="cuts", opset=OPSET)
     from .refloop import STEP2_INPUTS
-    return export_grad_graph_dynamic(make_step_fn_v2(vq, clip), example_inputs_v2(5, 7, ds=vq.ds, channels=vq.channels),
+    if size % INPUT:
+        raise ValueError(f"export_step: the pooled cutouts need a multiple of {INPUT} (got {size})")
+    return export_grad_graph_dynamic(make_step_fn_v2(vq, clip),
+                                     example_inputs_v2(5, 7, ds=vq.ds, channels=vq.channels, size=size),
                                      STEP2_INPUTS, STEP_OUTPUTS, path, dynamic_axes=STEP2_DYNAMIC,
                                      p_input="targets", n_input="cuts", opset=OPSET)
 
@@ -98,23 +107,25 @@ def bundle_latent(bundle: str = os.path.join(HERE, "tiny-shapes")) -> tuple[int,
         return DOWNSAMPLE, LATENT_CHANNELS
 
 
-def example_inputs(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = None, channels: int | None = None):
-    """Step-graph inputs; the latent has the committed bundle's shape unless ds/channels are given."""
+def example_inputs(p: int = 2, n: int = 4, seed: int = 0, ds: int | None = None, channels: int | None = None,
+                   size: int = world.SIZE):
+    """Step-graph inputs; the latent has the committed bundle's shape unless ds/channels are given
+    (its side: size // ds)."""
     if ds is None or channels is None:
         ds, channels = bundle_latent()
     g = torch.Generator().manual_seed(seed)
-    h = world.SIZE // ds
+    h = size // ds
     z = (torch.rand(1, channels, h, h, generator=g) * 2 - 1) * HALF
     t = torch.nn.functional.normalize(torch.randn(p, EMBED, generator=g), dim=-1)
     w = torch.ones(p)
     if p > 1:
         w[-1] = -0.5
     stops = torch.full((p,), -1.0)
-    size = torch.floor(32 + torch.rand(n, generator=g) * 32)
-    x0 = torch.floor(torch.rand(n, generator=g) * (64 - size + 1))
-    y0 = torch.floor(torch.rand(n, generator=g) * (64 - size + 1))
+    side = torch.floor(INPUT + torch.rand(n, generator=g) * (size - INPUT))
+    x0 = torch.floor(torch.rand(n, generator=g) * (size - side + 1))
+    y0 = torch.floor(torch.rand(n, generator=g) * (size - side + 1))
     flip = (torch.rand(n, generator=g) < 0.5).float()
-    cuts = torch.stack([x0, y0, size, flip], -1)
+    cuts = torch.stack([x0, y0, side, flip], -1)
     noise = (torch.rand(n, generator=g) * 0.1).view(n, 1, 1, 1)
     eps = torch.randn(n, 3, INPUT, INPUT, generator=g)
     return [z, t, w, stops, cuts, noise, eps]

@@ -1,9 +1,16 @@
 """An eager, generate.py-style PyTorch reference of one VQGAN-CLIP step (DESIGN.md §7), for the
 parity tests of the exported step graph (refloop.py). Written independently of refloop.py:
 torch's own adaptive pooling and grid_sample, an HSV conversion with argmax/gather as kornia
-does it, slicing crops, an autograd.Function for the clamp, and the Prompt module's formula.
+does it, slicing crops area-resampled by running integrals, an autograd.Function for the clamp,
+and the Prompt module's formula. Augmentations reach only the cutouts drawn for them (kornia's
+random apply): a warp left at the identity is not resampled at all.
 
-Draws (the same dictionary the step graph takes) come from `random_draws`; `ReferenceStep`
+Where float32 rounding decides a non-differentiable point (which channel is the maximum, which
+side of an HSV sector boundary a hue falls on), the reference computes in float64, the more
+exact maths: the saturation and hue ops, the warps and the area crops (each place says what
+float32 did there). Everything else stays in the model's float32.
+
+Draws (the same dictionary the step graph takes) come from `random_draws`; `reference_step`
 returns (loss, dloss/dz) by plain autograd.
 """
 from __future__ import annotations
@@ -85,10 +92,27 @@ def _jitter_one(x: torch.Tensor, which: int, params: torch.Tensor) -> torch.Tens
         return (x + f[:, None]).clamp(0, 1)
     if which == 1:
         return (x * f[:, None]).clamp(0, 1)
-    h, s, v = _rgb_to_hsv(x)
+    # saturation and hue go through HSV in float64. kornia's formula is exact maths, but in
+    # float32 it rounds where the maximum is shared by two channels (common where the decoder
+    # saturates: clamp_with_grad pins channels at 1): g = b = 1 > r gives the hue
+    # ((1 − r) + 2·(1 − r)) / (1 − r) = 2.9999998 instead of 3, the other side of a sector
+    # boundary, and so the other one-sided derivative. Differences of float32 numbers and
+    # their small multiples are exact in float64, so there the hue is the exact one.
+    h, s, v = _rgb_to_hsv(x.double())
+    f = f.double()
     if which == 2:
-        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v)
-    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v)
+        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v).to(x.dtype)
+    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v).to(x.dtype)
+
+
+def _on_selected(batch: torch.Tensor, on: torch.Tensor, fn) -> torch.Tensor:
+    """fn applied to the cutouts where `on` is true; the others pass through untouched (kornia's
+    random-apply with probability p: the samples not drawn never reach the op)."""
+    if not bool(on.any()):
+        return batch
+    out = batch.clone()
+    out[on] = fn(batch[on], on)
+    return out
 
 
 def _sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -100,6 +124,15 @@ def _sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 
 def _grid_warp(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    """kornia's warp_perspective (bilinear, zeros padding) through grid_sample, in float64.
+    In float32 (its coordinates normalised to [−1, 1] and back) the warped values differ from
+    float64 by up to 3e-5 (mean 6e-7) at 224 px, and the hue op is ill-conditioned on
+    near-grey pixels (max − min ~1e-3: hue ∝ 1/(max − min)): with the float32 warp the hue
+    op's dloss/dz was 2.4e-3 (relative) away from the graph's at 224 px, in float64 1.7e-5."""
+    return _grid_warp64(x.double(), T.double()).to(x.dtype)
+
+
+def _grid_warp64(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     n, _, h, w = x.shape
     yy, xx = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
     pts = torch.stack([xx, yy, torch.ones_like(xx)], -1).reshape(1, h * w, 3, 1)
@@ -161,48 +194,54 @@ def thin_plate_spline(x: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, warped.reshape(b, h, w, 2), mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def _where_on(batch: torch.Tensor, on: torch.Tensor, fn) -> torch.Tensor:
-    """fn applied to the cutouts where on (as kornia applies an augmentation to its drawn subset)."""
-    if not bool(on.any()):
-        return batch
-    out = fn(batch[on], on)
-    idx = torch.cumsum(on.long(), 0) - 1
-    return torch.cat([out[idx[k]:idx[k] + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
-
-
 # ---- cutouts ----
 
 def cutouts_latest(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
     n = d["cuts"].shape[0]
     cut = (F.adaptive_avg_pool2d(img, S) + F.adaptive_max_pool2d(img, S)) / 2
     batch = torch.cat([cut] * n, dim=0)
+    eye = torch.eye(3, dtype=d["warps"].dtype)
     for k in range(d["warps"].shape[0]):
-        batch = _grid_warp(batch, d["warps"][k])
+        # a warp slot left at the identity is an augmentation not asked for or not drawn: no
+        # resampling at all (grid_sample at the identity grid is not exact: it mixes in ~1e-7
+        # of the neighbours, which breaks exact ties between channels)
+        T = d["warps"][k]
+        batch = _on_selected(batch, ~(T == eye).all(-1).all(-1), lambda b, on, T=T: _grid_warp(b, T[on]))
     if "elastic_on" in d:
-        batch = _where_on(batch, d["elastic_on"] > 0, lambda b, on: elastic_transform(b, d["elastic"][on]))
+        batch = _on_selected(batch, d["elastic_on"] > 0, lambda b, on: elastic_transform(b, d["elastic"][on]))
     if "tps_on" in d:
-        batch = _where_on(batch, d["tps_on"] > 0, lambda b, on: thin_plate_spline(b, d["tps_dst"][on]))
-    on = d["jitter"][:, 4] > 0
-    if bool(on.any()):
-        sub = batch[on]
+        batch = _on_selected(batch, d["tps_on"] > 0, lambda b, on: thin_plate_spline(b, d["tps_dst"][on]))
+
+    def jitter(b, on):
         for i in range(4):
-            sub = _jitter_one(sub, int(d["jorder"][i].argmax()), d["jitter"][on])
-        batch = torch.cat([sub[on[:k].sum():on[:k].sum() + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
-    on = d["sharp"] < 1
-    if bool(on.any()):
-        sharp = _sharpness(batch, d["sharp"])
-        batch = torch.cat([sharp[k:k + 1] if on[k] else batch[k:k + 1] for k in range(len(on))])
+            b = _jitter_one(b, int(d["jorder"][i].argmax()), d["jitter"][on])
+        return b
+    batch = _on_selected(batch, d["jitter"][:, 4] > 0, jitter)
+    batch = _on_selected(batch, d["sharp"] < 1, lambda b, on: _sharpness(b, d["sharp"][on]))
     batch = batch + d["gnoise"]
     batch = batch * d["erase"]
     return batch + d["noise"] * d["eps"]
 
 
+def _area_resize_1d(x: torch.Tensor, S: int, dim: int) -> torch.Tensor:
+    """Box (area) resampling of one axis of length L to S: output i is the mean of the
+    piecewise-constant signal over [i·L/S, (i+1)·L/S), taken as the difference of its running
+    integral at the two ends (exact rational break points, float64 sums)."""
+    x = x.movedim(dim, -1)
+    L = x.shape[-1]
+    run = F.pad(torch.cumsum(x, -1), (1, 0))                    # run[k] = Σ_{j<k} x[j]
+    ends = torch.arange(S + 1) * L                              # i·L/S = (ends // S) + (ends % S)/S
+    k, frac = ends // S, (ends % S).to(x.dtype) / S
+    nxt = torch.cat([x, x[..., -1:]], -1)                       # frac is 0 at the last end
+    integral = run[..., k] + frac * nxt[..., k]
+    return ((integral[..., 1:] - integral[..., :-1]) * (S / L)).movedim(-1, dim)
+
+
 def _area_resize(x: torch.Tensor, S: int) -> torch.Tensor:
-    size = x.shape[-1]
-    if size % S == 0:  # whole blocks: the same area average without the S-fold upsampling (224² × 224² at real sizes)
-        return F.avg_pool2d(x, size // S)
-    up = F.interpolate(x, scale_factor=S, mode="nearest")
-    return F.avg_pool2d(up, size)
+    """Area resampling of a square crop to S×S (separable), in float64 (in float32, nearest
+    upsampling by S then S·size-wide box sums, the old way, was 6e-5 off in dloss/dz on the
+    tiny model at 128 px; and 224-fold upsampling of a 448-px crop does not fit in memory)."""
+    return _area_resize_1d(_area_resize_1d(x.double(), S, -1), S, -2).to(x.dtype)
 
 
 def cutouts_original(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
@@ -216,10 +255,15 @@ def cutouts_original(img: torch.Tensor, d: dict, S: int) -> torch.Tensor:
 
 
 def reference_step(decode, embed, S: int, z: torch.Tensor, targets, weights, stops, d: dict,
-                   method: str) -> tuple[float, torch.Tensor]:
-    """(loss, dloss/dz) of one generate.py step. decode(z) -> [-1,1] image, embed -> unit [N,D]."""
+                   method: str, image: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+    """(loss, dloss/dz) of one generate.py step. decode(z) -> [-1,1] image, embed -> unit [N,D].
+    `image` (optional, [1,3,H,W] in [0,1]): the value to continue from instead of this decode's
+    own (straight through: the gradient still goes back through decode), for comparing the rest
+    of the step at exactly the same image; the caller checks that it is close to decode's."""
     z = z.detach().clone().requires_grad_(True)
     img = ClampWithGrad.apply(decode(z).add(1).div(2), 0, 1)
+    if image is not None:
+        img = img + (image.to(img.dtype) - img).detach()
     if method == "latest":
         batch = cutouts_latest(img, d, S)
     else:
@@ -233,19 +277,20 @@ def reference_step(decode, embed, S: int, z: torch.Tensor, targets, weights, sto
 
 # ---- draws for tests ----
 
-def _homography(g: torch.Generator, n: int, strength: float) -> torch.Tensor:
-    S_c = 15.5
+def _homography(g: torch.Generator, n: int, strength: float, S: int = 32) -> torch.Tensor:
+    """Rotation about the cutout's centre, a shift and a little perspective, scaled to S
+    (at S = 32: ±0.26·strength rad, ±3·strength px, ±0.005·strength / px)."""
+    S_c = (S - 1) / 2
     ang = (torch.rand(n, generator=g) * 2 - 1) * 0.26 * strength
     cos, sin = torch.cos(ang), torch.sin(ang)
     T = torch.zeros(n, 3, 3)
     T[:, 0, 0], T[:, 0, 1], T[:, 1, 0], T[:, 1, 1] = cos, -sin, sin, cos
-    T[:, 0, 2] = S_c - cos * S_c + sin * S_c + (torch.rand(n, generator=g) - 0.5) * 6 * strength
-    T[:, 1, 2] = S_c - sin * S_c - cos * S_c + (torch.rand(n, generator=g) - 0.5) * 6 * strength
-    T[:, 2, 0] = (torch.rand(n, generator=g) - 0.5) * 0.01 * strength
-    T[:, 2, 1] = (torch.rand(n, generator=g) - 0.5) * 0.01 * strength
+    T[:, 0, 2] = S_c - cos * S_c + sin * S_c + (torch.rand(n, generator=g) - 0.5) * 6 * strength * (S / 32)
+    T[:, 1, 2] = S_c - sin * S_c - cos * S_c + (torch.rand(n, generator=g) - 0.5) * 6 * strength * (S / 32)
+    T[:, 2, 0] = (torch.rand(n, generator=g) - 0.5) * 0.01 * strength * (32 / S)
+    T[:, 2, 1] = (torch.rand(n, generator=g) - 0.5) * 0.01 * strength * (32 / S)
     T[:, 2, 2] = 1
     T[:, 2, 2] -= T[:, 2, 0] * S_c + T[:, 2, 1] * S_c  # keep the centre fixed
-    T[:, 0, 2] += 0.0
     return T
 
 
@@ -264,7 +309,7 @@ def random_draws(n: int, S: int, size: int, augments: str, method: str, seed: in
         return d
     d["cuts"] = torch.tensor([[0.0, 0.0, float(size), 0.0]]).repeat(n, 1)
     if "W" in augments:
-        d["warps"] = torch.stack([_homography(g, n, s) for s in (1.0, 0.6, 0.3)])
+        d["warps"] = torch.stack([_homography(g, n, s, S) for s in (1.0, 0.6, 0.3)])
     if "J" in augments:
         d["jitter"] = torch.stack([(torch.rand(n, generator=g) - 0.5) * 0.2, 0.9 + torch.rand(n, generator=g) * 0.2,
                                    0.9 + torch.rand(n, generator=g) * 0.2, (torch.rand(n, generator=g) - 0.5) * 0.2 * 2 * math.pi,
@@ -276,7 +321,7 @@ def random_draws(n: int, S: int, size: int, augments: str, method: str, seed: in
         d["gnoise"] = torch.randn(n, 3, S, S, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) < 0.5)
     if "E" in augments:
         m = torch.ones(1, 1, S, S)
-        m[:, :, 5:17, 9:25] = 0
+        m[:, :, 5 * S // 32:17 * S // 32, 9 * S // 32:25 * S // 32] = 0   # 12×16 of 32×32, scaled
         d["erase"] = m.repeat(n, 1, 1, 1)
     etts_draws(d, g, n, S, augments)  # L: Et, T: Ts (etts_inputs.py)
     d["noise"] = torch.rand(n, 1, 1, 1, generator=g) * 0.1

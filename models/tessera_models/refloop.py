@@ -73,7 +73,20 @@ def pooled_cutout(img: torch.Tensor, S: int) -> torch.Tensor:
     kh, kw = h // S, w // S
     # rank ≤ 4 throughout: the tiny exporter's dynamize() reads a rank-5 shape as P = 5
     blocks = img.reshape(n * c * S, kh, S, kw).permute(0, 2, 1, 3).reshape(n * c * S, S, kh * kw)
-    return ((blocks.mean(-1) + first_max(blocks, -1)) / 2).reshape(n, c, S, S)
+    return ((block_mean(blocks, kh, kw) + first_max(blocks, -1)) / 2).reshape(n, c, S, S)
+
+
+def block_mean(blocks: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """Mean over the last dim (a kh×kw block, row-major) rounded as torch's AdaptiveAvgPool2d
+    rounds it on the CPU: summed in order, then / kh / kw. ReduceMean's own order differs by an
+    ulp at ~10 % of the pixels at 448 px, and where two channels (nearly) tie that ulp picks the
+    HSV sector of ColorJitter (dloss/dz ~1e-3 off)."""
+    if kh * kw > 64:
+        return blocks.mean(-1)
+    acc = blocks[..., 0]
+    for i in range(1, kh * kw):
+        acc = acc + blocks[..., i]
+    return acc / kh / kw
 
 
 def first_max(x: torch.Tensor, dim: int, sign: float = 1.0) -> torch.Tensor:

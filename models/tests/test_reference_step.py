@@ -1,23 +1,51 @@
-"""The bundle's step-reference.onnx (step interface 2, refloop.py) against an eager
+"""The step graph of generate.py's loop (step interface 2, refloop.py) against an eager
 generate.py-style PyTorch reference (reference_gen.py): for fixed draws, loss and dloss/dz agree
-within 1e-4 relative, at two cutout/prompt counts, for each augmentation alone, the default set
-Af Pe Ji Er, all of them, both cut methods, and a negative weight with a stop. The PyTorch
-modules come from the bundle's own graphs (from_bundle.py), checked against them first.
+within 1e-4 relative (one exception on the real-shape export, below), at two image sizes and
+two cutout/prompt counts, for each augmentation
+alone (ColorJitter also one op at a time), the default set Af Pe Ji Er, all of them, both cut
+methods, and a negative weight with a stop.
 
-The same cases on a real-shape synthetic export (RealShapeReferenceStep): taming's VQModel and
-OpenAI's CLIP (tessera_models/taming_vqgan.py, openai_clip.py) with random weights written as the
-public checkpoint files (synthetic_checkpoints.py), loaded by export_real and exported by
-export_real.export_step_reference at 224x224 (CLIP's input size; the smallest the pooled cutouts
-take). TESSERA_REF_REAL=small (default) uses synthetic_checkpoints' SMALL configs (the same
-modules, narrower and shallower: minutes of CPU); =full the public shapes (ViT-B/32, f16 16384);
-=off skips them.
-Run: pytorch-env python -m unittest discover -s models/tests -p 'test_reference_step.py'
+Tiny bundle (ReferenceStep, ReferenceStep128): the bundle's step-reference.onnx at 64×64, and
+the same step exported at 128×128 (export_tiny.export_step(size=128), into models/.work/ and
+removed afterwards). The PyTorch modules come from the bundle's own graphs (from_bundle.py),
+checked against them first.
+
+Real-shape synthetic export (RealShapeReferenceStep, RealShapeReferenceStep448): taming's
+VQModel and OpenAI's CLIP (tessera_models/taming_vqgan.py, openai_clip.py) with random weights
+written as the public checkpoint files (synthetic_checkpoints.py), loaded by export_real and
+exported by export_real.export_step_reference at 224×224 (CLIP's input size; the smallest the
+pooled cutouts take) and, with TESSERA_REF_REAL_448=1, at 448×448 as well (a few more minutes).
+TESSERA_REF_REAL=small (default) uses synthetic_checkpoints' SMALL configs (the same modules,
+narrower and shallower: minutes of CPU); =full the public shapes (ViT-B/32, f16 16384); =off
+skips them.
+
+The random decoder saturates ~2 % of its pixels, which clamp_with_grad pins at 0 or 1, so its
+images have channels that tie exactly and channels that nearly tie: there max pooling and the
+HSV round trip of the saturation and hue ops have kinks, and which one-sided derivative a pixel
+takes is decided by the last bits. So (1) the reference computes those ops, its warps and its
+area crops in float64 (reference_gen.py says what float32 did at each; ColorJitter alone was
+1e-2 off at 224 px before); (2) the graph's pooled mean is summed in the order torch's
+AdaptiveAvgPool2d sums (refloop.block_mean; ReduceMean put ColorJitter 1e-3 off at 448 px);
+(3) on the real-shape export the reference continues from the graph's decoded image (RealCases).
+Measured (small configs): every case at 224 px within 1.6e-5 in dloss/dz and 5e-7 in the loss,
+except warps followed by ColorJitter (WJE, WJSGE) at 8 cutouts / 2 prompts: 1.6-2.0e-2 from a
+single pixel whose two largest channels tie within the graph's float32 warp error (RealCases),
+still open and run by test_warps_then_color_jitter with a 5e-2 bound. On the tiny bundle every case at
+64 and 128 px is within 4e-6. At 448 px (opt-in) every case of test_each_augmentation_and_both_methods
+is within 2.2e-5 and brightness, contrast, saturation within 8.4e-6, but three subtests still
+fail (2026-12-04, not yet traced): the hue op alone 4.1e-4, the negative weight with a stop
+1.4e-3 (latest, WJE) and 5.3e-4 (original); warps then jitter 1.3-2.8e-3. A run prints its
+maxima per case at the end.
+
+Run (from models/): pytorch-env python -m unittest tests.test_reference_step -v
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 import onnxruntime as ort  # before torch: importing onnx first spams schema warnings
@@ -25,7 +53,7 @@ import numpy as np
 
 MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, MODELS)
-BUNDLE = os.environ.get("TESSERA_REF_BUNDLE", os.path.join(MODELS, "tiny-shapes"))  # or a candidate re-export
+BUNDLE = os.path.join(MODELS, "tiny-shapes")
 
 import torch  # noqa: E402
 
@@ -42,7 +70,10 @@ HAS_STEP2 = "stepReference" in MANIFEST["graphs"]
 # J = ColorJitter, S = sharpness, G = Gaussian noise, E = erasing
 CASES = [("latest", ""), ("latest", "W"), ("latest", "J"), ("latest", "S"), ("latest", "G"),
          ("latest", "E"), ("latest", "WJE"), ("latest", "WJSGE"), ("original", "")]
-SIZES = [(3, 1), (8, 2)]  # (cutouts, prompts)
+COUNTS = [(3, 1), (8, 2)]  # (cutouts, prompts)
+JITTER_OPS = ["brightness", "contrast", "saturation", "hue"]
+IDENTITY_JITTER = [0.0, 1.0, 1.0, 0.0]
+RESULTS: list[tuple] = []  # (model, size, case, n, p, loss rel, grad rel)
 # Et (L) and Ts (T): alone and with the default set; bundles exported before them lack the inputs
 ETTS_CASES = [("latest", "L"), ("latest", "T"), ("latest", "WJELT")]
 
@@ -56,50 +87,78 @@ def has_etts(sess) -> bool:
     return {"elastic", "elastic_on", "tps"} <= {i.name for i in sess.get_inputs()}
 
 
-@unittest.skipUnless(HAS_STEP2, "the bundle has no step-reference.onnx (python -m tessera_models.export_tiny --add-reference-step)")
-class ReferenceStep(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.vq, cls.clip = load_tiny(BUNDLE, reference=True)  # the CLIP inside step-reference.onnx
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        so.log_severity_level = 3
-        cls.sess = ort.InferenceSession(os.path.join(BUNDLE, MANIFEST["graphs"]["stepReference"]["file"]), so,
-                                        providers=["CPUExecutionProvider"])
+def only_jitter_op(d: dict, k: int) -> dict:
+    """ColorJitter on every cutout with op k only (the other three at their identity values)."""
+    for i in range(4):
+        if i != k:
+            d["jitter"][:, i] = IDENTITY_JITTER[i]
+    d["jitter"][:, 4] = 1.0
+    return d
 
-    def decode(self, z):
-        return self.vq.decoder(fsq(z))
 
-    def test_recovered_modules_match_the_graphs(self):
-        diffs = check_tiny(BUNDLE, self.vq, self.clip, reference=True)
-        self.assertLess(max(diffs.values()), 1e-4, diffs)
+def session(path: str):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.log_severity_level = 3
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
-    def run_case(self, n, p, method, aug, weights, stops, seed):
-        g = torch.Generator().manual_seed(seed)
-        z = (torch.rand(1, self.vq.channels, 4, 4, generator=g) * 2 - 1) * 3
-        t = torch.nn.functional.normalize(torch.randn(p, 128, generator=g), dim=-1)
-        d = random_draws(n, 32, 64, aug, method, seed)
+
+class Cases:
+    """The parity cases, shared by the four classes. Subclasses set MODEL, SIZE, S, sess,
+    decode/embed and latent(n, p, seed) -> (z, targets)."""
+    MODEL = ""
+    SIZE = 0
+    JITTER_OP_COUNTS = COUNTS
+    SAME_IMAGE = False  # continue the reference from the graph's decoded image (see RealCases)
+    SKIP: set = set()   # (method, aug) left out, with the reason where it is set
+
+    def run_case(self, n, p, method, aug, weights, stops, seed, jitter_op=None, label=None, grad_bound=1e-4):
+        z, t = self.latent(n, p, seed)
+        d = random_draws(n, self.S, self.SIZE, aug, method, seed)
+        if jitter_op is not None:
+            only_jitter_op(d, jitter_op)
         feeds = dict(z=z, targets=t, weights=weights, stops=stops, **d)
-        loss, grad, _ = self.sess.run(None, graph_feeds(self.sess, feeds))
-        ref_loss, ref_grad = reference_step(self.decode, self.clip.embed_image, 32, z, t, weights, stops, d, method)
+        loss, grad, image = self.sess.run(None, graph_feeds(self.sess, feeds))
+        image = torch.from_numpy(image)
+        if self.SAME_IMAGE:
+            with torch.no_grad():
+                own = self.decode(z).add(1).div(2).clamp(0, 1)
+            self.assertLess(float((own - image).abs().max()), 1e-4, "the graph's image vs the PyTorch decoder's")
+        ref_loss, ref_grad = reference_step(self.decode, self.embed, self.S, z, t, weights, stops, d, method,
+                                            image=image if self.SAME_IMAGE else None)
+        rel_loss = abs(float(loss) - ref_loss) / abs(ref_loss)
         rel = float(np.linalg.norm(grad - ref_grad.numpy()) / ref_grad.norm())
-        self.assertLess(abs(float(loss) - ref_loss) / abs(ref_loss), 1e-4, (method, aug, n, p))
-        self.assertLess(rel, 1e-4, (method, aug, n, p))
+        RESULTS.append((self.MODEL, self.SIZE, label or f"{method} {aug or '-'}", n, p, rel_loss, rel))
+        self.assertLess(rel_loss, 1e-4, (self.SIZE, method, aug, jitter_op, n, p))
+        self.assertLess(rel, grad_bound, (self.SIZE, method, aug, jitter_op, n, p))
         self.assertGreater(float(ref_grad.norm()), 0)
 
     def test_each_augmentation_and_both_methods(self):
         for method, aug in CASES:
-            for n, p in SIZES:
-                with self.subTest(method=method, aug=aug, n=n, p=p):
+            if (method, aug) in self.SKIP:
+                continue
+            for n, p in COUNTS:
+                with self.subTest(size=self.SIZE, method=method, aug=aug, n=n, p=p):
                     w = torch.tensor([1.0, 0.5][:p])
                     self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
+
+    def test_each_color_jitter_op_alone(self):
+        for k, name in enumerate(JITTER_OPS):
+            for n, p in self.JITTER_OP_COUNTS:
+                with self.subTest(size=self.SIZE, op=name, n=n, p=p):
+                    w = torch.tensor([1.0, 0.5][:p])
+                    self.run_case(n, p, "latest", "J", w, torch.full((p,), -1.0), seed=n + 10 * p + 1,
+                                  jitter_op=k, label=f"latest J:{name}")
+
+    ETTS = ETTS_CASES
+    ETTS_COUNTS = COUNTS
 
     def test_elastic_and_thin_plate_spline(self):
         if not has_etts(self.sess):
             self.skipTest("step-reference.onnx predates Et and Ts (re-export: python -m tessera_models.export_tiny --add-reference-step)")
-        for method, aug in ETTS_CASES:
-            for n, p in SIZES:
-                with self.subTest(method=method, aug=aug, n=n, p=p):
+        for method, aug in self.ETTS:
+            for n, p in self.ETTS_COUNTS:
+                with self.subTest(size=self.SIZE, method=method, aug=aug, n=n, p=p):
                     w = torch.tensor([1.0, 0.5][:p])
                     self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
 
@@ -107,14 +166,48 @@ class ReferenceStep(unittest.TestCase):
         # sign(w)·d for the negative prompt is in (−2, 0): a stop of −0.2 cuts its gradient where
         # it has been pushed further than that, which an unsigned comparison never would
         for method in ("latest", "original"):
-            with self.subTest(method=method):
-                self.run_case(6, 2, method, "WJE" if method == "latest" else "", torch.tensor([1.0, -0.7]),
-                              torch.tensor([-1.0, -0.2]), seed=5)
+            with self.subTest(size=self.SIZE, method=method):
+                aug = "WJE" if method == "latest" else ""
+                self.run_case(6, 2, method, aug, torch.tensor([1.0, -0.7]), torch.tensor([-1.0, -0.2]), seed=5,
+                              label=f"{method} {aug or '-'} w<0 stop")
+
+
+class TinyCases(Cases):
+    MODEL = "tiny"
+
+    @classmethod
+    def load(cls):
+        cls.vq, cls.clip = load_tiny(BUNDLE, reference=True)  # the CLIP inside step-reference.onnx
+        cls.S = 32
+        cls.embed = staticmethod(cls.clip.embed_image)
+
+    def decode(self, z):
+        return self.vq.decoder(fsq(z))
+
+    def latent(self, n, p, seed):
+        g = torch.Generator().manual_seed(seed)
+        h = self.SIZE // self.vq.ds
+        z = (torch.rand(1, self.vq.channels, h, h, generator=g) * 2 - 1) * 3
+        t = torch.nn.functional.normalize(torch.randn(p, 128, generator=g), dim=-1)
+        return z, t
+
+
+@unittest.skipUnless(HAS_STEP2, "the bundle has no step-reference.onnx (python -m tessera_models.export_tiny --add-reference-step)")
+class ReferenceStep(TinyCases, unittest.TestCase):
+    """The bundle's own step-reference.onnx (64×64)."""
+    SIZE = 64
+
+    @classmethod
+    def setUpClass(cls):
+        cls.load()
+        cls.sess = session(os.path.join(BUNDLE, MANIFEST["graphs"]["stepReference"]["file"]))
+
+    def test_recovered_modules_match_the_graphs(self):
+        diffs = check_tiny(BUNDLE, self.vq, self.clip, reference=True)
+        self.assertLess(max(diffs.values()), 1e-4, diffs)
 
     def test_the_signed_stop_changes_the_gradient(self):
-        g = torch.Generator().manual_seed(2)
-        z = (torch.rand(1, self.vq.channels, 4, 4, generator=g) * 2 - 1) * 3
-        t = torch.nn.functional.normalize(torch.randn(2, 128, generator=g), dim=-1)
+        z, t = self.latent(4, 2, 2)
         d = random_draws(4, 32, 64, "", "latest", 2)
         w = torch.tensor([1.0, -0.7])
         outs = []
@@ -122,6 +215,26 @@ class ReferenceStep(unittest.TestCase):
             feeds = dict(z=z, targets=t, weights=w, stops=torch.tensor([-1.0, stop]), **d)
             outs.append(self.sess.run(None, graph_feeds(self.sess, feeds))[1])
         self.assertGreater(float(np.abs(outs[0] - outs[1]).max()), 1e-6)
+
+
+@unittest.skipUnless(HAS_STEP2, "the bundle has no step-reference.onnx (python -m tessera_models.export_tiny --add-reference-step)")
+class ReferenceStep128(TinyCases, unittest.TestCase):
+    """The same modules' step exported at 128×128 (latent 8×8), for a second image size."""
+    SIZE = 128
+
+    @classmethod
+    def setUpClass(cls):
+        from tessera_models.export_tiny import export_step
+        cls.load()
+        os.makedirs(os.path.join(MODELS, ".work"), exist_ok=True)
+        cls.tmp = tempfile.mkdtemp(prefix="ref-step-128-", dir=os.path.join(MODELS, ".work"))
+        path = export_step(cls.vq, cls.clip, os.path.join(cls.tmp, "step-reference-128.onnx"), interface=2,
+                           size=cls.SIZE)
+        cls.sess = session(path)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
 
 
 class ElasticAndThinPlateSplineStages(unittest.TestCase):
@@ -168,22 +281,44 @@ class ElasticAndThinPlateSplineStages(unittest.TestCase):
 
 
 REAL = os.environ.get("TESSERA_REF_REAL", "small")
-# ColorJitter (J) is left out on the real-shape export: there the dloss/dz of each jitter op alone
-# differs from the reference by 2-5 % (loss within 1e-6). About 2 % of the random decoder's pixels
-# are saturated; clamp_with_grad passes their gradient, and a pixel with two channels at 0 or 1
-# sits exactly on a sector boundary of the HSV round trip, where the derivative is not defined:
-# refloop picks the sector by floor(h) in sectors, the reference by floor of a radians round
-# trip, so the two take different one-sided derivatives there (values agree). Open: issue #15.
-REAL_CASES = [(m, a) for m, a in CASES if "J" not in a]
+REAL_448 = os.environ.get("TESSERA_REF_REAL_448", "") not in ("", "0")
 
 
-@unittest.skipIf(REAL == "off", "TESSERA_REF_REAL=off")
-class RealShapeReferenceStep(unittest.TestCase):
-    SIZE = 224
+class RealCases(Cases):
+    """The random decoder's image differs from PyTorch's by ~1e-5 (onnxruntime's convolutions
+    against PyTorch's); on this image that is enough to flip max pooling (two of 150 000 blocks
+    at 448 px: dloss/dz 1.1e-3 off) and the HSV sector of nearly tied or nearly grey pixels. So
+    the reference continues from the graph's image (checked within 1e-4 of its own decoder's;
+    the gradient still goes back through PyTorch's decoder): what is compared is the step after
+    the decoder, and the decoder's backward."""
+    MODEL = "real-" + REAL
+    JITTER_OP_COUNTS = COUNTS[:1]  # 10 s a case at 224
+    SAME_IMAGE = True
+    # Open (issue #15): warps followed by ColorJitter. Each alone is within 1.6e-5 (every jitter
+    # op too), but the graph's float32 sample coordinates (~150 px, ulp 1.5e-5 px) put its warped
+    # values up to 3e-5 (typically 1e-6) from the reference's float64 ones, and a pixel whose two
+    # largest channels are closer than that gets the other maximum, so the other side of the
+    # hue's kink. At 224 px, 8 cutouts / 2 prompts, one such pixel (r 0.6742022 vs b 0.6742052 in
+    # the graph, the other way round in the reference, hue op first) carries the whole 1.9e-2 of
+    # WJE; at 3 cutouts / 1 prompt both cases are within 1e-5. The graph is not wrong there (the
+    # loss has no derivative at a tie), but the 1e-4 bar cannot hold for every draw; those two
+    # cases run in test_warps_then_color_jitter with a 5e-2 bound.
+    SKIP = {("latest", "WJE"), ("latest", "WJSGE")}
+    ETTS = [(m, a.replace("J", "")) for m, a in ETTS_CASES]  # WELT: the same open gap
+    ETTS_COUNTS = COUNTS[:1]
+    WARPS_THEN_JITTER_BOUND = 5e-2
+
+    def test_warps_then_color_jitter(self):
+        """The open gap above, measured: loss within 1e-4, dloss/dz within 5e-2 (not 1e-4)."""
+        for method, aug in sorted(self.SKIP):
+            for n, p in COUNTS:
+                with self.subTest(size=self.SIZE, method=method, aug=aug, n=n, p=p):
+                    w = torch.tensor([1.0, 0.5][:p])
+                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p,
+                                  grad_bound=self.WARPS_THEN_JITTER_BOUND)
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
         from tessera_models import export_real as er
         from tessera_models import synthetic_checkpoints as sc
         small = REAL != "full"
@@ -195,55 +330,45 @@ class RealShapeReferenceStep(unittest.TestCase):
         cls.vq, cls.clip = er.load_vqgan(ckpt, yml), er.load_clip(clip_path)
         er._freeze(cls.vq, cls.clip)
         cls.S = cls.clip.cfg.image_resolution
+        cls.embed = staticmethod(cls.clip.encode_pixels)
         path = er.export_step_reference(cls.vq, cls.clip, os.path.join(cls.tmp, "step-reference.onnx"),
                                         (cls.SIZE, cls.SIZE))
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        so.log_severity_level = 3
-        cls.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        cls.sess = session(path)
 
     @classmethod
     def tearDownClass(cls):
-        import shutil
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def decode(self, z):
         return self.vq.decode(self.vq.quantize(z))
 
-    def run_case(self, n, p, method, aug, weights, stops, seed):
+    def latent(self, n, p, seed):
         from tessera_models import export_real as er
         f = self.vq.cfg.downsample
-        z, t = er.step_example(self.vq, self.clip, False, self.SIZE // f, self.SIZE // f, n, p, seed)[:2]
-        d = random_draws(n, self.S, self.SIZE, aug, method, seed)
-        feeds = dict(z=z, targets=t, weights=weights, stops=stops, **d)
-        loss, grad, _ = self.sess.run(None, graph_feeds(self.sess, feeds))
-        ref_loss, ref_grad = reference_step(self.decode, self.clip.encode_pixels, self.S, z, t, weights, stops, d,
-                                            method)
-        rel = float(np.linalg.norm(grad - ref_grad.numpy()) / ref_grad.norm())
-        self.assertLess(abs(float(loss) - ref_loss) / abs(ref_loss), 1e-4, (method, aug, n, p))
-        self.assertLess(rel, 1e-4, (method, aug, n, p))
-        self.assertGreater(float(ref_grad.norm()), 0)
+        return er.step_example(self.vq, self.clip, False, self.SIZE // f, self.SIZE // f, n, p, seed)[:2]
 
-    def test_each_augmentation_and_both_methods(self):
-        for method, aug in REAL_CASES:
-            for n, p in SIZES:
-                with self.subTest(method=method, aug=aug, n=n, p=p):
-                    w = torch.tensor([1.0, 0.5][:p])
-                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
 
-    def test_elastic_and_thin_plate_spline(self):
-        # J left out as in REAL_CASES: WELT is the default set without ColorJitter, plus Et and Ts
-        for method, aug in [(m, a.replace("J", "")) for m, a in ETTS_CASES]:
-            for n, p in SIZES:
-                with self.subTest(method=method, aug=aug, n=n, p=p):
-                    w = torch.tensor([1.0, 0.5][:p])
-                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p)
+@unittest.skipIf(REAL == "off", "TESSERA_REF_REAL=off")
+class RealShapeReferenceStep(RealCases, unittest.TestCase):
+    SIZE = 224
 
-    def test_negative_weight_with_a_signed_stop(self):
-        for method in ("latest", "original"):
-            with self.subTest(method=method):
-                self.run_case(6, 2, method, "WE" if method == "latest" else "", torch.tensor([1.0, -0.7]),
-                              torch.tensor([-1.0, -0.2]), seed=5)
+
+@unittest.skipIf(REAL == "off" or not REAL_448, "448×448 only with TESSERA_REF_REAL_448=1 (a few more minutes)")
+class RealShapeReferenceStep448(RealCases, unittest.TestCase):
+    SIZE = 448
+
+
+def tearDownModule():
+    if not RESULTS:
+        return
+    worst: dict[tuple, list[float]] = {}
+    for model, size, case, n, p, lr, gr in RESULTS:
+        w = worst.setdefault((model, size, case), [0.0, 0.0])
+        w[0], w[1] = max(w[0], lr), max(w[1], gr)
+    lines = ["\nmax relative error, loss / dloss/dz (all cutout/prompt counts of the case):"]
+    for (model, size, case), (lr, gr) in worst.items():
+        lines.append(f"  {model:10s} {size:4d}  {case:28s} {lr:.1e} / {gr:.1e}")
+    print("\n".join(lines), file=sys.stderr)
 
 
 if __name__ == "__main__":
