@@ -27,7 +27,9 @@ const manifest: BundleManifest = {
 const tower = (e: number[]): GraphSession => ({
   inputs: [{ name: 'pixels', shape: [] }],
   outputNames: ['embedding'],
-  run: async () => ({ embedding: { type: 'float32', data: Float32Array.from(e), dims: [1, D] } as HostTensor }),
+  run: async () => ({
+    embedding: { type: 'float32', data: Float32Array.from(e), dims: [1, D] } as HostTensor,
+  }),
   release: async () => undefined,
 });
 
@@ -46,7 +48,9 @@ const model = (imageReference?: GraphSession): LoadedModel => ({
 });
 
 describe('image prompts and the reference step’s own image tower', async () => {
-  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
+    .png()
+    .toBuffer();
   const prompts = [{ kind: 'image' as const, image: new Uint8Array(png), weight: 1 }];
 
   it('embeds them with imageReference in the reference loop', async () => {

@@ -116,13 +116,7 @@ export async function embedPrompts(
         'unsupported-image-prompt',
       );
     const pixels = await decodeImageToTensor(p.image, S, S, `image prompt ${i + 1}`);
-    const emb = await runGraph(
-      model,
-      'image',
-      image,
-      { pixels: f32(pixels, [1, 3, S, S]) },
-      'embedding',
-    );
+    const emb = await runGraph(model, 'image', image, { pixels: f32(pixels, [1, 3, S, S]) }, 'embedding');
     targets.set(emb.subarray(0, D), i * D);
   }
   return targets;
