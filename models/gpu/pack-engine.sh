@@ -24,7 +24,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const dir = process.argv[2];
 const lock = JSON.parse(fs.readFileSync('package-lock.json', 'utf8')).packages;
-const roots = ['onnxruntime-node', 'sharp', 'pino', 'zod', 'tsx'];
+// the CLI loads shared/src/index.ts, which loads the NATS client and prom-client too
+const roots = ['onnxruntime-node', 'sharp', 'pino', 'zod', 'tsx', 'prom-client', ...Object.keys(JSON.parse(fs.readFileSync('package.json', 'utf8')).dependencies).filter((d) => d.startsWith('@nats-io/'))];
 const keep = new Set();
 // npm's resolution: look for node_modules/<dep> next to the dependant, then in each parent
 function resolve(from, dep) {
