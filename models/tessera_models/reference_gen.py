@@ -124,23 +124,29 @@ def _sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 
 def _grid_warp(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
-    """kornia's warp_perspective (bilinear, zeros padding) through grid_sample, in float64.
-    In float32 (its coordinates normalised to [−1, 1] and back) the warped values differ from
-    float64 by up to 3e-5 (mean 6e-7) at 224 px, and the hue op is ill-conditioned on
-    near-grey pixels (max − min ~1e-3: hue ∝ 1/(max − min)): with the float32 warp the hue
-    op's dloss/dz was 2.4e-3 (relative) away from the graph's at 224 px, in float64 1.7e-5."""
-    return _grid_warp64(x.double(), T.double()).to(x.dtype)
+    """kornia's warp_perspective (bilinear, zeros padding) through grid_sample: the sample
+    coordinates dehomog(T·(x, y, 1)) in float32, as kornia computes its grid, the sampling in
+    float64.
 
-
-def _grid_warp64(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    Which float32 coordinates matters. The hue op is ill-conditioned on near-grey pixels
+    (hue ∝ 1/(max − min)) and has a kink where two channels tie, so a warped value a few ulps
+    off can take the other one-sided derivative. kornia's own grid (normalised to [−1, 1] and
+    back) is up to 3e-5 px from the exact coordinates at 224 px; so were the graph's (a MatMul)
+    and so the last session's float64 reference was 1.6-2.0e-2 away from the graph on one such
+    pixel (WJE, 8 cutouts). The graph now computes the coordinates with elementwise float32 ops
+    in a fixed order, (T₀₀x + T₀₁y) + T₀₂ over (T₂₀x + T₂₁y) + T₂₂ (refloop.warp_coordinates),
+    each an IEEE single rounding, and this reference rounds them in that same order: both sample
+    at the same float32 points, and what is compared is the sampling and everything after it."""
     n, _, h, w = x.shape
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
-    pts = torch.stack([xx, yy, torch.ones_like(xx)], -1).reshape(1, h * w, 3, 1)
-    src = (T[:, None] @ pts)[..., 0]                                    # [N,HW,3]
-    gx = src[..., 0] / src[..., 2] / (w - 1) * 2 - 1
-    gy = src[..., 1] / src[..., 2] / (h - 1) * 2 - 1
-    grid = torch.stack([gx, gy], -1).reshape(n, h, w, 2)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    xx, yy = xx.reshape(1, -1), yy.reshape(1, -1)
+    T = T.float()
+    num_x = (T[:, 0, 0, None] * xx + T[:, 0, 1, None] * yy) + T[:, 0, 2, None]
+    num_y = (T[:, 1, 0, None] * xx + T[:, 1, 1, None] * yy) + T[:, 1, 2, None]
+    den = (T[:, 2, 0, None] * xx + T[:, 2, 1, None] * yy) + T[:, 2, 2, None]
+    sx, sy = (num_x / den).double(), (num_y / den).double()            # [N,HW], float32 values
+    grid = torch.stack([sx / (w - 1) * 2 - 1, sy / (h - 1) * 2 - 1], -1).reshape(n, h, w, 2)
+    return F.grid_sample(x.double(), grid, mode="bilinear", padding_mode="zeros", align_corners=True).to(x.dtype)
 
 
 # ---- Et and Ts: kornia's RandomElasticTransform and RandomThinPlateSpline (align_corners=False) ----
@@ -177,7 +183,8 @@ def thin_plate_spline(x: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     """kornia's RandomThinPlateSpline.apply_transform for control points src (kornia's five) and
     dst [B,5,2]: get_tps_transform(dst, src), then warp_image_tps(x, src, ...). The spline is
     solved and evaluated in float64 (kornia: in the image's dtype), so that the test measures the
-    graph and not float32 rounding of the 8x8 solve, ~1e-4 px at 224."""
+    graph and not float32 rounding of the 8x8 solve, ~1e-4 px at 224; the sample points are then
+    rounded to float32 pixel coordinates and sampled in float64."""
     b = x.shape[0]
     f64 = torch.float64
     dst = dst.to(f64)
@@ -190,8 +197,14 @@ def thin_plate_spline(x: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[2], x.shape[3]
     pts = _kornia_meshgrid(h, w, f64).reshape(1, -1, 2).expand(b, -1, -1)
     U = _tps_u((pts[:, :, None, :] - src[:, None, :, :]).pow(2).sum(-1))             # [B,HW,5]
-    warped = (U @ kw + pts @ aff[:, 1:] + aff[:, None, 0]).to(x.dtype)
-    return F.grid_sample(x, warped.reshape(b, h, w, 2), mode="bilinear", padding_mode="zeros", align_corners=False)
+    warped = U @ kw + pts @ aff[:, 1:] + aff[:, None, 0]
+    # kornia samples at float32 coordinates; round them as pixel coordinates, as the host hands
+    # them to the graph (etts_inputs.tps_field), and sample in float64 (see _grid_warp: the same
+    # float32 points on both sides, so a hue kink downstream takes the same side)
+    size = torch.tensor([w, h], dtype=f64)
+    px = (((warped + 1) * size - 1) / 2).float().double()
+    grid = ((2 * px + 1) / size - 1).reshape(b, h, w, 2)
+    return F.grid_sample(x.double(), grid, mode="bilinear", padding_mode="zeros", align_corners=False).to(x.dtype)
 
 
 # ---- cutouts ----
@@ -261,9 +274,20 @@ def reference_step(decode, embed, S: int, z: torch.Tensor, targets, weights, sto
     own (straight through: the gradient still goes back through decode), for comparing the rest
     of the step at exactly the same image; the caller checks that it is close to decode's."""
     z = z.detach().clone().requires_grad_(True)
-    img = ClampWithGrad.apply(decode(z).add(1).div(2), 0, 1)
+    x = decode(z).add(1).div(2)
     if image is not None:
-        img = img + (image.to(img.dtype) - img).detach()
+        # the clamp's side from the graph's image too: a pixel the graph pinned at 0 or 1 is
+        # outside the range, one it did not is inside (its backward keeps or cuts the gradient by
+        # that side). The decoders differ by ~1e-5, and at 448 px (seed 5) a few pixels within
+        # that of 1 took the other side here: dloss/dz 5e-4 off, in cases with no kink after it.
+        image = image.to(x.dtype)
+        side = (image >= 1).to(x.dtype) - (image <= 0).to(x.dtype)
+        inside = ((x > 1) & (side <= 0)) | ((x < 0) & (side >= 0))
+        x = x + (torch.where(inside, image, x) - x).detach()
+        x = x + (torch.where((side != 0) & (x - x.clamp(0, 1) == 0), image + side * 1e-6, x) - x).detach()
+    img = ClampWithGrad.apply(x, 0, 1)
+    if image is not None:
+        img = img + (image - img).detach()
     if method == "latest":
         batch = cutouts_latest(img, d, S)
     else:

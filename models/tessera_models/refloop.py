@@ -108,10 +108,23 @@ def warp_bilinear(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     """x [N,C,S,S], T [N,3,3]: out[y,x] = bilinear sample of x at dehomog(T·(x, y, 1)) in pixel
     coordinates (pixel centres at integers), zeros outside."""
     n, c, h, w = x.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
-    pts = torch.stack([xs.reshape(-1), ys.reshape(-1), torch.ones(h * w, dtype=x.dtype)], 0)  # [3,HW]
-    src = torch.matmul(T, pts)                                          # [N,3,HW]
-    return sample_bilinear(x, src[:, 0] / src[:, 2], src[:, 1] / src[:, 2])
+    sx, sy = warp_coordinates(T, h, w)
+    return sample_bilinear(x, sx, sy)
+
+
+def warp_coordinates(T: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """T [N,3,3] -> the source pixel (sx, sy) [N,HW] of each output pixel, dehomog(T·(x, y, 1)),
+    in float32 with elementwise ops in a fixed order: (T₀₀x + T₀₁y) + T₀₂ over (T₂₀x + T₂₁y) + T₂₂.
+    Every rounding is then an IEEE single rounding that onnxruntime and torch do alike (a MatMul
+    may fuse or reorder), so the parity reference (reference_gen._grid_warp) computes the same
+    float32 coordinates bit for bit and only the sampling differs (it samples in float64)."""
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=T.dtype), torch.arange(w, dtype=T.dtype), indexing="ij")
+    xs, ys = xs.reshape(1, h * w), ys.reshape(1, h * w)
+
+    def row(i: int) -> torch.Tensor:
+        return (T[:, i, 0:1] * xs + T[:, i, 1:2] * ys) + T[:, i, 2:3]
+    den = row(2)
+    return row(0) / den, row(1) / den
 
 
 def sample_bilinear(x: torch.Tensor, sx: torch.Tensor, sy: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """The step graph of generate.py's loop (step interface 2, refloop.py) against an eager
 generate.py-style PyTorch reference (reference_gen.py): for fixed draws, loss and dloss/dz agree
-within 1e-4 relative (one exception on the real-shape export, below), at two image sizes and
+within 1e-4 relative, at two image sizes and
 two cutout/prompt counts, for each augmentation
 alone (ColorJitter also one op at a time), the default set Af Pe Ji Er, all of them, both cut
 methods, and a negative weight with a stop.
@@ -22,20 +22,18 @@ skips them.
 The random decoder saturates ~2 % of its pixels, which clamp_with_grad pins at 0 or 1, so its
 images have channels that tie exactly and channels that nearly tie: there max pooling and the
 HSV round trip of the saturation and hue ops have kinks, and which one-sided derivative a pixel
-takes is decided by the last bits. So (1) the reference computes those ops, its warps and its
+takes is decided by the last bits. So (1) the reference computes those ops, its warp sampling and its
 area crops in float64 (reference_gen.py says what float32 did at each; ColorJitter alone was
 1e-2 off at 224 px before); (2) the graph's pooled mean is summed in the order torch's
 AdaptiveAvgPool2d sums (refloop.block_mean; ReduceMean put ColorJitter 1e-3 off at 448 px);
-(3) on the real-shape export the reference continues from the graph's decoded image (RealCases).
-Measured (small configs): every case at 224 px within 1.6e-5 in dloss/dz and 5e-7 in the loss,
-except warps followed by ColorJitter (WJE, WJSGE) at 8 cutouts / 2 prompts: 1.6-2.0e-2 from a
-single pixel whose two largest channels tie within the graph's float32 warp error (RealCases),
-still open and run by test_warps_then_color_jitter with a 5e-2 bound. On the tiny bundle every case at
-64 and 128 px is within 4e-6. At 448 px (opt-in) every case of test_each_augmentation_and_both_methods
-is within 2.2e-5 and brightness, contrast, saturation within 8.4e-6, but three subtests still
-fail (2026-12-04, not yet traced): the hue op alone 4.1e-4, the negative weight with a stop
-1.4e-3 (latest, WJE) and 5.3e-4 (original); warps then jitter 1.3-2.8e-3. A run prints its
-maxima per case at the end.
+(3) on the real-shape export the reference continues from the graph's decoded image (RealCases);
+(4) graph and reference compute the warps' float32 sample coordinates in the same order
+(refloop.warp_coordinates; the reference then samples in float64).
+Measured (small configs, 2026-12-04): every case at 224 px within 1.4e-5 in dloss/dz and 1e-6 in
+the loss (warps then ColorJitter, 2.0e-2 before (4)); on the tiny bundle every case at 64 and
+128 px within 9e-6. At 448 px (opt-in) every case within 2.2e-5 but the hue op alone (4.1e-4,
+being traced) and WJELT (7.7e-3 before the reference's Ts sampled at the host's float32 points).
+A run prints its maxima per case at the end.
 
 Run (from models/): pytorch-env python -m unittest tests.test_reference_step -v
 """
@@ -110,7 +108,6 @@ class Cases:
     SIZE = 0
     JITTER_OP_COUNTS = COUNTS
     SAME_IMAGE = False  # continue the reference from the graph's decoded image (see RealCases)
-    SKIP: set = set()   # (method, aug) left out, with the reason where it is set
 
     def run_case(self, n, p, method, aug, weights, stops, seed, jitter_op=None, label=None, grad_bound=1e-4):
         z, t = self.latent(n, p, seed)
@@ -135,8 +132,6 @@ class Cases:
 
     def test_each_augmentation_and_both_methods(self):
         for method, aug in CASES:
-            if (method, aug) in self.SKIP:
-                continue
             for n, p in COUNTS:
                 with self.subTest(size=self.SIZE, method=method, aug=aug, n=n, p=p):
                     w = torch.tensor([1.0, 0.5][:p])
@@ -294,28 +289,12 @@ class RealCases(Cases):
     MODEL = "real-" + REAL
     JITTER_OP_COUNTS = COUNTS[:1]  # 10 s a case at 224
     SAME_IMAGE = True
-    # Open (issue #15): warps followed by ColorJitter. Each alone is within 1.6e-5 (every jitter
-    # op too), but the graph's float32 sample coordinates (~150 px, ulp 1.5e-5 px) put its warped
-    # values up to 3e-5 (typically 1e-6) from the reference's float64 ones, and a pixel whose two
-    # largest channels are closer than that gets the other maximum, so the other side of the
-    # hue's kink. At 224 px, 8 cutouts / 2 prompts, one such pixel (r 0.6742022 vs b 0.6742052 in
-    # the graph, the other way round in the reference, hue op first) carries the whole 1.9e-2 of
-    # WJE; at 3 cutouts / 1 prompt both cases are within 1e-5. The graph is not wrong there (the
-    # loss has no derivative at a tie), but the 1e-4 bar cannot hold for every draw; those two
-    # cases run in test_warps_then_color_jitter with a 5e-2 bound.
-    SKIP = {("latest", "WJE"), ("latest", "WJSGE")}
-    ETTS = [(m, a.replace("J", "")) for m, a in ETTS_CASES]  # WELT: the same open gap
+    # Warps followed by ColorJitter were 1.6-2.0e-2 off here until 2026-12-04 (WJE, 8 cutouts):
+    # the graph's warp coordinates came from a MatMul and the reference's from float64, up to
+    # 3e-5 px apart, and one pixel whose two largest channels were 3e-6 apart took the other side
+    # of the hue's kink. Both now round the coordinates in the same float32 order
+    # (refloop.warp_coordinates, reference_gen._grid_warp), so the cases run under the 1e-4 bar.
     ETTS_COUNTS = COUNTS[:1]
-    WARPS_THEN_JITTER_BOUND = 5e-2
-
-    def test_warps_then_color_jitter(self):
-        """The open gap above, measured: loss within 1e-4, dloss/dz within 5e-2 (not 1e-4)."""
-        for method, aug in sorted(self.SKIP):
-            for n, p in COUNTS:
-                with self.subTest(size=self.SIZE, method=method, aug=aug, n=n, p=p):
-                    w = torch.tensor([1.0, 0.5][:p])
-                    self.run_case(n, p, method, aug, w, torch.full((p,), -1.0), seed=n + 10 * p,
-                                  grad_bound=self.WARPS_THEN_JITTER_BOUND)
 
     @classmethod
     def setUpClass(cls):

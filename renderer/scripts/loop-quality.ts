@@ -11,6 +11,7 @@
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
  *       [--models-dir models/.work/candidates --model c1]   (a candidate bundle; default models/tiny-shapes)
+ *       [--verbose]   (each case and what the judge read, on stderr; for the tuning set)
  *
  * Prints colour %, shape %, all-three %, mean seconds per render and a `JSON {…}` line.
  */
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       threads: { type: 'string', default: '2' },
       model: { type: 'string', default: 'tiny-shapes' },
+      verbose: { type: 'boolean', default: false },
       'models-dir': { type: 'string', default: modelsDir },
     },
   });
@@ -66,7 +68,16 @@ async function main(): Promise<void> {
   const started = performance.now();
   const rows = [];
   try {
-    for (const c of list) rows.push(await judgeCase(engine, c, steps, extra));
+    for (const c of list) {
+      const row = await judgeCase(engine, c, steps, extra);
+      rows.push(row);
+      if (values.verbose) {
+        const got = `${row.read.colour} ${row.read.shape} on ${row.read.background}`;
+        console.error(
+          `${c.seed} a ${c.colour} ${c.shape} on a ${c.background} background -> ${got}${row.colour && row.shape ? '' : '  ✗'}`,
+        );
+      }
+    }
   } finally {
     await engine.close();
   }
@@ -91,7 +102,7 @@ async function judgeCase(
   c: ReturnType<typeof cases>[number],
   steps: number,
   extra: Partial<RenderRequest>,
-): Promise<{ colour: boolean; shape: boolean; steps: number }> {
+): Promise<{ colour: boolean; shape: boolean; steps: number; read: ReturnType<typeof judgeImage> }> {
   const { png, steps: ran } = await engine.render(
     {
       prompts: [
@@ -110,6 +121,7 @@ async function judgeCase(
     colour: j.background === c.background && j.colour === c.colour,
     shape: j.shape === c.shape,
     steps: ran,
+    read: j,
   };
 }
 
