@@ -6,9 +6,13 @@ and the Prompt module's formula. Augmentations reach only the cutouts drawn for 
 random apply): a warp left at the identity is not resampled at all.
 
 Where float32 rounding decides a non-differentiable point (which channel is the maximum, which
-side of an HSV sector boundary a hue falls on), the reference computes in float64, the more
-exact maths: the saturation and hue ops, the warps and the area crops (each place says what
-float32 did there). Everything else stays in the model's float32.
+side of an HSV sector boundary a hue falls on, which side of the image clamp a pixel is on), both
+one-sided derivatives are right, and two float32 programs may pick different ones; a single such
+pixel moved dloss/dz by up to 2 % at 224 px. So the reference computes in float64 (the saturation
+and hue ops, the warp sampling, the area crops) but takes the graph's side at those points: it
+samples the warps at the same float32 points (_grid_warp), reads the HSV sector from the graph's
+float32 formula (_graph_sector) and, when given the graph's image, its clamp side
+(reference_step). Everything else stays in the model's float32.
 
 Draws (the same dictionary the step graph takes) come from `random_draws`; `reference_step`
 returns (loss, dloss/dz) by plain autograd.
@@ -75,10 +79,13 @@ def _rgb_to_hsv(image: torch.Tensor, eps: float = 1e-8):
     return 2 * math.pi * h, s, v
 
 
-def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor, sector: torch.Tensor | None = None) -> torch.Tensor:
+    """`sector` (optional): the sector index to use instead of floor(h·6/2π) (see _graph_sector)."""
     h = h / (2 * math.pi)
-    hi = torch.floor(h * 6) % 6
+    hi = torch.floor(h * 6) % 6 if sector is None else sector.to(h.dtype)
     f = ((h * 6) % 6) - hi
+    if sector is not None:
+        f = f - 6 * torch.round(f / 6)   # a pixel just across the boundary: f ≈ 0⁻ or 1⁺, not ≈ ±6
     p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
     hi = hi.long()
     indices = torch.stack([hi, hi + 6, hi + 12], dim=1)
@@ -98,11 +105,28 @@ def _jitter_one(x: torch.Tensor, which: int, params: torch.Tensor) -> torch.Tens
     # ((1 − r) + 2·(1 − r)) / (1 − r) = 2.9999998 instead of 3, the other side of a sector
     # boundary, and so the other one-sided derivative. Differences of float32 numbers and
     # their small multiples are exact in float64, so there the hue is the exact one.
+    sector = _graph_sector(x, f if which == 3 else None)
     h, s, v = _rgb_to_hsv(x.double())
     f = f.double()
     if which == 2:
-        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v).to(x.dtype)
-    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v).to(x.dtype)
+        return _hsv_to_rgb(h, (s * f).clamp(0, 1), v, sector).to(x.dtype)
+    return _hsv_to_rgb(torch.fmod(h + f, 2 * math.pi), s, v, sector).to(x.dtype)
+
+
+def _graph_sector(x: torch.Tensor, shift: torch.Tensor | None) -> torch.Tensor:
+    """The HSV sector (0…5) each pixel of the float32 cutouts x falls in after the hue shift
+    (radians), as the graph rounds it (refloop.rgb_to_hsv, float32). At a sector boundary the
+    HSV round trip is continuous but its derivative jumps, and a hue within an ulp of one lands
+    on the side float32 rounding gives: 4.1e-4 of dloss/dz at 448 px (hue op alone) where this
+    reference took float64's side. Both sides are one-sided derivatives of the same loss; the
+    reference takes the graph's, and keeps its own values and derivatives (float64, kornia's
+    formula) within the sector."""
+    from .refloop import rgb_to_hsv as graph_rgb_to_hsv
+    with torch.no_grad():
+        h = graph_rgb_to_hsv(x.float())[0]
+        if shift is not None:
+            h = h + shift.float().reshape(-1, 1, 1) * (6 / (2 * torch.pi))
+        return torch.floor(torch.remainder(h, 6.0))
 
 
 def _on_selected(batch: torch.Tensor, on: torch.Tensor, fn) -> torch.Tensor:
