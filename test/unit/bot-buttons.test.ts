@@ -251,6 +251,13 @@ describe('render buttons that start renders', () => {
     expect(reroll.reply.answers.at(-1)).toMatch(/Reroll started/);
   });
 
+  it('uses the picture of a render whose record is not yet marked done (render-service end())', async () => {
+    await setUp();
+    await bot.records.put(record('active'));
+    const { reply } = await click('vary');
+    expect(reply.answers.at(-1)).toMatch(/started/);
+  });
+
   it('answers a button of a deleted render politely', async () => {
     await setUp('deleted');
     const { reply } = await click('reroll');

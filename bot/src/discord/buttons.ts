@@ -232,7 +232,9 @@ async function paramsFor(
     });
   }
   const needsPicture = action !== 'reroll';
-  const result = needsPicture && parent.state === 'done' ? await ctx.jobs.result(parent.jobId) : undefined;
+  // The farm's result decides, not the record: the finished message (with its buttons) is
+  // posted before the record says 'done', so a quick click may find it still 'active'.
+  const result = needsPicture ? await ctx.jobs.result(parent.jobId) : undefined;
   return deriveParams(action, parent.params, {
     model: ctx.model,
     settings,
