@@ -14,7 +14,7 @@
 # ["fp16 conv"]: further exports timed while time is left (fp16: --fp16; conv: --conv-grad conv)
 # GPU_CHECK_WEBGPU_OPTION_SETS ["validationMode=disabled preferredLayout=NCHW"]: provider options
 # (RENDERER_WEBGPU_OPTIONS) to time on the float32 bundle, one run each, before the variants.
-# GPU_CHECK_WARMUP [5] (PyTorch warm-up steps) GPU_CHECK_BUDGET_S [330]: no new variant starts after this many seconds. OUT: where the summary
+# GPU_CHECK_REUSE [0] (1: keep bundles a previous run on this machine exported) GPU_CHECK_WARMUP [5] (PyTorch warm-up steps) GPU_CHECK_BUDGET_S [330]: no new variant starts after this many seconds. OUT: where the summary
 # and logs go (the device tool's folder that comes back; default models/.work/gpu-out).
 #
 # If the export fails here (another torch), the graphs exported on the dev machine travel in
@@ -68,6 +68,54 @@ log "host: $(nproc) cores; GPU: $(nvidia-smi --query-gpu=name,memory.total,drive
 log "python: $("${py[@]}" -c 'import torch, onnx; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "onnx", onnx.__version__)' 2>&1 | tail -1)"
 log "node: $(node --version)"
 
+# 0. does onnxruntime-node's WebGPU provider get an adapter? The 2026-12-04 run got none: the
+# Vulkan loader took the NVIDIA ICD (libGLX_nvidia.so.0) but vkCreateInstance came back NULL,
+# which is what the GLX ICD does with no X server (NVIDIA's docs: headless Vulkan goes through
+# libEGL_nvidia.so.0), and what the driver does without its device nodes. Try the ICD as
+# mounted, then the EGL library, then the GLX library by path; keep the first that works.
+webgpu_probe() {  # ICD-JSON: exit 0 when a WebGPU session opens on a one-node graph
+  VK_DRIVER_FILES=$1 VK_LOADER_DEBUG=error,warn timeout 90 node -e '
+    const ort = require("onnxruntime-node");
+    ort.InferenceSession.create(process.argv[1], { executionProviders: ["webgpu"] })
+      .then(async (s) => { const t = new ort.Tensor("float32", Float32Array.from([1, 2]), [2]);
+        const o = await s.run({ x: t }); console.log("webgpu ok:", Array.from(o.y.data).join(","), "(want 2,4)"); })
+      .catch((e) => { console.log("webgpu failed:", String(e.message).split("\n")[0]); process.exit(1); });' "$work/probe.onnx"
+}
+if [ "$ep" = webgpu ]; then
+  { ls -l /dev/nvidia* /dev/dri 2>&1; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"; cat "${VK_DRIVER_FILES:-/dev/null}" 2>&1;
+    ls /usr/local/nvidia/lib64 2>/dev/null | grep -Ei 'egl|glx|vulkan|glcore|spirv' | tr '\n' ' '; echo; } >"$OUT/vulkan.log" 2>&1
+  "${py[@]}" -c 'import onnx, sys; from onnx import helper as h, TensorProto as T
+x = h.make_tensor_value_info("x", T.FLOAT, [2]); y = h.make_tensor_value_info("y", T.FLOAT, [2])
+g = h.make_graph([h.make_node("Add", ["x", "x"], ["y"])], "probe", [x], [y])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)], ir_version=8), sys.argv[1])' "$work/probe.onnx"
+  nvlib=$(dirname "$(ls /usr/local/nvidia/lib64/libEGL_nvidia.so.0 /usr/lib/x86_64-linux-gnu/libEGL_nvidia.so.0 2>/dev/null | head -1)" 2>/dev/null)
+  icds=("${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/nvidia_icd.json}")
+  for lib in libEGL_nvidia.so.0 libGLX_nvidia.so.0; do
+    [ -n "$nvlib" ] && [ -e "$nvlib/$lib" ] || continue
+    printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$nvlib/$lib" >"$work/icd-${lib%%.*}.json"
+    icds+=("$PWD/$work/icd-${lib%%.*}.json")
+  done
+  adapter=
+  for attempt in plain modeset; do
+    if [ $attempt = modeset ]; then  # Vulkan on NVIDIA opens /dev/nvidia-modeset; compute alone does not
+      { [ -e /dev/nvidia-modeset ] || [ ! -e /dev/nvidiactl ]; } && break
+      mknod -m 666 /dev/nvidia-modeset c 195 254 >>"$OUT/vulkan.log" 2>&1 || { log "no /dev/nvidia-modeset and mknod refused"; break; }
+      log "made /dev/nvidia-modeset (c 195 254)"
+    fi
+    for icd in "${icds[@]}"; do
+      echo "== $attempt $icd" >>"$OUT/vulkan.log"
+      if webgpu_probe "$icd" >>"$OUT/vulkan.log" 2>&1; then adapter=$icd; break 2; fi
+    done
+  done
+  if [ -n "$adapter" ]; then
+    export VK_DRIVER_FILES=$adapter
+    log "webgpu: adapter with VK_DRIVER_FILES=$adapter ($(grep -o 'library_path[^,]*' "$adapter" | head -1))"
+  else
+    log "RESULT no WebGPU adapter with any ICD (details in vulkan.log):"; grep -E 'failed|ERROR' "$OUT/vulkan.log" | sort | uniq -c | head -8 | tee -a "$OUT/gpu-check.log"
+    [ "${GPU_CHECK_WITHOUT_ADAPTER:-0}" = 1 ] || { log "stopping here (GPU_CHECK_WITHOUT_ADAPTER=1 goes on with PyTorch alone)"; exit 3; }
+  fi
+fi
+
 # 1. random checkpoints with the public names and shapes
 if [ ! -f "$work/ckpt/vqgan/last.ckpt" ]; then
   PYTHONPATH=. "${py[@]}" -m tessera_models.synthetic_checkpoints "$work/ckpt" >"$OUT/ckpt.log" 2>&1 \
@@ -76,6 +124,7 @@ fi
 
 export_bundle() {  # NAME EXTRA-ARGS...
   local name=$1; shift
+  if [ "${GPU_CHECK_REUSE:-0}" = 1 ] && [ -f "$work/$name/manifest.json" ]; then log "reusing $name (GPU_CHECK_REUSE=1)"; return 0; fi
   rm -rf "${work:?}/$name"
   local t0=$SECONDS
   if PYTHONPATH=. "${py[@]}" -m tessera_models.export_real --quiet --vqgan-ckpt "$work/ckpt/vqgan/last.ckpt" \

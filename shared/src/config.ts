@@ -22,8 +22,8 @@ const optionalString = z
 
 interface VarSpec<S extends z.ZodType> {
   schema: S;
-  /** The default as a string (what an operator would write), or undefined for none. */
-  default: string | undefined;
+  /** The default as a string (what an operator would write); none when absent. */
+  default?: string;
   /** Shown in the README instead of `default` when the default is computed at start. */
   defaultLabel?: string;
   description: string;
@@ -46,46 +46,39 @@ export const CONFIG_VARS = {
   }),
   NATS_USER: v({
     schema: optionalString,
-    default: undefined,
     description: 'NATS user name (optional).',
     usedBy: 'all',
   }),
   NATS_PASSWORD: v({
     schema: optionalString,
-    default: undefined,
     description: 'NATS password (optional).',
     secret: true,
     usedBy: 'all',
   }),
   NATS_TOKEN: v({
     schema: optionalString,
-    default: undefined,
     description: 'NATS auth token (optional).',
     secret: true,
     usedBy: 'all',
   }),
   NATS_NKEY_FILE: v({
     schema: optionalString,
-    default: undefined,
     description:
       "File holding this process's NATS nkey seed (`SU…`, one per role: admin, bot, renderer, operator, scheduler). `tessera start` generates them under `.tessera/credentials/`; deploy mounts them at `/run/secrets/tessera/<role>.nk`.",
     usedBy: 'all',
   }),
   NATS_TLS_CA: v({
     schema: optionalString,
-    default: undefined,
     description: 'CA certificate (PEM file) to verify the NATS server with; set it to connect over TLS.',
     usedBy: 'all',
   }),
   NATS_TLS_CERT: v({
     schema: optionalString,
-    default: undefined,
     description: 'Client certificate (PEM file) when the server verifies clients (with NATS_TLS_KEY).',
     usedBy: 'all',
   }),
   NATS_TLS_KEY: v({
     schema: optionalString,
-    default: undefined,
     description: 'Private key (PEM file) of NATS_TLS_CERT.',
     secret: true,
     usedBy: 'all',
@@ -97,7 +90,6 @@ export const CONFIG_VARS = {
         .regex(/^[a-z0-9][a-z0-9_-]{0,63}(,[a-z0-9][a-z0-9_-]{0,63})*$/, 'comma-separated model names')
         .optional(),
     ),
-    default: undefined,
     defaultLabel: 'RENDERER_MODEL',
     description:
       '`tessera setup`: models that get a jobs consumer (`renderer-<model>`), comma-separated. Renderers cannot create consumers: add a model here and rerun setup before starting its renderers.',
@@ -160,9 +152,15 @@ export const CONFIG_VARS = {
           return z.NEVER;
         }
       }),
-    default: undefined,
     description:
       'WebGPU provider options, e.g. `validationMode=disabled,preferredLayout=NCHW` (names and values: `shared/src/webgpu-options.ts`).',
+    usedBy: 'renderer',
+  }),
+  RENDERER_VULKAN_ICD: v({
+    schema: z.string().min(1).optional(),
+    defaultLabel: 'auto',
+    description:
+      "Vulkan driver for WebGPU: unset, an NVIDIA node whose only ICD is the GLX one (which needs an X server) gets NVIDIA's headless EGL ICD; `off` leaves the loader alone; a path names an ICD file.",
     usedBy: 'renderer',
   }),
   RENDERER_ID: v({
@@ -170,7 +168,6 @@ export const CONFIG_VARS = {
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'an id of A-Z a-z 0-9 _ . - (max 128)')
       .optional(),
-    default: undefined,
     defaultLabel: '`<hostname>-<pid>`',
     description: 'Name of this renderer in presence, events and logs.',
     usedBy: 'renderer',
@@ -277,7 +274,6 @@ export const CONFIG_VARS = {
         });
         return z.NEVER;
       }),
-    default: undefined,
     description:
       'Fair-share weight per Discord server, e.g. `123456789012345678:2,876543210987654321:0.5` (others weigh 1; `tessera farm weights` overrides at run time).',
     usedBy: 'scheduler',
@@ -304,26 +300,22 @@ export const CONFIG_VARS = {
   }),
   DISCORD_TOKEN: v({
     schema: optionalString,
-    default: undefined,
     description: 'Bot token. Without it `tessera start` runs no bot.',
     secret: true,
     usedBy: 'bot',
   }),
   DISCORD_APP_ID: v({
     schema: optionalString,
-    default: undefined,
     description: 'Application id (for registering slash commands).',
     usedBy: 'bot',
   }),
   DISCORD_GUILD_ID: v({
     schema: optionalString,
-    default: undefined,
     description: 'Register commands in this guild only (instant; for development).',
     usedBy: 'bot',
   }),
   DISCORD_API_BASE: v({
     schema: optionalString.pipe(z.url('an http(s) URL').optional()),
-    default: undefined,
     defaultLabel: 'Discord',
     description: 'REST API base, e.g. `http://127.0.0.1:PORT/api` for a local fake Discord.',
     usedBy: 'bot',

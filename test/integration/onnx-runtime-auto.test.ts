@@ -65,4 +65,20 @@ describe('createOnnxRuntime with auto', () => {
     });
     expect(rt.reason).not.toMatch(/no GPU device/);
   });
+
+  it('readies Vulkan before WebGPU starts and says what it did (vulkan-icd.ts)', async () => {
+    let calls = 0;
+    const rt = await createOnnxRuntime({
+      ep: 'webgpu',
+      intraOpNumThreads: 1,
+      probeGraph,
+      platform: 'linux',
+      prepareVulkan: () => {
+        calls++;
+        return 'Vulkan through /opt/nv/libEGL_nvidia.so.0 (headless)';
+      },
+    });
+    expect(calls).toBe(1);
+    expect(rt.reason).toMatch(/Vulkan through \/opt\/nv\/libEGL_nvidia\.so\.0/);
+  });
 });

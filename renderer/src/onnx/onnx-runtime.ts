@@ -10,6 +10,7 @@
 import * as ort from 'onnxruntime-node';
 import type { WebGpuOptions } from '../../../shared/src/webgpu-options.js';
 import { gpuDeviceNodes } from './gpu-devices.js';
+import { preferHeadlessNvidiaIcd, systemIcdHost } from './vulkan-icd.js';
 
 export type ExecutionProviderName = 'cpu' | 'webgpu' | 'cuda';
 export type ExecutionProviderChoice = 'auto' | ExecutionProviderName;
@@ -117,12 +118,15 @@ export async function createOnnxRuntime(
     /** GPU device nodes (tests pass their own; the default looks under /dev on Linux). */
     gpuDevices?: () => string[];
     platform?: NodeJS.Platform;
+    /** Readies Vulkan for WebGPU (the default: vulkan-icd.ts); returns a note for the reason. */
+    prepareVulkan?: () => string | undefined;
   },
 ): Promise<OnnxRuntime> {
   const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
   const candidates: ExecutionProviderName[] =
     options.ep === 'auto' ? ['cuda', 'webgpu', 'cpu'] : options.ep === 'cpu' ? ['cpu'] : [options.ep, 'cpu'];
   const skipped: string[] = [];
+  const notes: string[] = [];
   for (const ep of candidates) {
     if (!supported.has(ep)) {
       skipped.push(`${ep}: not in this onnxruntime-node build`);
@@ -138,6 +142,10 @@ export async function createOnnxRuntime(
         'webgpu: no GPU device (/dev/nvidia*, /dev/dri/renderD*), and a software Vulkan driver is slower than the CPU (RENDERER_EP=webgpu forces it)',
       );
       continue;
+    }
+    if (ep === 'webgpu' && (options.platform ?? process.platform) === 'linux') {
+      const note = (options.prepareVulkan ?? (() => preferHeadlessNvidiaIcd(systemIcdHost)))();
+      if (note) notes.push(note);
     }
     try {
       if (ep !== 'cpu') {
@@ -155,7 +163,7 @@ export async function createOnnxRuntime(
           : `${options.ep === 'auto' ? 'auto' : `requested ${options.ep}`}: ${skipped.length ? `${skipped.join('; ')}; ` : ''}using ${ep}`;
       return {
         executionProvider: ep,
-        reason,
+        reason: notes.length ? `${reason} (${notes.join('; ')})` : reason,
         load: async (file) =>
           new OrtGraphSession(await ort.InferenceSession.create(file, sessionOptions(ep, options))),
       };
@@ -163,5 +171,5 @@ export async function createOnnxRuntime(
       skipped.push(`${ep}: ${reasonOf(err)}`);
     }
   }
-  throw new Error(`no execution provider works: ${skipped.join('; ')}`);
+  throw new Error(`no execution provider works: ${[...skipped, ...notes].join('; ')}`);
 }
