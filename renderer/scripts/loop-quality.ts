@@ -4,6 +4,10 @@
  * background offsets 1, 3, 5 and seeds 1…24):
  *   tuning   — seeds 2001…2024, background offset 2, shapes shifted by one: for choosing defaults
  *   heldout  — seeds 1001…1024, background offset 7 (then 1, 3), shapes shifted by two: for reporting only
+ *   wide     — seeds 3001…3056, background offsets 1…7 (one per group of eight), shapes shifted by
+ *              one more in each group: for choosing (added 2026-12-04: tuning has only even offsets,
+ *              so never a background next to the object's colour in the palette, such as orange
+ *              on red, which heldout and final have); --cases 56 covers every offset once
  *   final    — seeds 5001…5024, background offsets 6, 3, 7 per group of eight, shapes shifted by one
  *              more in each group: no (colour, shape, background) triple of the other sets or the
  *              quality test; run once, at the end, for the report (issue #15 item 6)
@@ -23,10 +27,11 @@ import type { RenderRequest } from '../src/engine/engine.js';
 import { COLOURS, judgeImage, SHAPES } from '../../test/support/judge.js';
 import { createOnnxEngine, type OnnxEngine } from '../src/engine/onnx-engine.js';
 
-/** Case i of a set: colour i mod 8, background offset bgs[⌊i/8⌋], shape (i + shape + shapeStep·⌊i/8⌋) mod 3. */
+/** Case i of a set: colour i mod 8, background offset bgs[⌊i/8⌋ mod |bgs|], shape (i + shape + shapeStep·⌊i/8⌋) mod 3. */
 const SETS = {
   tuning: { seed: 2001, bgs: [2, 4, 6], shape: 1, shapeStep: 0 },
   heldout: { seed: 1001, bgs: [7, 1, 3], shape: 2, shapeStep: 0 },
+  wide: { seed: 3001, bgs: [1, 2, 3, 4, 5, 6, 7], shape: 0, shapeStep: 1 },
   final: { seed: 5001, bgs: [6, 3, 7], shape: 1, shapeStep: 1 },
 } as const;
 
@@ -35,7 +40,7 @@ function cases(set: keyof typeof SETS, n: number) {
   return Array.from({ length: n }, (_, i) => ({
     colour: COLOURS[i % 8]!,
     shape: SHAPES[(i + s.shape + s.shapeStep * Math.floor(i / 8)) % 3]!,
-    background: COLOURS[(i + s.bgs[Math.floor(i / 8) % 3]!) % 8]!,
+    background: COLOURS[(i + s.bgs[Math.floor(i / 8) % s.bgs.length]!) % 8]!,
     seed: s.seed + i,
   }));
 }
