@@ -122,3 +122,6 @@ cp .work/clip_adv.pt .work/clip.pt
 #  90 %. Seen in the failures on wide: squares drawn as trapezoids or tall rectangles (the tower
 #  learns generate.py's perspective and affine augments as invariances), which the judge reads as
 #  circles.
+#  After the pick, for information only (no choice made on them), the committed tower's reference
+#  defaults against variants on wide: Af Pe Ji Er 96.4/73.2/73.2; Af Pe Er 94.6/69.6/69.6; Af Ji Er
+#  85.7/58.9/57.1: the perspective augment helps shapes even though the tower is invariant to it.
