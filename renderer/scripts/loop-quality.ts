@@ -11,6 +11,11 @@
  *   final    — seeds 5001…5024, background offsets 6, 3, 7 per group of eight, shapes shifted by one
  *              more in each group: no (colour, shape, background) triple of the other sets or the
  *              quality test; run once, at the end, for the report (issue #15 item 6)
+ *   unseen   — seeds 7001…7056, background offsets 3, 6, 1, 4, 7, 2, 5 (one per group of eight),
+ *              shapes shifted by two more in each group (added 2026-12-04, session 11, before any
+ *              render of it: heldout and final were each read once for a report and are now also
+ *              used to diagnose, so choices may look at every set above; unseen is run once, on
+ *              the pick, for the report); --cases 56 covers every offset once
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
@@ -33,6 +38,7 @@ const SETS = {
   heldout: { seed: 1001, bgs: [7, 1, 3], shape: 2, shapeStep: 0 },
   wide: { seed: 3001, bgs: [1, 2, 3, 4, 5, 6, 7], shape: 0, shapeStep: 1 },
   final: { seed: 5001, bgs: [6, 3, 7], shape: 1, shapeStep: 1 },
+  unseen: { seed: 7001, bgs: [3, 6, 1, 4, 7, 2, 5], shape: 2, shapeStep: 2 },
 } as const;
 
 function cases(set: keyof typeof SETS, n: number) {
