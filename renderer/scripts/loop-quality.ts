@@ -21,6 +21,7 @@
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
  *       [--models-dir models/.work/candidates --model c1]   (a candidate bundle; default models/tiny-shapes)
  *       [--verbose]   (each case and what the judge read, on stderr; for the tuning set)
+ *       [--from K]    (start at case K: split one set between processes)
  *
  * Prints colour %, shape %, all-three %, mean seconds per render and a `JSON {…}` line.
  */
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       set: { type: 'string', default: 'tuning' },
       options: { type: 'string', default: '{}' },
       cases: { type: 'string', default: '24' },
+      from: { type: 'string', default: '0' },
       steps: { type: 'string' },
       threads: { type: 'string', default: '2' },
       model: { type: 'string', default: 'tiny-shapes' },
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
     intraOpNumThreads: Number(values.threads),
   });
   const steps = values.steps ? Number(values.steps) : engine.manifest.defaults.steps;
-  const list = cases(set, Number(values.cases));
+  const list = cases(set, Number(values.from) + Number(values.cases)).slice(Number(values.from));
   const started = performance.now();
   const rows = [];
   try {
