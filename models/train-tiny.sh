@@ -125,3 +125,15 @@ cp .work/clip_adv.pt .work/clip.pt
 #  After the pick, for information only (no choice made on them), the committed tower's reference
 #  defaults against variants on wide: Af Pe Ji Er 96.4/73.2/73.2; Af Pe Er 94.6/69.6/69.6; Af Ji Er
 #  85.7/58.9/57.1: the perspective augment helps shapes even though the tower is invariant to it.
+# Session 11 (2026-12-04), written before any candidate below was scored: four more render rounds
+# from the committed reference tower (its checkpoints are not kept; `--init bundle-reference` reads
+# it back from image-reference.onnx):
+#   "$ENV" python -m tessera_models.train_ref train --init bundle-reference --rounds 4 --renders 64 \
+#     --classic 32 --steps 150 --batch 96 --lr 3e-4 --p-ref 0.5 --threads 2 --seed 4400 \
+#     --out clip_ref16e.pt > .work/ref16e.log 2>&1
+#  Rule: candidates are rounds e0..e3 (those finished in time); each is judged with the bundle's
+#  reference defaults on heldout (24) + final (24) + wide cases 84..135 (52): 100 cases, all used for
+#  choices from now on. The pick has the most colour+background right, loses at most 3 shape-right
+#  cases against the committed tower on the same cases, ties going to all-three; it replaces the
+#  committed tower only if it beats its colour count by >= 3 cases. Then `--set unseen --cases 56`
+#  once, on what is committed, for the report.

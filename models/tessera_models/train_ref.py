@@ -248,7 +248,9 @@ def train(rounds: int, renders: int, classic: int, steps: int, batch: int, seed:
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     vq, clip = load_tiny(bundle)
-    if init:
+    if init == "bundle-reference":  # the image tower of the bundle's reference step (checkpoints are not kept)
+        clip = load_tiny(bundle, reference=True)[1]
+    elif init:
         clip = load_clip(init if os.path.isabs(init) else os.path.join(WORK, init))
     tb = TextBank()
     imgs, scenes = world.make_pool(8000, seed + 1)
@@ -404,7 +406,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="clip_ref.pt")
     ap.add_argument("--init", default=None, help="train: start from this CLIP checkpoint (in .work/) "
-                                                  "instead of the bundle's")
+                    "instead of the bundle's classic CLIP; 'bundle-reference': the bundle's reference image tower")
     ap.add_argument("--every", type=int, default=100, help="invariance: checkpoint every this many steps")
     ap.add_argument("--clip", default=os.path.join(WORK, "clip_ref.pt"))
     ap.add_argument("--bundle-out", default=BUNDLE)
