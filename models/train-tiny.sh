@@ -137,3 +137,11 @@ cp .work/clip_adv.pt .work/clip.pt
 #  cases against the committed tower on the same cases, ties going to all-three; it replaces the
 #  committed tower only if it beats its colour count by >= 3 cases. Then `--set unseen --cases 56`
 #  once, on what is committed, for the report.
+#  Before the rounds, the loop's own defaults were screened (models/gpu/loop-screen.sh, 8 option
+#  sets side by side; the GPU machine was not lent, so here: OUT=models/.work/screen-local
+#  SCREEN_SLICE=84 SCREEN_SLICES=1 SCREEN_DEADLINE_S=2700, 45 min). On the 70 wide cases all sets
+#  finished, colour/shape/all right: A defaults 66/54/52; B cutn 12 65/48/47; C 300 steps 65/54/52;
+#  D lr 0.4 66/57/56; E lr 0.15 66/47/45; F cutNoise 0.2 66/52/49; G cutn 16 + 150 steps 65/50/48;
+#  H initNoise gradient 38/49/34. By the rule in loop-screen.sh no set beats A's colour by 3: the
+#  defaults stay. A on the wide cases never scored before (3057-3084): colour 23/28 (82 %), so
+#  wide 1-56's 96 % was the pick's optimism.

@@ -42,7 +42,7 @@ if [ "${1:-}" = "--prepare" ]; then
   exit 0
 fi
 
-OUT=${OUT:-$S/out}
+OUT=$(realpath -m -- "${OUT:-$S/out}")
 mkdir -p "$OUT"
 run=$(mktemp -d)
 xz -dc "$S/node.xz" > "$run/node" && chmod +x "$run/node"
