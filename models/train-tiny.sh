@@ -156,3 +156,17 @@ cp .work/clip_adv.pt .work/clip.pt
 #  Read with care: the same tower's first reads of sets never used for a choice were heldout 79.2 %
 #  (24), final 87.5 % (24) and unseen 94.6 % (56) colour: together 93 of 104 = 89.4 %, at the
 #  target rather than clearly above it. Shape: 19 + 17 + 43 of 104 = 76.0 %.
+# Session 12 (2026-12-04), written before any candidate below was scored: render rounds whose
+# reference-loop prompts are the quality template ("a C S on a B background", uniform over the 168
+# triples), half of them re-drawn among prompts whose render came out wrong earlier in the run
+# (hard-example mining; `--prompts template`), twice the renders per round, two seeds side by side:
+#   for s in 4500 4600; do "$ENV" python -m tessera_models.train_ref train --init bundle-reference \
+#     --rounds 2 --renders 128 --classic 32 --steps 150 --batch 96 --lr 3e-4 --p-ref 0.5 --threads 1 \
+#     --seed $s --prompts template --out clip_ref17_$s.pt > .work/ref17_$s.log 2>&1 & done
+#  Rule (as session 11's): candidates are rounds r0, r1 of both seeds (4); each is judged with the
+#  bundle's reference defaults on the same 100 choice cases (heldout 24 + final 24 + wide --from 84
+#  --cases 52, --threads 1); the committed tower's figures there are session 11's, 87/73/67. The pick
+#  has the most colour+background right, loses at most 3 shape-right cases against the committed
+#  tower, ties going to all-three; it replaces the committed tower only if it beats its colour count
+#  by >= 3 cases. Then `--set fresh --cases 112` (defined before any render of it) once, on what is
+#  committed, for the report.

@@ -169,17 +169,37 @@ def ref_render(vq: TinyVQGAN, clip: TinyCLIP, targets: torch.Tensor, g: torch.Ge
     return out
 
 
-def render_round(vq, clip, tb, rng, g, count: int, loop_kind: str, buf: dict) -> float:
+def template_prompts(rng: np.random.Generator, n: int, missed: list[tuple]) -> list[tuple]:
+    """Full (colour, shape, background) prompts: half drawn uniformly, half (once some exist)
+    among the prompts whose render came out wrong in an earlier round (hard-example mining)."""
+    out = []
+    for k in range(n):
+        if missed and k % 2:
+            out.append(missed[int(rng.integers(len(missed)))])
+        else:
+            sc = world.sample_scene(rng)
+            out.append((sc.colour, sc.shape, sc.bg, -1, -1))
+    return out
+
+
+def template_words(a: tuple) -> list[str]:
+    return ["a", world.COLOURS[a[0]], world.SHAPES[a[1]], "on", "a", world.COLOURS[a[2]], "background"]
+
+
+def render_round(vq, clip, tb, rng, g, count: int, loop_kind: str, buf: dict,
+                 missed: list[tuple] | None = None) -> float:
     """Render `count` prompts (batches of 32) with one loop, add the judged renders to `buf`;
-    -> the fraction of final renders whose clean reading equals the prompt."""
+    -> the fraction of final renders whose clean reading equals the prompt. With `missed` (a
+    list), prompts are template ones (template_prompts) and the wrong ones are appended to it."""
     right = []
     loop = REF_LOOP if loop_kind == "reference" else LOOP
     snaps = (loop["steps"] // 3, 2 * loop["steps"] // 3)
     clip.eval().requires_grad_(False)
     for _ in range(max(1, count // 32)):
-        attrs = test_prompt_attrs(rng, 32)
+        attrs = test_prompt_attrs(rng, 32) if missed is None else template_prompts(rng, 32, list(missed))
         with torch.no_grad():
-            t = clip.embed_text(tb([world.caption_words(a, rng) for a in attrs]))
+            words = [world.caption_words(a, rng) if missed is None else template_words(a) for a in attrs]
+            t = clip.embed_text(tb(words))
         fn = ref_render if loop_kind == "reference" else batched_render
         for step, im in fn(vq, clip, t, g, loop, snaps).items():
             u8 = to_u8(im)
@@ -190,6 +210,8 @@ def render_round(vq, clip, tb, rng, g, count: int, loop_kind: str, buf: dict) ->
                 if step == loop["steps"]:
                     a = attrs[k]
                     right.append(rs[0] == a[0] and rs[1] == a[1] and (a[2] < 0 or rs[2] == a[2]))
+                    if missed is not None and not right[-1]:
+                        missed.append(a)
     return float(np.mean(right))
 
 
@@ -241,7 +263,7 @@ def train_batch(clip, tb, rng, g, data: dict, buf: dict, n_new: int, batch: int,
 
 
 def train(rounds: int, renders: int, classic: int, steps: int, batch: int, seed: int, lr: float,
-          p_ref: float, out: str, init: str | None = None, bundle: str = BUNDLE) -> None:
+          p_ref: float, out: str, init: str | None = None, bundle: str = BUNDLE, prompts: str = "mixed") -> None:
     from .export_tiny import load_clip
     from .from_bundle import load_tiny
     torch.manual_seed(seed)
@@ -258,10 +280,11 @@ def train(rounds: int, renders: int, classic: int, steps: int, batch: int, seed:
     data["di"], data["ds"] = decoded_pool(vq, imgs, scenes, 2000, rng, g)
     buf = {"img": [], "scene": [], "prompt": [], "loop": []}
     opt = torch.optim.AdamW(clip.image.parameters(), lr=lr, weight_decay=0.01)
+    missed: list[tuple] | None = [] if prompts == "template" else None
     t0 = time.time()
     for r in range(rounds):
         before = len(buf["img"])
-        ref_ok = render_round(vq, clip, tb, rng, g, renders, "reference", buf)
+        ref_ok = render_round(vq, clip, tb, rng, g, renders, "reference", buf, missed)
         cl_ok = render_round(vq, clip, tb, rng, g, classic, "classic", buf) if classic else float("nan")
         log("ref", f"round {r}: final renders right (judge == prompt) reference {ref_ok:.3f} ({renders}), "
                    f"classic {cl_ok:.3f} ({classic}); buffer {len(buf['img'])}  {time.time() - t0:.0f}s")
@@ -407,6 +430,9 @@ def main() -> None:
     ap.add_argument("--out", default="clip_ref.pt")
     ap.add_argument("--init", default=None, help="train: start from this CLIP checkpoint (in .work/) "
                     "instead of the bundle's classic CLIP; 'bundle-reference': the bundle's reference image tower")
+    ap.add_argument("--prompts", default="mixed", choices=["mixed", "template"],
+                    help="train: reference renders' prompts: 'mixed' captions (as test_prompt_attrs), or "
+                    "'template' ('a C S on a B background'; half re-drawn among earlier wrong renders)")
     ap.add_argument("--every", type=int, default=100, help="invariance: checkpoint every this many steps")
     ap.add_argument("--clip", default=os.path.join(WORK, "clip_ref.pt"))
     ap.add_argument("--bundle-out", default=BUNDLE)
@@ -422,7 +448,7 @@ def main() -> None:
     if a.cmd == "invariance":
         train_invariance(a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.every)
     elif a.cmd == "train":
-        train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init)
+        train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init, prompts=a.prompts)
     elif a.cmd == "export":
         m = export(a.clip, a.bundle_out, json.loads(a.reference), a.loop_default, a.reference_only)
         print(json.dumps({"graphs": m["graphs"], "reference": m["reference"], "defaults": m["defaults"]}))

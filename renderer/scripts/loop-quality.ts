@@ -17,6 +17,11 @@
  *              used to diagnose, so choices may look at every set above; unseen is run once, on
  *              the pick, for the report; read once, 2026-12-04, on the committed tower: colour 94.6 %,
  *              shape 76.8 %); --cases 56 covers every offset once
+ *   fresh    — seeds 9001…9112, background offsets 5, 2, 7, 4, 1, 6, 3 (one per group of eight),
+ *              shapes shifted by one, and by two more in each group (added 2026-12-04, session 12,
+ *              before any render of it: every set above has now been read and used for a choice);
+ *              run once, on what is committed at the end of session 12, for the report;
+ *              --cases 112 covers every offset twice
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
@@ -41,6 +46,7 @@ const SETS = {
   wide: { seed: 3001, bgs: [1, 2, 3, 4, 5, 6, 7], shape: 0, shapeStep: 1 },
   final: { seed: 5001, bgs: [6, 3, 7], shape: 1, shapeStep: 1 },
   unseen: { seed: 7001, bgs: [3, 6, 1, 4, 7, 2, 5], shape: 2, shapeStep: 2 },
+  fresh: { seed: 9001, bgs: [5, 2, 7, 4, 1, 6, 3], shape: 1, shapeStep: 2 },
 } as const;
 
 function cases(set: keyof typeof SETS, n: number) {
