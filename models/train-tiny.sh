@@ -170,3 +170,22 @@ cp .work/clip_adv.pt .work/clip.pt
 #  tower, ties going to all-three; it replaces the committed tower only if it beats its colour count
 #  by >= 3 cases. Then `--set fresh --cases 112` (defined before any render of it) once, on what is
 #  committed, for the report.
+#  Result (models/.work/evalc, as session 11's), colour/shape/all of 100: s4500 r0 84/72/63, r1
+#  83/67/60; s4600 r0 83/74/64, r1 85/72/65; committed 87/73/67. Training renders right (all three;
+#  from the first batch on, half the prompts are earlier misses): s4500 39/31 %, s4600 44/40 %.
+#  No candidate beats the committed colour by 3 (none even reaches it): the committed tower stays.
+#  Diagnosis, over the four candidates' 400 choice renders, colour+background right by the prompt's
+#  background: white 25/48 (52 %), orange 39/52, blue 39/48, purple 39/48, black 44/48, red 49/52,
+#  yellow 49/52, green 51/52: white backgrounds are the largest single failure. The committed tower
+#  is not to blame: under the loop's own views it scores the clean image of the prompt best among
+#  all 168 clean scenes for colour+background in 163 of 168 prompts, and every wrong render of 32
+#  template prompts had a much higher loss than the clean image of its prompt (0.51-0.83 against
+#  0.22-0.45): the loop gets stuck, it is not fooled. Turning RandomErasing (black rectangles) off
+#  does not help white backgrounds (PyTorch batched loop, 32 white-background prompts, seed 11:
+#  19/32 with it, 15/32 without).
+#  Then, once, on the committed bundle (fresh: seeds 9001-9112, defined in 2724eae before any render):
+#    node --import tsx renderer/scripts/loop-quality.ts --set fresh --cases 112 --options '{"loop":"reference"}'
+#  fresh: colour+background 89.3 % (100/112), shape 67.0 % (75/112), all-three 58.9 %, 5.1 s a render
+#  (2 threads). By background, white 9/14 is again the worst; by shape, squares 11/37 (circles 32/37,
+#  triangles 32/38). All first reads of this tower on sets never used for a choice (heldout 24,
+#  final 24, unseen 56, fresh 112): colour 193/216 = 89.4 %, shape 154/216 = 71.3 %.

@@ -20,7 +20,8 @@
  *   fresh    — seeds 9001…9112, background offsets 5, 2, 7, 4, 1, 6, 3 (one per group of eight),
  *              shapes shifted by one, and by two more in each group (added 2026-12-04, session 12,
  *              before any render of it: every set above has now been read and used for a choice);
- *              run once, on what is committed at the end of session 12, for the report;
+ *              run once, on what is committed at the end of session 12, for the report (read
+ *              once, 2026-12-04, on the committed tower: colour 89.3 %, shape 67.0 %);
  *              --cases 112 covers every offset twice
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
