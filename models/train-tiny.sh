@@ -189,3 +189,7 @@ cp .work/clip_adv.pt .work/clip.pt
 #  (2 threads). By background, white 9/14 is again the worst; by shape, squares 11/37 (circles 32/37,
 #  triangles 32/38). All first reads of this tower on sets never used for a choice (heldout 24,
 #  final 24, unseen 56, fresh 112): colour 193/216 = 89.4 %, shape 154/216 = 71.3 %.
+#  Augment screens afterwards, for the next session (committed bundle, 100 choice cases, --threads 1,
+#  colour/shape/all; defaults Af,Pe,Ji,Er 87/73/67): Af,Ji,Er (no Pe) 72/59/46; +Re 89/69/63;
+#  +Sh 88/67/60. The perspective warp matters a great deal; adding Re or Sh moves colour by 1-2
+#  cases and costs 4-6 shape cases: no lead there.
