@@ -193,3 +193,13 @@ cp .work/clip_adv.pt .work/clip.pt
 #  colour/shape/all; defaults Af,Pe,Ji,Er 87/73/67): Af,Ji,Er (no Pe) 72/59/46; +Re 89/69/63;
 #  +Sh 88/67/60. The perspective warp matters a great deal; adding Re or Sh moves colour by 1-2
 #  cases and costs 4-6 shape cases: no lead there.
+# Session 13 (2026-12-05), written before any screen below was scored. The loop gets stuck on white
+# backgrounds (renders come out on black); the optimiser is a generate.py option the bundle may set
+# (manifest reference.optimiser), never screened until now. Screens, committed tower, the same 100
+# choice cases (heldout 24 + final 24 + wide --from 84 --cases 52, --threads 1), bundle lr 0.25:
+#   models/.work/screen.sh NAME '{"loop":"reference","optimiser":"RAdam"}'   (then DiffGrad, Adamax,
+#   RMSprop, AdamW, Adagrad, in that order, as time allows)
+#  Rule: a variant becomes the bundle default only with colour+background >= 90 of 100 (committed
+#  87 + 3) and shape >= 72 (committed 73 - 1); among several, the most colour, ties to all-three.
+#  Whatever is committed at the end is then read once on the new set `sealed` (seeds 13001-13112,
+#  defined in renderer/scripts/loop-quality.ts before any render of it), --cases 112, for the report.

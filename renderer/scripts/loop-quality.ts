@@ -23,6 +23,10 @@
  *              run once, on what is committed at the end of session 12, for the report (read
  *              once, 2026-12-04, on the committed tower: colour 89.3 %, shape 67.0 %);
  *              --cases 112 covers every offset twice
+ *   sealed   — seeds 13001…13112, background offsets 4, 1, 6, 3, 7, 5, 2 (one per group of eight),
+ *              shapes shifted by two, and by one more in each group (added 2026-12-05, session 13,
+ *              before any render of it): read once, on what session 13 commits, for the report;
+ *              --cases 112 covers every offset twice
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
@@ -48,6 +52,7 @@ const SETS = {
   final: { seed: 5001, bgs: [6, 3, 7], shape: 1, shapeStep: 1 },
   unseen: { seed: 7001, bgs: [3, 6, 1, 4, 7, 2, 5], shape: 2, shapeStep: 2 },
   fresh: { seed: 9001, bgs: [5, 2, 7, 4, 1, 6, 3], shape: 1, shapeStep: 2 },
+  sealed: { seed: 13001, bgs: [4, 1, 6, 3, 7, 5, 2], shape: 2, shapeStep: 1 },
 } as const;
 
 function cases(set: keyof typeof SETS, n: number) {
