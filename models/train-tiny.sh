@@ -203,3 +203,18 @@ cp .work/clip_adv.pt .work/clip.pt
 #  87 + 3) and shape >= 72 (committed 73 - 1); among several, the most colour, ties to all-three.
 #  Whatever is committed at the end is then read once on the new set `sealed` (seeds 13001-13112,
 #  defined in renderer/scripts/loop-quality.ts before any render of it), --cases 112, for the report.
+# Session 13, towers, written before any candidate below was trained or scored. Diagnosis
+# (.work scripts, recorded in path_rank.py's docstring): along the path from a wrong background to
+# the prompt's, repainted one 16x16 token patch at a time, the committed tower's loss first rises
+# (0.78 -> 1.07 at 4 of 16 patches) and falls below the start only past half: a barrier the loop
+# cannot cross once it has committed (it commits in its first 10-20 steps). New term: path ranking
+# (path_rank.py, train_ref --path W): pairs further along such a path (background patches; circle ->
+# square superellipses) must score higher. Its yardstick on the committed tower (one view each):
+# background pairs ranked right 0.693, shape pairs 0.672.
+#   "$ENV" python -m tessera_models.train_ref train --init bundle-reference --rounds 2 --renders 64 \
+#     --classic 0 --steps 150 --batch 96 --lr 3e-4 --p-ref 0.5 --threads 1 --seed 4700 --path 1 \
+#     --out clip_path_4700.pt        (and --seed 4800 --path 3 --out clip_path_4800.pt)
+#  Rule (as session 12's): candidates r0, r1 of both; each judged on the same 100 choice cases with
+#  the bundle's reference defaults; the pick has the most colour+background right, loses at most 3
+#  shape-right cases against the committed tower (73), ties to all-three; it replaces the committed
+#  tower only if its colour beats 87 by >= 3. Whatever is committed is read once on `sealed`.

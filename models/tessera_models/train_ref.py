@@ -38,7 +38,7 @@ from . import onednn_isa  # before torch: oneDNN's AVX-512/AVX2 kernels are wron
 import torch
 import torch.nn.functional as F
 
-from . import world
+from . import path_rank, world
 from .refloop import augment as ref_augment
 from .refloop import clamp_with_grad, pooled_cutout
 from .tiny_clip import INPUT, TinyCLIP
@@ -226,6 +226,10 @@ def prompt_positives(rng: np.random.Generator, prompts: list[tuple]) -> tuple[np
     return np.stack(pim), np.array(psc, np.int64)
 
 
+def _one_view(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    return ref_views(x, 1, g)
+
+
 def views(x: torch.Tensor, g: torch.Generator, p_ref: float) -> torch.Tensor:
     """Each image through a reference-loop cutout (probability p_ref) or a classic one."""
     m = torch.rand(x.shape[0], generator=g) < p_ref
@@ -263,7 +267,8 @@ def train_batch(clip, tb, rng, g, data: dict, buf: dict, n_new: int, batch: int,
 
 
 def train(rounds: int, renders: int, classic: int, steps: int, batch: int, seed: int, lr: float,
-          p_ref: float, out: str, init: str | None = None, bundle: str = BUNDLE, prompts: str = "mixed") -> None:
+          p_ref: float, out: str, init: str | None = None, bundle: str = BUNDLE, prompts: str = "mixed",
+          path: float = 0.0) -> None:
     from .export_tiny import load_clip
     from .from_bundle import load_tiny
     torch.manual_seed(seed)
@@ -292,12 +297,15 @@ def train(rounds: int, renders: int, classic: int, steps: int, batch: int, seed:
         data["bi"], data["bs"] = np.stack(buf["img"]), np.array(buf["scene"], np.int64)
         for it in range(steps):
             loss, acc = train_batch(clip, tb, rng, g, data, buf, len(buf["img"]) - before, batch, p_ref)
+            if path:  # path ranking (path_rank.py): more of the prompt scores better, step by step
+                loss = loss + path * path_rank.path_loss(clip, tb, rng, g, 24, 16, _one_view, template_words)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             if it % 50 == 0 or it == steps - 1:
                 log("ref", f"round {r} step {it} loss {loss.item():.4f} acc {acc:.3f}  {time.time() - t0:.0f}s")
         clip.eval().requires_grad_(False)
+        log("ref", f"round {r}: path pairs ranked right (background, shape) {path_rank.accuracy(clip, tb, _one_view, template_words)}")
         torch.save(clip.state_dict(), os.path.join(WORK, f"{out[:-3]}_r{r}.pt"))
     torch.save(clip.state_dict(), os.path.join(WORK, out))
 
@@ -433,6 +441,8 @@ def main() -> None:
     ap.add_argument("--prompts", default="mixed", choices=["mixed", "template"],
                     help="train: reference renders' prompts: 'mixed' captions (as test_prompt_attrs), or "
                     "'template' ('a C S on a B background'; half re-drawn among earlier wrong renders)")
+    ap.add_argument("--path", type=float, default=0.0,
+                    help="train: weight of the path-ranking term (path_rank.py); 0: off")
     ap.add_argument("--every", type=int, default=100, help="invariance: checkpoint every this many steps")
     ap.add_argument("--clip", default=os.path.join(WORK, "clip_ref.pt"))
     ap.add_argument("--bundle-out", default=BUNDLE)
@@ -448,7 +458,7 @@ def main() -> None:
     if a.cmd == "invariance":
         train_invariance(a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.every)
     elif a.cmd == "train":
-        train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init, prompts=a.prompts)
+        train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init, prompts=a.prompts, path=a.path)
     elif a.cmd == "export":
         m = export(a.clip, a.bundle_out, json.loads(a.reference), a.loop_default, a.reference_only)
         print(json.dumps({"graphs": m["graphs"], "reference": m["reference"], "defaults": m["defaults"]}))
