@@ -329,7 +329,7 @@ def zero_shot(clip: TinyCLIP, tb: TextBank, n: int = 128, seed: int = 99) -> dic
 
 
 def train_invariance(steps: int, batch: int, seed: int, lr: float, p_ref: float, out: str, every: int,
-                     bundle: str = BUNDLE) -> None:
+                     bundle: str = BUNDLE, init: str | None = None, path: float = 0.0) -> None:
     """The image tower (text tower frozen) on clean world images, decoded latents (judge-labelled)
     and clutter, each seen through a reference-loop cutout (probability p_ref) or a classic one;
     cosine schedule; a checkpoint every `every` steps."""
@@ -338,6 +338,8 @@ def train_invariance(steps: int, batch: int, seed: int, lr: float, p_ref: float,
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     vq, clip = load_tiny(bundle)
+    if init == "bundle-reference":
+        clip = load_tiny(bundle, reference=True)[1]
     tb = TextBank()
     imgs, scenes = world.make_pool(4000, seed + 1)
     clutter = world.make_clutter_pool(500, seed + 2)
@@ -355,6 +357,8 @@ def train_invariance(steps: int, batch: int, seed: int, lr: float, p_ref: float,
         sc_all = np.concatenate([cs, ds[ki], -np.ones((nclut, 5), np.int64)])
         attrs, caps = captions_for(np.concatenate([cs, ds[ki][ds[ki][:, 0] >= 0]]), rng)
         loss, acc = clip_loss(clip, views(x, g, p_ref), sc_all, attrs, caps, tb)
+        if path:
+            loss = loss + path * path_rank.path_loss(clip, tb, rng, g, 24, 16, _one_view, template_words)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -364,7 +368,8 @@ def train_invariance(steps: int, batch: int, seed: int, lr: float, p_ref: float,
         if (it + 1) % every == 0 or it == steps - 1:
             clip.eval().requires_grad_(False)
             torch.save(clip.state_dict(), os.path.join(WORK, f"{out[:-3]}_s{it + 1}.pt"))
-            log("inv", f"step {it + 1} saved; zero-shot (colour+bg, shape) {zero_shot(clip, tb)}")
+            log("inv", f"step {it + 1} saved; zero-shot (colour+bg, shape) {zero_shot(clip, tb)}; path pairs "
+                       f"ranked right {path_rank.accuracy(clip, tb, _one_view, template_words)}")
     torch.save(clip.state_dict(), os.path.join(WORK, out))
 
 
@@ -456,7 +461,7 @@ def main() -> None:
     os.makedirs(WORK, exist_ok=True)
     REF_LOOP["steps"] = a.render_steps
     if a.cmd == "invariance":
-        train_invariance(a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.every)
+        train_invariance(a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.every, init=a.init, path=a.path)
     elif a.cmd == "train":
         train(a.rounds, a.renders, a.classic, a.steps, a.batch, a.seed, a.lr, a.p_ref, a.out, a.init, prompts=a.prompts, path=a.path)
     elif a.cmd == "export":
