@@ -236,7 +236,7 @@ cp .work/clip_adv.pt .work/clip.pt
 #   (and --seed 5000 --path 3 --out clip_pinv_5000.pt)
 #  Rule: the two final checkpoints (s300) are the candidates, judged as above; same pick and bar
 #  (colour >= 90, shape >= 70 of 100).
-#  Result: i4900 (path 1) 83/72/64; i5000 (path 3) see below. No pick.
+#  Result: i4900 (path 1) 83/72/64; i5000 (path 3) 86/75/65. No pick.
 # Session 13, third try, written before these were scored: AdamW as the reference optimiser (the
 # one loop default that moved colour up on the committed tower, 89/70/64) with the two path-term
 # towers of the first try nearest the bar: p4800 r0 (89/72/65) and p4700 r1 (91/68/63):

@@ -16,6 +16,11 @@ Run from models/ (pytorch-env; no renders leave the process):
         32 prompts on one background under a loop variant (default, noEr: RandomErasing off, noWarp:
         Af and Pe off, lr4: lr 0.4): how many come out with the right colour and background.
         (2026-12-04, white, seed 11: default 19/32, noEr 15, noWarp 8, lr4 19.)
+    pytorch-env python -m tessera_models.diagnose_ref barrier [--clip .work/X.pt]
+        Why it gets stuck: 8 scenes on a wrong background repainted in white one 16x16 token patch
+        at a time; prints the white prompt's loss (32 views) at 0, 1, ..., 16 patches. (2026-12-05,
+        committed tower: the loss first rises, e.g. 0.78 0.79 0.92 0.85 1.07 ... 0.41 0.35, and
+        falls below the start only past half the patches: a barrier; see path_rank.py.)
 """
 from __future__ import annotations
 
@@ -117,9 +122,33 @@ def background(bundle: str, bg: str, seed: int, variant: str) -> None:
           + ", ".join(f"{x} {got.count(x)}" for x in sorted(set(got))))
 
 
+def barrier(bundle: str, clip_path: str | None) -> None:
+    from .export_tiny import load_clip
+    clip = load_clip(clip_path) if clip_path else load_tiny(bundle, reference=True)[1]
+    rng = np.random.default_rng(1)
+    pal, white = world.PALETTE_ARRAY, C.index("white")
+    for c, s, w in [("orange", "square", "green"), ("red", "square", "green"), ("purple", "circle", "blue"),
+                    ("blue", "circle", "purple"), ("black", "circle", "purple"), ("yellow", "square", "green"),
+                    ("green", "circle", "purple"), ("red", "triangle", "orange")]:
+        ci, si, wi = C.index(c), S.index(s), C.index(w)
+        img = world.render(world.Scene(ci, si, wi, 1, 0), rng)
+        wrong_bg = np.all(np.abs(img.astype(int) - pal[wi].astype(int)) < 40, -1)
+        seq, cur = [img], img.copy()
+        for t in rng.permutation(16):
+            sl = (slice(16 * (t // 4), 16 * (t // 4) + 16), slice(16 * (t % 4), 16 * (t % 4) + 16))
+            patch = cur[sl]
+            patch[wrong_bg[sl]] = pal[white]
+            seq.append(cur.copy())
+        with torch.no_grad():
+            t = clip.embed_text(TextBank()([template_words((ci, si, white, -1, -1))]))
+        loss = view_loss(clip, t, np.stack(seq), 32)[0]
+        print(f"{c} {s} on white, from {w}: " + " ".join(f"{v:.2f}" for v in loss))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["prefer", "stuck", "background"])
+    ap.add_argument("cmd", choices=["prefer", "stuck", "background", "barrier"])
+    ap.add_argument("--clip", default=None, help="barrier: a CLIP checkpoint instead of the bundle's reference tower")
     ap.add_argument("--bundle", default=train_ref.BUNDLE)
     ap.add_argument("--seed", type=int, default=77)
     ap.add_argument("--n", type=int, default=32)
@@ -135,6 +164,8 @@ def main() -> None:
         prefer(a.bundle)
     elif a.cmd == "stuck":
         stuck(a.bundle, a.seed, a.n)
+    elif a.cmd == "barrier":
+        barrier(a.bundle, a.clip)
     else:
         background(a.bundle, a.bg, a.seed, a.variant)
 
