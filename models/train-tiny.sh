@@ -244,3 +244,12 @@ cp .work/clip_adv.pt .work/clip.pt
 #  Rule: same bar (colour >= 90, shape >= 70 of 100), most colour, ties to all-three; a pick is
 #  exported with reference.optimiser AdamW and read once on `sealed`; otherwise the committed
 #  bundle (Adam) is read once on `sealed`, as the first rule says.
+#  Result (AdamW, colour/shape/all of 100): p4800 r0 89/68/64; p4700 r1 91/69/65 (one shape case
+#  under the bar). No pick: the committed bundle stays, byte for byte.
+#  Then, once, on the committed bundle (sealed: seeds 13001-13112, defined in 41ba80d before any render):
+#    node --import tsx renderer/scripts/loop-quality.ts --set sealed --cases 112 --options '{"loop":"reference"}'
+#  sealed: colour+background 86.6 % (97/112), shape 72.3 % (81/112), all-three 62.5 %, 5.5 s a render
+#  (2 threads). By background white 8/14 is again the worst (others 11-14 of 14); squares 6/28
+#  (circles 40/42, triangles 35/42). All first reads of this tower on sets never used for a choice
+#  (heldout 24, final 24, unseen 56, fresh 112, sealed 112): colour 290/328 = 88.4 %, shape
+#  235/328 = 71.6 %.
