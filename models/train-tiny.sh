@@ -253,3 +253,16 @@ cp .work/clip_adv.pt .work/clip.pt
 #  (circles 40/42, triangles 35/42). All first reads of this tower on sets never used for a choice
 #  (heldout 24, final 24, unseen 56, fresh 112, sealed 112): colour 290/328 = 88.4 %, shape
 #  235/328 = 71.6 %.
+# Session 14 (2026-12-05), written before any screen below was scored. generate.py's init weight
+# (-iw: + mse(z, 0)·w/(2i+1)/2) pulls z toward the latent cube's centre in the first steps, the
+# steps in which the loop commits to a background (session 13); it was never screened. At step 0
+# its gradient per unit w is about the CLIP gradient's size (mean |dL/dz| 0.014 against 0.012·w,
+# 16 template prompts), so w = 2, 8, 32 span a nudge to a term that leads for the first ~15 steps.
+# Screens, committed tower, the same 100 choice cases (heldout 24 + final 24 + wide --from 84
+# --cases 52, --threads 1), Adam:
+#   models/.work/screen.sh iwN '{"loop":"reference","initWeight":N}'    (N = 8, 2, 32 in that order)
+#  Rule: a weight becomes the bundle default (manifest reference.initWeight) only with
+#  colour+background >= 90 of 100 and shape >= 70; among several, the most colour, ties to
+#  all-three. With a pick, AdamW at that weight is screened under the same bar and replaces it only
+#  with more colour. What is committed at the end is read once on the new set `vault` (seeds
+#  15001-15168, every triple once, defined in loop-quality.ts before any render of it), --cases 168.

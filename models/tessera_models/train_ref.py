@@ -161,8 +161,11 @@ def ref_render(vq: TinyVQGAN, clip: TinyCLIP, targets: torch.Tensor, g: torch.Ge
             break
         e = clip.embed_image(ref_views(img, n, g, loop["cutNoise"])).view(b, n, -1)
         d = 2 * torch.asin(torch.clamp((e - targets[:, None]).norm(dim=-1) / 2, max=1.0)) ** 2
+        loss = d.mean(1).sum()
+        if loop.get("initWeight"):  # generate.py's init weight: mse(z, 0)·w/(2i+1)/2 per image
+            loss = loss + z.pow(2).flatten(1).mean(1).sum() * loop["initWeight"] / (2 * i + 1) / 2
         opt.zero_grad(set_to_none=True)
-        d.mean(1).sum().backward()
+        loss.backward()
         opt.step()
         with torch.no_grad():
             z.clamp_(-HALF, HALF)

@@ -27,6 +27,9 @@
  *              shapes shifted by two, and by one more in each group (added 2026-12-05, session 13,
  *              before any render of it): read once, on what session 13 commits, for the report;
  *              --cases 112 covers every offset twice
+ *   vault    — seeds 15001…15168, background offsets 2, 5, 1, 7, 3, 6, 4, shape i mod 3 (added
+ *              2026-12-05, session 14, before any render of it): read once, on what session 14
+ *              commits, for the report; --cases 168 is every colour/shape/background triple once
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
@@ -53,6 +56,7 @@ const SETS = {
   unseen: { seed: 7001, bgs: [3, 6, 1, 4, 7, 2, 5], shape: 2, shapeStep: 2 },
   fresh: { seed: 9001, bgs: [5, 2, 7, 4, 1, 6, 3], shape: 1, shapeStep: 2 },
   sealed: { seed: 13001, bgs: [4, 1, 6, 3, 7, 5, 2], shape: 2, shapeStep: 1 },
+  vault: { seed: 15001, bgs: [2, 5, 1, 7, 3, 6, 4], shape: 0, shapeStep: 0 },
 } as const;
 
 function cases(set: keyof typeof SETS, n: number) {
