@@ -266,3 +266,11 @@ cp .work/clip_adv.pt .work/clip.pt
 #  all-three. With a pick, AdamW at that weight is screened under the same bar and replaces it only
 #  with more colour. What is committed at the end is read once on the new set `vault` (seeds
 #  15001-15168, every triple once, defined in loop-quality.ts before any render of it), --cases 168.
+#  Result (models/.work/screen14, colour/shape/all of 100; committed Adam without it 87/73/67):
+#  initWeight 8 91/73/67; 2 92/72/68 (picked: the most colour within the bar); 32 93/55/53 (white
+#  backgrounds 12/12, but shapes blur: out); AdamW + initWeight 2 93/69/66 (one shape case under the
+#  bar: out). White backgrounds right: 7 of 12 without the weight, 9 (w 2), 10 (w 8), 12 (w 32).
+#  The bundle's reference defaults gain initWeight 2 (manifest only; every graph byte for byte as
+#  before); from scratch, the export line of the third tower above becomes
+#    "$ENV" python -m tessera_models.train_ref export --reference-only --clip .work/clip_ref16c_r1.pt \
+#      --reference '{"initWeight": 2}'

@@ -50,7 +50,7 @@ class _Bench(rl.TorchStep):
 def reference_loop_rate(steps: int, threads: int, cutn: int) -> float:
     """Steps/s of generate.py's loop in PyTorch eager: the same step function as step-reference.onnx
     (refloop.py, modules recovered from the bundle), fresh default-set draws (Af Pe Ji Er + noise)
-    each step, autograd, torch.optim.Adam, clamp."""
+    each step, the bundle's init weight, autograd, torch.optim.Adam, clamp."""
     from tessera_models.from_bundle import load_tiny
     from tessera_models.reference_gen import random_draws
     from tessera_models.refloop import STEP2_INPUTS, make_step_v2
@@ -63,10 +63,13 @@ def reference_loop_rate(steps: int, threads: int, cutn: int) -> float:
     text = clip.embed_text(torch.tensor([world.tokenize("a red circle on a blue background")]))
     z = torch.zeros(1, vq.channels, 4, 4).uniform_(-3, 3).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=m["defaults"]["lr"])
+    init_weight = m["reference"].get("initWeight", 0)
 
     def one(i):
         d = random_draws(cutn, 32, world.SIZE, "WJE", "latest", seed=i)
         loss, _ = step(z, text, torch.ones(1), torch.full((1,), -1.0), *[d[k] for k in STEP2_INPUTS[4:]])
+        if init_weight:  # generate.py's -iw, as the bundle's reference defaults set it
+            loss = loss + z.pow(2).mean() * init_weight / (2 * i + 1) / 2
         opt.zero_grad()
         loss.backward()
         opt.step()

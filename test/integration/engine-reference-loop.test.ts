@@ -46,6 +46,9 @@ describe('reference loop', () => {
     expect(Buffer.from(a.png).equals(Buffer.from(c.png))).toBe(false);
     const params = JSON.parse(readPngText(a.png).parameters!) as Record<string, unknown>;
     expect(params).toMatchObject({ loop: 'reference', optimiser: 'RAdam', augments: opts.augments });
+    // the bundle's reference defaults carry generate.py's init weight (models/train-tiny.sh, session 14)
+    expect(params.initWeight).toBe(engine.manifest.reference!.initWeight);
+    expect(params.initWeight).toBeGreaterThan(0);
   });
 
   it('Et and Ts: the same seed gives the same bytes, and they change the image', {

@@ -55,6 +55,18 @@ describe('reference loop options', () => {
     expect(r.augments).toEqual(manifest.reference!.augments);
     expect(r.cutMethod).toBe(manifest.reference!.cutMethod);
     expect(r.optimiser).toBe(manifest.reference!.optimiser);
+    expect(r.initWeight).toBe(manifest.reference!.initWeight ?? 0);
+  });
+
+  it('takes the init weight from the bundle’s reference defaults, the request over them, never for classic', () => {
+    const m = { ...manifest, reference: { ...manifest.reference!, initWeight: 8 } };
+    expect(resolveRequest(m, req({})).initWeight).toBe(8);
+    expect(resolveRequest(m, req({ initWeight: 0 })).initWeight).toBe(0);
+    expect(resolveRequest(m, req({ initWeight: 2.5 })).initWeight).toBe(2.5);
+    expect(resolveRequest(m, req({ loop: 'classic' })).initWeight).toBe(0);
+    const { initWeight: _, ...without } = m.reference;
+    expect(resolveRequest({ ...m, reference: without }, req({})).initWeight).toBe(0);
+    expect(() => BundleManifest.parse({ ...m, reference: { ...m.reference, initWeight: -1 } })).toThrow();
   });
 
   it.each([

@@ -80,6 +80,7 @@ export const BundleManifest = z.looseObject({
       cutn: z.number().int().positive().optional(),
       lr: z.number().positive().optional(),
       cutPow: z.number().positive().optional(),
+      initWeight: z.number().min(0).optional(),
     })
     .optional(),
 });

@@ -109,6 +109,7 @@ function resolveLoop(manifest: BundleManifest, request: RenderRequest) {
       cutPow: request.cutPow ?? manifest.defaults.cutPow,
       cutn: manifest.defaults.cutn,
       lr: manifest.defaults.lr,
+      initWeight: LOOP_OPTION_RANGES.initWeight.default,
     };
   }
   if (!ref || !manifest.graphs.stepReference)
@@ -121,6 +122,7 @@ function resolveLoop(manifest: BundleManifest, request: RenderRequest) {
     cutPow: request.cutPow ?? ref.cutPow ?? LOOP_OPTION_RANGES.cutPow.default,
     cutn: ref.cutn ?? manifest.defaults.cutn,
     lr: ref.lr ?? manifest.defaults.lr,
+    initWeight: ref.initWeight ?? LOOP_OPTION_RANGES.initWeight.default,
   };
 }
 
@@ -174,7 +176,7 @@ export function resolveRequest(manifest: BundleManifest, request: RenderRequest)
     augments: l.augments,
     cutNoise: l.cutNoise,
     optimiser: request.optimiser ?? (l.loop === 'reference' ? manifest.reference!.optimiser : 'Adam'),
-    initWeight: request.initWeight ?? LOOP_OPTION_RANGES.initWeight.default,
+    initWeight: request.initWeight ?? l.initWeight,
     ...resolveStory(request),
   };
   if (request.zoomEvery !== undefined) {
