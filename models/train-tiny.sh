@@ -274,3 +274,10 @@ cp .work/clip_adv.pt .work/clip.pt
 #  before); from scratch, the export line of the third tower above becomes
 #    "$ENV" python -m tessera_models.train_ref export --reference-only --clip .work/clip_ref16c_r1.pt \
 #      --reference '{"initWeight": 2}'
+#  Then, once, on the committed bundle (vault: seeds 15001-15168, every triple once, defined in
+#  859276d before any render of it):
+#    nice node --import tsx renderer/scripts/loop-quality.ts --set vault --cases 168 --options '{"loop":"reference"}'
+#  vault: colour+background 94.6 % (159/168), shape 70.2 % (118/168), all-three 67.3 %, 5.1 s a
+#  render (2 threads). By background: white 18/21 (the old defaults: about 55 %), blue 16/21 the
+#  worst now, the rest 20-21 of 21; by shape: circles 52/56, triangles 47/56, squares 19/56 (still
+#  drawn rounded). Shape clears 70 % by a hair (a 168-case read is +-7 % at 95 %); colour clearly.

@@ -30,6 +30,7 @@
  *   vault    — seeds 15001…15168, background offsets 2, 5, 1, 7, 3, 6, 4, shape i mod 3 (added
  *              2026-12-05, session 14, before any render of it): read once, on what session 14
  *              commits, for the report; --cases 168 is every colour/shape/background triple once
+ *              (read once, 2026-12-05, on the bundle with initWeight 2: colour 94.6 %, shape 70.2 %)
  *
  *     nice node --import tsx renderer/scripts/loop-quality.ts --set heldout \
  *       --options '{"loop":"reference","augments":["Af","Pe","Ji","Er"]}' [--cases 8] [--steps 200] \
